@@ -1,0 +1,115 @@
+/**
+ * Time helpers for the aggregation core. Flows are kept per UTC quarter-hour ("bucket"): every
+ * IANA zone's offset is a multiple of 15 minutes, so a bucket lies wholly inside one local day
+ * of any zone and any reporting zone can be chosen per request.
+ */
+export const BUCKET_MS = 15 * 60 * 1000;
+
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/** ISO 8601 → ms since epoch; a timestamp without an offset is UTC. undefined when unparseable. */
+export function parseTimestamp(text: string): number | undefined {
+  const m = ISO_8601.exec(text.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) return undefined;
+  const ms = Math.floor(Number(`0.${frac || '0'}`) * 1000);
+  let time = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  const check = new Date(Date.UTC(year, month - 1, day));
+  if (check.getUTCDate() !== day) return undefined;
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const offset = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0');
+    if (offset > 18 * 60) return undefined;
+    time -= sign * offset * 60_000;
+  }
+  return Number.isFinite(time) ? time : undefined;
+}
+
+export function bucketOf(ms: number): number {
+  return Math.floor(ms / BUCKET_MS);
+}
+
+/** ISO 8601 UTC without milliseconds, as the API reports instants. */
+export function isoUtc(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Local calendar date (YYYY-MM-DD) of UTC buckets in one zone, memoized per bucket. */
+export function localDayOfBucket(timeZone: string): (bucket: number) => string {
+  const format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+  const cache = new Map<number, string>();
+  return (bucket) => {
+    let day = cache.get(bucket);
+    if (day === undefined) {
+      day = format.format(new Date(bucket * BUCKET_MS));
+      if (cache.size > 200_000) cache.clear();
+      cache.set(bucket, day);
+    }
+    return day;
+  };
+}
+
+/** Today's date in a zone. */
+export function todayIn(timeZone: string, now: number = Date.now()): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    new Date(now),
+  );
+}
+
+/** Date arithmetic on YYYY-MM-DD strings (calendar days, zone-free). */
+export function addDays(date: string, days: number): string {
+  const t = Date.parse(`${date}T00:00:00Z`) + days * 86_400_000;
+  return new Date(t).toISOString().slice(0, 10);
+}
+
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+}
+
+export function isValidDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const t = Date.parse(`${text}T00:00:00Z`);
+  return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === text;
+}
+
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Offset of a zone from UTC at an instant, in ms (local − UTC). */
+export function zoneOffsetMs(timeZone: string, at: number): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(at));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return local - Math.floor(at / 1000) * 1000;
+}
+
+/** The UTC instant at which a local date begins in a zone. */
+export function localMidnightUtc(date: string, timeZone: string): number {
+  const guess = Date.parse(`${date}T00:00:00Z`);
+  const first = guess - zoneOffsetMs(timeZone, guess);
+  return guess - zoneOffsetMs(timeZone, first);
+}

@@ -1,0 +1,249 @@
+/** The analytics read endpoints (api.md): thin handlers over AnalyticsService. */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { EVENT_SORT_FIELDS, type EventSortField } from '../store/read.repository.ts';
+import type { AnalyticsService } from './analytics.service.ts';
+import { Common, Days, Format, Range, querySchema, readContext, resolveWindow } from './params.ts';
+import { serveRead, type ReadState } from './respond.ts';
+import { envelopeSchema, errorResponses } from './schemas.ts';
+
+export interface AnalyticsRoutesOptions {
+  service: AnalyticsService;
+  state: ReadState;
+  defaultZone: string;
+}
+
+const tags = ['analytics'];
+const security = [{ bearerAuth: [] }];
+
+export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> = async (app, opts) => {
+  const { service, state, defaultZone } = opts;
+
+  app.get(
+    '/dashboard',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Everything the dashboard shows, in one call',
+        querystring: querySchema(Common),
+        response: { 200: envelopeSchema('dashboard'), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = readContext(req.query, defaultZone);
+      return serveRead(state, req, reply, { ctx, minVersion: req.query.min_version, compute: () => service.dashboard(ctx) });
+    },
+  );
+
+  app.get(
+    '/events',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Per-event figures, filtered, sorted and paged',
+        querystring: querySchema({
+          ...Common,
+          ...Format,
+          category: Type.Optional(Type.String({ maxLength: 100 })),
+          status: Type.Optional(Type.String({ maxLength: 50 })),
+          q: Type.Optional(Type.String({ maxLength: 100, description: 'Substring of the event name.' })),
+          sort: Type.Optional(Type.Union(EVENT_SORT_FIELDS.map((f) => Type.Literal(f)), { default: 'total_bookings' })),
+          order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+          offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+        }),
+        response: { 200: envelopeSchema('events'), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const q = req.query;
+      const ctx = readContext(q, defaultZone);
+      const query = {
+        filter: { category: q.category, status: q.status, q: q.q },
+        sort: (q.sort ?? 'total_bookings') as EventSortField,
+        order: q.order ?? 'desc',
+        limit: q.limit ?? 50,
+        offset: q.offset ?? 0,
+      };
+      return serveRead(state, req, reply, {
+        ctx,
+        minVersion: q.min_version,
+        compute: () => service.events(ctx, query),
+        csv: (d) => (d as { events: Record<string, unknown>[] }).events,
+      });
+    },
+  );
+
+  app.get(
+    '/events/:event_id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'One event: its figures and its daily flows',
+        params: Type.Object({ event_id: Type.Integer({ minimum: 0 }) }),
+        querystring: querySchema({ ...Common, ...Days }),
+        response: { 200: envelopeSchema('event'), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = readContext(req.query, defaultZone);
+      return serveRead(state, req, reply, {
+        ctx,
+        minVersion: req.query.min_version,
+        compute: () => service.event(ctx, req.params.event_id, req.query.days ?? 30),
+      });
+    },
+  );
+
+  app.get(
+    '/daily',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Daily, weekly or monthly series in any time zone',
+        querystring: querySchema({ ...Common, ...Days, ...Range, ...Format }),
+        response: { 200: envelopeSchema('daily'), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = readContext(req.query, defaultZone);
+      const window = resolveWindow(ctx, req.query);
+      return serveRead(state, req, reply, {
+        ctx,
+        minVersion: req.query.min_version,
+        compute: () => service.daily(ctx, window, req.query.granularity ?? 'day'),
+        csv: (d) => d.series as unknown as Record<string, unknown>[],
+      });
+    },
+  );
+
+  app.get(
+    '/booking-trends',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Booking totals, cancellation and growth rates over a window',
+        querystring: querySchema({ ...Common, ...Days, ...Range, ...Format }),
+        response: { 200: envelopeSchema('bookingTrends'), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = readContext(req.query, defaultZone);
+      const window = resolveWindow(ctx, req.query);
+      return serveRead(state, req, reply, {
+        ctx,
+        minVersion: req.query.min_version,
+        compute: () => service.bookingTrends(ctx, window, req.query.granularity ?? 'day'),
+        csv: (d) => (d as { daily_breakdown: Record<string, unknown>[] }).daily_breakdown,
+      });
+    },
+  );
+
+  app.get(
+    '/revenue',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Revenue over the last N days, growth, top events and daily breakdown',
+        querystring: querySchema({ ...Common, ...Days, ...Format }),
+        response: { 200: envelopeSchema('revenue'), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = readContext(req.query, defaultZone);
+      return serveRead(state, req, reply, {
+        ctx,
+        minVersion: req.query.min_version,
+        compute: () => service.revenue(ctx, req.query.days ?? 30),
+        csv: (d) => (d as { daily_revenue_breakdown: Record<string, unknown>[] }).daily_revenue_breakdown,
+      });
+    },
+  );
+
+  app.get(
+    '/capacity',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Capacity utilization of live events',
+        querystring: querySchema(Common),
+        response: { 200: envelopeSchema('capacity'), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = readContext(req.query, defaultZone);
+      return serveRead(state, req, reply, { ctx, minVersion: req.query.min_version, compute: () => service.capacity() });
+    },
+  );
+
+  app.get(
+    '/top-events',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Live events ranked by bookings, revenue or utilization',
+        querystring: querySchema({
+          ...Common,
+          ...Format,
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10 })),
+          sort_by: Type.Optional(
+            Type.Union([Type.Literal('bookings'), Type.Literal('revenue'), Type.Literal('utilization')], {
+              default: 'bookings',
+            }),
+          ),
+        }),
+        response: { 200: envelopeSchema('topEvents'), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = readContext(req.query, defaultZone);
+      return serveRead(state, req, reply, {
+        ctx,
+        minVersion: req.query.min_version,
+        compute: () => service.topEvents(req.query.sort_by ?? 'bookings', req.query.limit ?? 10),
+        csv: (d) => (d as { events: Record<string, unknown>[] }).events,
+      });
+    },
+  );
+
+  app.get(
+    '/system',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'System-wide totals, 30-day window and growth',
+        querystring: querySchema(Common),
+        response: { 200: envelopeSchema('system'), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = readContext(req.query, defaultZone);
+      return serveRead(state, req, reply, { ctx, minVersion: req.query.min_version, compute: () => service.system(ctx) });
+    },
+  );
+
+  app.get(
+    '/overview',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'System metrics, last-7-days trends and ingest performance (the older service’s overview)',
+        querystring: querySchema(Common),
+        response: { 200: envelopeSchema('overview'), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = readContext(req.query, defaultZone);
+      return serveRead(state, req, reply, { ctx, minVersion: req.query.min_version, compute: () => service.overview(ctx) });
+    },
+  );
+};

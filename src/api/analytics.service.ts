@@ -1,0 +1,287 @@
+/**
+ * Every analytics payload of api.md, composed from read queries and the pure report functions.
+ * No HTTP here: handlers pass validated parameters in and get plain payloads out.
+ */
+import { round2 } from '../aggregate/money.ts';
+import {
+  buildSeries,
+  growthRate,
+  percent,
+  toEventStats,
+  type DailyStats,
+  type EventStats,
+  type Granularity,
+} from '../aggregate/report.ts';
+import { addDays, daysBetween, localMidnightUtc } from '../aggregate/time.ts';
+import type { Db } from '../platform/db.ts';
+import * as read from '../store/read.repository.ts';
+import { NotFoundError } from './errors.ts';
+
+export interface ReadContext {
+  /** The date every rolling window ends on (YYYY-MM-DD). */
+  asOf: string;
+  /** The zone days are bucketed in. */
+  tz: string;
+}
+
+export interface Window {
+  from: string;
+  to: string;
+}
+
+export function windowOf(ctx: ReadContext, days: number): Window {
+  return { from: addDays(ctx.asOf, -(days - 1)), to: ctx.asOf };
+}
+
+function previousWindow(w: Window): Window {
+  const days = daysBetween(w.from, w.to) + 1;
+  return { from: addDays(w.from, -days), to: addDays(w.from, -1) };
+}
+
+export interface AnalyticsService {
+  events(
+    ctx: ReadContext,
+    q: { filter: read.EventFilter; sort: read.EventSortField; order: 'asc' | 'desc'; limit: number; offset: number },
+  ): Promise<unknown>;
+  event(ctx: ReadContext, eventId: number, days: number): Promise<unknown>;
+  daily(ctx: ReadContext, w: Window, granularity: Granularity): Promise<{ granularity: Granularity; from: string; to: string; series: DailyStats[] }>;
+  bookingTrends(ctx: ReadContext, w: Window, granularity: Granularity): Promise<unknown>;
+  revenue(ctx: ReadContext, days: number): Promise<unknown>;
+  capacity(): Promise<unknown>;
+  topEvents(sortBy: read.RankBy, limit: number): Promise<unknown>;
+  system(ctx: ReadContext): Promise<Record<string, unknown>>;
+  overview(ctx: ReadContext): Promise<unknown>;
+  dashboard(ctx: ReadContext): Promise<unknown>;
+}
+
+export function createAnalyticsService(deps: { db: Db; dayZone: () => string; now?: () => number }): AnalyticsService {
+  const { db } = deps;
+  const now = deps.now ?? Date.now;
+
+  /** Uptime of each local day: heartbeat minutes over the minutes of the day elapsed so far. */
+  async function uptimeFn(ctx: ReadContext, w: Window): Promise<(date: string) => { up: number; span: number }> {
+    const minutes = await read.heartbeatMinutes(db, w.from, w.to, ctx.tz);
+    const current = now();
+    return (date) => {
+      const start = localMidnightUtc(date, ctx.tz);
+      const end = Math.min(localMidnightUtc(addDays(date, 1), ctx.tz), current);
+      const span = Math.max(0, Math.floor((end - start) / 60_000));
+      return { up: Math.min(minutes.get(date) ?? 0, span), span };
+    };
+  }
+
+  async function series(ctx: ReadContext, w: Window, granularity: Granularity): Promise<DailyStats[]> {
+    const zone = deps.dayZone();
+    const [flows, before, activeByPeriod, uptime] = await Promise.all([
+      read.dayFlows(db, w.from, w.to, ctx.tz, zone),
+      read.bookingsCreatedBefore(db, w.from, ctx.tz, zone),
+      granularity === 'day' ? undefined : read.activeEventsByPeriod(db, w.from, w.to, ctx.tz, zone, granularity),
+      uptimeFn(ctx, w),
+    ]);
+    return buildSeries({
+      from: w.from,
+      to: w.to,
+      granularity,
+      flows,
+      bookingsBefore: before,
+      ...(activeByPeriod ? { activeByPeriod } : {}),
+      uptime,
+    });
+  }
+
+  /** Sums of a window's daily flows (no series materialized for the caller). */
+  async function windowTotals(ctx: ReadContext, w: Window) {
+    const days = await series(ctx, w, 'day');
+    const sum = (f: (d: DailyStats) => number) => days.reduce((acc, d) => acc + f(d), 0);
+    const uptimeKnown = days.filter((d) => d.system_uptime !== null);
+    return {
+      days,
+      bookings: sum((d) => d.new_bookings),
+      cancelled: sum((d) => d.cancelled_bookings),
+      confirmed: sum((d) => d.confirmed_bookings),
+      revenue: round2(sum((d) => d.total_revenue)),
+      newUsers: sum((d) => d.new_users),
+      uptime:
+        uptimeKnown.length === 0 ? null : round2(uptimeKnown.reduce((a, d) => a + (d.system_uptime ?? 0), 0) / uptimeKnown.length),
+    };
+  }
+
+  async function system(ctx: ReadContext): Promise<Record<string, unknown>> {
+    const w = windowOf(ctx, 30);
+    const [totals, current, previous, recentEvents] = await Promise.all([
+      read.systemTotals(db),
+      windowTotals(ctx, w),
+      windowTotals(ctx, previousWindow(w)),
+      read.countEventsCreatedBetween(db, w.from, w.to, ctx.tz),
+    ]);
+    return {
+      total_events: totals.total_events,
+      total_bookings: totals.total_bookings,
+      total_users: totals.total_users,
+      total_revenue: totals.total_revenue,
+      recent_bookings: current.bookings,
+      recent_revenue: current.revenue,
+      recent_events: recentEvents,
+      avg_capacity_utilization: totals.avg_capacity_utilization,
+      avg_cancellation_rate: totals.avg_cancellation_rate,
+      booking_growth_rate: growthRate(current.bookings, previous.bookings),
+      revenue_growth_rate: growthRate(current.revenue, previous.revenue),
+      system_uptime: current.uptime,
+    };
+  }
+
+  async function revenue(ctx: ReadContext, days: number) {
+    const w = windowOf(ctx, days);
+    const [current, previous, top] = await Promise.all([
+      windowTotals(ctx, w),
+      windowTotals(ctx, previousWindow(w)),
+      read.rankedEvents(db, 'revenue', 10),
+    ]);
+    return {
+      period_days: days,
+      from: w.from,
+      to: w.to,
+      total_revenue: current.revenue,
+      average_daily_revenue: round2(current.revenue / days),
+      revenue_growth_rate: growthRate(current.revenue, previous.revenue),
+      top_revenue_events: top.rows.map((e) => ({
+        event_id: e.event_id,
+        event_name: e.event_name,
+        revenue: e.total_revenue,
+        avg_booking_value: e.avg_booking_value,
+      })),
+      daily_revenue_breakdown: current.days.map((d) => ({ date: d.date, revenue: d.total_revenue, bookings: d.new_bookings })),
+    };
+  }
+
+  async function capacity() {
+    const [summary, top, under] = await Promise.all([
+      read.capacitySummary(db),
+      read.utilizationList(db, 'top', 10),
+      read.utilizationList(db, 'under', 10),
+    ]);
+    return {
+      average_utilization: summary.average_utilization,
+      total_events: summary.total_events,
+      utilization_distribution: { high: summary.high, medium: summary.medium, low: summary.low },
+      top_utilized_events: top,
+      underutilized_events: under,
+    };
+  }
+
+  async function topEvents(sortBy: read.RankBy, limit: number) {
+    const { rows, total } = await read.rankedEvents(db, sortBy, limit);
+    return {
+      events: rows.map((e) => ({
+        event_id: e.event_id,
+        event_name: e.event_name,
+        category: e.category,
+        total_bookings: e.total_bookings,
+        total_revenue: e.total_revenue,
+        capacity_utilization: e.capacity_utilization,
+        booking_rank: e.booking_rank,
+        revenue_rank: e.revenue_rank,
+        utilization_rank: e.utilization_rank,
+      })),
+      total,
+      sort_by: sortBy,
+    };
+  }
+
+  async function bookingTrends(ctx: ReadContext, w: Window, granularity: Granularity) {
+    const [current, previous] = await Promise.all([windowTotals(ctx, w), windowTotals(ctx, previousWindow(w))]);
+    const days = daysBetween(w.from, w.to) + 1;
+    return {
+      period: { from: w.from, to: w.to, days, granularity },
+      total_bookings: current.bookings,
+      total_confirmed: current.confirmed,
+      total_cancelled: current.cancelled,
+      total_revenue: current.revenue,
+      cancellation_rate: percent(current.cancelled, current.bookings),
+      growth_rate: growthRate(current.bookings, previous.bookings),
+      daily_average: round2(current.bookings / days),
+      daily_breakdown: granularity === 'day' ? current.days : await series(ctx, w, granularity),
+    };
+  }
+
+  async function overview(ctx: ReadContext) {
+    const [systemMetrics, week, totals] = await Promise.all([
+      system(ctx),
+      windowTotals(ctx, windowOf(ctx, 7)),
+      read.systemTotals(db),
+    ]);
+    return {
+      system_metrics: systemMetrics,
+      recent_trends: {
+        last_7_days: {
+          bookings: week.bookings,
+          confirmed: week.confirmed,
+          cancelled: week.cancelled,
+          revenue: week.revenue,
+          new_users: week.newUsers,
+          daily_average_bookings: round2(week.bookings / 7),
+          cancellation_rate: percent(week.cancelled, week.bookings),
+        },
+      },
+      performance: {
+        data_version: totals.data_version,
+        messages_processed: totals.processed,
+        messages_duplicate: totals.duplicates,
+        messages_ignored: totals.ignored,
+        messages_rejected: totals.rejected,
+        system_uptime: systemMetrics.system_uptime,
+      },
+    };
+  }
+
+  return {
+    async events(_ctx, q) {
+      const { rows, total, summary } = await read.listEvents(db, q.filter, q.sort, q.order, q.limit, q.offset);
+      return { events: rows.map(toEventStats), total, limit: q.limit, offset: q.offset, summary };
+    },
+    async event(ctx, eventId, days) {
+      const row = await read.findEvent(db, eventId);
+      if (!row || row.deleted) throw new NotFoundError(`event ${eventId} not found`);
+      const w = windowOf(ctx, days);
+      const flows = await read.dayFlows(db, w.from, w.to, ctx.tz, deps.dayZone(), eventId);
+      const daily = buildSeries({ from: w.from, to: w.to, granularity: 'day', flows, bookingsBefore: 0 }).map((d) => ({
+        date: d.date,
+        new_bookings: d.new_bookings,
+        confirmed_bookings: d.confirmed_bookings,
+        cancelled_bookings: d.cancelled_bookings,
+        expired_bookings: d.expired_bookings,
+        total_revenue: d.total_revenue,
+      }));
+      const stats: EventStats = toEventStats(row);
+      return { ...stats, daily };
+    },
+    async daily(ctx, w, granularity) {
+      return { granularity, from: w.from, to: w.to, series: await series(ctx, w, granularity) };
+    },
+    bookingTrends,
+    revenue,
+    capacity,
+    topEvents,
+    system,
+    overview,
+    async dashboard(ctx) {
+      const w = windowOf(ctx, 30);
+      const [ov, top, daily, trends, cap, rev] = await Promise.all([
+        overview(ctx),
+        topEvents('bookings', 10),
+        series(ctx, w, 'day'),
+        bookingTrends(ctx, w, 'day'),
+        capacity(),
+        revenue(ctx, 30),
+      ]);
+      return {
+        overview: ov,
+        top_events: top,
+        daily_analytics: { granularity: 'day', from: w.from, to: w.to, series: daily },
+        booking_trends: trends,
+        capacity_utilization: cap,
+        revenue_analytics: rev,
+      };
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/** /health, /health/live, /health/ready and /info: what an operator or orchestrator asks. */
+import type { FastifyPluginAsync } from 'fastify';
+import { sql } from 'kysely';
+import type { Redis } from 'ioredis';
+import { configSummary, type Config } from '../platform/config.ts';
+import type { Db } from '../platform/db.ts';
+import { systemTotals } from '../store/read.repository.ts';
+
+export interface ConsumerStats {
+  lag: number | null;
+  pending: number;
+  lastError: string | null;
+  running: boolean;
+}
+
+export interface HealthOptions {
+  db: Db;
+  redis: Redis | undefined;
+  config: Config;
+  consumers: () => Record<string, ConsumerStats>;
+  startedAt: number;
+  version: string;
+}
+
+type Check = { status: 'up' | 'down' | 'disabled'; latency_ms?: number; detail?: string };
+
+async function timed(probe: () => Promise<unknown>): Promise<Check> {
+  const start = performance.now();
+  try {
+    await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000))]);
+    return { status: 'up', latency_ms: Math.round((performance.now() - start) * 100) / 100 };
+  } catch {
+    return { status: 'down', detail: 'not reachable' };
+  }
+}
+
+export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts) => {
+  const hide = { tags: ['health'] };
+
+  app.get('/health', { schema: { ...hide, summary: 'Health with dependency checks and ingest counters' } }, async (_req, reply) => {
+    const [database, redis] = await Promise.all([
+      timed(() => sql`select 1`.execute(opts.db)),
+      opts.redis ? timed(() => (opts.redis as Redis).ping()) : Promise.resolve<Check>({ status: 'disabled', detail: 'embedded mode' }),
+    ]);
+    const consumers = opts.consumers();
+    const consumerErrors = Object.values(consumers).filter((c) => c.lastError !== null);
+    const lag = Object.values(consumers).reduce<number | null>((acc, c) => (c.lag === null ? acc : (acc ?? 0) + c.lag), null);
+    const totals = database.status === 'up' ? await systemTotals(opts.db).catch(() => undefined) : undefined;
+    const reasons: string[] = [];
+    if (database.status === 'down') reasons.push('database unreachable');
+    if (redis.status === 'down') reasons.push('redis unreachable: serving from PostgreSQL, stream paused');
+    for (const [name, c] of Object.entries(consumers)) if (c.lastError) reasons.push(`${name} consumer: ${c.lastError}`);
+    const status = database.status === 'down' ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
+    return reply.code(status === 'unhealthy' ? 503 : 200).send({
+      status,
+      reasons,
+      checks: {
+        database,
+        redis,
+        consumer: {
+          status: Object.keys(consumers).length === 0 ? 'disabled' : consumerErrors.length > 0 ? 'degraded' : 'up',
+          consumers,
+        },
+      },
+      ingest: {
+        processed: totals?.processed ?? null,
+        duplicates: totals?.duplicates ?? null,
+        ignored: totals?.ignored ?? null,
+        rejected: totals?.rejected ?? null,
+        lag,
+      },
+      data_version: totals?.data_version ?? null,
+      uptime_s: Math.round((Date.now() - opts.startedAt) / 1000),
+    });
+  });
+
+  app.get('/health/live', { schema: { ...hide, summary: 'Liveness: the process answers' } }, async () => ({ status: 'alive' }));
+
+  app.get('/health/ready', { schema: { ...hide, summary: 'Readiness: the database answers' } }, async (_req, reply) => {
+    const database = await timed(() => sql`select 1`.execute(opts.db));
+    return reply.code(database.status === 'up' ? 200 : 503).send({ status: database.status === 'up' ? 'ready' : 'not_ready', checks: { database } });
+  });
+
+  app.get('/info', { schema: { ...hide, summary: 'Service, version, features and configuration (no secrets)' } }, async () => ({
+    service: 'evently-analytics',
+    version: opts.version,
+    node: process.version,
+    features: ['redis-stream', 'redis-pubsub', 'http-ingest', 'cloudevents', 'per-request-timezone', 'csv', 'sse', 'rebuild'],
+    build: { started_at: new Date(opts.startedAt).toISOString() },
+    configuration: configSummary(opts.config),
+  }));
+};

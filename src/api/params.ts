@@ -1,0 +1,90 @@
+/**
+ * Query parameters shared by the analytics routes: their schemas (validation + OpenAPI) and the
+ * human rule each one is held to, which a 400 names.
+ */
+import { Type, type Static, type TSchema } from '@fastify/type-provider-typebox';
+import { addDays, daysBetween, isValidDate, isValidTimeZone, todayIn } from '../aggregate/time.ts';
+import { BadRequestError } from './errors.ts';
+import type { ReadContext, Window } from './analytics.service.ts';
+
+export const PARAM_RULES: Record<string, string> = {
+  as_of: 'a date YYYY-MM-DD',
+  tz: 'an IANA time zone such as Europe/Paris',
+  days: 'an integer from 1 to 365',
+  from: 'a date YYYY-MM-DD',
+  to: 'a date YYYY-MM-DD',
+  granularity: 'one of day, week, month',
+  limit: 'an integer in the allowed range',
+  offset: 'an integer >= 0',
+  min_version: 'an integer >= 0',
+  format: 'json or csv',
+  sort_by: 'one of bookings, revenue, utilization',
+  order: 'asc or desc',
+  event_id: 'a non-negative integer',
+  id: 'a positive integer',
+};
+
+const date = (description: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description });
+
+export const Common = {
+  as_of: Type.Optional(date('The date every rolling window ends on (default: today in the reporting zone).')),
+  tz: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone days are bucketed in.' })),
+  min_version: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'Read-your-writes: wait up to 5 s for this data version.' }),
+  ),
+};
+
+export const Days = {
+  days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, description: 'Window length in days (default 30).' })),
+};
+
+export const Format = {
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: 'csv for text/csv.' })),
+};
+
+export const Range = {
+  from: Type.Optional(date('First day (inclusive), instead of days.')),
+  to: Type.Optional(date('Last day (inclusive), instead of days.')),
+  granularity: Type.Optional(
+    Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')], { default: 'day' }),
+  ),
+};
+
+export function querySchema<P extends Record<string, TSchema>>(props: P) {
+  return Type.Object(props, { additionalProperties: false });
+}
+
+export type CommonQuery = Static<ReturnType<typeof querySchema<typeof Common>>>;
+
+export function readContext(q: { as_of?: string | undefined; tz?: string | undefined }, defaultZone: string): ReadContext {
+  const tz = q.tz ?? defaultZone;
+  if (!isValidTimeZone(tz)) throw new BadRequestError(`tz must be ${PARAM_RULES.tz} (got "${tz}")`);
+  if (q.as_of !== undefined && !isValidDate(q.as_of)) throw new BadRequestError(`as_of must be ${PARAM_RULES.as_of}`);
+  return { tz, asOf: q.as_of ?? todayIn(tz) };
+}
+
+export const MAX_RANGE_DAYS = 731;
+
+/** `from`/`to` (inclusive, at most 731 days apart) or the `days` ending on as_of. */
+export function resolveWindow(
+  ctx: ReadContext,
+  q: { days?: number | undefined; from?: string | undefined; to?: string | undefined },
+): Window {
+  if (q.from === undefined && q.to === undefined) {
+    const days = q.days ?? 30;
+    return { from: addDays(ctx.asOf, -(days - 1)), to: ctx.asOf };
+  }
+  if (q.days !== undefined) throw new BadRequestError('use either days or from/to, not both');
+  const to = q.to ?? ctx.asOf;
+  const from = q.from ?? addDays(to, -29);
+  for (const [name, value] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (!isValidDate(value)) throw new BadRequestError(`${name} must be ${PARAM_RULES[name]}`);
+  }
+  const span = daysBetween(from, to);
+  if (span < 0) throw new BadRequestError('from must not be after to');
+  if (span > MAX_RANGE_DAYS) throw new BadRequestError(`from and to must be at most ${MAX_RANGE_DAYS} days apart`);
+  return { from, to };
+}

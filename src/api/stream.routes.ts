@@ -1,0 +1,49 @@
+/** Server-Sent Events: a `change` after each committed batch (on every instance), heartbeats every 15 s. */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Bus } from '../platform/bus.ts';
+
+export const streamRoutes: FastifyPluginAsyncTypebox<{ bus: Bus; heartbeatMs?: number }> = async (app, opts) => {
+  app.get(
+    '/stream',
+    {
+      config: { allowQueryToken: true },
+      schema: {
+        tags: ['analytics'],
+        security: [{ bearerAuth: [] }],
+        summary: 'Live updates (text/event-stream): `change` events {data_version, changed}',
+        querystring: Type.Object(
+          { token: Type.Optional(Type.String({ description: 'Admin token, for EventSource (cannot send headers)' })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    (request, reply) => {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache, no-transform',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+        'X-Request-Id': request.id,
+      });
+      res.write(': connected\n\n');
+      // A slow client never blocks ingestion: when its socket buffer is full, notices are dropped
+      // for it (the next one carries the newest data_version anyway).
+      const send = (text: string) => {
+        if (res.writableNeedDrain) return;
+        res.write(text);
+      };
+      const unsubscribe = opts.bus.subscribe((m) => {
+        if (m.kind === 'change') send(`event: change\ndata: ${JSON.stringify(m.notice)}\n\n`);
+      });
+      const heartbeat = setInterval(() => send(': heartbeat\n\n'), opts.heartbeatMs ?? 15_000);
+      const close = () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+      };
+      request.raw.on('close', close);
+      res.on('error', close);
+    },
+  );
+};

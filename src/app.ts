@@ -1,0 +1,181 @@
+/** Builds the Fastify app from ready dependencies: plugins, routes and the one error handler. */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { analyticsRoutes } from './api/analytics.routes.ts';
+import { DomainError, problemType, type Problem } from './api/errors.ts';
+import { healthRoutes, type ConsumerStats } from './api/health.routes.ts';
+import { PARAM_RULES } from './api/params.ts';
+import { ProblemSchema } from './api/schemas.ts';
+import { streamRoutes } from './api/stream.routes.ts';
+import { adminAuth } from './auth/auth.plugin.ts';
+import dashboard from './dashboard/dashboard.plugin.ts';
+import type { Deps } from './deps.ts';
+import { ingestRoutes } from './ingest/ingest.routes.ts';
+
+export const VERSION = '1.0.0';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Driver errors that mean "the database is not there", not "the request is wrong". */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003']);
+
+function validationDetail(error: FastifyError): string {
+  const first = error.validation?.[0];
+  if (!first) return 'the request is invalid';
+  const params = first.params as Record<string, unknown>;
+  if (first.keyword === 'additionalProperties') {
+    return `unknown parameter "${String(params.additionalProperty)}"`;
+  }
+  const name = first.instancePath.split('/').filter(Boolean)[0] ?? String(params.missingProperty ?? 'body');
+  const rule = PARAM_RULES[name];
+  const where = error.validationContext ?? 'request';
+  if (where === 'body') return `body${first.instancePath.replaceAll('/', '.')} ${first.message ?? 'is invalid'}`;
+  if (first.keyword === 'maximum' || first.keyword === 'minimum' || first.keyword === 'type' || first.keyword === 'pattern' || rule) {
+    const limit = params.limit !== undefined ? ` (limit ${String(params.limit)})` : '';
+    return `${name} must be ${rule ?? first.message ?? 'valid'}${rule ? '' : limit}`;
+  }
+  return `${name} ${first.message ?? 'is invalid'}`;
+}
+
+export interface AppOptions {
+  consumers?: () => Record<string, ConsumerStats>;
+  startedAt?: number;
+}
+
+export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestIdLogLabel: 'request_id',
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ProblemSchema);
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('X-Request-Id', request.id);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let status = error.statusCode ?? 500;
+    let detail: string;
+    let title = 'Error';
+    const headers: Record<string, string> = {};
+    if (error instanceof DomainError) {
+      status = error.status;
+      detail = error.message;
+      title = error.title;
+      Object.assign(headers, error.headers);
+    } else if (error.validation) {
+      status = 400;
+      title = 'Bad Request';
+      detail = validationDetail(error);
+    } else if (UNAVAILABLE_CODES.has(String(error.code)) || /connect|terminat|Connection/i.test(error.message) && status >= 500) {
+      status = 503;
+      title = 'Service Unavailable';
+      detail = 'a dependency is unavailable; retry shortly';
+      headers['Retry-After'] = '5';
+    } else if (status >= 500) {
+      title = 'Internal Server Error';
+      detail = 'an internal error occurred';
+    } else {
+      // 4xx raised by Fastify itself (body too large, bad JSON, unsupported media type, ...).
+      title = status === 413 ? 'Payload Too Large' : status === 415 ? 'Unsupported Media Type' : 'Bad Request';
+      detail = status === 413 ? 'the request body is too large' : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(error.message) ? 'the request body is not valid JSON' : error.message.replace(/\s+at .*/s, '');
+    }
+    if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed');
+    else if (status === 503) request.log.warn({ err: { message: error.message, code: error.code } }, 'dependency unavailable');
+    const problem: Problem = {
+      type: problemType(status),
+      title,
+      status,
+      detail,
+      instance: request.url.split('?')[0] ?? request.url,
+      request_id: request.id,
+    };
+    return reply.code(status).headers(headers).type('application/problem+json').send(problem);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const problem: Problem = {
+      type: problemType(404),
+      title: 'Not Found',
+      status: 404,
+      detail: `no route ${request.method} ${request.url.split('?')[0] ?? ''}`,
+      instance: request.url.split('?')[0] ?? request.url,
+      request_id: request.id,
+    };
+    return reply.code(404).type('application/problem+json').send(problem);
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+      },
+    },
+  });
+  await app.register(cors, {
+    origin: config.corsOrigins.length === 0 ? false : [...config.corsOrigins],
+    credentials: true,
+    exposedHeaders: ['X-Request-Id', 'ETag', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Evently Analytics API',
+        version: VERSION,
+        description: 'Exact, live business figures of the Evently platform. Metric definitions: docs/metrics.md.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      tags: [
+        { name: 'analytics', description: 'Figures (admin token required)' },
+        { name: 'ingest', description: 'HTTP ingestion and operations on the event log (admin token required)' },
+        { name: 'health', description: 'Health, readiness and service information' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, {
+    db: deps.database.db,
+    redis: deps.redis,
+    config,
+    consumers: options.consumers ?? (() => ({})),
+    startedAt: options.startedAt ?? Date.now(),
+    version: VERSION,
+  });
+
+  await app.register(
+    async (api) => {
+      await api.register(adminAuth, { verifier: deps.verifier });
+      await api.register(analyticsRoutes, { service: deps.service, state: deps.readState, defaultZone: config.reportingTimezone });
+      await api.register(streamRoutes, { bus: deps.bus });
+      await api.register(ingestRoutes, {
+        pipeline: deps.ingest,
+        db: deps.database.db,
+        cache: deps.cache,
+        bus: deps.bus,
+        config,
+      });
+    },
+    { prefix: '/api/v1/analytics' },
+  );
+  await app.register(dashboard);
+  return app as unknown as FastifyInstance;
+}

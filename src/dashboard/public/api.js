@@ -1,0 +1,197 @@
+// Talking to the analytics API: the stored token, the dashboard request, and the live stream.
+// Errors come back as ApiError with a message fit to show a person: the problem's `detail`
+// (RFC 9457) or a plain sentence, never a response body or a stack trace.
+
+const API = '/api/v1/analytics';
+const TOKEN_KEY = 'evently.analytics.token';
+const MAX_MESSAGE = 300;
+const DEFAULT_DAYS = 30;
+
+export const tokenStore = {
+  get() {
+    try {
+      return localStorage.getItem(TOKEN_KEY);
+    } catch {
+      return null;
+    }
+  },
+  set(token) {
+    localStorage.setItem(TOKEN_KEY, token);
+  },
+  clear() {
+    try {
+      localStorage.removeItem(TOKEN_KEY);
+    } catch {
+      // Storage disabled: there is nothing to clear.
+    }
+  },
+};
+
+/** Accepts a pasted token with or without the "Bearer " prefix; returns it or null when it is not a JWT. */
+export function normalizeToken(input) {
+  const token = String(input)
+    .trim()
+    .replace(/^Bearer\s+/i, '');
+  return /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token) ? token : null;
+}
+
+/** The claims of a JWT, for display only (the server verifies it); null when unreadable. */
+export function readClaims(token) {
+  try {
+    const part = token.split('.')[1] ?? '';
+    const json = window.atob(part.replace(/-/g, '+').replace(/_/g, '/'));
+    const claims = JSON.parse(decodeURIComponent(escapeBytes(json)));
+    return claims && typeof claims === 'object' ? claims : null;
+  } catch {
+    return null;
+  }
+}
+
+function escapeBytes(binary) {
+  return Array.from(binary, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('');
+}
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status, 0 when the service could not be reached
+   * @param {string} message what to show
+   */
+  constructor(status, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+
+  /** The token was refused: the page must go back to sign-in. */
+  get isAuth() {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
+const FALLBACK_MESSAGES = {
+  0: 'Could not reach the analytics service. Check your connection and try again.',
+  400: 'The request was not accepted.',
+  401: 'Your token was not accepted. Sign in again.',
+  403: 'This token does not grant the admin role.',
+  404: 'The analytics API was not found on this server.',
+  429: 'Too many requests.',
+  503: 'The analytics service is temporarily unavailable.',
+};
+
+function clip(text) {
+  return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE - 1)}…` : text;
+}
+
+async function problemMessage(response) {
+  let detail = '';
+  if ((response.headers.get('content-type') ?? '').includes('json')) {
+    try {
+      const body = await response.json();
+      const text = body?.detail ?? body?.title ?? body?.message;
+      if (typeof text === 'string') detail = text.trim();
+    } catch {
+      // A malformed error body: fall back to the status sentence.
+    }
+  }
+  const status = response.status;
+  let message =
+    detail ||
+    FALLBACK_MESSAGES[status] ||
+    (status >= 500
+      ? `The analytics service failed to answer (HTTP ${status}).`
+      : `Request failed (HTTP ${status}).`);
+  const retryAfter = response.headers.get('retry-after');
+  if ((status === 429 || status === 503) && retryAfter && /^\d+$/.test(retryAfter)) {
+    message += ` Try again in ${retryAfter} s.`;
+  }
+  return clip(message);
+}
+
+/**
+ * GET /dashboard. Resolves `{ data, meta }`; rejects with ApiError, or with the AbortError of `signal`.
+ * @param {{ token: string, days: number, tz?: string, minVersion?: number, signal?: AbortSignal }} options
+ */
+export async function fetchDashboard({ token, days, tz, minVersion, signal }) {
+  const params = new URLSearchParams();
+  // 30 is the API's default window; sending it only when it differs keeps the common URL plain.
+  if (days !== DEFAULT_DAYS) params.set('days', String(days));
+  if (tz) params.set('tz', tz);
+  if (Number.isInteger(minVersion) && minVersion > 0) params.set('min_version', String(minVersion));
+  let response;
+  try {
+    const query = params.toString();
+    response = await fetch(`${API}/dashboard${query ? `?${query}` : ''}`, {
+      headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+      cache: 'no-store',
+      signal,
+    });
+  } catch (error) {
+    if (error?.name === 'AbortError') throw error;
+    throw new ApiError(0, FALLBACK_MESSAGES[0]);
+  }
+  if (!response.ok) throw new ApiError(response.status, await problemMessage(response));
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    throw new ApiError(response.status, 'The analytics service sent an unreadable answer.');
+  }
+  if (!body || body.success !== true || typeof body.data !== 'object' || body.data === null) {
+    throw new ApiError(response.status, 'The analytics service sent an unexpected answer.');
+  }
+  return { data: body.data, meta: body.meta ?? {} };
+}
+
+/**
+ * Opens the SSE stream (EventSource cannot send headers, so the token goes in the query) and keeps
+ * it open: the browser retries dropped connections itself; when it gives up (e.g. the server
+ * answered 401) we retry with a growing delay.
+ * @param {string} token
+ * @param {{ onChange: (change: {data_version?: number}) => void, onStatus: (status: 'connecting'|'live'|'offline', reconnected: boolean) => void }} handlers
+ * @returns {{ close: () => void }}
+ */
+export function openLiveStream(token, { onChange, onStatus }) {
+  let source = null;
+  let retryTimer = 0;
+  let retryDelay = 2_000;
+  let everOpened = false;
+  let closed = false;
+
+  const connect = () => {
+    onStatus('connecting', false);
+    source = new EventSource(`${API}/stream?${new URLSearchParams({ token })}`);
+    source.addEventListener('open', () => {
+      retryDelay = 2_000;
+      onStatus('live', everOpened);
+      everOpened = true;
+    });
+    source.addEventListener('change', (event) => {
+      let change = {};
+      try {
+        change = JSON.parse(event.data) ?? {};
+      } catch {
+        // A change we cannot read is still a change: refetch without a version.
+      }
+      onChange(change);
+    });
+    source.addEventListener('error', () => {
+      if (closed) return;
+      if (source.readyState === EventSource.CLOSED) {
+        onStatus('offline', false);
+        retryTimer = setTimeout(connect, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 60_000);
+      } else {
+        onStatus('connecting', false);
+      }
+    });
+  };
+
+  connect();
+  return {
+    close() {
+      closed = true;
+      window.clearTimeout(retryTimer);
+      source?.close();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+// The daily chart: bookings (left axis) and net revenue (right axis) over the period, with uPlot.
+// Dates are calendar days of the reporting time zone, so the x axis is drawn in UTC: a day must
+// not shift to the day before for a viewer west of Greenwich.
+
+import { MISSING, dateToSeconds, formatCompact, formatDate, formatInteger, formatMoney } from './format.js';
+
+const DAY = 86_400;
+// Whole days and up: the data is daily (or weekly/monthly), so hour ticks would only mislead.
+const TIME_STEPS = [
+  DAY,
+  2 * DAY,
+  3 * DAY,
+  7 * DAY,
+  14 * DAY,
+  30 * DAY,
+  60 * DAY,
+  90 * DAY,
+  180 * DAY,
+  365 * DAY,
+];
+const COUNT_STEPS = [
+  1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2.5e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6,
+];
+
+const SERIES = [
+  { key: 'new_bookings', label: 'New bookings', color: '--chart-new', scale: 'count' },
+  { key: 'confirmed_bookings', label: 'Confirmed', color: '--chart-confirmed', scale: 'count' },
+  { key: 'cancelled_bookings', label: 'Cancelled', color: '--chart-cancelled', scale: 'count' },
+  { key: 'total_revenue', label: 'Revenue', color: '--chart-revenue', scale: 'money' },
+];
+
+function cssVar(name, fallback) {
+  const value = window.getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return value || fallback;
+}
+
+function chartHeight(width) {
+  return width < 520 ? 240 : 300;
+}
+
+/** Rows of the daily series → uPlot's column data. Rows with a malformed date are dropped. */
+export function toColumns(rows) {
+  const usable = rows.filter((row) => dateToSeconds(row?.date) !== null);
+  return [
+    usable.map((row) => dateToSeconds(row.date)),
+    ...SERIES.map(({ key }) => usable.map((row) => (typeof row[key] === 'number' ? row[key] : null))),
+  ];
+}
+
+function options(width) {
+  const axisStroke = cssVar('--text-muted', '#5b6474');
+  const grid = { stroke: cssVar('--grid', '#e6e9ef'), width: 1 };
+  const ticks = { stroke: cssVar('--grid', '#e6e9ef'), width: 1 };
+  return {
+    width,
+    height: chartHeight(width),
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
+    legend: { live: true },
+    cursor: { drag: { x: false, y: false } },
+    scales: {
+      x: { time: true },
+      // Both value axes start at zero (revenue is a net flow and may dip below it).
+      count: { range: (_u, _min, max) => uPlot.rangeNum(0, Math.max(4, max ?? 0), 0.1, true) },
+      money: {
+        range: (_u, min, max) => uPlot.rangeNum(Math.min(0, min ?? 0), Math.max(1, max ?? 0), 0.1, true),
+      },
+    },
+    axes: [
+      { stroke: axisStroke, grid, ticks, incrs: TIME_STEPS },
+      {
+        scale: 'count',
+        stroke: axisStroke,
+        grid,
+        ticks,
+        incrs: COUNT_STEPS,
+        values: (_u, values) => values.map(formatCompact),
+      },
+      {
+        scale: 'money',
+        side: 1,
+        stroke: axisStroke,
+        grid: { show: false },
+        ticks,
+        values: (_u, values) => values.map(formatCompact),
+      },
+    ],
+    series: [
+      {
+        label: 'Date',
+        value: (_u, ts) => (ts == null ? MISSING : formatDate(new Date(ts * 1e3).toISOString().slice(0, 10))),
+      },
+      ...SERIES.map(({ label, color, scale }) => {
+        const stroke = cssVar(color, '#2563eb');
+        return {
+          label,
+          scale,
+          stroke,
+          width: 2,
+          points: { size: 5, fill: stroke },
+          dash: scale === 'money' ? [6, 4] : undefined,
+          value: (_u, v) => (scale === 'money' ? formatMoney(v) : formatInteger(v)),
+        };
+      }),
+    ],
+  };
+}
+
+/**
+ * A chart bound to `container`; it follows the container's width.
+ * @param {HTMLElement} container
+ */
+export function createDailyChart(container) {
+  let plot = null;
+  const observer = new window.ResizeObserver(() => {
+    if (!plot) return;
+    const width = container.clientWidth;
+    if (width > 0 && width !== plot.width) plot.setSize({ width, height: chartHeight(width) });
+  });
+  observer.observe(container);
+
+  return {
+    /** Draws the rows; returns false when there is nothing to draw (the caller shows a note instead). */
+    update(rows) {
+      const data = toColumns(Array.isArray(rows) ? rows : []);
+      if (data[0].length === 0) {
+        plot?.destroy();
+        plot = null;
+        return false;
+      }
+      if (plot) {
+        plot.setData(data);
+      } else {
+        plot = new uPlot(options(Math.max(container.clientWidth, 280)), data, container);
+      }
+      return true;
+    },
+    destroy() {
+      observer.disconnect();
+      plot?.destroy();
+      plot = null;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+// Display formatting. Every formatter turns null, undefined and non-finite numbers into an em dash,
+// so a figure the API reports as "unknown" never shows up as 0 or NaN.
+
+export const MISSING = '—';
+
+const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const decimal = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 2 });
+const compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
+
+function isNumber(value) {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/** @param {unknown} value */
+export function formatInteger(value) {
+  return isNumber(value) ? integer.format(value) : MISSING;
+}
+
+/** Money always has 2 decimals; amounts are in the service's base currency. */
+export function formatMoney(value) {
+  return isNumber(value) ? money.format(value) : MISSING;
+}
+
+/** Axis labels, where 12,345.67 would not fit: 12.3K. */
+export function formatCompact(value) {
+  return isNumber(value) ? compact.format(value) : MISSING;
+}
+
+/** A figure already expressed in percent (0–100, may exceed 100): 1 or 2 decimals. */
+export function formatPercent(value) {
+  return isNumber(value) ? `${decimal.format(value)}%` : MISSING;
+}
+
+/** A number with 1–2 decimals (averages such as bookings per day). */
+export function formatDecimal(value) {
+  return isNumber(value) ? decimal.format(value) : MISSING;
+}
+
+/**
+ * A growth rate with its direction: `{ text: '+12.5%', direction: 'up' }`.
+ * null (no previous period to compare with) gives the dash and direction 'none'.
+ */
+export function formatGrowth(value) {
+  if (!isNumber(value)) return { text: MISSING, direction: 'none' };
+  if (value > 0) return { text: `+${decimal.format(value)}%`, direction: 'up' };
+  if (value < 0) return { text: `−${decimal.format(Math.abs(value))}%`, direction: 'down' };
+  return { text: `${decimal.format(0)}%`, direction: 'flat' };
+}
+
+/** An ISO timestamp in the viewer's locale and zone, e.g. "27 Nov 2026, 22:30:05". */
+export function formatTimestamp(iso) {
+  if (typeof iso !== 'string') return MISSING;
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return MISSING;
+  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+/** A calendar date "YYYY-MM-DD" as the UTC midnight it names, in seconds (uPlot's x unit); null if malformed. */
+export function dateToSeconds(date) {
+  const match = typeof date === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(date) : null;
+  if (!match) return null;
+  return Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) / 1000;
+}
+
+/** A calendar date "YYYY-MM-DD" for display, without shifting it through the viewer's time zone. */
+export function formatDate(date) {
+  const seconds = dateToSeconds(date);
+  if (seconds === null) return MISSING;
+  return new Date(seconds * 1000).toLocaleDateString(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
+}

@@ -1,0 +1,216 @@
+/**
+ * The composition root: builds the database, Redis, bus, cache, pipeline and services once.
+ * Factories below take only what they use.
+ */
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import { createAnalyticsService, type AnalyticsService } from './api/analytics.service.ts';
+import type { ReadState } from './api/respond.ts';
+import { createTokenVerifier, type TokenVerifier } from './auth/tokens.ts';
+import { createPipeline, type BatchResult, type IngestItem, type Pipeline } from './ingest/pipeline.ts';
+import { createResponseCache, type ResponseCache } from './platform/cache.ts';
+import { createLocalBus, createRedisBus, type Bus } from './platform/bus.ts';
+import type { Config } from './platform/config.ts';
+import { openPGlite, openPostgres, type Database } from './platform/db.ts';
+import type { Logger } from './platform/logger.ts';
+import { migrateToLatest } from './store/migrate.ts';
+import { dayZone as storedDayZone, dataVersion as readDataVersion, recordHeartbeat } from './store/read.repository.ts';
+import { rebuildDayTables } from './store/maintenance.repository.ts';
+
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  redis: Redis | undefined;
+  bus: Bus;
+  cache: ResponseCache;
+  /** Ingests a batch and tells every instance about the change. */
+  ingest: Pipeline;
+  service: AnalyticsService;
+  readState: ReadState;
+  verifier: TokenVerifier;
+  disabledUsers: DisabledUsers;
+  startBackground(): void;
+  close(): Promise<void>;
+}
+
+export interface DisabledUsers {
+  has(userId: number): boolean;
+  refresh(): Promise<void>;
+}
+
+async function withRetry<T>(what: string, logger: Logger, attempt: () => Promise<T>, tries = 30): Promise<T> {
+  let delay = 200;
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (i >= tries) throw error;
+      logger.warn({ attempt: i, err: (error as Error).message }, `${what} not reachable yet; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 5_000);
+    }
+  }
+}
+
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  if (!config.databaseUrl) {
+    logger.info({ dataDir: config.dataDir }, 'running embedded: PGlite database under DATA_DIR, no Redis needed');
+    return openPGlite(config.dataDir);
+  }
+  const url = config.databaseUrl;
+  const database = await openPostgres(url);
+  await withRetry('PostgreSQL', logger, () => sql`select 1`.execute(database.db));
+  return database;
+}
+
+/** The data version, read through a barrier: a read never sees a version older than its arrival. */
+function createReadState(database: Database, bus: Bus, cache: ResponseCache): ReadState & { note(v: number): void } {
+  let known = 0;
+  let running: Promise<number> | undefined;
+  let queued: Promise<number> | undefined;
+  const waiters = new Set<() => void>();
+  const note = (v: number) => {
+    if (v > known) {
+      known = v;
+      for (const wake of waiters) wake();
+    }
+  };
+  const query = async (): Promise<number> => {
+    const v = await readDataVersion(database.db);
+    note(v);
+    return known;
+  };
+  // Requests that arrive while a read is in flight share the next read, so under load one
+  // query serves many requests, and none is answered with a version read before it arrived.
+  const barrier = (): Promise<number> => {
+    if (!running) {
+      running = query().finally(() => (running = undefined));
+      return running;
+    }
+    if (!queued) {
+      queued = running.catch(() => undefined).then(() => {
+        queued = undefined;
+        return barrier();
+      });
+    }
+    return queued;
+  };
+  bus.subscribe((m) => {
+    if (m.kind === 'change') note(m.notice.data_version);
+  });
+  return {
+    cache,
+    note,
+    // A single embedded instance is the only writer: its own commits are all there is to know.
+    dataVersion: () => (database.kind === 'pglite' && known > 0 ? Promise.resolve(known) : barrier()),
+    async waitForVersion(version, timeoutMs) {
+      if ((await barrier()) >= version) return true;
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          resolve(known >= version);
+        }, timeoutMs);
+        const check = () => {
+          if (known >= version) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve(true);
+          }
+        };
+        waiters.add(check);
+      });
+    },
+  };
+}
+
+function createDisabledUsers(database: Database): DisabledUsers {
+  let ids = new Set<number>();
+  return {
+    has: (id) => ids.has(id),
+    async refresh() {
+      const { rows } = await sql<{ id: number }>`select user_id::float8 as id from disabled_users`.execute(database.db);
+      ids = new Set(rows.map((r) => r.id));
+    },
+  };
+}
+
+export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
+  const database = await openDatabase(config, logger);
+  const migration = await migrateToLatest(database.db);
+  if (migration.error) throw migration.error instanceof Error ? migration.error : new Error(String(migration.error));
+  const zone = await storedDayZone(database.db);
+  if (zone !== config.reportingTimezone) {
+    logger.info({ from: zone, to: config.reportingTimezone }, 'reporting zone changed: re-deriving day tables');
+    await database.db.transaction().execute((trx) => rebuildDayTables(trx, config.reportingTimezone));
+  }
+
+  let redis: Redis | undefined;
+  const redisError = (error: unknown) => logger.warn({ err: (error as Error).message }, 'redis error');
+  if (config.redisUrl) {
+    redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+    redis.on('error', redisError);
+    await withRetry('Redis', logger, () => (redis as Redis).connect(), 10).catch((error: unknown) => {
+      logger.error({ err: (error as Error).message }, 'Redis unreachable at start; serving from PostgreSQL');
+    });
+  }
+  const bus = redis ? createRedisBus(redis, redisError) : createLocalBus();
+  const cache = createResponseCache({ ttlSeconds: config.cacheTtlSeconds, redis, onRedisError: redisError });
+  const readState = createReadState(database, bus, cache);
+  const pipeline = createPipeline({ db: database.db, config });
+  const disabledUsers = createDisabledUsers(database);
+  await disabledUsers.refresh();
+  bus.subscribe((m) => {
+    if (m.kind === 'users' || (m.kind === 'change' && m.notice.changed.includes('users'))) {
+      disabledUsers.refresh().catch(redisError);
+    }
+  });
+
+  const ingest: Pipeline = {
+    async processBatch(items: readonly IngestItem[]): Promise<BatchResult> {
+      const result = await pipeline.processBatch(items);
+      readState.note(result.dataVersion);
+      if (result.changed.length > 0) {
+        await bus.publish({ kind: 'change', notice: { data_version: result.dataVersion, changed: result.changed } });
+      }
+      return result;
+    },
+  };
+  const timers: NodeJS.Timeout[] = [];
+  const heartbeat = () => {
+    recordHeartbeat(database.db, Math.floor(Date.now() / 60_000)).catch((error: unknown) =>
+      logger.warn({ err: (error as Error).message }, 'heartbeat not recorded'),
+    );
+  };
+
+  return {
+    config,
+    logger,
+    database,
+    redis,
+    bus,
+    cache,
+    ingest,
+    service: createAnalyticsService({ db: database.db, dayZone: () => config.reportingTimezone }),
+    readState,
+    verifier: createTokenVerifier({
+      secret: config.jwt.secret,
+      algorithm: config.jwt.algorithm,
+      isDisabled: (id) => disabledUsers.has(id),
+    }),
+    disabledUsers,
+    startBackground() {
+      heartbeat();
+      timers.push(setInterval(heartbeat, 20_000));
+      // Disabled users also reach instances that missed a notice within a second.
+      timers.push(setInterval(() => void disabledUsers.refresh().catch(redisError), 1_000));
+      for (const t of timers) t.unref();
+    },
+    async close() {
+      for (const t of timers) clearInterval(t);
+      await bus.close();
+      redis?.disconnect();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * What the stream and pub/sub consumers share: the lifecycle they expose, how they pace retries,
+ * and how they report an outage (once when it starts, once when it ends, never per retry).
+ */
+import type { Logger } from 'pino';
+
+export interface ConsumerStats {
+  /** Stream: entries not yet delivered to the group (null when Redis cannot tell). Pub/sub: null. */
+  lag: number | null;
+  /** Stream: the group's delivered but unacknowledged entries. Pub/sub: messages waiting in memory. */
+  pending: number;
+  /** The error of the outage in progress; null while healthy. */
+  lastError: string | null;
+  running: boolean;
+}
+
+export interface Consumer {
+  /** Starts consuming in the background; errors are logged and retried, never thrown. */
+  start(): void;
+  /** Stops taking new messages, finishes the batch in flight and resolves. */
+  stop(): Promise<void>;
+  stats(): ConsumerStats;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A sleep that `wake()` cuts short; a wake with nobody waiting ends the next wait at once. */
+export class Wakeup {
+  private resolve: (() => void) | undefined;
+  private woken = false;
+
+  wait(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.resolve = undefined;
+        resolve();
+      };
+      const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
+      this.resolve = done;
+    });
+  }
+
+  wake(): void {
+    if (this.resolve) this.resolve();
+    else this.woken = true;
+  }
+}
+
+/**
+ * Exponential backoff (100 ms doubling to a 5 s cap) and the outage log: the first failure is
+ * logged with its error, the recovery with the number of failed attempts in between.
+ */
+export class Outage {
+  private failures = 0;
+  private error: string | null = null;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly what: string,
+    private readonly minMs = 100,
+    private readonly maxMs = 5_000,
+  ) {}
+
+  get lastError(): string | null {
+    return this.error;
+  }
+
+  /** Records a failure and returns how long to wait before the next attempt. */
+  failed(error: unknown): number {
+    if (this.failures === 0) this.log.error({ err: error }, `${this.what} failed; retrying with backoff until it recovers`);
+    this.error = errorMessage(error);
+    this.failures++;
+    return Math.min(this.maxMs, this.minMs * 2 ** (this.failures - 1));
+  }
+
+  succeeded(): void {
+    if (this.failures === 0) return;
+    this.log.info({ failedAttempts: this.failures }, `${this.what} recovered`);
+    this.failures = 0;
+    this.error = null;
+  }
+}

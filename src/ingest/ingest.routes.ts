@@ -1,0 +1,145 @@
+/** HTTP transport of the pipeline, and the operator's tools on the event log. */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { sql } from 'kysely';
+import { NotFoundError } from '../api/errors.ts';
+import { errorResponses } from '../api/schemas.ts';
+import type { Db } from '../platform/db.ts';
+import type { ResponseCache } from '../platform/cache.ts';
+import type { Pipeline } from './pipeline.ts';
+import { rebuildAggregates } from './rebuild.ts';
+import type { Config } from '../platform/config.ts';
+import type { Bus } from '../platform/bus.ts';
+
+export interface IngestRoutesOptions {
+  pipeline: Pipeline;
+  db: Db;
+  cache: ResponseCache;
+  bus: Bus;
+  config: Pick<Config, 'baseCurrency' | 'reportingTimezone'>;
+}
+
+const tags = ['ingest'];
+const security = [{ bearerAuth: [] }];
+
+const ResultSchema = Type.Object({
+  index: Type.Integer(),
+  outcome: Type.Union(['processed', 'duplicate', 'ignored', 'rejected'].map((o) => Type.Literal(o))),
+  reason: Type.Optional(Type.String()),
+  key: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, opts) => {
+  app.post(
+    '/ingest',
+    {
+      bodyLimit: 1024 * 1024,
+      schema: {
+        tags,
+        security,
+        summary: 'Ingest a batch of messages; answered after the batch is committed',
+        description:
+          'Each message is an envelope object (Evently, flat or CloudEvents format), or a string holding the raw ' +
+          'message text exactly as a producer published it.',
+        body: Type.Object(
+          {
+            messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            success: Type.Literal(true),
+            data: Type.Object({ results: Type.Array(ResultSchema), data_version: Type.Integer() }),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const items = req.body.messages.map((m) => ({
+        raw: typeof m === 'string' ? m : JSON.stringify(m),
+        transport: 'http' as const,
+      }));
+      const result = await opts.pipeline.processBatch(items);
+      return { success: true as const, data: { results: result.results, data_version: result.dataVersion } };
+    },
+  );
+
+  app.get(
+    '/dead-letters',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Rejected messages with their reason and raw payload',
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+            offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+            reason: Type.Optional(Type.String({ maxLength: 40 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const limit = req.query.limit ?? 50;
+      const offset = req.query.offset ?? 0;
+      const reason = req.query.reason ?? null;
+      const [items, total] = await Promise.all([
+        sql<Record<string, unknown>>`
+          select id::float8 as id, reason, detail, transport, channel, received_at, raw
+          from event_log where outcome = 'rejected' and (${reason}::text is null or reason = ${reason})
+          order by id desc limit ${limit} offset ${offset}`.execute(opts.db),
+        sql<{ n: number }>`select count(*)::int as n from event_log
+          where outcome = 'rejected' and (${reason}::text is null or reason = ${reason})`.execute(opts.db),
+      ]);
+      return { success: true, data: { dead_letters: items.rows, total: total.rows[0]?.n ?? 0, limit, offset } };
+    },
+  );
+
+  app.post(
+    '/dead-letters/:id/retry',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Re-process one rejected message (after a fix)',
+        params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+      },
+    },
+    async (req) => {
+      const { rows } = await sql<{ raw: string; transport: string; channel: string | null }>`
+        select raw, transport, channel from event_log where id = ${req.params.id} and outcome = 'rejected'`.execute(opts.db);
+      const row = rows[0];
+      if (!row) throw new NotFoundError(`no rejected message with id ${req.params.id}`);
+      const result = await opts.pipeline.processBatch([
+        { raw: row.raw, transport: 'retry', channel: row.channel ?? undefined, retryOf: req.params.id },
+      ]);
+      return { success: true, data: { result: result.results[0], data_version: result.dataVersion } };
+    },
+  );
+
+  app.post(
+    '/rebuild',
+    { schema: { tags, security, summary: 'Recompute every aggregate from the event log' } },
+    async () => {
+      const report = await rebuildAggregates({ db: opts.db, config: opts.config });
+      await opts.cache.clear();
+      await opts.bus.publish({
+        kind: 'change',
+        notice: { data_version: report.data_version, changed: ['capacity', 'daily', 'events', 'revenue', 'system', 'top-events'] },
+      });
+      return { success: true, data: report };
+    },
+  );
+
+  app.post(
+    '/cache/clear',
+    { schema: { tags, security, summary: 'Drop cached responses' } },
+    async () => {
+      await opts.cache.clear();
+      return { success: true, data: { cleared: true } };
+    },
+  );
+};

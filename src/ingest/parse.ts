@@ -1,0 +1,328 @@
+/**
+ * Raw message text → a normalized message, an "ignored" verdict or a rejection with the spec's
+ * reason (shared/spec/events.md §2–4). Pure: no IO, no clock except the `receivedAt` passed in.
+ */
+import { createHash } from 'node:crypto';
+import { parseTimestamp } from '../aggregate/time.ts';
+import { toMoneyUnits } from '../aggregate/money.ts';
+
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+export type RejectReason =
+  | 'too_large'
+  | 'invalid_json'
+  | 'not_object'
+  | 'missing_type'
+  | 'unknown_type'
+  | 'missing_booking_id'
+  | 'missing_event_id'
+  | 'invalid_quantity'
+  | 'invalid_amount'
+  | 'invalid_capacity'
+  | 'invalid_timestamp'
+  | 'unknown_booking';
+
+export type Transition = 'created' | 'confirmed' | 'expired' | 'cancelled';
+
+export interface BookingAttrs {
+  eventId?: number;
+  userId?: number;
+  quantity?: number;
+  /** Money in 1/10,000 of the currency unit (exact for any 2- to 4-decimal amount). */
+  amount?: number;
+  currency?: string;
+}
+
+export interface BookingMessage extends BookingAttrs {
+  kind: 'booking';
+  key: string;
+  transition: Transition;
+  bookingId: number;
+  /** Occurrence time, ms since epoch. */
+  time: number;
+}
+
+export interface EventMetaMessage {
+  kind: 'event_meta';
+  key: string;
+  eventId: number;
+  time: number;
+  name: string | null;
+  category: string | null;
+  capacity: number | null;
+  price: number | null;
+  status: string | null;
+  eventDate: number | null;
+  createdAt: number | null;
+}
+
+export interface EventDeletedMessage {
+  kind: 'event_deleted';
+  key: string;
+  eventId: number;
+  time: number;
+}
+
+export interface UserStatusMessage {
+  kind: 'user_status';
+  key: string;
+  userId: number;
+  disabled: boolean;
+  time: number;
+}
+
+export type NormalizedMessage = BookingMessage | EventMetaMessage | EventDeletedMessage | UserStatusMessage;
+
+export type ParseResult =
+  | { outcome: 'valid'; message: NormalizedMessage }
+  | { outcome: 'ignored'; type: string }
+  | { outcome: 'rejected'; reason: RejectReason; detail: string };
+
+type Json = Record<string, unknown>;
+
+const BOOKING_TYPES: Record<string, Transition> = {
+  BookingCreated: 'created',
+  BookingConfirmed: 'confirmed',
+  BookingCancelled: 'cancelled',
+  BookingExpired: 'expired',
+};
+const EVENT_TYPES = new Set(['EventCreated', 'EventUpdated', 'EventDeleted']);
+const USER_TYPES = new Set(['UserDeactivated', 'UserReactivated']);
+const IGNORED_TYPES = new Set([
+  'BookingPaymentCompleted',
+  'WaitlistJoined',
+  'WaitlistCancelled',
+  'WaitlistNotificationsSent',
+  'WaitlistAvailabilityUpdated',
+]);
+const CLOUD_EVENT_TYPES: Record<string, string> = {
+  'evently.event.created': 'EventCreated',
+  'evently.event.updated': 'EventUpdated',
+  'evently.event.deleted': 'EventDeleted',
+  'evently.booking.created': 'BookingCreated',
+  'evently.booking.confirmed': 'BookingConfirmed',
+  'evently.booking.cancelled': 'BookingCancelled',
+  'evently.booking.expired': 'BookingExpired',
+  'evently.booking.payment_completed': 'BookingPaymentCompleted',
+  'evently.waitlist.joined': 'WaitlistJoined',
+  'evently.waitlist.cancelled': 'WaitlistCancelled',
+  'evently.waitlist.notifications_sent': 'WaitlistNotificationsSent',
+  'evently.waitlist.availability_updated': 'WaitlistAvailabilityUpdated',
+  'evently.user.deactivated': 'UserDeactivated',
+  'evently.user.reactivated': 'UserReactivated',
+};
+const OCCURRENCE_FIELD: Record<string, string> = {
+  EventCreated: 'created_at',
+  EventUpdated: 'updated_at',
+  BookingCreated: 'created_at',
+  BookingConfirmed: 'confirmed_at',
+  BookingCancelled: 'cancelled_at',
+  BookingExpired: 'expired_at',
+};
+
+class Rejection extends Error {
+  constructor(
+    readonly reason: RejectReason,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+const reject = (reason: RejectReason, detail: string): never => {
+  throw new Rejection(reason, detail);
+};
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A positive integer id, given as a JSON number or a string of digits. */
+function asId(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  if (typeof value === 'string' && /^\d{1,15}$/.test(value)) return Number(value);
+  return undefined;
+}
+
+function present(value: unknown): boolean {
+  return value !== undefined && value !== null;
+}
+
+function optionalString(value: unknown): string | null {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null;
+}
+
+/** Canonical JSON (sorted keys) for the content-hash idempotency key. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (isObject(value)) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function timestampField(source: Json, field: string): number | undefined {
+  const raw = source[field];
+  if (!present(raw)) return undefined;
+  const parsed = typeof raw === 'string' ? parseTimestamp(raw) : undefined;
+  return parsed ?? reject('invalid_timestamp', `${field} is not an ISO 8601 timestamp`);
+}
+
+interface Envelope {
+  type: string;
+  data: Json;
+  top: Json;
+  explicitKey: string | undefined;
+  fallbackTime: number | undefined;
+}
+
+function readEnvelope(top: Json): Envelope {
+  if (present(top.specversion)) {
+    const ceType = top.type;
+    if (typeof ceType !== 'string' || ceType === '') return reject('missing_type', 'CloudEvent has no type');
+    const type = CLOUD_EVENT_TYPES[ceType] ?? reject('unknown_type', `unknown CloudEvents type "${ceType}"`);
+    const data = isObject(top.data) ? top.data : {};
+    const explicitKey = typeof top.id === 'string' && top.id !== '' ? top.id : undefined;
+    return { type, data, top: {}, explicitKey, fallbackTime: timestampField(top, 'time') };
+  }
+  const type = top.type;
+  if (typeof type !== 'string' || type === '') return reject('missing_type', 'message has no type');
+  const nested = top.event_data ?? top.booking_data ?? top.data;
+  const data = isObject(nested) ? nested : {};
+  const messageId = top.message_id;
+  const explicitKey =
+    typeof messageId === 'string' && messageId !== ''
+      ? messageId
+      : typeof top.id === 'string' && top.id !== ''
+        ? top.id
+        : undefined;
+  const fallbackTime = timestampField(top, 'timestamp') ?? timestampField(top, 'occurred_at');
+  return { type, data, top, explicitKey, fallbackTime };
+}
+
+/** A field from the nested payload, else from the top level (the flat format). */
+function field(env: Envelope, name: string): unknown {
+  const nested = env.data[name];
+  return present(nested) ? nested : env.top[name];
+}
+
+function occurrenceTime(env: Envelope, receivedAt: number): number {
+  const fieldName = OCCURRENCE_FIELD[env.type];
+  const own = fieldName ? timestampField(env.data, fieldName) ?? timestampField(env.top, fieldName) : undefined;
+  return own ?? env.fallbackTime ?? receivedAt;
+}
+
+function parseBooking(env: Envelope, transition: Transition, receivedAt: number): BookingMessage {
+  const bookingId = asId(env.top.booking_id ?? env.data.booking_id ?? env.data.id);
+  if (bookingId === undefined) return reject('missing_booking_id', 'booking_id must be a non-negative integer');
+  const eventIdRaw = field(env, 'event_id');
+  const eventId = asId(eventIdRaw);
+  if (present(eventIdRaw) && eventId === undefined) return reject('missing_event_id', 'event_id must be an integer');
+  if (transition === 'created' && eventId === undefined) {
+    return reject('missing_event_id', 'BookingCreated needs event_id');
+  }
+  const quantityRaw = field(env, 'quantity');
+  if ((present(quantityRaw) || transition === 'created') && !(Number.isInteger(quantityRaw) && (quantityRaw as number) >= 1)) {
+    return reject('invalid_quantity', 'quantity must be an integer >= 1');
+  }
+  const amountRaw = field(env, 'total_amount');
+  if (
+    (present(amountRaw) || transition === 'created') &&
+    !(typeof amountRaw === 'number' && Number.isFinite(amountRaw) && amountRaw >= 0)
+  ) {
+    return reject('invalid_amount', 'total_amount must be a number >= 0');
+  }
+  const userId = asId(field(env, 'user_id'));
+  const currencyRaw = field(env, 'currency');
+  const message: BookingMessage = {
+    kind: 'booking',
+    key: env.explicitKey ?? `${env.type}:${bookingId}`,
+    transition,
+    bookingId,
+    time: occurrenceTime(env, receivedAt),
+  };
+  if (eventId !== undefined) message.eventId = eventId;
+  if (userId !== undefined) message.userId = userId;
+  if (present(quantityRaw)) message.quantity = quantityRaw as number;
+  if (present(amountRaw)) message.amount = toMoneyUnits(amountRaw as number);
+  if (typeof currencyRaw === 'string' && currencyRaw.trim() !== '') message.currency = currencyRaw.trim().toUpperCase();
+  return message;
+}
+
+function parseEvent(env: Envelope, receivedAt: number, raw: unknown): EventMetaMessage | EventDeletedMessage {
+  const eventId = asId(env.top.event_id ?? env.data.id ?? env.data.event_id ?? (env.top.id as unknown));
+  if (eventId === undefined) return reject('missing_event_id', 'event_id must be a non-negative integer');
+  const time = occurrenceTime(env, receivedAt);
+  if (env.type === 'EventDeleted') {
+    return { kind: 'event_deleted', key: env.explicitKey ?? `EventDeleted:${eventId}`, eventId, time };
+  }
+  const capacityRaw = field(env, 'capacity');
+  if (present(capacityRaw) && !(Number.isInteger(capacityRaw) && (capacityRaw as number) >= 0)) {
+    return reject('invalid_capacity', 'capacity must be an integer >= 0');
+  }
+  const priceRaw = field(env, 'price');
+  const updatedAt = field(env, 'updated_at');
+  const createdAt = timestampField(env.data, 'created_at') ?? timestampField(env.top, 'created_at') ?? null;
+  const eventDate = timestampField(env.data, 'event_date') ?? timestampField(env.top, 'event_date') ?? null;
+  const fallbackKey =
+    env.type === 'EventCreated'
+      ? `EventCreated:${eventId}`
+      : typeof updatedAt === 'string'
+        ? `EventUpdated:${eventId}:${updatedAt}`
+        : sha256(canonicalJson(raw));
+  return {
+    kind: 'event_meta',
+    key: env.explicitKey ?? fallbackKey,
+    eventId,
+    time,
+    name: optionalString(field(env, 'name')) ?? optionalString(field(env, 'title')),
+    category: optionalString(field(env, 'category')),
+    capacity: present(capacityRaw) ? (capacityRaw as number) : null,
+    price: typeof priceRaw === 'number' && Number.isFinite(priceRaw) ? priceRaw : null,
+    status: optionalString(field(env, 'status')),
+    eventDate,
+    createdAt,
+  };
+}
+
+function parseUser(env: Envelope, receivedAt: number, raw: unknown): UserStatusMessage {
+  const userId = asId(field(env, 'user_id') ?? env.data.id);
+  if (userId === undefined) return reject('missing_type', 'user message needs user_id');
+  return {
+    kind: 'user_status',
+    key: env.explicitKey ?? sha256(canonicalJson(raw)),
+    userId,
+    disabled: env.type === 'UserDeactivated',
+    time: occurrenceTime(env, receivedAt),
+  };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function parseMessage(raw: string, receivedAt: number): ParseResult {
+  try {
+    if (Buffer.byteLength(raw, 'utf8') > MAX_MESSAGE_BYTES) {
+      return reject('too_large', `message is over ${MAX_MESSAGE_BYTES} bytes`);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return reject('invalid_json', 'message is not valid JSON');
+    }
+    if (!isObject(value)) return reject('not_object', 'message is not a JSON object');
+    const env = readEnvelope(value);
+    if (IGNORED_TYPES.has(env.type)) return { outcome: 'ignored', type: env.type };
+    const transition = BOOKING_TYPES[env.type];
+    if (transition) return { outcome: 'valid', message: parseBooking(env, transition, receivedAt) };
+    if (EVENT_TYPES.has(env.type)) return { outcome: 'valid', message: parseEvent(env, receivedAt, value) };
+    if (USER_TYPES.has(env.type)) return { outcome: 'valid', message: parseUser(env, receivedAt, value) };
+    return reject('unknown_type', `unknown message type "${env.type}"`);
+  } catch (error) {
+    if (error instanceof Rejection) return { outcome: 'rejected', reason: error.reason, detail: error.detail };
+    throw error;
+  }
+}

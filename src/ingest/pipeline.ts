@@ -1,0 +1,312 @@
+/**
+ * One batch of raw messages → one transaction: idempotency check, the pure aggregation core, and
+ * every aggregate write. Every transport (stream, pub/sub, HTTP, dead-letter retry, rebuild) ends here.
+ */
+import { planBatch, type BatchPlan } from '../aggregate/batch.ts';
+import { carriesBookingFacts, type BookingState } from '../aggregate/booking.ts';
+import { nonZero } from '../aggregate/deltas.ts';
+import { localDayOfBucket } from '../aggregate/time.ts';
+import type { Config } from '../platform/config.ts';
+import type { Db } from '../platform/db.ts';
+import * as repo from '../store/ingest.repository.ts';
+import { parseMessage, type NormalizedMessage, type ParseResult, type RejectReason } from './parse.ts';
+
+export type Transport = 'stream' | 'pubsub' | 'http' | 'retry' | 'rebuild';
+export type Outcome = 'processed' | 'duplicate' | 'ignored' | 'rejected';
+
+export interface IngestItem {
+  raw: string;
+  transport: Transport;
+  channel?: string | undefined;
+  /** The event_log row this item re-processes (dead-letter retry); no new row is written. */
+  retryOf?: number;
+}
+
+export interface ItemResult {
+  index: number;
+  outcome: Outcome;
+  reason?: RejectReason;
+  key: string | null;
+}
+
+export interface BatchResult {
+  results: ItemResult[];
+  dataVersion: number;
+  /** Which read models changed, for cache invalidation and live updates. */
+  changed: string[];
+  counts: Record<Outcome, number>;
+}
+
+interface Entry {
+  item: IngestItem;
+  parsed: ParseResult;
+  outcome: Outcome;
+  reason?: RejectReason;
+  detail?: string;
+  key: string | null;
+  /** Index into the caller's items; parked retries pulled in by the batch have none. */
+  index: number | undefined;
+}
+
+function typeOf(parsed: ParseResult): string | null {
+  if (parsed.outcome === 'ignored') return parsed.type;
+  if (parsed.outcome === 'rejected') return null;
+  const m = parsed.message;
+  return m.kind === 'booking' ? `booking.${m.transition}` : m.kind;
+}
+
+function messageOf(e: Entry): NormalizedMessage {
+  if (e.parsed.outcome !== 'valid') throw new Error('messageOf: entry is not valid');
+  return e.parsed.message;
+}
+
+function bookingIdOf(parsed: ParseResult): number | null {
+  return parsed.outcome === 'valid' && parsed.message.kind === 'booking' ? parsed.message.bookingId : null;
+}
+
+function toEntry(item: IngestItem, index: number | undefined, now: number): Entry {
+  const parsed = parseMessage(item.raw, now);
+  if (parsed.outcome === 'rejected') {
+    return { item, parsed, outcome: 'rejected', reason: parsed.reason, detail: parsed.detail, key: null, index };
+  }
+  if (parsed.outcome === 'ignored') return { item, parsed, outcome: 'ignored', key: null, index };
+  return { item, parsed, outcome: 'processed', key: parsed.message.key, index };
+}
+
+function changedModels(plan: BatchPlan): string[] {
+  const changed = new Set<string>();
+  if (plan.bookings.size > 0) ['events', 'daily', 'system', 'revenue', 'capacity', 'top-events'].forEach((m) => changed.add(m));
+  if (plan.events.size > 0) ['events', 'system', 'capacity', 'top-events', 'revenue'].forEach((m) => changed.add(m));
+  if (plan.userStatus.size > 0) changed.add('users');
+  return [...changed].sort();
+}
+
+export interface Pipeline {
+  processBatch(items: readonly IngestItem[]): Promise<BatchResult>;
+}
+
+export function createPipeline(deps: { db: Db; config: Pick<Config, 'baseCurrency' | 'reportingTimezone'> }): Pipeline {
+  const { db, config } = deps;
+  const dayOfBucket = localDayOfBucket(config.reportingTimezone);
+  // Batches of one process queue here so they never compete for pool connections; across
+  // processes the advisory lock in the transaction serializes writers.
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function run(items: readonly IngestItem[]): Promise<BatchResult> {
+    const now = Date.now();
+    const entries = items.map((item, index) => toEntry(item, index, now));
+    return db.transaction().execute(async (trx) => {
+      await repo.lockWriter(trx);
+      const valid = entries.filter((e) => e.parsed.outcome === 'valid');
+      const bookingIds = new Set<number>();
+      for (const e of valid) {
+        const m = messageOf(e);
+        if (m.kind === 'booking') bookingIds.add(m.bookingId);
+      }
+      const bookings = await repo.loadBookings(trx, [...bookingIds]);
+
+      // Transitions parked as unknown_booking come back when their booking becomes known.
+      const becomingKnown = new Set<number>();
+      for (const e of valid) {
+        const m = messageOf(e);
+        if (m.kind === 'booking' && !bookings.has(m.bookingId) && carriesBookingFacts(m)) becomingKnown.add(m.bookingId);
+      }
+      const retrying = new Set(entries.map((e) => e.item.retryOf).filter((id) => id !== undefined));
+      for (const p of await repo.loadParked(trx, [...becomingKnown])) {
+        if (retrying.has(p.id)) continue;
+        const item: IngestItem = { raw: p.raw, transport: p.transport as Transport, channel: p.channel ?? undefined, retryOf: p.id };
+        const entry = toEntry(item, undefined, now);
+        entries.push(entry);
+        if (entry.parsed.outcome === 'valid') valid.push(entry);
+      }
+      const existing = await repo.findProcessedKeys(trx, valid.map((e) => e.key as string));
+
+      // Duplicates: seen in an earlier batch, or earlier in this one.
+      const firstByKey = new Map<string, Entry>();
+      const fresh: Entry[] = [];
+      const copies: [Entry, Entry][] = [];
+      for (const e of valid) {
+        const key = e.key as string;
+        if (existing.has(key)) {
+          e.outcome = 'duplicate';
+          continue;
+        }
+        const first = firstByKey.get(key);
+        if (first) {
+          copies.push([e, first]);
+          continue;
+        }
+        firstByKey.set(key, e);
+        fresh.push(e);
+      }
+
+      const messages = fresh.map(messageOf);
+      const plan = await applyMessages(trx, messages, { ...config, dayOfBucket }, bookings);
+      plan.verdicts.forEach((verdict, i) => {
+        const e = fresh[i] as Entry;
+        if (verdict === 'unknown_booking') {
+          e.outcome = 'rejected';
+          e.reason = 'unknown_booking';
+          e.detail = 'a transition for an unknown booking must carry event_id, quantity and total_amount';
+        }
+      });
+      // A second copy of a message shares the first one's fate: a duplicate if it counted, else rejected too.
+      for (const [copy, first] of copies) {
+        if (first.outcome === 'processed') copy.outcome = 'duplicate';
+        else {
+          copy.outcome = first.outcome;
+          if (first.reason) copy.reason = first.reason;
+          if (first.detail) copy.detail = first.detail;
+        }
+      }
+
+      const counts: Record<Outcome, number> = { processed: 0, duplicate: 0, ignored: 0, rejected: 0 };
+      for (const e of entries) counts[e.outcome]++;
+      // A retried row that was counted as rejected before now counts under its new outcome.
+      const retried = entries.filter((e) => e.item.retryOf !== undefined).length;
+      await repo.insertLog(
+        trx,
+        entries
+          .filter((e) => e.item.retryOf === undefined)
+          .map((e) => ({
+            transport: e.item.transport,
+            channel: e.item.channel ?? null,
+            outcome: e.outcome,
+            reason: e.reason ?? null,
+            detail: e.detail ?? null,
+            key: e.outcome === 'processed' || e.outcome === 'duplicate' ? e.key : null,
+            messageType: typeOf(e.parsed),
+            bookingId: bookingIdOf(e.parsed),
+            raw: e.item.raw,
+          })),
+      );
+      await repo.updateLogOutcomes(
+        trx,
+        entries
+          .filter((e) => e.item.retryOf !== undefined)
+          .map((e) => ({
+            id: e.item.retryOf as number,
+            outcome: e.outcome,
+            reason: e.reason ?? null,
+            key: e.outcome === 'processed' ? e.key : null,
+          })),
+      );
+      const changed = changedModels(plan);
+      const dataVersion = await repo.applyTotals(trx, {
+        bookings: plan.deltas.totals.bookings,
+        revenue: plan.deltas.totals.revenue,
+        users: plan.deltas.totals.users,
+        processed: counts.processed,
+        duplicates: counts.duplicate,
+        ignored: counts.ignored,
+        rejected: counts.rejected - retried,
+        bumpVersion: changed.length > 0,
+      });
+      const results: ItemResult[] = entries
+        .filter((e) => e.index !== undefined)
+        .map((e) => ({
+          index: e.index as number,
+          outcome: e.outcome,
+          ...(e.reason ? { reason: e.reason } : {}),
+          key: e.key,
+        }));
+      return { results, dataVersion, changed, counts };
+    });
+  }
+
+  return {
+    processBatch(items) {
+      const next = queue.then(() => run(items));
+      queue = next.catch(() => undefined);
+      return next;
+    },
+  };
+}
+
+/**
+ * Applies new messages to the stored aggregates inside the caller's transaction (which holds the
+ * writer lock). Shared by live ingestion and by rebuild.
+ */
+export async function applyMessages(
+  trx: Db,
+  messages: readonly NormalizedMessage[],
+  opts: { baseCurrency: string; dayOfBucket: (bucket: number) => string },
+  preloaded?: ReadonlyMap<number, BookingState>,
+): Promise<BatchPlan> {
+  const bookingIds = new Set<number>();
+  const eventIds = new Set<number>();
+  for (const m of messages) {
+    if (m.kind === 'event_meta' || m.kind === 'event_deleted') eventIds.add(m.eventId);
+    if (m.kind === 'booking') {
+      bookingIds.add(m.bookingId);
+      if (m.eventId !== undefined) eventIds.add(m.eventId);
+    }
+  }
+  const bookings = preloaded ?? (await repo.loadBookings(trx, [...bookingIds]));
+  const events = await repo.loadEvents(trx, [...eventIds]);
+  const plan = planBatch({ messages, bookings, events, baseCurrency: opts.baseCurrency, dayOfBucket: opts.dayOfBucket });
+  await writePlan(trx, plan);
+  await writeUsers(trx, plan);
+  const dayKeys = [...plan.deltas.dayEvents].filter(([, d]) => d.transitions !== 0).map(([k]) => k);
+  plan.deltas.applyActiveEventCrossings(await repo.loadDayEventTransitions(trx, dayKeys));
+  await writeFlows(trx, plan);
+  return plan;
+}
+
+async function writePlan(trx: Db, plan: BatchPlan): Promise<void> {
+  await repo.upsertBookings(
+    trx,
+    [...plan.bookings].map(([id, b]) => ({
+      id,
+      state: b.state,
+      eventId: b.after.eventId,
+      userId: b.after.userId,
+      createdAt: b.after.createdAt,
+    })),
+  );
+  await repo.upsertEventMeta(trx, plan.events);
+  await repo.applyEventStats(trx, nonZero(plan.deltas.events));
+  const widen: { id: number; min: number; max: number }[] = [];
+  const recompute: number[] = [];
+  for (const [id, range] of plan.eventBookingTimes) {
+    if (range === 'recompute') recompute.push(id);
+    else widen.push({ id, ...range });
+  }
+  await repo.widenEventBookingTimes(trx, widen);
+  await repo.recomputeEventBookingTimes(trx, recompute);
+  await repo.applyCurrencyRevenue(trx, [...plan.deltas.otherCurrency]);
+  await repo.applyUserStatus(trx, plan.userStatus);
+}
+
+/** Booking counts and first-booking times per user, and the new_users / total_users they move. */
+async function writeUsers(trx: Db, plan: BatchPlan): Promise<void> {
+  const ids = new Set([...plan.deltas.userBookings.keys(), ...plan.userFirstBooking.keys()]);
+  if (ids.size === 0) return;
+  const stored = await repo.loadUsers(trx, [...ids]);
+  const recompute = [...plan.userFirstBooking].filter(([, v]) => v === 'recompute').map(([id]) => id);
+  const recomputed = await repo.recomputeUserFirstBooking(trx, recompute);
+  const rows: { id: number; bookings: number; firstBookingAt: number | undefined }[] = [];
+  for (const id of ids) {
+    const before = stored.get(id) ?? { bookings: 0, firstBookingAt: undefined };
+    const bookings = before.bookings + (plan.deltas.userBookings.get(id) ?? 0);
+    const added = plan.userFirstBooking.get(id);
+    const first =
+      added === 'recompute'
+        ? recomputed.get(id)
+        : added === undefined
+          ? before.firstBookingAt
+          : Math.min(before.firstBookingAt ?? Infinity, added);
+    plan.deltas.moveFirstBooking(before.firstBookingAt, first);
+    plan.deltas.countUser(before.bookings, bookings);
+    rows.push({ id, bookings, firstBookingAt: first });
+  }
+  await repo.upsertUsers(trx, rows);
+}
+
+async function writeFlows(trx: Db, plan: BatchPlan): Promise<void> {
+  const d = plan.deltas;
+  await repo.applyBucketFlows(trx, nonZero(d.buckets));
+  await repo.applyDayFlows(trx, nonZero(d.days), d.dayActiveEvents);
+  await repo.applyEventFlows(trx, 'flow_bucket_event', nonZero(d.bucketEvents));
+  await repo.applyEventFlows(trx, 'flow_day_event', nonZero(d.dayEvents));
+}

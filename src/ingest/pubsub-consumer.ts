@@ -1,0 +1,146 @@
+/**
+ * The compatibility transport: Redis pub/sub, at most once by nature (what is published while no
+ * instance listens is gone). Messages are buffered and flushed to the pipeline in batches; while
+ * the database is down they wait in memory, up to a bound, and are retried with backoff.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../platform/config.ts';
+import { Outage, Wakeup, type Consumer } from './consumer.ts';
+import type { IngestItem, Pipeline } from './pipeline.ts';
+
+/** The service's own notifications (cache invalidation, live updates): never ingested. */
+export const INTERNAL_CHANNEL_PREFIX = 'analytics-internal:';
+
+export interface PubSubConsumerDeps {
+  redis: Redis;
+  pipeline: Pipeline;
+  config: Pick<Config, 'channelPattern' | 'batchSize'>;
+  logger: Logger;
+  /** How long a message may wait for its batch to fill (default 50 ms). */
+  flushMs?: number;
+  /** Messages kept in memory while the database is down; newer ones are dropped (default 100,000). */
+  maxBuffered?: number;
+}
+
+/**
+ * @example
+ * const consumer = createPubSubConsumer({ redis, pipeline, config, logger });
+ * consumer.start();
+ * // on shutdown:
+ * await consumer.stop();
+ */
+export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
+  const { redis, pipeline, config } = deps;
+  const flushMs = deps.flushMs ?? 50;
+  const maxBuffered = deps.maxBuffered ?? 100_000;
+  const log = deps.logger.child({ component: 'pubsub-consumer', pattern: config.channelPattern });
+  const outage = new Outage(log, 'pub/sub ingest');
+  const subscribeOutage = new Outage(log, 'pub/sub subscription');
+  const flushWakeup = new Wakeup();
+  const subscribeWakeup = new Wakeup();
+
+  let buffer: IngestItem[] = [];
+  let dropped = 0;
+  let stopping = false;
+  let subscriber: Redis | undefined;
+  let done: Promise<unknown> | undefined;
+
+  function onMessage(_pattern: string, channel: string, message: string): void {
+    if (buffer.length >= maxBuffered) {
+      if (dropped === 0) log.error({ maxBuffered }, 'pub/sub buffer full; dropping messages until the database is back');
+      dropped++;
+      return;
+    }
+    buffer.push({ raw: message, transport: 'pubsub', channel });
+    if (buffer.length === 1 || buffer.length >= config.batchSize) flushWakeup.wake();
+  }
+
+  async function subscribe(connection: Redis): Promise<void> {
+    while (!stopping) {
+      try {
+        // ioredis re-subscribes by itself after a reconnect; only the first subscription needs retries.
+        await connection.psubscribe(config.channelPattern);
+        subscribeOutage.succeeded();
+        log.info('subscribed');
+        return;
+      } catch (error) {
+        if (stopping) return;
+        await subscribeWakeup.wait(subscribeOutage.failed(error));
+      }
+    }
+  }
+
+  /** Sends the oldest batch to the pipeline; it leaves the buffer only once committed. */
+  async function flushOne(): Promise<void> {
+    const batch = buffer.slice(0, config.batchSize);
+    await pipeline.processBatch(batch);
+    buffer.splice(0, batch.length);
+    if (dropped > 0) {
+      log.error({ dropped }, 'pub/sub messages were dropped while the buffer was full');
+      dropped = 0;
+    }
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      if (buffer.length === 0) {
+        await flushWakeup.wait(Infinity);
+        continue;
+      }
+      if (buffer.length < config.batchSize) await flushWakeup.wait(flushMs);
+      try {
+        await flushOne();
+        outage.succeeded();
+      } catch (error) {
+        if (!stopping) await flushWakeup.wait(outage.failed(error));
+      }
+    }
+    await drain();
+  }
+
+  /** At shutdown: one more attempt for what is buffered; pub/sub cannot redeliver the rest. */
+  async function drain(): Promise<void> {
+    try {
+      while (buffer.length > 0) await flushOne();
+    } catch (error) {
+      log.error({ err: error, lost: buffer.length }, 'buffered pub/sub messages could not be stored before shutdown');
+    }
+    buffer = [];
+  }
+
+  return {
+    start() {
+      if (done) return;
+      stopping = false;
+      const connection = redis.duplicate();
+      // Connection errors are reported by the subscription and flush outages.
+      connection.on('error', () => undefined);
+      connection.on('pmessage', onMessage);
+      subscriber = connection;
+      done = Promise.all([subscribe(connection), loop()]);
+    },
+
+    async stop() {
+      if (!done) return;
+      stopping = true;
+      // Stop taking messages first, then flush what was already received.
+      subscriber?.disconnect();
+      subscriber = undefined;
+      flushWakeup.wake();
+      subscribeWakeup.wake();
+      await done;
+      done = undefined;
+      log.info('stopped');
+    },
+
+    stats() {
+      return {
+        lag: null,
+        pending: buffer.length,
+        lastError: outage.lastError ?? subscribeOutage.lastError,
+        running: done !== undefined,
+      };
+    },
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * The durable transport: a Redis Stream read through a consumer group, at least once.
+ * An entry is acknowledged only after the pipeline committed it; entries of a batch that failed
+ * stay pending and are read again (ID 0) before anything new; entries a dead consumer left pending
+ * are taken over with XAUTOCLAIM. Idempotency in the pipeline makes redelivery harmless.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../platform/config.ts';
+import { Outage, Wakeup, errorMessage, type Consumer } from './consumer.ts';
+import type { IngestItem, Pipeline } from './pipeline.ts';
+import { claimedEntries, groupInfo, readEntries, type StreamEntry } from './stream-replies.ts';
+
+export interface StreamConsumerDeps {
+  redis: Redis;
+  pipeline: Pipeline;
+  config: Pick<Config, 'streamKey' | 'consumerGroup' | 'consumerName' | 'batchSize'>;
+  logger: Logger;
+  /** Entries pending longer than this on another consumer are taken over (default 30 s). */
+  claimIdleMs?: number;
+}
+
+const MAX_BLOCK_MS = 1_000;
+const INFO_EVERY_MS = 1_000;
+
+/**
+ * @example
+ * const consumer = createStreamConsumer({ redis, pipeline, config, logger });
+ * consumer.start();
+ * // on shutdown:
+ * await consumer.stop();
+ */
+export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
+  const { redis, pipeline, config } = deps;
+  const { streamKey: key, consumerGroup: group, consumerName: name } = config;
+  const count = String(config.batchSize);
+  const claimIdleMs = deps.claimIdleMs ?? 30_000;
+  const claimEveryMs = Math.max(1, Math.floor(claimIdleMs / 2));
+  // The blocking read is also the loop's tick, so claims are never later than half a period.
+  const blockMs = Math.min(MAX_BLOCK_MS, claimEveryMs);
+  const log = deps.logger.child({ component: 'stream-consumer', stream: key, group, consumer: name });
+  const outage = new Outage(log, 'stream consumer');
+  const wakeup = new Wakeup();
+
+  let blocking: Redis | undefined;
+  let loopDone: Promise<void> | undefined;
+  let stopping = false;
+  let groupReady = false;
+  // Start with this consumer's own pending entries: a restart under the same name resumes them.
+  let readPending = true;
+  let claimCursor = '0-0';
+  let nextClaimAt = 0;
+  let infoAt = 0;
+  let lag: number | null = null;
+  let pending = 0;
+
+  async function createGroup(): Promise<void> {
+    try {
+      await redis.call('XGROUP', ['CREATE', key, group, '0', 'MKSTREAM']);
+      log.info('created consumer group');
+    } catch (error) {
+      if (!errorMessage(error).startsWith('BUSYGROUP')) throw error;
+    }
+  }
+
+  async function refreshInfo(): Promise<void> {
+    if (Date.now() - infoAt < INFO_EVERY_MS) return;
+    infoAt = Date.now();
+    try {
+      const info = groupInfo(await redis.call('XINFO', ['GROUPS', key]), group);
+      if (info) ({ lag, pending } = info);
+    } catch {
+      // Stats only; the loop reports the outage.
+    }
+  }
+
+  async function claimIfDue(): Promise<StreamEntry[] | null> {
+    if (Date.now() < nextClaimAt) return null;
+    const reply = await redis.call('XAUTOCLAIM', [key, group, name, String(claimIdleMs), claimCursor, 'COUNT', count]);
+    const { next, entries } = claimedEntries(reply);
+    claimCursor = next;
+    // More to scan: claim again on the next turn; else wait for the next period.
+    nextClaimAt = next === '0-0' ? Date.now() + claimEveryMs : 0;
+    if (entries.length === 0) return null;
+    log.warn({ count: entries.length }, `took over entries pending for more than ${claimIdleMs} ms`);
+    return entries;
+  }
+
+  async function readOwnPending(): Promise<StreamEntry[]> {
+    const entries = readEntries(
+      await redis.call('XREADGROUP', ['GROUP', group, name, 'COUNT', count, 'STREAMS', key, '0']),
+    );
+    if (entries.length === 0) readPending = false;
+    return entries;
+  }
+
+  async function readNew(connection: Redis): Promise<StreamEntry[]> {
+    return readEntries(
+      await connection.call('XREADGROUP', ['GROUP', group, name, 'COUNT', count, 'BLOCK', String(blockMs), 'STREAMS', key, '>']),
+    );
+  }
+
+  /** Processes the entries and acknowledges them once the pipeline committed. */
+  async function commit(entries: StreamEntry[]): Promise<void> {
+    const items: IngestItem[] = [];
+    let deleted = 0;
+    for (const entry of entries) {
+      if (entry.fields === null) deleted++;
+      // A missing payload is still a message: the pipeline rejects it as invalid_json and keeps it.
+      else items.push({ raw: entry.fields.get('payload') ?? '', transport: 'stream' });
+    }
+    if (deleted > 0) log.warn({ count: deleted }, 'acknowledging entries deleted from the stream before processing');
+    if (items.length > 0) await pipeline.processBatch(items);
+    await redis.xack(key, group, ...entries.map((e) => e.id));
+  }
+
+  async function step(connection: Redis): Promise<void> {
+    if (!groupReady) {
+      await createGroup();
+      groupReady = true;
+    }
+    const entries = (await claimIfDue()) ?? (readPending ? await readOwnPending() : await readNew(connection));
+    if (entries.length > 0) await commit(entries);
+  }
+
+  async function loop(connection: Redis): Promise<void> {
+    while (!stopping) {
+      await refreshInfo();
+      try {
+        await step(connection);
+        outage.succeeded();
+      } catch (error) {
+        if (stopping) break;
+        // Whatever was read and not acknowledged is in this consumer's PEL: read it again first.
+        readPending = true;
+        if (errorMessage(error).startsWith('NOGROUP')) groupReady = false;
+        await wakeup.wait(outage.failed(error));
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (loopDone) return;
+      stopping = false;
+      readPending = true;
+      const connection = redis.duplicate();
+      // Connection errors surface as failed commands in the loop, which logs them once per outage.
+      connection.on('error', () => undefined);
+      blocking = connection;
+      loopDone = loop(connection);
+    },
+
+    async stop() {
+      if (!loopDone) return;
+      stopping = true;
+      wakeup.wake();
+      const connection = blocking;
+      // A read on a connection that is down can wait far longer than BLOCK; cut it off.
+      const cutOff = setTimeout(() => connection?.disconnect(), blockMs + 2_000);
+      await loopDone;
+      clearTimeout(cutOff);
+      connection?.disconnect();
+      blocking = undefined;
+      loopDone = undefined;
+      log.info('stopped');
+    },
+
+    stats() {
+      return { lag, pending, lastError: outage.lastError, running: loopDone !== undefined };
+    },
+  };
+}

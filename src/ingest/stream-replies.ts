@@ -1,0 +1,60 @@
+/**
+ * Raw Redis stream replies → plain values. ioredis shapes them differently per protocol and reply
+ * mapping (RESP2 `[[key, entries]]`, RESP3 legacy `[key, entries]`, RESP3 mapped `{key: entries}`),
+ * so the consumer reads them through these functions and works with any client options.
+ */
+
+export interface StreamEntry {
+  id: string;
+  /** null: the entry was deleted (XDEL/XTRIM) while it was pending. */
+  fields: Map<string, string> | null;
+}
+
+function toFields(raw: unknown): Map<string, string> | null {
+  if (raw === null || raw === undefined) return null;
+  const fields = new Map<string, string>();
+  if (Array.isArray(raw)) {
+    for (let i = 0; i + 1 < raw.length; i += 2) fields.set(String(raw[i]), String(raw[i + 1]));
+  } else if (typeof raw === 'object') {
+    for (const [k, v] of Object.entries(raw)) fields.set(k, String(v));
+  }
+  return fields;
+}
+
+function toEntries(raw: unknown): StreamEntry[] {
+  if (!Array.isArray(raw)) return [];
+  return raw
+    .filter((e): e is unknown[] => Array.isArray(e))
+    .map((e) => ({ id: String(e[0]), fields: toFields(e[1]) }));
+}
+
+/** The entries of an XREADGROUP reply that names a single stream. */
+export function readEntries(reply: unknown): StreamEntry[] {
+  if (reply === null || reply === undefined) return [];
+  if (!Array.isArray(reply)) return toEntries(Object.values(reply as Record<string, unknown>)[0]);
+  if (reply.length === 0) return [];
+  if (typeof reply[0] === 'string') return toEntries(reply[1]);
+  const first = reply[0] as unknown;
+  return Array.isArray(first) ? toEntries(first[1]) : [];
+}
+
+/** XAUTOCLAIM → the cursor for the next call ('0-0' once the whole PEL was scanned) and the claimed entries. */
+export function claimedEntries(reply: unknown): { next: string; entries: StreamEntry[] } {
+  if (!Array.isArray(reply)) return { next: '0-0', entries: [] };
+  return { next: String(reply[0] ?? '0-0'), entries: toEntries(reply[1]) };
+}
+
+/** The `pending` and `lag` fields of one group in an XINFO GROUPS reply. */
+export function groupInfo(reply: unknown, group: string): { pending: number; lag: number | null } | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  for (const raw of reply) {
+    const info = Array.isArray(raw) ? toFields(raw) : toFields(raw as object);
+    if (info?.get('name') !== group) continue;
+    const lag = info.get('lag');
+    return {
+      pending: Number(info.get('pending') ?? 0),
+      lag: lag === undefined || lag === 'null' || lag === '' ? null : Number(lag),
+    };
+  }
+  return undefined;
+}

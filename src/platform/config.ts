@@ -1,0 +1,284 @@
+/**
+ * The one place that reads `process.env` (and Zero). Everything is validated at start; every bad
+ * key is reported in one error so an operator fixes them all at once.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+
+export type Role = 'api' | 'worker' | 'all';
+export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
+
+export interface Config {
+  readonly role: Role;
+  readonly host: string;
+  readonly port: number;
+  /** undefined: embedded PGlite under dataDir. */
+  readonly databaseUrl: string | undefined;
+  /** undefined: in-process bus and cache stand in for Redis. */
+  readonly redisUrl: string | undefined;
+  readonly dataDir: string;
+  readonly jwt: {
+    readonly secret: string;
+    readonly algorithm: JwtAlgorithm;
+    readonly expiryMinutes: number;
+    /** True when the secret was generated and stored under DATA_DIR (embedded mode only). */
+    readonly generated: boolean;
+  };
+  readonly corsOrigins: readonly string[];
+  readonly cacheTtlSeconds: number;
+  readonly batchSize: number;
+  readonly reportingTimezone: string;
+  readonly baseCurrency: string;
+  readonly streamKey: string;
+  readonly consumerGroup: string;
+  readonly channelPattern: string;
+  readonly rateLimit: { readonly max: number; readonly windowMinutes: number };
+  readonly logLevel: string;
+  readonly eventRetentionDays: number | undefined;
+  readonly consumerName: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Secrets fetched from Zero use lower-case hyphenated names (`db-host`); map them to env names. */
+export function zeroSecretsToEnv(secrets: Record<string, Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const group of Object.values(secrets)) {
+    for (const [key, value] of Object.entries(group)) {
+      out[key.toUpperCase().replaceAll('-', '_')] = value;
+    }
+  }
+  return out;
+}
+
+/**
+ * Fetches secrets from Zero when ZERO_TOKEN is set. The environment wins over Zero for the same key.
+ * `fetchZero` is injectable so tests need no network.
+ */
+export async function resolveEnv(
+  env: Env,
+  fetchZero: (token: string) => Promise<Record<string, Record<string, string>>> = defaultZeroFetch,
+): Promise<Env> {
+  const token = env.ZERO_TOKEN;
+  if (!token) return env;
+  let fromZero: Record<string, string>;
+  try {
+    fromZero = zeroSecretsToEnv(await fetchZero(token));
+  } catch (error) {
+    const required = ['JWT_SECRET'];
+    const missing = required.filter((key) => !env[key]);
+    if (missing.length > 0) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ConfigError([
+        `ZERO_TOKEN is set but Zero could not be reached (${reason}) and ${missing.join(', ')} has no fallback in the environment`,
+      ]);
+    }
+    return env;
+  }
+  return { ...fromZero, ...env };
+}
+
+async function defaultZeroFetch(token: string): Promise<Record<string, Record<string, string>>> {
+  const { zero } = await import('@zerosecrets/zero');
+  return (await zero({ token, pick: ['evently'] }).fetch()) as Record<string, Record<string, string>>;
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  str(key: string, fallback: string): string {
+    const value = this.env[key];
+    return value === undefined || value === '' ? fallback : value;
+  }
+
+  optional(key: string): string | undefined {
+    const value = this.env[key];
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  int(key: string, fallback: number, min: number, max: number): number {
+    const raw = this.optional(key);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${key} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(key: string): boolean {
+    const raw = this.optional(key);
+    if (raw === undefined) return false;
+    if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
+    if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false;
+    this.problems.push(`${key} must be true or false (got "${raw}")`);
+    return false;
+  }
+}
+
+function databaseUrlFrom(r: Reader): string | undefined {
+  const url = r.optional('DATABASE_URL');
+  if (url) {
+    if (!/^postgres(ql)?:\/\//.test(url)) r.problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+    return url;
+  }
+  const host = r.optional('DB_HOST');
+  if (!host) return undefined;
+  const port = r.int('DB_PORT', 5432, 1, 65535);
+  const name = r.str('DB_NAME', 'evently_analytics');
+  const user = r.str('DB_USER', 'postgres');
+  const password = r.optional('DB_PASSWORD');
+  const auth = password ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}` : encodeURIComponent(user);
+  return `postgresql://${auth}@${host}:${port}/${encodeURIComponent(name)}`;
+}
+
+function redisUrlFrom(r: Reader): string | undefined {
+  const url = r.optional('REDIS_URL');
+  if (url) {
+    if (!/^rediss?:\/\//.test(url)) r.problems.push('REDIS_URL must start with redis:// or rediss://');
+    return url;
+  }
+  const host = r.optional('REDIS_HOST');
+  if (!host) return undefined;
+  const port = r.int('REDIS_PORT', 6379, 1, 65535);
+  const password = r.optional('REDIS_PASSWORD');
+  const scheme = r.bool('REDIS_USE_TLS') ? 'rediss' : 'redis';
+  const auth = password ? `:${encodeURIComponent(password)}@` : '';
+  return `${scheme}://${auth}${host}:${port}`;
+}
+
+/** Embedded mode without JWT_SECRET: generate one once and keep it under DATA_DIR. */
+function embeddedSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
+  const r = new Reader(env);
+  const databaseUrl = databaseUrlFrom(r);
+  const redisUrl = redisUrlFrom(r);
+  const dataDir = path.resolve(r.str('DATA_DIR', './data'));
+
+  const algorithm = r.str('JWT_ALGORITHM', 'HS256');
+  if (!['HS256', 'HS384', 'HS512'].includes(algorithm)) {
+    r.problems.push(`JWT_ALGORITHM must be one of HS256, HS384, HS512 (got "${algorithm}")`);
+  }
+  let secret = r.optional('JWT_SECRET');
+  let generated = false;
+  if (databaseUrl) {
+    if (!secret) r.problems.push('JWT_SECRET is required when an external database is configured');
+    else if (Buffer.byteLength(secret) < 32) r.problems.push('JWT_SECRET must be at least 32 bytes');
+  } else if (!secret) {
+    secret = embeddedSecret(dataDir);
+    generated = true;
+  }
+
+  const reportingTimezone = r.str('REPORTING_TIMEZONE', 'UTC');
+  if (!isValidTimeZone(reportingTimezone)) {
+    r.problems.push(`REPORTING_TIMEZONE must be an IANA time zone (got "${reportingTimezone}")`);
+  }
+  const baseCurrency = r.str('BASE_CURRENCY', 'USD').toUpperCase();
+  if (!/^[A-Z]{3}$/.test(baseCurrency)) r.problems.push('BASE_CURRENCY must be a 3-letter ISO 4217 code');
+
+  const roleRaw = overrides.role ?? r.str('ROLE', 'all');
+  if (!['api', 'worker', 'all'].includes(roleRaw)) r.problems.push(`ROLE must be api, worker or all (got "${roleRaw}")`);
+
+  const logLevel = r.str('LOG_LEVEL', 'info');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    r.problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
+  }
+  const corsOrigins = r
+    .str('CORS_ORIGINS', '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  if (corsOrigins.includes('*')) {
+    r.problems.push('CORS_ORIGINS must list origins; "*" is refused because the API uses credentials');
+  }
+  const retention = r.int('EVENT_RETENTION_DAYS', 0, 0, 36_500);
+
+  const config: Config = {
+    role: roleRaw as Role,
+    host: r.str('HOST', '0.0.0.0'),
+    port: r.int('PORT', 8003, 0, 65535),
+    databaseUrl,
+    redisUrl,
+    dataDir,
+    jwt: {
+      secret: secret ?? '',
+      algorithm: algorithm as JwtAlgorithm,
+      expiryMinutes: r.int('JWT_EXPIRY_MINUTES', 30, 1, 7 * 24 * 60),
+      generated,
+    },
+    corsOrigins,
+    cacheTtlSeconds: r.int('ANALYTICS_CACHE_TTL', 300, 0, 86_400),
+    batchSize: r.int('EVENT_PROCESSING_BATCH_SIZE', 2000, 1, 20_000),
+    reportingTimezone,
+    baseCurrency,
+    streamKey: r.str('EVENT_STREAM_KEY', 'evently:analytics:stream'),
+    consumerGroup: r.str('EVENT_CONSUMER_GROUP', 'analytics'),
+    channelPattern: r.str('EVENT_CHANNEL_PATTERN', 'evently:*'),
+    rateLimit: {
+      max: r.int('RATE_LIMIT_ANALYTICS', 100, 1, 1_000_000),
+      windowMinutes: r.int('RATE_LIMIT_WINDOW', 15, 1, 24 * 60),
+    },
+    logLevel,
+    eventRetentionDays: retention === 0 ? undefined : retention,
+    consumerName: r.str('CONSUMER_NAME', `${process.pid}-${randomBytes(3).toString('hex')}`),
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return Object.freeze(config);
+}
+
+/** What /info may show: no secret, no password. */
+export function configSummary(config: Config): Record<string, unknown> {
+  return {
+    role: config.role,
+    port: config.port,
+    database: config.databaseUrl ? redactUrl(config.databaseUrl) : 'embedded (PGlite)',
+    redis: config.redisUrl ? redactUrl(config.redisUrl) : 'in-process',
+    jwt_algorithm: config.jwt.algorithm,
+    cache_ttl_seconds: config.cacheTtlSeconds,
+    batch_size: config.batchSize,
+    reporting_timezone: config.reportingTimezone,
+    base_currency: config.baseCurrency,
+    stream_key: config.streamKey,
+    consumer_group: config.consumerGroup,
+    channel_pattern: config.channelPattern,
+    rate_limit: config.rateLimit,
+    event_retention_days: config.eventRetentionDays ?? null,
+  };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '***';
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Kysely over PostgreSQL (pg pool) or over PGlite (embedded PostgreSQL, one connection behind a
+ * mutex). Both run the same SQL; queries cast what they return (::int, ::float8, ::text), so no
+ * driver-specific type parsing leaks into the code.
+ */
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tables are accessed through typed raw SQL
+export type Db = Kysely<any>;
+
+export interface Database {
+  readonly db: Db;
+  readonly kind: 'postgres' | 'pglite';
+  /** Pool statistics for /metrics. */
+  poolStats(): { total: number; idle: number; waiting: number };
+  close(): Promise<void>;
+}
+
+interface QueryResultLike {
+  rows: unknown[];
+  rowCount: number;
+  command: string;
+}
+
+interface PGliteLike {
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; affectedRows?: number }>;
+  close(): Promise<void>;
+}
+
+/** A pg-Pool look-alike over one PGlite instance; `connect()` waits for the previous release. */
+class PGlitePool {
+  private tail: Promise<void> = Promise.resolve();
+  waiting = 0;
+  constructor(private readonly lite: PGliteLike) {}
+
+  async connect(): Promise<{ query: (text: string, params?: unknown[]) => Promise<QueryResultLike>; release: () => void }> {
+    this.waiting++;
+    let release!: () => void;
+    const previous = this.tail;
+    this.tail = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    this.waiting--;
+    const lite = this.lite;
+    return {
+      async query(text: string, params?: unknown[]): Promise<QueryResultLike> {
+        const result = await lite.query(text, params ?? []);
+        const command = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'SELECT';
+        return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length, command };
+      },
+      release,
+    };
+  }
+
+  async end(): Promise<void> {
+    await this.tail;
+    await this.lite.close();
+  }
+}
+
+export async function openPostgres(url: string, poolSize = 10): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000 });
+  pool.on('error', () => {
+    // An idle client lost its connection; the pool replaces it. Health checks report outages.
+  });
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }) as Db;
+  return {
+    db,
+    kind: 'postgres',
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => db.destroy(),
+  };
+}
+
+export async function openPGlite(dataDir: string | undefined): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  let lite: PGliteLike;
+  if (dataDir) {
+    const dir = path.join(dataDir, 'pglite');
+    mkdirSync(dir, { recursive: true });
+    lite = (await PGlite.create(dir)) as unknown as PGliteLike;
+  } else {
+    lite = (await PGlite.create()) as unknown as PGliteLike;
+  }
+  const pool = new PGlitePool(lite);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the adapter mimics pg.Pool's shape
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: pool as any }) }) as Db;
+  return {
+    db,
+    kind: 'pglite',
+    poolStats: () => ({ total: 1, idle: pool.waiting === 0 ? 1 : 0, waiting: pool.waiting }),
+    close: () => db.destroy(),
+  };
+}
+
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
+}

@@ -1,0 +1,467 @@
+/**
+ * The SQL of one ingest transaction. Every write is one multi-row statement fed by a JSON array
+ * (jsonb_to_recordset), so a batch costs a fixed number of round trips whatever its size.
+ */
+import { sql } from 'kysely';
+import type { BookingState } from '../aggregate/booking.ts';
+import type { EventFlowDelta, FlowDelta, EventStatsDelta } from '../aggregate/deltas.ts';
+import type { EventMeta } from '../aggregate/events.ts';
+import { unitsToDecimal } from '../aggregate/money.ts';
+import type { Db } from '../platform/db.ts';
+
+/** Serializes writers across instances: one ingest transaction at a time. */
+const WRITER_LOCK = 7_335_001;
+
+const json = (rows: unknown[]): string => JSON.stringify(rows);
+const ms = (value: number | null | undefined): number | null => (value === undefined ? null : value);
+
+export interface LogRow {
+  transport: string;
+  channel: string | null;
+  outcome: string;
+  reason: string | null;
+  detail: string | null;
+  key: string | null;
+  messageType: string | null;
+  bookingId: number | null;
+  raw: string;
+}
+
+export interface StoredUser {
+  bookings: number;
+  firstBookingAt: number | undefined;
+}
+
+export interface ParkedMessage {
+  id: number;
+  raw: string;
+  transport: string;
+  channel: string | null;
+}
+
+export async function lockWriter(trx: Db): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
+}
+
+export async function findProcessedKeys(trx: Db, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const { rows } = await sql<{ key: string }>`
+    select key from event_log
+    where outcome = 'processed' and key in (select jsonb_array_elements_text(${json(keys)}::jsonb))`.execute(trx);
+  return new Set(rows.map((r) => r.key));
+}
+
+export async function loadBookings(trx: Db, ids: number[]): Promise<Map<number, BookingState>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<{ booking_id: number; state: BookingState | string }>`
+    select booking_id::float8 as booking_id, state from bookings
+    where booking_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(trx);
+  return new Map(
+    rows.map((r) => [r.booking_id, typeof r.state === 'string' ? (JSON.parse(r.state) as BookingState) : r.state]),
+  );
+}
+
+export async function loadEvents(trx: Db, ids: number[]): Promise<Map<number, EventMeta>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<{
+    event_id: number;
+    event_name: string;
+    category: string | null;
+    total_capacity: number;
+    price: number | null;
+    status: string | null;
+    event_date: number | null;
+    created_at: number | null;
+    meta_time: number | null;
+    deleted: boolean;
+  }>`
+    select event_id::float8 as event_id, event_name, category, total_capacity, price::float8 as price, status,
+      (extract(epoch from event_date) * 1000)::float8 as event_date,
+      (extract(epoch from created_at) * 1000)::float8 as created_at,
+      (extract(epoch from meta_time) * 1000)::float8 as meta_time, deleted
+    from events where event_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(trx);
+  return new Map(
+    rows.map((r) => [
+      r.event_id,
+      {
+        name: r.event_name,
+        category: r.category,
+        capacity: r.total_capacity,
+        price: r.price,
+        status: r.status,
+        eventDate: r.event_date,
+        createdAt: r.created_at,
+        metaTime: r.meta_time,
+        deleted: r.deleted,
+      },
+    ]),
+  );
+}
+
+/** Messages parked as `unknown_booking` that name one of these bookings. */
+export async function loadParked(trx: Db, bookingIds: number[]): Promise<ParkedMessage[]> {
+  if (bookingIds.length === 0) return [];
+  const { rows } = await sql<ParkedMessage>`
+    select id::float8 as id, raw, transport, channel from event_log
+    where outcome = 'rejected' and reason = 'unknown_booking'
+      and booking_id in (select (jsonb_array_elements_text(${json(bookingIds)}::jsonb))::bigint)
+    order by id`.execute(trx);
+  return rows;
+}
+
+export async function loadUsers(trx: Db, ids: number[]): Promise<Map<number, StoredUser>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<{ user_id: number; bookings: number; first: number | null }>`
+    select user_id::float8 as user_id, bookings, (extract(epoch from first_booking_at) * 1000)::float8 as first
+    from users where user_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(trx);
+  return new Map(rows.map((r) => [r.user_id, { bookings: r.bookings, firstBookingAt: r.first ?? undefined }]));
+}
+
+/** Earliest booking creation per user, from the bookings as now written. */
+export async function recomputeUserFirstBooking(trx: Db, ids: number[]): Promise<Map<number, number>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<{ user_id: number; first: number }>`
+    select user_id::float8 as user_id, (extract(epoch from min(created_at)) * 1000)::float8 as first
+    from bookings where user_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)
+      and created_at is not null
+    group by user_id`.execute(trx);
+  return new Map(rows.map((r) => [r.user_id, r.first]));
+}
+
+export async function loadDayEventTransitions(trx: Db, keys: string[]): Promise<Map<string, number>> {
+  if (keys.length === 0) return new Map();
+  const pairs = keys.map((k) => {
+    const [day, eventId] = k.split('|');
+    return { day, event_id: Number(eventId) };
+  });
+  const { rows } = await sql<{ day: string; event_id: number; transitions: number }>`
+    select f.day::text as day, f.event_id::float8 as event_id, f.transitions
+    from flow_day_event f
+    join jsonb_to_recordset(${json(pairs)}::jsonb) as k(day date, event_id bigint)
+      on f.day = k.day and f.event_id = k.event_id`.execute(trx);
+  return new Map(rows.map((r) => [`${r.day}|${r.event_id}`, r.transitions]));
+}
+
+export async function insertLog(trx: Db, rows: LogRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const payload = rows.map((r) => ({
+    transport: r.transport,
+    channel: r.channel,
+    outcome: r.outcome,
+    reason: r.reason,
+    detail: r.detail,
+    key: r.key,
+    message_type: r.messageType,
+    booking_id: r.bookingId,
+    raw: r.raw,
+  }));
+  await sql`
+    insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw)
+    select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw
+    from jsonb_to_recordset(${json(payload)}::jsonb) as x(transport text, channel text, outcome text,
+      reason text, detail text, key text, message_type text, booking_id bigint, raw text)`.execute(trx);
+}
+
+/** A retried dead letter keeps its row; only its outcome changes. */
+export async function updateLogOutcomes(
+  trx: Db,
+  rows: { id: number; outcome: string; reason: string | null; key: string | null }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    update event_log e set outcome = x.outcome, reason = x.reason, key = coalesce(x.key, e.key), retried_at = now()
+    from jsonb_to_recordset(${json(rows)}::jsonb) as x(id bigint, outcome text, reason text, key text)
+    where e.id = x.id`.execute(trx);
+}
+
+export async function upsertBookings(
+  trx: Db,
+  rows: { id: number; state: BookingState; eventId: number; userId: number | undefined; createdAt: number | undefined }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const payload = rows.map((r) => ({
+    booking_id: r.id,
+    state: r.state,
+    event_id: r.eventId,
+    user_id: r.userId ?? null,
+    created_at: ms(r.createdAt),
+  }));
+  await sql`
+    insert into bookings (booking_id, state, event_id, user_id, created_at)
+    select booking_id, state, event_id, user_id, to_timestamp(created_at / 1000.0)
+    from jsonb_to_recordset(${json(payload)}::jsonb)
+      as x(booking_id bigint, state jsonb, event_id bigint, user_id bigint, created_at float8)
+    on conflict (booking_id) do update set state = excluded.state, event_id = excluded.event_id,
+      user_id = excluded.user_id, created_at = excluded.created_at`.execute(trx);
+}
+
+export async function upsertEventMeta(trx: Db, events: Map<number, EventMeta>): Promise<void> {
+  if (events.size === 0) return;
+  const payload = [...events].map(([id, e]) => ({
+    event_id: id,
+    event_name: e.name,
+    category: e.category,
+    total_capacity: e.capacity,
+    price: e.price,
+    status: e.status,
+    event_date: e.eventDate,
+    created_at: e.createdAt,
+    meta_time: e.metaTime,
+    deleted: e.deleted,
+  }));
+  await sql`
+    insert into events (event_id, event_name, category, total_capacity, price, status, event_date, created_at,
+      meta_time, deleted)
+    select event_id, event_name, category, total_capacity, price, status, to_timestamp(event_date / 1000.0),
+      to_timestamp(created_at / 1000.0), to_timestamp(meta_time / 1000.0), deleted
+    from jsonb_to_recordset(${json(payload)}::jsonb) as x(event_id bigint, event_name text, category text,
+      total_capacity int, price numeric, status text, event_date float8, created_at float8, meta_time float8,
+      deleted boolean)
+    on conflict (event_id) do update set event_name = excluded.event_name, category = excluded.category,
+      total_capacity = excluded.total_capacity, price = excluded.price, status = excluded.status,
+      event_date = excluded.event_date, created_at = excluded.created_at, meta_time = excluded.meta_time,
+      deleted = excluded.deleted`.execute(trx);
+}
+
+export async function applyEventStats(trx: Db, deltas: [number, EventStatsDelta][]): Promise<void> {
+  if (deltas.length === 0) return;
+  const payload = deltas.map(([id, d]) => ({
+    event_id: id,
+    total: d.total,
+    pending: d.pending,
+    confirmed: d.confirmed,
+    cancelled: d.cancelled,
+    expired: d.expired,
+    tickets: d.ticketsSold,
+    held: d.seatsHeld,
+    revenue: unitsToDecimal(d.revenue),
+    confirmed_base: d.confirmedBase,
+  }));
+  await sql`
+    update events e set
+      total_bookings = e.total_bookings + x.total,
+      pending_bookings = e.pending_bookings + x.pending,
+      confirmed_bookings = e.confirmed_bookings + x.confirmed,
+      cancelled_bookings = e.cancelled_bookings + x.cancelled,
+      expired_bookings = e.expired_bookings + x.expired,
+      tickets_sold = e.tickets_sold + x.tickets,
+      seats_held = e.seats_held + x.held,
+      total_revenue = e.total_revenue + x.revenue,
+      confirmed_base = e.confirmed_base + x.confirmed_base
+    from jsonb_to_recordset(${json(payload)}::jsonb) as x(event_id bigint, total int, pending int, confirmed int,
+      cancelled int, expired int, tickets int, held int, revenue numeric, confirmed_base int)
+    where e.event_id = x.event_id`.execute(trx);
+}
+
+export async function widenEventBookingTimes(trx: Db, ranges: { id: number; min: number; max: number }[]): Promise<void> {
+  if (ranges.length === 0) return;
+  await sql`
+    update events e set
+      first_booking = least(e.first_booking, to_timestamp(x.min / 1000.0)),
+      last_booking = greatest(e.last_booking, to_timestamp(x.max / 1000.0))
+    from jsonb_to_recordset(${json(ranges)}::jsonb) as x(id bigint, min float8, max float8)
+    where e.event_id = x.id`.execute(trx);
+}
+
+export async function recomputeEventBookingTimes(trx: Db, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`
+    update events e set first_booking = t.first, last_booking = t.last
+    from (
+      select k.id, min(b.created_at) as first, max(b.created_at) as last
+      from (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint as id) k
+      left join bookings b on b.event_id = k.id
+      group by k.id
+    ) t
+    where e.event_id = t.id`.execute(trx);
+}
+
+export async function applyCurrencyRevenue(trx: Db, deltas: [string, number][]): Promise<void> {
+  const payload = deltas
+    .filter(([, units]) => units !== 0)
+    .map(([key, units]) => {
+      const [eventId, currency] = key.split('|');
+      return { event_id: Number(eventId), currency, amount: unitsToDecimal(units) };
+    });
+  if (payload.length === 0) return;
+  await sql`
+    insert into event_currency_revenue (event_id, currency, amount)
+    select event_id, currency, amount
+    from jsonb_to_recordset(${json(payload)}::jsonb) as x(event_id bigint, currency text, amount numeric)
+    on conflict (event_id, currency) do update set amount = event_currency_revenue.amount + excluded.amount`.execute(trx);
+}
+
+function flowPayload(d: FlowDelta): Record<string, unknown> {
+  return {
+    new_bookings: d.newBookings,
+    confirmed: d.confirmed,
+    cancelled: d.cancelled,
+    expired: d.expired,
+    revenue: unitsToDecimal(d.revenue),
+    gross_confirmed: unitsToDecimal(d.grossConfirmed),
+    confirmed_base: d.confirmedBase,
+  };
+}
+
+const FLOW_RECORD = sql.raw(`new_bookings int, confirmed int, cancelled int, expired int, revenue numeric,
+  gross_confirmed numeric, confirmed_base int`);
+const FLOW_COLUMNS = sql.raw('new_bookings, confirmed, cancelled, expired, revenue, gross_confirmed, confirmed_base');
+
+function flowUpdate(table: string) {
+  return sql.raw(`new_bookings = ${table}.new_bookings + excluded.new_bookings,
+    confirmed = ${table}.confirmed + excluded.confirmed,
+    cancelled = ${table}.cancelled + excluded.cancelled,
+    expired = ${table}.expired + excluded.expired,
+    revenue = ${table}.revenue + excluded.revenue,
+    gross_confirmed = ${table}.gross_confirmed + excluded.gross_confirmed,
+    confirmed_base = ${table}.confirmed_base + excluded.confirmed_base`);
+}
+
+export async function applyBucketFlows(trx: Db, deltas: [number, FlowDelta][]): Promise<void> {
+  if (deltas.length === 0) return;
+  const payload = deltas.map(([bucket, d]) => ({ bucket, ...flowPayload(d), new_users: d.newUsers }));
+  await sql`
+    insert into flow_bucket (bucket, ${FLOW_COLUMNS}, new_users)
+    select bucket, ${FLOW_COLUMNS}, new_users
+    from jsonb_to_recordset(${json(payload)}::jsonb) as x(bucket int, ${FLOW_RECORD}, new_users int)
+    on conflict (bucket) do update set ${flowUpdate('flow_bucket')},
+      new_users = flow_bucket.new_users + excluded.new_users`.execute(trx);
+}
+
+export async function applyDayFlows(
+  trx: Db,
+  deltas: [string, FlowDelta][],
+  activeEvents: ReadonlyMap<string, number>,
+): Promise<void> {
+  const days = new Map(deltas);
+  for (const day of activeEvents.keys()) if (!days.has(day)) days.set(day, undefined as unknown as FlowDelta);
+  if (days.size === 0) return;
+  const payload = [...days].map(([day, d]) => ({
+    day,
+    ...(d ? flowPayload(d) : flowPayload(emptyFlow)),
+    new_users: d?.newUsers ?? 0,
+    active_events: activeEvents.get(day) ?? 0,
+  }));
+  await sql`
+    insert into flow_day (day, ${FLOW_COLUMNS}, new_users, active_events)
+    select day, ${FLOW_COLUMNS}, new_users, active_events
+    from jsonb_to_recordset(${json(payload)}::jsonb) as x(day date, ${FLOW_RECORD}, new_users int, active_events int)
+    on conflict (day) do update set ${flowUpdate('flow_day')},
+      new_users = flow_day.new_users + excluded.new_users,
+      active_events = flow_day.active_events + excluded.active_events`.execute(trx);
+}
+
+const emptyFlow: FlowDelta = {
+  newBookings: 0,
+  confirmed: 0,
+  cancelled: 0,
+  expired: 0,
+  revenue: 0,
+  grossConfirmed: 0,
+  confirmedBase: 0,
+  newUsers: 0,
+};
+
+export async function applyEventFlows(
+  trx: Db,
+  table: 'flow_bucket_event' | 'flow_day_event',
+  deltas: [string, EventFlowDelta][],
+): Promise<void> {
+  if (deltas.length === 0) return;
+  const period = table === 'flow_day_event' ? 'day' : 'bucket';
+  const payload = deltas.map(([key, d]) => {
+    const [at, eventId] = key.split('|');
+    return {
+      at: period === 'bucket' ? Number(at) : at,
+      event_id: Number(eventId),
+      ...flowPayload(d),
+      transitions: d.transitions,
+    };
+  });
+  const periodType = sql.raw(period === 'day' ? 'date' : 'int');
+  await sql`
+    insert into ${sql.table(table)} (${sql.raw(period)}, event_id, ${FLOW_COLUMNS}, transitions)
+    select at, event_id, ${FLOW_COLUMNS}, transitions
+    from jsonb_to_recordset(${json(payload)}::jsonb)
+      as x(at ${periodType}, event_id bigint, ${FLOW_RECORD}, transitions int)
+    on conflict (event_id, ${sql.raw(period)}) do update set ${flowUpdate(table)},
+      transitions = ${sql.table(table)}.transitions + excluded.transitions`.execute(trx);
+}
+
+export async function upsertUsers(
+  trx: Db,
+  rows: { id: number; bookings: number; firstBookingAt: number | undefined }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const payload = rows.map((r) => ({ user_id: r.id, bookings: r.bookings, first: ms(r.firstBookingAt) }));
+  await sql`
+    insert into users (user_id, bookings, first_booking_at)
+    select user_id, bookings, to_timestamp(first / 1000.0)
+    from jsonb_to_recordset(${json(payload)}::jsonb) as x(user_id bigint, bookings int, first float8)
+    on conflict (user_id) do update set bookings = excluded.bookings,
+      first_booking_at = excluded.first_booking_at`.execute(trx);
+}
+
+export async function applyUserStatus(trx: Db, status: Map<number, boolean>): Promise<void> {
+  const disable = [...status].filter(([, d]) => d).map(([id]) => id);
+  const enable = [...status].filter(([, d]) => !d).map(([id]) => id);
+  if (disable.length > 0) {
+    await sql`
+      insert into disabled_users (user_id)
+      select (jsonb_array_elements_text(${json(disable)}::jsonb))::bigint
+      on conflict do nothing`.execute(trx);
+  }
+  if (enable.length > 0) {
+    await sql`
+      delete from disabled_users
+      where user_id in (select (jsonb_array_elements_text(${json(enable)}::jsonb))::bigint)`.execute(trx);
+  }
+}
+
+export interface TotalsDelta {
+  bookings: number;
+  revenue: number;
+  users: number;
+  processed: number;
+  duplicates: number;
+  ignored: number;
+  rejected: number;
+  bumpVersion: boolean;
+}
+
+/** Updates the totals row and returns the data version after this batch. */
+export async function applyTotals(trx: Db, d: TotalsDelta): Promise<number> {
+  const { rows } = await sql<{ data_version: number }>`
+    update totals set
+      bookings = bookings + ${d.bookings},
+      revenue = revenue + ${unitsToDecimal(d.revenue)}::numeric,
+      users = users + ${d.users},
+      processed = processed + ${d.processed},
+      duplicates = duplicates + ${d.duplicates},
+      ignored = ignored + ${d.ignored},
+      rejected = rejected + ${d.rejected},
+      data_version = data_version + ${d.bumpVersion ? 1 : 0}
+    where id = 1
+    returning data_version::float8 as data_version`.execute(trx);
+  return rows[0]?.data_version ?? 0;
+}
+
+export interface LoggedMessage {
+  id: number;
+  raw: string;
+  receivedAt: number;
+}
+
+/** Processed messages in the order they were logged, after `afterId`: what a rebuild replays. */
+export async function processedMessagesAfter(trx: Db, afterId: number, limit: number): Promise<LoggedMessage[]> {
+  const { rows } = await sql<{ id: number; raw: string; received_at: number }>`
+    select id::float8 as id, raw, (extract(epoch from received_at) * 1000)::float8 as received_at
+    from event_log where outcome = 'processed' and id > ${afterId} order by id limit ${limit}`.execute(trx);
+  return rows.map((r) => ({ id: r.id, raw: r.raw, receivedAt: r.received_at }));
+}
+
+export async function bumpDataVersion(trx: Db): Promise<number> {
+  const { rows } = await sql<{ v: number }>`
+    update totals set data_version = data_version + 1 where id = 1 returning data_version::float8 as v`.execute(trx);
+  return rows[0]?.v ?? 0;
+}

@@ -1,0 +1,15 @@
+import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import type { Db } from '../platform/db.ts';
+import * as initial from './migrations/0001_initial.ts';
+
+/** Migrations are listed here, in order; each is frozen once released. */
+class StaticProvider implements MigrationProvider {
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve({ '0001_initial': initial });
+  }
+}
+
+export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
+  const migrator = new Migrator({ db, provider: new StaticProvider() });
+  return migrator.migrateToLatest();
+}

@@ -1,0 +1,360 @@
+/**
+ * Read queries. Every one reads pre-computed aggregates (events, flows, totals): their cost grows
+ * with the number of events and days asked for, never with the number of bookings.
+ */
+import { sql, type RawBuilder } from 'kysely';
+import type { Db } from '../platform/db.ts';
+
+export interface EventRow {
+  event_id: number;
+  event_name: string;
+  category: string | null;
+  total_capacity: number;
+  price: number | null;
+  status: string | null;
+  event_date: number | null;
+  created_at: number | null;
+  deleted: boolean;
+  total_bookings: number;
+  confirmed_bookings: number;
+  cancelled_bookings: number;
+  expired_bookings: number;
+  pending_bookings: number;
+  tickets_sold: number;
+  capacity_utilization: number | null;
+  sell_through: number | null;
+  total_revenue: number;
+  cancellation_rate: number;
+  avg_booking_value: number;
+  first_booking: number | null;
+  last_booking: number | null;
+  other_currency_revenue: Record<string, number> | string;
+}
+
+/** Per-event figures with the derived ones computed exactly (NUMERIC) and rounded once. */
+const EVENT_VIEW = sql.raw(`(
+  select e.event_id::float8 as event_id, e.event_name, e.category, e.total_capacity, e.price::float8 as price,
+    e.status, (extract(epoch from e.event_date) * 1000)::float8 as event_date,
+    (extract(epoch from e.created_at) * 1000)::float8 as created_at, e.deleted,
+    e.total_bookings, e.confirmed_bookings, e.cancelled_bookings, e.expired_bookings, e.pending_bookings,
+    e.tickets_sold,
+    case when e.total_capacity > 0 then round(100.0 * e.seats_held / e.total_capacity, 2)::float8 end
+      as capacity_utilization,
+    case when e.total_capacity > 0 then round(100.0 * e.tickets_sold / e.total_capacity, 2)::float8 end
+      as sell_through,
+    round(e.total_revenue, 2)::float8 as total_revenue,
+    case when e.total_bookings > 0 then round(100.0 * e.cancelled_bookings / e.total_bookings, 2)::float8
+      else 0 end as cancellation_rate,
+    coalesce(round(e.total_revenue / nullif(e.confirmed_base, 0), 2)::float8, 0) as avg_booking_value,
+    (extract(epoch from e.first_booking) * 1000)::float8 as first_booking,
+    (extract(epoch from e.last_booking) * 1000)::float8 as last_booking,
+    coalesce((select jsonb_object_agg(c.currency, round(c.amount, 2)::float8 order by c.currency)
+      from event_currency_revenue c where c.event_id = e.event_id and c.amount <> 0), '{}'::jsonb)
+      as other_currency_revenue,
+    e.event_id as sort_id
+  from events e
+) ev`);
+
+export const EVENT_SORT_FIELDS = [
+  'event_id',
+  'event_name',
+  'total_capacity',
+  'total_bookings',
+  'confirmed_bookings',
+  'cancelled_bookings',
+  'expired_bookings',
+  'pending_bookings',
+  'tickets_sold',
+  'capacity_utilization',
+  'sell_through',
+  'total_revenue',
+  'cancellation_rate',
+  'avg_booking_value',
+  'price',
+] as const;
+export type EventSortField = (typeof EVENT_SORT_FIELDS)[number];
+
+export interface EventFilter {
+  category?: string | undefined;
+  status?: string | undefined;
+  q?: string | undefined;
+}
+
+function filterSql(f: EventFilter): RawBuilder<unknown> {
+  const parts = [sql`not ev.deleted`];
+  if (f.category !== undefined) parts.push(sql`ev.category = ${f.category}`);
+  if (f.status !== undefined) parts.push(sql`ev.status = ${f.status}`);
+  if (f.q !== undefined) parts.push(sql`ev.event_name ilike ${`%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
+  return sql.join(parts, sql` and `);
+}
+
+export async function findEvent(db: Db, eventId: number): Promise<EventRow | undefined> {
+  const { rows } = await sql<EventRow>`select * from ${EVENT_VIEW} where ev.sort_id = ${eventId}`.execute(db);
+  return rows[0];
+}
+
+export async function listEvents(
+  db: Db,
+  filter: EventFilter,
+  sort: EventSortField,
+  order: 'asc' | 'desc',
+  limit: number,
+  offset: number,
+): Promise<{ rows: EventRow[]; total: number; summary: EventSummary }> {
+  const where = filterSql(filter);
+  const direction = sql.raw(order === 'asc' ? 'asc nulls last' : 'desc nulls last');
+  const [page, summary] = await Promise.all([
+    sql<EventRow>`select * from ${EVENT_VIEW} where ${where}
+      order by ${sql.ref(`ev.${sort}`)} ${direction}, ev.event_id asc limit ${limit} offset ${offset}`.execute(db),
+    sql<EventSummary & { total: number }>`
+      select count(*)::int as total,
+        coalesce(sum(ev.total_bookings), 0)::int as total_bookings,
+        coalesce(sum(ev.total_revenue), 0)::float8 as total_revenue,
+        coalesce(round(avg(ev.capacity_utilization)::numeric, 2), 0)::float8 as avg_capacity_utilization,
+        coalesce(round(avg(ev.cancellation_rate) filter (where ev.total_bookings > 0)::numeric, 2), 0)::float8
+          as avg_cancellation_rate
+      from ${EVENT_VIEW} where ${where}`.execute(db),
+  ]);
+  const s = summary.rows[0] ?? { total: 0, total_bookings: 0, total_revenue: 0, avg_capacity_utilization: 0, avg_cancellation_rate: 0 };
+  const { total, ...rest } = s;
+  return { rows: page.rows, total, summary: rest };
+}
+
+export interface EventSummary {
+  total_bookings: number;
+  total_revenue: number;
+  avg_capacity_utilization: number;
+  avg_cancellation_rate: number;
+}
+
+export interface RankedEventRow extends EventRow {
+  booking_rank: number;
+  revenue_rank: number;
+  utilization_rank: number;
+}
+
+export type RankBy = 'bookings' | 'revenue' | 'utilization';
+
+/** Live events in one ranking order, each with its position in all three. */
+export async function rankedEvents(db: Db, by: RankBy, limit: number): Promise<{ rows: RankedEventRow[]; total: number }> {
+  const rankColumn = sql.raw(`${by === 'bookings' ? 'booking' : by}_rank`);
+  const { rows } = await sql<RankedEventRow & { total: number }>`
+    select * from (
+      select ev.*,
+        row_number() over (order by ev.total_bookings desc, ev.event_id)::int as booking_rank,
+        row_number() over (order by ev.total_revenue desc, ev.event_id)::int as revenue_rank,
+        row_number() over (order by ev.capacity_utilization desc nulls last, ev.event_id)::int as utilization_rank,
+        count(*) over ()::int as total
+      from ${EVENT_VIEW} where not ev.deleted
+    ) r order by ${rankColumn} limit ${limit}`.execute(db);
+  return { rows, total: rows[0]?.total ?? (await countLiveEvents(db)) };
+}
+
+async function countLiveEvents(db: Db): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from events where not deleted`.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+export interface CapacityRow {
+  average_utilization: number;
+  total_events: number;
+  high: number;
+  medium: number;
+  low: number;
+}
+
+export async function capacitySummary(db: Db): Promise<CapacityRow> {
+  const { rows } = await sql<CapacityRow>`
+    select coalesce(round(avg(u), 2), 0)::float8 as average_utilization, count(*)::int as total_events,
+      count(*) filter (where u >= 80)::int as high,
+      count(*) filter (where u >= 50 and u < 80)::int as medium,
+      count(*) filter (where u < 50)::int as low
+    from (select 100.0 * seats_held / total_capacity as u from events where not deleted and total_capacity > 0) x`.execute(
+    db,
+  );
+  return rows[0] as CapacityRow;
+}
+
+export async function utilizationList(
+  db: Db,
+  which: 'top' | 'under',
+  limit: number,
+): Promise<{ event_id: number; event_name: string; utilization: number }[]> {
+  const order = sql.raw(which === 'top' ? 'u desc, event_id asc' : 'u asc, event_id asc');
+  const filter = which === 'under' ? sql`and 100.0 * seats_held / total_capacity < 50` : sql``;
+  const { rows } = await sql<{ event_id: number; event_name: string; utilization: number }>`
+    select event_id::float8 as event_id, event_name, round(u, 2)::float8 as utilization from (
+      select event_id, event_name, 100.0 * seats_held / total_capacity as u from events
+      where not deleted and total_capacity > 0 ${filter}
+    ) x order by ${order} limit ${limit}`.execute(db);
+  return rows;
+}
+
+export interface SystemRow {
+  total_events: number;
+  total_bookings: number;
+  total_users: number;
+  total_revenue: number;
+  avg_capacity_utilization: number;
+  avg_cancellation_rate: number;
+  data_version: number;
+  processed: number;
+  duplicates: number;
+  ignored: number;
+  rejected: number;
+}
+
+export async function systemTotals(db: Db): Promise<SystemRow> {
+  const { rows } = await sql<SystemRow>`
+    select
+      (select count(*)::int from events where not deleted) as total_events,
+      t.bookings::float8 as total_bookings, t.users::float8 as total_users,
+      round(t.revenue, 2)::float8 as total_revenue,
+      (select coalesce(round(avg(100.0 * seats_held / total_capacity), 2), 0)::float8
+         from events where not deleted and total_capacity > 0) as avg_capacity_utilization,
+      (select coalesce(round(avg(100.0 * cancelled_bookings / total_bookings), 2), 0)::float8
+         from events where not deleted and total_bookings > 0) as avg_cancellation_rate,
+      t.data_version::float8 as data_version, t.processed::float8 as processed,
+      t.duplicates::float8 as duplicates, t.ignored::float8 as ignored, t.rejected::float8 as rejected
+    from totals t where t.id = 1`.execute(db);
+  return rows[0] as SystemRow;
+}
+
+export async function countEventsCreatedBetween(db: Db, from: string, to: string, tz: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from events
+    where not deleted
+      and created_at >= (${from}::date)::timestamp at time zone ${tz}
+      and created_at < ((${to}::date + 1))::timestamp at time zone ${tz}`.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+export async function dataVersion(db: Db): Promise<number> {
+  const { rows } = await sql<{ v: number }>`select data_version::float8 as v from totals where id = 1`.execute(db);
+  return rows[0]?.v ?? 0;
+}
+
+/** Flows of one local day. Money is already rounded to cents from exact sums. */
+export interface DayFlowRow {
+  day: string;
+  new_bookings: number;
+  confirmed: number;
+  cancelled: number;
+  expired: number;
+  revenue: string;
+  gross_confirmed: string;
+  confirmed_base: number;
+  new_users: number;
+  active_events: number;
+}
+
+/**
+ * Flows per local day in [from, to]. In the zone the day tables are kept in this reads one row
+ * per day; in any other zone it sums UTC quarter-hour buckets.
+ */
+export async function dayFlows(
+  db: Db,
+  from: string,
+  to: string,
+  tz: string,
+  dayZone: string,
+  eventId?: number,
+): Promise<DayFlowRow[]> {
+  const money = sql.raw('sum(revenue)::text as revenue, sum(gross_confirmed)::text as gross_confirmed');
+  const counts = sql.raw(`sum(new_bookings)::int as new_bookings, sum(confirmed)::int as confirmed,
+    sum(cancelled)::int as cancelled, sum(expired)::int as expired, sum(confirmed_base)::int as confirmed_base`);
+  if (tz === dayZone) {
+    if (eventId === undefined) {
+      const { rows } = await sql<DayFlowRow>`
+        select day::text as day, new_bookings, confirmed, cancelled, expired, revenue::text as revenue,
+          gross_confirmed::text as gross_confirmed, confirmed_base, new_users, active_events
+        from flow_day where day between ${from}::date and ${to}::date order by day`.execute(db);
+      return rows;
+    }
+    const { rows } = await sql<DayFlowRow>`
+      select day::text as day, new_bookings, confirmed, cancelled, expired, revenue::text as revenue,
+        gross_confirmed::text as gross_confirmed, confirmed_base, 0 as new_users, 1 as active_events
+      from flow_day_event where event_id = ${eventId} and day between ${from}::date and ${to}::date
+      order by day`.execute(db);
+    return rows;
+  }
+  const range = bucketRange(from, to, tz);
+  const localDay = sql`((to_timestamp(bucket * 900) at time zone ${tz})::date)::text`;
+  if (eventId !== undefined) {
+    const { rows } = await sql<DayFlowRow>`
+      select ${localDay} as day, ${counts}, ${money}, 0 as new_users, 1 as active_events
+      from flow_bucket_event where event_id = ${eventId} and ${range}
+      group by 1 order by 1`.execute(db);
+    return rows;
+  }
+  const [flows, active] = await Promise.all([
+    sql<Omit<DayFlowRow, 'active_events'>>`
+      select ${localDay} as day, ${counts}, ${money}, sum(new_users)::int as new_users
+      from flow_bucket where ${range} group by 1 order by 1`.execute(db),
+    sql<{ day: string; n: number }>`
+      select ${localDay} as day, count(distinct event_id)::int as n
+      from flow_bucket_event where ${range} and transitions > 0 group by 1`.execute(db),
+  ]);
+  const activeByDay = new Map(active.rows.map((r) => [r.day, r.n]));
+  return flows.rows.map((r) => ({ ...r, active_events: activeByDay.get(r.day) ?? 0 }));
+}
+
+function bucketRange(from: string, to: string, tz: string): RawBuilder<unknown> {
+  return sql`bucket >= floor(extract(epoch from ((${from}::date)::timestamp at time zone ${tz})) / 900)
+    and bucket < floor(extract(epoch from ((${to}::date + 1)::timestamp at time zone ${tz})) / 900)`;
+}
+
+/** Bookings created before a local date: the running total a series starts from. */
+export async function bookingsCreatedBefore(db: Db, date: string, tz: string, dayZone: string): Promise<number> {
+  if (tz === dayZone) {
+    const { rows } = await sql<{ n: number }>`
+      select coalesce(sum(new_bookings), 0)::float8 as n from flow_day where day < ${date}::date`.execute(db);
+    return rows[0]?.n ?? 0;
+  }
+  const { rows } = await sql<{ n: number }>`
+    select coalesce(sum(new_bookings), 0)::float8 as n from flow_bucket
+    where bucket < floor(extract(epoch from ((${date}::date)::timestamp at time zone ${tz})) / 900)`.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+/** Distinct events with a transition in each period (week or month start) over days in [from, to]. */
+export async function activeEventsByPeriod(
+  db: Db,
+  from: string,
+  to: string,
+  tz: string,
+  dayZone: string,
+  unit: 'week' | 'month',
+): Promise<Map<string, number>> {
+  const query =
+    tz === dayZone
+      ? sql<{ period: string; n: number }>`
+          select (date_trunc(${unit}, day)::date)::text as period, count(distinct event_id)::int as n
+          from flow_day_event where day between ${from}::date and ${to}::date and transitions > 0 group by 1`
+      : sql<{ period: string; n: number }>`
+          select (date_trunc(${unit}, (to_timestamp(bucket * 900) at time zone ${tz})::date)::date)::text as period,
+            count(distinct event_id)::int as n
+          from flow_bucket_event where ${bucketRange(from, to, tz)} and transitions > 0 group by 1`;
+  const { rows } = await query.execute(db);
+  return new Map(rows.map((r) => [r.period, r.n]));
+}
+
+/** Minutes with at least one heartbeat per local day in [from, to]. */
+export async function heartbeatMinutes(db: Db, from: string, to: string, tz: string): Promise<Map<string, number>> {
+  const { rows } = await sql<{ day: string; n: number }>`
+    select ((to_timestamp(minute * 60) at time zone ${tz})::date)::text as day, count(*)::int as n
+    from heartbeats
+    where minute >= floor(extract(epoch from ((${from}::date)::timestamp at time zone ${tz})) / 60)
+      and minute < floor(extract(epoch from ((${to}::date + 1)::timestamp at time zone ${tz})) / 60)
+    group by 1`.execute(db);
+  return new Map(rows.map((r) => [r.day, r.n]));
+}
+
+export async function recordHeartbeat(db: Db, minute: number): Promise<void> {
+  await sql`insert into heartbeats (minute) values (${minute}) on conflict do nothing`.execute(db);
+}
+
+export async function dayZone(db: Db): Promise<string> {
+  const { rows } = await sql<{ z: string }>`select day_zone as z from totals where id = 1`.execute(db);
+  return rows[0]?.z ?? 'UTC';
+}

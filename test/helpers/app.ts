@@ -1,0 +1,85 @@
+/**
+ * Starts the real service for a test: a unique PostgreSQL database (or embedded PGlite), optional
+ * Redis, the real app; returns it with an admin token and a cleanup.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { mintToken } from '../../src/auth/tokens.ts';
+import { createDeps, type Deps } from '../../src/deps.ts';
+import { loadConfig, type Config } from '../../src/platform/config.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { createTestDatabase, REDIS_URL, uniqueKey, type TestDatabase } from './db.ts';
+
+export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+export interface TestApp {
+  app: FastifyInstance;
+  deps: Deps;
+  config: Config;
+  token: string;
+  database: TestDatabase | undefined;
+  /** Mints a token with the test secret. */
+  mint(claims?: { role?: string; userId?: number; type?: string; expiresInSeconds?: number }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  store?: 'postgres' | 'pglite';
+  redis?: boolean;
+  env?: Record<string, string>;
+  /** Reuse an existing database (a second instance on the same data). */
+  databaseUrl?: string;
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const store = options.store ?? 'postgres';
+  let database: TestDatabase | undefined;
+  let dataDir: string | undefined;
+  const env: Record<string, string> = {
+    JWT_SECRET: TEST_SECRET,
+    LOG_LEVEL: 'silent',
+    EVENT_STREAM_KEY: uniqueKey('evently:analytics:stream'),
+    ...options.env,
+  };
+  if (store === 'postgres') {
+    if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+    else {
+      database = await createTestDatabase('app');
+      env.DATABASE_URL = database.url;
+    }
+  } else {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'evently-test-'));
+    env.DATA_DIR = dataDir;
+  }
+  if (options.redis) env.REDIS_URL = REDIS_URL;
+  const config = loadConfig(env);
+  const deps = await createDeps(config, createLogger(config.logLevel));
+  const app = await buildApp(deps);
+  await app.ready();
+  const mint: TestApp['mint'] = (claims = {}) =>
+    mintToken({
+      secret: config.jwt.secret,
+      algorithm: config.jwt.algorithm,
+      userId: claims.userId ?? 1,
+      role: claims.role ?? 'admin',
+      type: claims.type ?? 'access',
+      expiresInSeconds: claims.expiresInSeconds ?? 3600,
+    });
+  return {
+    app,
+    deps,
+    config,
+    token: await mint(),
+    database,
+    mint,
+    async close() {
+      await app.close();
+      await deps.close();
+      await database?.drop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

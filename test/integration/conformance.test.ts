@@ -1,0 +1,53 @@
+/**
+ * Every conformance case through the real pipeline and real stores: HTTP ingest in file order and
+ * shuffled on PostgreSQL, and in file order on embedded PGlite. (The Redis Stream transport runs
+ * the cases in conformance-stream.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import { startTestApp } from '../helpers/app.ts';
+import { assertFigures, assertOutcomes, ingestHttp, loadCases, shuffled } from '../helpers/conformance.ts';
+
+const cases = loadCases();
+
+describe.each(cases)('conformance case $name', (c) => {
+  const env = { REPORTING_TIMEZONE: c.config.REPORTING_TIMEZONE, BASE_CURRENCY: c.config.BASE_CURRENCY };
+  const raws = c.lines.map((l) => l.raw);
+
+  it('reports the reference figures after HTTP ingest in file order (PostgreSQL)', async () => {
+    const t = await startTestApp({ env });
+    try {
+      const results = await ingestHttp(t.app, t.token, raws);
+      const rejections = results
+        .map((r, index) => ({ index, reason: r.reason, outcome: r.outcome }))
+        .filter((r) => r.outcome === 'rejected')
+        .map(({ index, reason }) => ({ index, reason }));
+      expect(rejections).toEqual(c.expected.rejections);
+      await assertOutcomes(t.app, c);
+      await assertFigures(t.app, t.token, c);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('reports the same figures when the stream arrives shuffled and in small batches (PostgreSQL)', async () => {
+    const t = await startTestApp({ env });
+    try {
+      await ingestHttp(t.app, t.token, shuffled(raws, 7 + c.lines.length), 97);
+      await assertOutcomes(t.app, c);
+      await assertFigures(t.app, t.token, c);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('reports the reference figures on the embedded PGlite store', async () => {
+    const t = await startTestApp({ env, store: 'pglite' });
+    try {
+      await ingestHttp(t.app, t.token, shuffled(raws, 11));
+      await assertOutcomes(t.app, c);
+      await assertFigures(t.app, t.token, c);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * The dashboard page in a real browser against the real app: sign-in, the figures of ingested
+ * data, the chart, and live updates through the SSE stream. Runs under the app's own helmet CSP,
+ * so a violation (an inline script or style) fails the test.
+ */
+import type { AddressInfo } from 'node:net';
+import type { ConsoleMessage, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { launchBrowser, type LaunchedBrowser } from '../helpers/browser.ts';
+import { bookingMessage, eventCreated } from '../support/messages.ts';
+
+const HOUR = 3_600_000;
+const now = Date.now();
+const jazzNight = {
+  id: 7,
+  name: 'Jazz Night',
+  category: 'music',
+  capacity: 500,
+  price: 40,
+  createdAt: now - 72 * HOUR,
+  eventDate: now + 30 * 24 * HOUR,
+};
+const booking = (id: number) => ({
+  id,
+  eventId: 7,
+  userId: 100 + id,
+  quantity: 2,
+  totalAmount: 80,
+  createdAt: now - HOUR + id * 60_000,
+});
+
+let service: TestApp;
+let browser: LaunchedBrowser;
+let baseUrl: string;
+let page: Page;
+const pageErrors: string[] = [];
+
+/** Ingests through the HTTP batch endpoint; every message must be processed. Returns the data version. */
+async function ingest(messages: string[]): Promise<number> {
+  const response = await service.app.inject({
+    method: 'POST',
+    url: '/api/v1/analytics/ingest',
+    headers: { authorization: `Bearer ${service.token}` },
+    payload: { messages },
+  });
+  expect(response.statusCode).toBe(200);
+  const body = response.json<{ data: { results: { outcome: string }[]; data_version: number } }>();
+  expect(body.data.results.map((r) => r.outcome)).toEqual(messages.map(() => 'processed'));
+  return body.data.data_version;
+}
+
+const text = async (selector: string) => ((await page.textContent(selector)) ?? '').trim();
+
+async function signIn(token: string): Promise<void> {
+  await page.fill('#token', token);
+  await page.click('#signin-form button[type=submit]');
+}
+
+function recordProblems(message: ConsoleMessage): void {
+  if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) {
+    pageErrors.push(message.text());
+  }
+}
+
+beforeAll(async () => {
+  service = await startTestApp();
+  await service.app.listen({ port: 0, host: '127.0.0.1' });
+  baseUrl = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+  page.on('console', recordProblems);
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+});
+
+afterAll(async () => {
+  // The browser first: its open SSE connection would otherwise hold the server's close.
+  await browser?.close();
+  await service?.close();
+});
+
+describe('dashboard page', () => {
+  it('sends a token without the admin role back to the sign-in form with the problem detail', async () => {
+    await page.goto(`${baseUrl}/`);
+    await page.waitForSelector('#signin:not([hidden])');
+
+    await signIn(await service.mint({ role: 'user', userId: 2 }));
+
+    await page.waitForFunction(() => (document.getElementById('alert')?.textContent ?? '') !== '');
+    expect(await page.isVisible('#signin')).toBe(true);
+    expect(await page.isVisible('#dashboard')).toBe(false);
+    expect(await page.evaluate(() => localStorage.getItem('evently.analytics.token'))).toBeNull();
+    expect(await text('#alert')).not.toMatch(/\bat \S+:\d+|Error:/);
+  });
+
+  it('shows the figures of the ingested data after sign-in, with a drawn chart', async () => {
+    const version = await ingest([
+      eventCreated(jazzNight),
+      bookingMessage('BookingCreated', booking(1)),
+      bookingMessage('BookingCreated', booking(2)),
+      bookingMessage('BookingConfirmed', booking(1), booking(1).createdAt + 5 * 60_000),
+    ]);
+
+    await signIn(service.token);
+    await page.waitForSelector('[data-kpi=total_bookings]');
+
+    expect(await text('#alert')).toBe('');
+    expect(await text('[data-kpi=total_events]')).toBe('1');
+    expect(await text('[data-kpi=total_bookings]')).toBe('2');
+    expect(await text('[data-kpi=total_users]')).toBe('2');
+    expect(await text('[data-kpi=total_revenue]')).toBe('80.00');
+    expect(await text('[data-kpi=recent_bookings]')).toBe('2');
+    // 4 seats held of 500, nothing cancelled, and no earlier window to compare the growth with.
+    expect(await text('[data-kpi=avg_capacity_utilization]')).toBe('0.8%');
+    expect(await text('[data-kpi=avg_cancellation_rate]')).toBe('0.0%');
+    expect(await text('[data-kpi=booking_growth_rate]')).toContain('—');
+    expect(Number((await text('#meta-version')).replaceAll(',', ''))).toBeGreaterThanOrEqual(version);
+    expect(await text('#top-rows tr[data-event-id="7"] th')).toBe('Jazz Night');
+
+    // The chart: one point per day of the 30-day window, drawn on a canvas that is not blank.
+    expect(await page.getAttribute('#chart', 'data-points')).toBe('30');
+    const drawn = await page.evaluate(() => {
+      const canvas = document.querySelector<HTMLCanvasElement>('#chart canvas');
+      if (!canvas || canvas.width === 0 || canvas.height === 0) return 0;
+      const pixels = canvas.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data ?? [];
+      let painted = 0;
+      for (let i = 3; i < pixels.length; i += 4) if ((pixels[i] ?? 0) > 0) painted++;
+      return painted;
+    });
+    expect(drawn).toBeGreaterThan(100);
+    const newBookings = await page.$$eval('#daily-rows tr td:nth-child(2)', (cells) =>
+      cells.reduce((sum, cell) => sum + Number(cell.textContent), 0),
+    );
+    expect(newBookings).toBe(2);
+  });
+
+  it('updates the figures live through the stream when a later batch is ingested', async () => {
+    await page.waitForSelector('#live[data-state=live]');
+    // Survives only if the page is updated in place, not reloaded.
+    await page.evaluate(() => document.body.setAttribute('data-marker', 'before-ingest'));
+
+    const version = await ingest([
+      bookingMessage('BookingCreated', booking(3)),
+      bookingMessage('BookingConfirmed', booking(3), booking(3).createdAt + 60_000),
+    ]);
+
+    await page.waitForFunction(
+      () => document.querySelector('[data-kpi=total_bookings]')?.textContent === '3',
+      undefined,
+      { timeout: 15_000 },
+    );
+    expect(await text('[data-kpi=total_revenue]')).toBe('160.00');
+    expect(await text('[data-kpi=total_users]')).toBe('3');
+    expect(Number((await text('#meta-version')).replaceAll(',', ''))).toBeGreaterThanOrEqual(version);
+    expect(await page.getAttribute('body', 'data-marker')).toBe('before-ingest');
+  });
+
+  it('runs under the app’s Content-Security-Policy without a violation or a script error', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});

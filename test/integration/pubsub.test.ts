@@ -1,0 +1,156 @@
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Consumer } from '../../src/ingest/consumer.ts';
+import type { Pipeline } from '../../src/ingest/pipeline.ts';
+import { createPubSubConsumer } from '../../src/ingest/pubsub-consumer.ts';
+import { countBookings, countLogRows, IngestHarness, rejections, silentLogger, totals } from '../support/ingest-harness.ts';
+import { bookingMessage, eventCreated } from '../support/messages.ts';
+import { TEST_REDIS_URL, uniqueName } from '../support/scratch-database.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+const harness = new IngestHarness();
+const publisher = new Redis(TEST_REDIS_URL);
+const run = uniqueName('test');
+const consumers: Consumer[] = [];
+let channels = 0;
+
+afterAll(async () => {
+  for (const consumer of consumers) await consumer.stop();
+  publisher.disconnect();
+  await harness.close();
+});
+
+const day = Date.UTC(2026, 10, 3, 12);
+const event = { id: 7, name: 'Jazz Night', category: 'music', capacity: 500, price: 40, createdAt: day - 86_400_000, eventDate: day + 30 * 86_400_000 };
+const booking = (id: number) => ({ id, eventId: 7, userId: 100 + id, quantity: 2, totalAmount: 80, createdAt: day + id * 60_000 });
+/** An event, two bookings, one of them confirmed: four messages, all processed. */
+const lifecycle = [
+  eventCreated(event),
+  bookingMessage('BookingCreated', booking(1)),
+  bookingMessage('BookingCreated', booking(2)),
+  bookingMessage('BookingConfirmed', booking(1), day + 5 * 60_000),
+];
+
+/**
+ * Channels of one test: `evently:<id>:…` and the service's own `analytics-internal:<id>:…`, both
+ * matched by the test's pattern so that ignoring the internal ones is the consumer's doing.
+ */
+function channelsOfTest() {
+  const id = `${run}-${channels++}`;
+  return {
+    pattern: `*:${id}:*`,
+    bookings: `evently:${id}:bookings`,
+    internal: `analytics-internal:${id}:changed`,
+  };
+}
+
+function consumer(pipeline: Pipeline, channelPattern: string, extra: { maxBuffered?: number; logger?: pino.Logger } = {}) {
+  const created = createPubSubConsumer({
+    redis: publisher,
+    pipeline,
+    config: { channelPattern, batchSize: 100 },
+    logger: extra.logger ?? silentLogger,
+    ...(extra.maxBuffered ? { maxBuffered: extra.maxBuffered } : {}),
+  });
+  consumers.push(created);
+  return created;
+}
+
+/** Pub/sub keeps nothing for absent listeners: publish (internal, ignored) probes until one is heard. */
+async function subscribed(channel: string): Promise<void> {
+  await waitFor(() => publisher.publish(channel, '{"type": "probe"}'), (listeners) => listeners > 0, { what: 'the subscription' });
+}
+
+async function publish(channel: string, payloads: string[]): Promise<void> {
+  for (const payload of payloads) await publisher.publish(channel, payload);
+}
+
+describe('pub/sub consumer', () => {
+  it('processes published messages', async () => {
+    const { db, pipeline } = await harness.freshPipeline();
+    const ch = channelsOfTest();
+    consumer(pipeline, ch.pattern).start();
+    await subscribed(ch.internal);
+
+    await publish(ch.bookings, lifecycle);
+    await waitFor(() => totals(db), (t) => t.processed === 4, { what: '4 processed' });
+    expect(await countBookings(db)).toBe(2);
+  });
+
+  it('counts a duplicate delivery once', async () => {
+    const { db, pipeline } = await harness.freshPipeline();
+    const ch = channelsOfTest();
+    consumer(pipeline, ch.pattern).start();
+    await subscribed(ch.internal);
+
+    const created = bookingMessage('BookingCreated', booking(1));
+    await publish(ch.bookings, [eventCreated(event), created, created]);
+    const t = await waitFor(() => totals(db), (t) => t.processed + t.duplicates === 3, { what: '3 handled' });
+    expect(t).toMatchObject({ processed: 2, duplicates: 1 });
+    expect(await countBookings(db)).toBe(1);
+  });
+
+  it('rejects a malformed message and keeps it with its reason and channel', async () => {
+    const { db, pipeline } = await harness.freshPipeline();
+    const ch = channelsOfTest();
+    consumer(pipeline, ch.pattern).start();
+    await subscribed(ch.internal);
+
+    await publish(ch.bookings, ['not json', '[1, 2]', eventCreated(event)]);
+    const t = await waitFor(() => totals(db), (t) => t.processed + t.rejected === 3, { what: '3 handled' });
+    expect(t).toMatchObject({ processed: 1, rejected: 2 });
+    expect(await rejections(db)).toEqual([
+      { reason: 'invalid_json', transport: 'pubsub', channel: ch.bookings },
+      { reason: 'not_object', transport: 'pubsub', channel: ch.bookings },
+    ]);
+  });
+
+  it("ignores the service's own analytics-internal notifications", async () => {
+    const { db, pipeline } = await harness.freshPipeline();
+    const ch = channelsOfTest();
+    consumer(pipeline, ch.pattern).start();
+    await subscribed(ch.internal);
+
+    await publish(ch.internal, [eventCreated(event)]);
+    await publish(ch.bookings, [bookingMessage('BookingCreated', booking(1))]);
+    // Messages of one subscription arrive in order: once the booking is stored, the notification was seen.
+    await waitFor(() => totals(db), (t) => t.processed === 1, { what: '1 processed' });
+    expect(await countLogRows(db)).toBe(1);
+  });
+
+  it('keeps messages in memory while the database is down and stores them once it is back', async () => {
+    const { name, db, pipeline } = await harness.freshPipeline();
+    const ch = channelsOfTest();
+    await harness.databases.setReachable(name, false);
+    const resilient = consumer(pipeline, ch.pattern);
+    resilient.start();
+    await subscribed(ch.internal);
+
+    await publish(ch.bookings, lifecycle);
+    await waitFor(() => resilient.stats(), (s) => s.lastError !== null && s.pending === 4, { what: '4 buffered during the outage' });
+    await harness.databases.setReachable(name, true);
+
+    await waitFor(() => totals(db), (t) => t.processed === 4, { what: '4 processed' });
+    expect(resilient.stats()).toMatchObject({ pending: 0, lastError: null });
+  });
+
+  it('drops what does not fit in its bounded buffer and reports how many were dropped', async () => {
+    const { name, db, pipeline } = await harness.freshPipeline();
+    const ch = channelsOfTest();
+    const logs: { level: number; msg: string; dropped?: number }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) });
+    await harness.databases.setReachable(name, false);
+    const bounded = consumer(pipeline, ch.pattern, { maxBuffered: 3, logger });
+    bounded.start();
+    await subscribed(ch.internal);
+
+    await publish(ch.bookings, lifecycle);
+    await waitFor(() => logs, (l) => l.some((e) => e.msg.includes('buffer full')), { what: 'the buffer-full error' });
+    expect(bounded.stats().pending).toBe(3);
+    await harness.databases.setReachable(name, true);
+
+    await waitFor(() => totals(db), (t) => t.processed === 3, { what: '3 processed' });
+    await waitFor(() => logs, (l) => l.some((e) => e.dropped === 1 && e.level >= 50), { what: 'the dropped count' });
+  });
+});
