@@ -13,6 +13,9 @@ import { PARAM_RULES } from './api/params.ts';
 import { ProblemSchema } from './api/schemas.ts';
 import { streamRoutes } from './api/stream.routes.ts';
 import { adminAuth } from './auth/auth.plugin.ts';
+import { analyticsRateLimit } from './auth/rate-limit.plugin.ts';
+import { createUserStatus } from './auth/user-status.ts';
+import { userRoutes } from './auth/users.routes.ts';
 import dashboard from './dashboard/dashboard.plugin.ts';
 import type { Deps } from './deps.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
@@ -26,16 +29,16 @@ const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 function validationDetail(error: FastifyError): string {
   const first = error.validation?.[0];
   if (!first) return 'the request is invalid';
-  const params = first.params as Record<string, unknown>;
+  const params = first.params;
   if (first.keyword === 'additionalProperties') {
     return `unknown parameter "${String(params.additionalProperty)}"`;
   }
-  const name = first.instancePath.split('/').filter(Boolean)[0] ?? String(params.missingProperty ?? 'body');
+  const name = first.instancePath.split('/').filter(Boolean)[0] ?? (typeof params.missingProperty === 'string' ? params.missingProperty : 'body');
   const rule = PARAM_RULES[name];
   const where = error.validationContext ?? 'request';
   if (where === 'body') return `body${first.instancePath.replaceAll('/', '.')} ${first.message ?? 'is invalid'}`;
   if (first.keyword === 'maximum' || first.keyword === 'minimum' || first.keyword === 'type' || first.keyword === 'pattern' || rule) {
-    const limit = params.limit !== undefined ? ` (limit ${String(params.limit)})` : '';
+    const limit = typeof params.limit === 'number' ? ` (limit ${params.limit})` : '';
     return `${name} must be ${rule ?? first.message ?? 'valid'}${rule ? '' : limit}`;
   }
   return `${name} ${first.message ?? 'is invalid'}`;
@@ -49,6 +52,8 @@ export interface AppOptions {
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
+    // pino's Logger and Fastify's base logger type differ only nominally.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed by tsc, not seen by the linter
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -68,7 +73,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let status = error.statusCode ?? 500;
     let detail: string;
-    let title = 'Error';
+    let title: string;
     const headers: Record<string, string> = {};
     if (error instanceof DomainError) {
       status = error.status;
@@ -146,6 +151,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
         { name: 'analytics', description: 'Figures (admin token required)' },
         { name: 'ingest', description: 'HTTP ingestion and operations on the event log (admin token required)' },
         { name: 'health', description: 'Health, readiness and service information' },
+        { name: 'admin', description: 'User administration (admin token required)' },
       ],
     },
   });
@@ -164,6 +170,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(
     async (api) => {
       await api.register(adminAuth, { verifier: deps.verifier });
+      await api.register(analyticsRateLimit, { limit: config.rateLimit, redis: deps.redis, db: deps.database.db, logger: deps.logger });
       await api.register(analyticsRoutes, { service: deps.service, state: deps.readState, defaultZone: config.reportingTimezone });
       await api.register(streamRoutes, { bus: deps.bus });
       await api.register(ingestRoutes, {
@@ -173,9 +180,13 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
         bus: deps.bus,
         config,
       });
+      await api.register(userRoutes, {
+        users: createUserStatus({ db: deps.database.db, bus: deps.bus, disabledUsers: deps.disabledUsers }),
+      });
     },
     { prefix: '/api/v1/analytics' },
   );
   await app.register(dashboard);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the type provider narrows the instance type
   return app as unknown as FastifyInstance;
 }

@@ -14,7 +14,12 @@ import type { Config } from './platform/config.ts';
 import { openPGlite, openPostgres, type Database } from './platform/db.ts';
 import type { Logger } from './platform/logger.ts';
 import { migrateToLatest } from './store/migrate.ts';
-import { dayZone as storedDayZone, dataVersion as readDataVersion, recordHeartbeat } from './store/read.repository.ts';
+import {
+  dayZone as storedDayZone,
+  dataVersion as readDataVersion,
+  recordHeartbeat,
+  storeId,
+} from './store/read.repository.ts';
 import { rebuildDayTables } from './store/maintenance.repository.ts';
 
 export interface Deps {
@@ -138,7 +143,7 @@ function createDisabledUsers(database: Database): DisabledUsers {
 export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
   const database = await openDatabase(config, logger);
   const migration = await migrateToLatest(database.db);
-  if (migration.error) throw migration.error instanceof Error ? migration.error : new Error(String(migration.error));
+  if (migration.error) throw migration.error instanceof Error ? migration.error : new Error('migration failed');
   const zone = await storedDayZone(database.db);
   if (zone !== config.reportingTimezone) {
     logger.info({ from: zone, to: config.reportingTimezone }, 'reporting zone changed: re-deriving day tables');
@@ -155,7 +160,12 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     });
   }
   const bus = redis ? createRedisBus(redis, redisError) : createLocalBus();
-  const cache = createResponseCache({ ttlSeconds: config.cacheTtlSeconds, redis, onRedisError: redisError });
+  const cache = createResponseCache({
+    ttlSeconds: config.cacheTtlSeconds,
+    redis,
+    prefix: `evently:analytics:cache:${await storeId(database.db)}:`,
+    onRedisError: redisError,
+  });
   const readState = createReadState(database, bus, cache);
   const pipeline = createPipeline({ db: database.db, config });
   const disabledUsers = createDisabledUsers(database);

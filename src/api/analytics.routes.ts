@@ -25,13 +25,14 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         tags,
         security,
         summary: 'Everything the dashboard shows, in one call',
-        querystring: querySchema(Common),
+        querystring: querySchema({ ...Common, ...Days }),
         response: { 200: envelopeSchema('dashboard'), ...errorResponses },
       },
     },
     async (req, reply) => {
       const ctx = readContext(req.query, defaultZone);
-      return serveRead(state, req, reply, { ctx, minVersion: req.query.min_version, compute: () => service.dashboard(ctx) });
+      const days = req.query.days ?? 30;
+      return serveRead(state, req, reply, { ctx, minVersion: req.query.min_version, compute: () => service.dashboard(ctx, days) });
     },
   );
 

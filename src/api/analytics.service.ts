@@ -51,7 +51,7 @@ export interface AnalyticsService {
   topEvents(sortBy: read.RankBy, limit: number): Promise<unknown>;
   system(ctx: ReadContext): Promise<Record<string, unknown>>;
   overview(ctx: ReadContext): Promise<unknown>;
-  dashboard(ctx: ReadContext): Promise<unknown>;
+  dashboard(ctx: ReadContext, days: number): Promise<unknown>;
 }
 
 export function createAnalyticsService(deps: { db: Db; dayZone: () => string; now?: () => number }): AnalyticsService {
@@ -264,15 +264,15 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
     topEvents,
     system,
     overview,
-    async dashboard(ctx) {
-      const w = windowOf(ctx, 30);
+    async dashboard(ctx, days) {
+      const w = windowOf(ctx, days);
       const [ov, top, daily, trends, cap, rev] = await Promise.all([
         overview(ctx),
         topEvents('bookings', 10),
         series(ctx, w, 'day'),
         bookingTrends(ctx, w, 'day'),
         capacity(),
-        revenue(ctx, 30),
+        revenue(ctx, days),
       ]);
       return {
         overview: ov,

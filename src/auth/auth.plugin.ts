@@ -1,12 +1,23 @@
-/** Every route registered inside this plugin's scope needs a valid admin token. */
+/**
+ * Every route registered inside this plugin's scope needs a valid admin token.
+ *
+ * Two steps, so the rate limiter can sit between them: `onRequest` identifies the caller (sets
+ * `request.principal` when the token is good, remembers the refusal otherwise), the limiter's
+ * route-level `onRequest` hook then keys on the user or the client IP, and `preParsing` refuses a
+ * bad token before any body is read. Refused tokens are thereby counted against the client IP,
+ * which is what stops a token from being guessed at full speed.
+ */
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
-import { ForbiddenError, UnauthorizedError } from '../api/errors.ts';
+import { ForbiddenError, UnauthorizedError, type DomainError } from '../api/errors.ts';
 import type { Principal, TokenVerifier } from './tokens.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    allowQueryToken?: boolean;
   }
 }
 
@@ -25,22 +36,32 @@ function bearer(request: FastifyRequest, allowQueryToken: boolean): string | und
 
 export const adminAuth = fp<{ verifier: TokenVerifier }>(
   async (app, opts) => {
+    const refusals = new WeakMap<FastifyRequest, DomainError>();
     app.decorateRequest('principal', undefined);
+
     app.addHook('onRequest', async (request) => {
       // EventSource cannot send headers: the live stream also takes the token as ?token=.
       const allowQuery = request.routeOptions.config?.allowQueryToken === true;
       const token = bearer(request, allowQuery);
-      if (!token) throw new UnauthorizedError('a Bearer token is required');
+      if (!token) {
+        refusals.set(request, new UnauthorizedError('a Bearer token is required'));
+        return;
+      }
       const result = await opts.verifier.verify(token);
-      if (!result.ok) throw result.status === 403 ? new ForbiddenError(result.detail) : new UnauthorizedError(result.detail);
-      request.principal = result.principal;
+      if (result.ok) {
+        request.principal = result.principal;
+        return;
+      }
+      // The reason, never the token: the log must not become a place to harvest credentials.
+      request.log.info({ status: result.status, reason: result.detail }, 'token refused');
+      refusals.set(request, result.status === 403 ? new ForbiddenError(result.detail) : new UnauthorizedError(result.detail));
+    });
+
+    app.addHook('preParsing', async (request) => {
+      const refusal = refusals.get(request);
+      if (refusal) throw refusal;
+      if (!request.principal) throw new UnauthorizedError('a Bearer token is required');
     });
   },
   { name: 'admin-auth' },
 );
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    allowQueryToken?: boolean;
-  }
-}

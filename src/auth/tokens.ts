@@ -20,6 +20,25 @@ export interface TokenVerifier {
   verify(token: string): Promise<VerifyResult>;
 }
 
+/**
+ * A user id as the auth service writes it: a positive integer, or its decimal text. Anything
+ * else (`true`, `"0x10"`, `"1e3"`, `[7]`) would coerce to some id and could dodge the disabled list.
+ */
+function userIdOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  if (typeof value === 'string' && /^[1-9]\d{0,15}$/.test(value)) {
+    const id = Number(value);
+    return Number.isSafeInteger(id) ? id : undefined;
+  }
+  return undefined;
+}
+
+function refusal(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed && error.reason === 'missing') return 'token is missing a required claim';
+  return 'token is invalid';
+}
+
 export function createTokenVerifier(opts: {
   secret: string;
   algorithm: JwtAlgorithm;
@@ -36,19 +55,13 @@ export function createTokenVerifier(opts: {
           requiredClaims: ['exp'],
         }));
       } catch (error) {
-        const detail =
-          error instanceof errors.JWTExpired
-            ? 'token has expired'
-            : error instanceof errors.JWTClaimValidationFailed
-              ? 'token is missing a required claim'
-              : 'token is invalid';
-        return { ok: false, status: 401, detail };
+        return { ok: false, status: 401, detail: refusal(error) };
       }
       if (payload.type !== undefined && payload.type !== 'access') {
         return { ok: false, status: 401, detail: 'only access tokens are accepted' };
       }
-      const userId = Number(payload.user_id ?? payload.sub);
-      if (!Number.isSafeInteger(userId)) return { ok: false, status: 401, detail: 'token has no user_id' };
+      const userId = userIdOf(payload.user_id ?? payload.sub);
+      if (userId === undefined) return { ok: false, status: 401, detail: 'token has no valid user_id' };
       if (opts.isDisabled(userId)) return { ok: false, status: 401, detail: 'user is disabled' };
       const role = typeof payload.role === 'string' ? payload.role : '';
       if (role !== 'admin') return { ok: false, status: 403, detail: 'the admin role is required' };

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       const result = await migrateToLatest(database.db);
       for (const r of result.results ?? []) logger.info({ migration: r.migrationName, status: r.status }, 'migration');
       await database.close();
-      if (result.error) throw result.error;
+      if (result.error) throw result.error instanceof Error ? result.error : new Error('migration failed');
       return;
     }
     case 'token': {

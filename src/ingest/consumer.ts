@@ -74,7 +74,8 @@ export class Outage {
 
   /** Records a failure and returns how long to wait before the next attempt. */
   failed(error: unknown): number {
-    if (this.failures === 0) this.log.error({ err: error }, `${this.what} failed; retrying with backoff until it recovers`);
+    if (this.failures === 0)
+      this.log.error({ err: error }, `${this.what} failed; retrying with backoff until it recovers`);
     this.error = errorMessage(error);
     this.failures++;
     return Math.min(this.maxMs, this.minMs * 2 ** (this.failures - 1));

@@ -251,7 +251,7 @@ function parseBooking(env: Envelope, transition: Transition, receivedAt: number)
 }
 
 function parseEvent(env: Envelope, receivedAt: number, raw: unknown): EventMetaMessage | EventDeletedMessage {
-  const eventId = asId(env.top.event_id ?? env.data.id ?? env.data.event_id ?? (env.top.id as unknown));
+  const eventId = asId(env.top.event_id ?? env.data.id ?? env.data.event_id ?? (env.top.id));
   if (eventId === undefined) return reject('missing_event_id', 'event_id must be a non-negative integer');
   const time = occurrenceTime(env, receivedAt);
   if (env.type === 'EventDeleted') {

@@ -243,6 +243,8 @@ export async function applyMessages(
     }
   }
   const bookings = preloaded ?? (await repo.loadBookings(trx, [...bookingIds]));
+  // A transition may omit event_id: its stored booking names the event, which must be loaded too.
+  for (const state of bookings.values()) for (const r of Object.values(state)) if (r?.eventId !== undefined) eventIds.add(r.eventId);
   const events = await repo.loadEvents(trx, [...eventIds]);
   const plan = planBatch({ messages, bookings, events, baseCurrency: opts.baseCurrency, dayOfBucket: opts.dayOfBucket });
   await writePlan(trx, plan);

@@ -47,8 +47,10 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
   let done: Promise<unknown> | undefined;
 
   function onMessage(_pattern: string, channel: string, message: string): void {
+    if (channel.startsWith(INTERNAL_CHANNEL_PREFIX)) return;
     if (buffer.length >= maxBuffered) {
-      if (dropped === 0) log.error({ maxBuffered }, 'pub/sub buffer full; dropping messages until the database is back');
+      if (dropped === 0)
+        log.error({ maxBuffered }, 'pub/sub buffer full; dropping messages until the database is back');
       dropped++;
       return;
     }
@@ -104,7 +106,10 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
     try {
       while (buffer.length > 0) await flushOne();
     } catch (error) {
-      log.error({ err: error, lost: buffer.length }, 'buffered pub/sub messages could not be stored before shutdown');
+      log.error(
+        { err: error, lost: buffer.length },
+        'buffered pub/sub messages could not be stored before shutdown',
+      );
     }
     buffer = [];
   }

@@ -76,7 +76,15 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
 
   async function claimIfDue(): Promise<StreamEntry[] | null> {
     if (Date.now() < nextClaimAt) return null;
-    const reply = await redis.call('XAUTOCLAIM', [key, group, name, String(claimIdleMs), claimCursor, 'COUNT', count]);
+    const reply = await redis.call('XAUTOCLAIM', [
+      key,
+      group,
+      name,
+      String(claimIdleMs),
+      claimCursor,
+      'COUNT',
+      count,
+    ]);
     const { next, entries } = claimedEntries(reply);
     claimCursor = next;
     // More to scan: claim again on the next turn; else wait for the next period.
@@ -96,7 +104,18 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
 
   async function readNew(connection: Redis): Promise<StreamEntry[]> {
     return readEntries(
-      await connection.call('XREADGROUP', ['GROUP', group, name, 'COUNT', count, 'BLOCK', String(blockMs), 'STREAMS', key, '>']),
+      await connection.call('XREADGROUP', [
+        'GROUP',
+        group,
+        name,
+        'COUNT',
+        count,
+        'BLOCK',
+        String(blockMs),
+        'STREAMS',
+        key,
+        '>',
+      ]),
     );
   }
 
@@ -109,7 +128,8 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
       // A missing payload is still a message: the pipeline rejects it as invalid_json and keeps it.
       else items.push({ raw: entry.fields.get('payload') ?? '', transport: 'stream' });
     }
-    if (deleted > 0) log.warn({ count: deleted }, 'acknowledging entries deleted from the stream before processing');
+    if (deleted > 0)
+      log.warn({ count: deleted }, 'acknowledging entries deleted from the stream before processing');
     if (items.length > 0) await pipeline.processBatch(items);
     await redis.xack(key, group, ...entries.map((e) => e.id));
   }
@@ -119,7 +139,8 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
       await createGroup();
       groupReady = true;
     }
-    const entries = (await claimIfDue()) ?? (readPending ? await readOwnPending() : await readNew(connection));
+    const entries =
+      (await claimIfDue()) ?? (readPending ? await readOwnPending() : await readNew(connection));
     if (entries.length > 0) await commit(entries);
   }
 

@@ -45,7 +45,10 @@ export function claimedEntries(reply: unknown): { next: string; entries: StreamE
 }
 
 /** The `pending` and `lag` fields of one group in an XINFO GROUPS reply. */
-export function groupInfo(reply: unknown, group: string): { pending: number; lag: number | null } | undefined {
+export function groupInfo(
+  reply: unknown,
+  group: string,
+): { pending: number; lag: number | null } | undefined {
   if (!Array.isArray(reply)) return undefined;
   for (const raw of reply) {
     const info = Array.isArray(raw) ? toFields(raw) : toFields(raw as object);

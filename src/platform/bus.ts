@@ -60,7 +60,7 @@ export function createRedisBus(redis: Redis, onError: (error: unknown) => void):
         await local.publish(message);
       }
     },
-    subscribe: local.subscribe,
+    subscribe: (listener) => local.subscribe(listener),
     async close() {
       subscriber.disconnect();
       await local.close();

@@ -80,12 +80,12 @@ export async function openPGlite(dataDir: string | undefined): Promise<Database>
   if (dataDir) {
     const dir = path.join(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
-    lite = (await PGlite.create(dir)) as unknown as PGliteLike;
+    lite = await PGlite.create(dir);
   } else {
-    lite = (await PGlite.create()) as unknown as PGliteLike;
+    lite = await PGlite.create();
   }
   const pool = new PGlitePool(lite);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the adapter mimics pg.Pool's shape
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment -- the adapter mimics pg.Pool's shape
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: pool as any }) }) as Db;
   return {
     db,

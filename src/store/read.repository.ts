@@ -354,6 +354,12 @@ export async function recordHeartbeat(db: Db, minute: number): Promise<void> {
   await sql`insert into heartbeats (minute) values (${minute}) on conflict do nothing`.execute(db);
 }
 
+/** Identifies this store, so caches shared through Redis never mix two deployments' figures. */
+export async function storeId(db: Db): Promise<string> {
+  const { rows } = await sql<{ id: string }>`select store_id as id from totals where id = 1`.execute(db);
+  return rows[0]?.id ?? 'default';
+}
+
 export async function dayZone(db: Db): Promise<string> {
   const { rows } = await sql<{ z: string }>`select day_zone as z from totals where id = 1`.execute(db);
   return rows[0]?.z ?? 'UTC';

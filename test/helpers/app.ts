@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import { buildApp } from '../../src/app.ts';
 import { mintToken } from '../../src/auth/tokens.ts';
 import { createDeps, type Deps } from '../../src/deps.ts';
@@ -32,6 +33,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Reuse an existing database (a second instance on the same data). */
   databaseUrl?: string;
+  /** Where the app's log lines go (set LOG_LEVEL in env too; the default level is silent). */
+  logDestination?: DestinationStream;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -56,7 +59,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   }
   if (options.redis) env.REDIS_URL = REDIS_URL;
   const config = loadConfig(env);
-  const deps = await createDeps(config, createLogger(config.logLevel));
+  const deps = await createDeps(config, createLogger(config.logLevel, options.logDestination));
   const app = await buildApp(deps);
   await app.ready();
   const mint: TestApp['mint'] = (claims = {}) =>

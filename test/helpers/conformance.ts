@@ -94,7 +94,7 @@ export function matches(actual: unknown, expected: unknown, at = '$'): string[] 
 export async function getData(app: FastifyInstance, token: string, url: string): Promise<Record<string, unknown>> {
   const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
   if (res.statusCode !== 200) throw new Error(`GET ${url} → ${res.statusCode}: ${res.body}`);
-  return (res.json() as { data: Record<string, unknown> }).data;
+  return res.json<{ data: Record<string, unknown> }>().data;
 }
 
 /** Every figure of expected.json, read through the HTTP API. */
@@ -133,7 +133,7 @@ export async function assertFigures(app: FastifyInstance, token: string, c: Conf
 }
 
 export async function assertOutcomes(app: FastifyInstance, c: ConformanceCase): Promise<void> {
-  const health = (await app.inject({ method: 'GET', url: '/health' })).json() as { ingest: Record<string, number> };
+  const health = (await app.inject({ method: 'GET', url: '/health' })).json<{ ingest: Record<string, number> }>();
   expect({
     processed: health.ingest.processed,
     duplicate: health.ingest.duplicates,
@@ -158,7 +158,7 @@ export async function ingestHttp(
       payload: { messages: raws.slice(i, i + chunk) },
     });
     if (res.statusCode !== 200) throw new Error(`ingest → ${res.statusCode}: ${res.body}`);
-    const body = res.json() as { data: { results: { index: number; outcome: string; reason?: string }[] } };
+    const body = res.json<{ data: { results: { index: number; outcome: string; reason?: string }[] } }>();
     for (const r of body.data.results) results[i + r.index] = r.reason ? { outcome: r.outcome, reason: r.reason } : { outcome: r.outcome };
   }
   return results;

@@ -4,7 +4,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/ingest/consumer.ts';
 import type { Pipeline } from '../../src/ingest/pipeline.ts';
 import { createPubSubConsumer } from '../../src/ingest/pubsub-consumer.ts';
-import { countBookings, countLogRows, IngestHarness, rejections, silentLogger, totals } from '../support/ingest-harness.ts';
+import {
+  countBookings,
+  countLogRows,
+  IngestHarness,
+  rejections,
+  silentLogger,
+  totals,
+} from '../support/ingest-harness.ts';
 import { bookingMessage, eventCreated } from '../support/messages.ts';
 import { TEST_REDIS_URL, uniqueName } from '../support/scratch-database.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -22,8 +29,23 @@ afterAll(async () => {
 });
 
 const day = Date.UTC(2026, 10, 3, 12);
-const event = { id: 7, name: 'Jazz Night', category: 'music', capacity: 500, price: 40, createdAt: day - 86_400_000, eventDate: day + 30 * 86_400_000 };
-const booking = (id: number) => ({ id, eventId: 7, userId: 100 + id, quantity: 2, totalAmount: 80, createdAt: day + id * 60_000 });
+const event = {
+  id: 7,
+  name: 'Jazz Night',
+  category: 'music',
+  capacity: 500,
+  price: 40,
+  createdAt: day - 86_400_000,
+  eventDate: day + 30 * 86_400_000,
+};
+const booking = (id: number) => ({
+  id,
+  eventId: 7,
+  userId: 100 + id,
+  quantity: 2,
+  totalAmount: 80,
+  createdAt: day + id * 60_000,
+});
 /** An event, two bookings, one of them confirmed: four messages, all processed. */
 const lifecycle = [
   eventCreated(event),
@@ -45,7 +67,11 @@ function channelsOfTest() {
   };
 }
 
-function consumer(pipeline: Pipeline, channelPattern: string, extra: { maxBuffered?: number; logger?: pino.Logger } = {}) {
+function consumer(
+  pipeline: Pipeline,
+  channelPattern: string,
+  extra: { maxBuffered?: number; logger?: pino.Logger } = {},
+) {
   const created = createPubSubConsumer({
     redis: publisher,
     pipeline,
@@ -59,7 +85,11 @@ function consumer(pipeline: Pipeline, channelPattern: string, extra: { maxBuffer
 
 /** Pub/sub keeps nothing for absent listeners: publish (internal, ignored) probes until one is heard. */
 async function subscribed(channel: string): Promise<void> {
-  await waitFor(() => publisher.publish(channel, '{"type": "probe"}'), (listeners) => listeners > 0, { what: 'the subscription' });
+  await waitFor(
+    () => publisher.publish(channel, '{"type": "probe"}'),
+    (listeners) => listeners > 0,
+    { what: 'the subscription' },
+  );
 }
 
 async function publish(channel: string, payloads: string[]): Promise<void> {
@@ -74,7 +104,11 @@ describe('pub/sub consumer', () => {
     await subscribed(ch.internal);
 
     await publish(ch.bookings, lifecycle);
-    await waitFor(() => totals(db), (t) => t.processed === 4, { what: '4 processed' });
+    await waitFor(
+      () => totals(db),
+      (t) => t.processed === 4,
+      { what: '4 processed' },
+    );
     expect(await countBookings(db)).toBe(2);
   });
 
@@ -86,7 +120,11 @@ describe('pub/sub consumer', () => {
 
     const created = bookingMessage('BookingCreated', booking(1));
     await publish(ch.bookings, [eventCreated(event), created, created]);
-    const t = await waitFor(() => totals(db), (t) => t.processed + t.duplicates === 3, { what: '3 handled' });
+    const t = await waitFor(
+      () => totals(db),
+      (t) => t.processed + t.duplicates === 3,
+      { what: '3 handled' },
+    );
     expect(t).toMatchObject({ processed: 2, duplicates: 1 });
     expect(await countBookings(db)).toBe(1);
   });
@@ -98,7 +136,11 @@ describe('pub/sub consumer', () => {
     await subscribed(ch.internal);
 
     await publish(ch.bookings, ['not json', '[1, 2]', eventCreated(event)]);
-    const t = await waitFor(() => totals(db), (t) => t.processed + t.rejected === 3, { what: '3 handled' });
+    const t = await waitFor(
+      () => totals(db),
+      (t) => t.processed + t.rejected === 3,
+      { what: '3 handled' },
+    );
     expect(t).toMatchObject({ processed: 1, rejected: 2 });
     expect(await rejections(db)).toEqual([
       { reason: 'invalid_json', transport: 'pubsub', channel: ch.bookings },
@@ -115,7 +157,11 @@ describe('pub/sub consumer', () => {
     await publish(ch.internal, [eventCreated(event)]);
     await publish(ch.bookings, [bookingMessage('BookingCreated', booking(1))]);
     // Messages of one subscription arrive in order: once the booking is stored, the notification was seen.
-    await waitFor(() => totals(db), (t) => t.processed === 1, { what: '1 processed' });
+    await waitFor(
+      () => totals(db),
+      (t) => t.processed === 1,
+      { what: '1 processed' },
+    );
     expect(await countLogRows(db)).toBe(1);
   });
 
@@ -128,10 +174,18 @@ describe('pub/sub consumer', () => {
     await subscribed(ch.internal);
 
     await publish(ch.bookings, lifecycle);
-    await waitFor(() => resilient.stats(), (s) => s.lastError !== null && s.pending === 4, { what: '4 buffered during the outage' });
+    await waitFor(
+      () => resilient.stats(),
+      (s) => s.lastError !== null && s.pending === 4,
+      { what: '4 buffered during the outage' },
+    );
     await harness.databases.setReachable(name, true);
 
-    await waitFor(() => totals(db), (t) => t.processed === 4, { what: '4 processed' });
+    await waitFor(
+      () => totals(db),
+      (t) => t.processed === 4,
+      { what: '4 processed' },
+    );
     expect(resilient.stats()).toMatchObject({ pending: 0, lastError: null });
   });
 
@@ -139,18 +193,33 @@ describe('pub/sub consumer', () => {
     const { name, db, pipeline } = await harness.freshPipeline();
     const ch = channelsOfTest();
     const logs: { level: number; msg: string; dropped?: number }[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) });
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) },
+    );
     await harness.databases.setReachable(name, false);
     const bounded = consumer(pipeline, ch.pattern, { maxBuffered: 3, logger });
     bounded.start();
     await subscribed(ch.internal);
 
     await publish(ch.bookings, lifecycle);
-    await waitFor(() => logs, (l) => l.some((e) => e.msg.includes('buffer full')), { what: 'the buffer-full error' });
+    await waitFor(
+      () => logs,
+      (l) => l.some((e) => e.msg.includes('buffer full')),
+      { what: 'the buffer-full error' },
+    );
     expect(bounded.stats().pending).toBe(3);
     await harness.databases.setReachable(name, true);
 
-    await waitFor(() => totals(db), (t) => t.processed === 3, { what: '3 processed' });
-    await waitFor(() => logs, (l) => l.some((e) => e.dropped === 1 && e.level >= 50), { what: 'the dropped count' });
+    await waitFor(
+      () => totals(db),
+      (t) => t.processed === 3,
+      { what: '3 processed' },
+    );
+    await waitFor(
+      () => logs,
+      (l) => l.some((e) => e.dropped === 1 && e.level >= 50),
+      { what: 'the dropped count' },
+    );
   });
 });

@@ -23,8 +23,23 @@ afterAll(async () => {
 });
 
 const day = Date.UTC(2026, 10, 3, 12);
-const event = { id: 7, name: 'Jazz Night', category: 'music', capacity: 500, price: 40, createdAt: day - 86_400_000, eventDate: day + 30 * 86_400_000 };
-const booking = (id: number) => ({ id, eventId: 7, userId: 100 + id, quantity: 2, totalAmount: 80, createdAt: day + id * 60_000 });
+const event = {
+  id: 7,
+  name: 'Jazz Night',
+  category: 'music',
+  capacity: 500,
+  price: 40,
+  createdAt: day - 86_400_000,
+  eventDate: day + 30 * 86_400_000,
+};
+const booking = (id: number) => ({
+  id,
+  eventId: 7,
+  userId: 100 + id,
+  quantity: 2,
+  totalAmount: 80,
+  createdAt: day + id * 60_000,
+});
 /** An event, two bookings, one of them confirmed: four messages, all processed. */
 const lifecycle = [
   eventCreated(event),
@@ -33,7 +48,7 @@ const lifecycle = [
   bookingMessage('BookingConfirmed', booking(1), day + 5 * 60_000),
 ];
 
-async function newStream(): Promise<string> {
+function newStream(): string {
   const key = `${run}:stream:${streams.length}`;
   streams.push(key);
   return key;
@@ -48,9 +63,20 @@ async function pendingCount(key: string): Promise<number> {
   return Number(reply[0]);
 }
 
-function consumer(pipeline: Pipeline, streamKey: string, consumerName = 'c1', claimIdleMs?: number): Consumer {
+function consumer(
+  pipeline: Pipeline,
+  streamKey: string,
+  consumerName = 'c1',
+  claimIdleMs?: number,
+): Consumer {
   const config = { streamKey, consumerGroup: GROUP, consumerName, batchSize: 100 };
-  const created = createStreamConsumer({ redis, pipeline, config, logger: silentLogger, ...(claimIdleMs ? { claimIdleMs } : {}) });
+  const created = createStreamConsumer({
+    redis,
+    pipeline,
+    config,
+    logger: silentLogger,
+    ...(claimIdleMs ? { claimIdleMs } : {}),
+  });
   consumers.push(created);
   return created;
 }
@@ -58,83 +84,139 @@ function consumer(pipeline: Pipeline, streamKey: string, consumerName = 'c1', cl
 describe('stream consumer', () => {
   it('processes new entries and acknowledges them after the commit', async () => {
     const { db, pipeline } = await harness.freshPipeline();
-    const key = await newStream();
+    const key = newStream();
     await add(key, lifecycle);
     consumer(pipeline, key).start();
 
-    await waitFor(() => totals(db), (t) => t.processed === 4, { what: '4 processed' });
+    await waitFor(
+      () => totals(db),
+      (t) => t.processed === 4,
+      { what: '4 processed' },
+    );
     expect(await countBookings(db)).toBe(2);
-    await waitFor(() => pendingCount(key), (n) => n === 0, { what: 'no pending entries' });
+    await waitFor(
+      () => pendingCount(key),
+      (n) => n === 0,
+      { what: 'no pending entries' },
+    );
   });
 
   it('counts a duplicate delivery once', async () => {
     const { db, pipeline } = await harness.freshPipeline();
-    const key = await newStream();
+    const key = newStream();
     const created = bookingMessage('BookingCreated', booking(1));
     await add(key, [eventCreated(event), created, created]);
     consumer(pipeline, key).start();
 
-    const t = await waitFor(() => totals(db), (t) => t.processed + t.duplicates === 3, { what: '3 handled' });
+    const t = await waitFor(
+      () => totals(db),
+      (t) => t.processed + t.duplicates === 3,
+      { what: '3 handled' },
+    );
     expect(t).toMatchObject({ processed: 2, duplicates: 1 });
     expect(await countBookings(db)).toBe(1);
   });
 
   it('rejects a malformed entry, keeps it with its reason and acknowledges it', async () => {
     const { db, pipeline } = await harness.freshPipeline();
-    const key = await newStream();
+    const key = newStream();
     await add(key, ['{"type": "BookingCreated", "booking_id": ']);
     await redis.xadd(key, '*', 'body', 'no payload field');
     await add(key, [eventCreated(event)]);
     consumer(pipeline, key).start();
 
-    const t = await waitFor(() => totals(db), (t) => t.processed + t.rejected === 3, { what: '3 handled' });
+    const t = await waitFor(
+      () => totals(db),
+      (t) => t.processed + t.rejected === 3,
+      { what: '3 handled' },
+    );
     expect(t).toMatchObject({ processed: 1, rejected: 2 });
     expect(await rejections(db)).toEqual([
       { reason: 'invalid_json', transport: 'stream', channel: null },
       { reason: 'invalid_json', transport: 'stream', channel: null },
     ]);
-    await waitFor(() => pendingCount(key), (n) => n === 0, { what: 'no pending entries' });
+    await waitFor(
+      () => pendingCount(key),
+      (n) => n === 0,
+      { what: 'no pending entries' },
+    );
   });
 
   it('leaves entries pending while the database is unreachable and a consumer with a working database processes them', async () => {
     const { db, pipeline } = await harness.freshPipeline();
-    const key = await newStream();
+    const key = newStream();
     await add(key, lifecycle);
     const failing = consumer(await harness.unreachablePipeline(), key, 'restarted');
     failing.start();
 
-    await waitFor(() => failing.stats(), (s) => s.lastError !== null, { what: 'the outage to be reported' });
-    await waitFor(() => pendingCount(key), (n) => n === 4, { what: '4 pending entries' });
+    await waitFor(
+      () => failing.stats(),
+      (s) => s.lastError !== null,
+      { what: 'the outage to be reported' },
+    );
+    await waitFor(
+      () => pendingCount(key),
+      (n) => n === 4,
+      { what: '4 pending entries' },
+    );
     await failing.stop();
     expect(await pendingCount(key)).toBe(4);
     expect(await totals(db)).toMatchObject({ processed: 0 });
 
     consumer(pipeline, key, 'restarted').start();
-    await waitFor(() => totals(db), (t) => t.processed === 4, { what: '4 processed' });
-    await waitFor(() => pendingCount(key), (n) => n === 0, { what: 'no pending entries' });
+    await waitFor(
+      () => totals(db),
+      (t) => t.processed === 4,
+      { what: '4 processed' },
+    );
+    await waitFor(
+      () => pendingCount(key),
+      (n) => n === 0,
+      { what: 'no pending entries' },
+    );
   });
 
   it('retries its own pending entries once the database is back', async () => {
     const { name, db, pipeline } = await harness.freshPipeline();
-    const key = await newStream();
+    const key = newStream();
     await harness.databases.setReachable(name, false);
     await add(key, lifecycle);
     const resilient = consumer(pipeline, key);
     resilient.start();
 
-    await waitFor(() => resilient.stats(), (s) => s.lastError !== null, { what: 'the outage to be reported' });
-    await waitFor(() => pendingCount(key), (n) => n === 4, { what: '4 pending entries' });
+    await waitFor(
+      () => resilient.stats(),
+      (s) => s.lastError !== null,
+      { what: 'the outage to be reported' },
+    );
+    await waitFor(
+      () => pendingCount(key),
+      (n) => n === 4,
+      { what: '4 pending entries' },
+    );
     await harness.databases.setReachable(name, true);
 
-    await waitFor(() => totals(db), (t) => t.processed === 4, { what: '4 processed' });
-    await waitFor(() => pendingCount(key), (n) => n === 0, { what: 'no pending entries' });
-    await waitFor(() => resilient.stats(), (s) => s.lastError === null, { what: 'the recovery' });
+    await waitFor(
+      () => totals(db),
+      (t) => t.processed === 4,
+      { what: '4 processed' },
+    );
+    await waitFor(
+      () => pendingCount(key),
+      (n) => n === 0,
+      { what: 'no pending entries' },
+    );
+    await waitFor(
+      () => resilient.stats(),
+      (s) => s.lastError === null,
+      { what: 'the recovery' },
+    );
     expect(await totals(db)).toMatchObject({ processed: 4, duplicates: 0 });
   });
 
   it('takes over entries a dead consumer left pending', async () => {
     const { db, pipeline } = await harness.freshPipeline();
-    const key = await newStream();
+    const key = newStream();
     await redis.call('XGROUP', ['CREATE', key, GROUP, '0', 'MKSTREAM']);
     await add(key, lifecycle);
     // The dead consumer read everything and never acknowledged: only XAUTOCLAIM can deliver it again.
@@ -142,13 +224,21 @@ describe('stream consumer', () => {
     expect(await pendingCount(key)).toBe(4);
 
     consumer(pipeline, key, 'survivor', 200).start();
-    await waitFor(() => totals(db), (t) => t.processed === 4, { what: '4 processed' });
-    await waitFor(() => pendingCount(key), (n) => n === 0, { what: 'no pending entries' });
+    await waitFor(
+      () => totals(db),
+      (t) => t.processed === 4,
+      { what: '4 processed' },
+    );
+    await waitFor(
+      () => pendingCount(key),
+      (n) => n === 0,
+      { what: 'no pending entries' },
+    );
   });
 
   it('finishes and acknowledges the batch in flight when stopped', async () => {
     const { db, pipeline } = await harness.freshPipeline();
-    const key = await newStream();
+    const key = newStream();
     await add(key, lifecycle);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -162,7 +252,11 @@ describe('stream consumer', () => {
     };
     const stopping = consumer(slow, key);
     stopping.start();
-    await waitFor(() => batches, (n) => n === 1, { what: 'a batch in flight' });
+    await waitFor(
+      () => batches,
+      (n) => n === 1,
+      { what: 'a batch in flight' },
+    );
 
     const stopped = stopping.stop();
     release();

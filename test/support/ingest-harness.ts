@@ -28,7 +28,9 @@ export async function countBookings(db: Db): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-export async function rejections(db: Db): Promise<{ reason: string; transport: string; channel: string | null }[]> {
+export async function rejections(
+  db: Db,
+): Promise<{ reason: string; transport: string; channel: string | null }[]> {
   const { rows } = await sql<{ reason: string; transport: string; channel: string | null }>`
     select reason, transport, channel from event_log where outcome = 'rejected' order by id`.execute(db);
   return rows;

@@ -41,11 +41,7 @@ export interface BookingFacts {
 }
 
 export type BookingType =
-  | 'BookingCreated'
-  | 'BookingConfirmed'
-  | 'BookingCancelled'
-  | 'BookingExpired'
-  | 'BookingPaymentCompleted';
+  'BookingCreated' | 'BookingConfirmed' | 'BookingCancelled' | 'BookingExpired' | 'BookingPaymentCompleted';
 
 const STATUS: Record<BookingType, { status: string; payment: string; at: string | null }> = {
   BookingCreated: { status: 'pending', payment: 'pending', at: null },

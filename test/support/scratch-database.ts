@@ -66,6 +66,14 @@ export class ScratchDatabases {
     });
   }
 
+  /** Drops one database made by `create()` before the others (a bench frees disk between runs). */
+  async drop(name: string): Promise<void> {
+    const index = this.created.indexOf(name);
+    if (index === -1) throw new Error(`"${name}" was not created here`);
+    await admin((c) => c.query(`drop database if exists ${guard(name)} with (force)`));
+    this.created.splice(index, 1);
+  }
+
   async dropAll(): Promise<void> {
     const names = [...this.created, ...(this.template ? [this.template] : [])];
     await admin(async (c) => {
@@ -82,7 +90,7 @@ export class ScratchDatabases {
     const database = await openPostgres(databaseUrl(name), 1);
     try {
       const { error } = await migrateToLatest(database.db);
-      if (error) throw error;
+      if (error) throw error instanceof Error ? error : new Error('migration failed', { cause: error });
     } finally {
       await database.close();
     }

@@ -157,7 +157,6 @@ function startStream() {
       if (Number.isInteger(version)) {
         if (version <= state.shownVersion) return;
         state.wantedVersion = Math.max(state.wantedVersion, version);
-        return;
       }
       scheduleRefetch();
     },

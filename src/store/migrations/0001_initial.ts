@@ -90,6 +90,7 @@ const statements = [
   `CREATE TABLE disabled_users (user_id bigint PRIMARY KEY, disabled_at timestamptz NOT NULL DEFAULT now())`,
   `CREATE TABLE totals (
     id int PRIMARY KEY CHECK (id = 1),
+    store_id text NOT NULL DEFAULT md5(random()::text || clock_timestamp()::text),
     bookings bigint NOT NULL DEFAULT 0,
     revenue numeric(24,4) NOT NULL DEFAULT 0,
     users bigint NOT NULL DEFAULT 0,

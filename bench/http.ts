@@ -1,0 +1,43 @@
+/** Sequential timed GETs over one keep-alive connection, and the percentiles benches report. */
+import http from 'node:http';
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/** One GET, body read to the end; resolves with the status and the milliseconds it took. */
+export function timedGet(url: string, headers: Record<string, string>): Promise<{ status: number; ms: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = http.get(url, { agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+/** `count` sequential GETs; throws on the first answer that is not a 200. */
+export async function sample(url: string, headers: Record<string, string>, count: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const { status, ms, body } = await timedGet(url, headers);
+    if (status !== 200) throw new Error(`GET ${url} answered ${status}: ${body.slice(0, 300)}`);
+    times.push(ms);
+  }
+  return times;
+}
+
+/** Nearest-rank percentile of unsorted samples. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+export function closeAgent(): void {
+  agent.destroy();
+}

@@ -1,0 +1,188 @@
+/**
+ * `npm run bench:scale`: read latency at 10^3 and 10^6 bookings. Both datasets go through the
+ * real ingest pipeline into their own bench database; the real app serves each with the response
+ * cache off (ANALYTICS_CACHE_TTL=0) so every request pays for its queries. The small dataset is
+ * the baseline: each endpoint passes when its p50 at 10^6 is under 2x its p50 at 10^3.
+ *
+ * Knobs (environment): BENCH_BIG_BOOKINGS (default 1000000), BENCH_SAMPLES (300),
+ * BENCH_BATCH (5000 messages per processBatch).
+ */
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.ts';
+import { mintToken } from '../src/auth/tokens.ts';
+import { createDeps, type Deps } from '../src/deps.ts';
+import { createPipeline } from '../src/ingest/pipeline.ts';
+import { loadConfig } from '../src/platform/config.ts';
+import { openPostgres } from '../src/platform/db.ts';
+import { createLogger } from '../src/platform/logger.ts';
+import { ScratchDatabases } from '../test/support/scratch-database.ts';
+import { loadDataset, type DatasetSpec } from './dataset.ts';
+import { closeAgent, percentile, sample } from './http.ts';
+import { once, onInterrupt } from './cleanup.ts';
+
+const BIG = Number(process.env.BENCH_BIG_BOOKINGS ?? 1_000_000);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
+const BATCH = Number(process.env.BENCH_BATCH ?? 5_000);
+const ROUNDS = 3;
+const WARMUP = 30;
+const TARGET_RATIO = 2.0;
+const SETTINGS = { baseCurrency: 'USD', reportingTimezone: 'UTC' };
+
+interface Size {
+  label: string;
+  bookings: number;
+}
+
+interface Served {
+  size: Size;
+  base: string;
+  app: FastifyInstance;
+  deps: Deps;
+  headers: Record<string, string>;
+}
+
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+async function buildDataset(databases: ScratchDatabases, size: Size, endAt: number): Promise<string> {
+  const { name, url } = await databases.create();
+  const database = await openPostgres(url, 2);
+  try {
+    const pipeline = createPipeline({ db: database.db, config: SETTINGS });
+    const spec: DatasetSpec = { bookings: size.bookings, events: 200, days: 365, endAt, seed: 20_240_601 };
+    let nextReport = 100_000;
+    console.log(`[${size.label}] loading ${int(size.bookings)} bookings into ${name} (batches of ${int(BATCH)})`);
+    const report = await loadDataset(pipeline, spec, BATCH, (messages, seconds) => {
+      if (messages >= nextReport) {
+        nextReport += 100_000;
+        console.log(`[${size.label}]   ${int(messages)} messages, ${fmt(seconds, 1)} s, ${int(messages / seconds)} msg/s`);
+      }
+    });
+    if (report.rejected > 0) throw new Error(`${report.rejected} messages were rejected while loading ${size.label}`);
+    console.log(
+      `[${size.label}] loaded ${int(report.messages)} messages in ${report.batches} batches, ${fmt(report.seconds, 1)} s: ` +
+        `pipeline rate ${int(report.messages / report.seconds)} msg/s = ${int(size.bookings / report.seconds)} bookings/s`,
+    );
+    // Fresh planner statistics, as autovacuum would soon give them; dead tuples are left as they are.
+    await sql`analyze`.execute(database.db);
+    const { rows } = await sql<Record<string, number>>`
+      select (select count(*) from bookings)::int as bookings, (select count(*) from event_log)::int as event_log,
+        (select count(*) from flow_day)::int as flow_day, (select count(*) from flow_day_event)::int as flow_day_event,
+        (select count(*) from flow_bucket_event)::int as flow_bucket_event,
+        pg_size_pretty(pg_database_size(current_database())) as size`.execute(database.db);
+    console.log(`[${size.label}] rows: ${JSON.stringify(rows[0])}`);
+    return url;
+  } finally {
+    await database.close();
+  }
+}
+
+async function serve(size: Size, url: string, secret: string): Promise<Served> {
+  const config = loadConfig({
+    DATABASE_URL: url,
+    JWT_SECRET: secret,
+    ANALYTICS_CACHE_TTL: '0',
+    RATE_LIMIT_ANALYTICS: '1000000',
+    LOG_LEVEL: 'warn',
+    REPORTING_TIMEZONE: 'UTC',
+  });
+  const deps = await createDeps(config, createLogger(config.logLevel));
+  const app = await buildApp(deps);
+  deps.startBackground();
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  const token = await mintToken({
+    secret: config.jwt.secret,
+    algorithm: config.jwt.algorithm,
+    userId: 1,
+    role: 'admin',
+    expiresInSeconds: 3600,
+  });
+  return { size, base: `http://127.0.0.1:${address.port}`, app, deps, headers: { authorization: `Bearer ${token}` } };
+}
+
+async function main(): Promise<void> {
+  const databases = new ScratchDatabases('bench');
+  const served: Served[] = [];
+  const cleanup = once(async () => {
+    closeAgent();
+    for (const s of served) {
+      await s.app.close();
+      await s.deps.close();
+    }
+    await databases.dropAll();
+  });
+  const removeInterrupt = onInterrupt(cleanup);
+  try {
+    const sizes: Size[] = [
+      { label: '10^3', bookings: 1_000 },
+      { label: BIG === 1_000_000 ? '10^6' : int(BIG), bookings: BIG },
+    ];
+    const endAt = Date.now();
+    const urls: string[] = [];
+    for (const size of sizes) urls.push(await buildDataset(databases, size, endAt));
+    const secret = randomBytes(48).toString('base64url');
+    for (const [i, size] of sizes.entries()) served.push(await serve(size, urls[i] as string, secret));
+
+    const today = utcDate(Date.now());
+    const yearAgo = utcDate(Date.parse(today) - 364 * 86_400_000);
+    const endpoints = [
+      { name: 'events/{id}', path: '/api/v1/analytics/events/1' },
+      { name: 'daily (30 d)', path: '/api/v1/analytics/daily' },
+      { name: 'daily (365 d)', path: `/api/v1/analytics/daily?from=${yearAgo}&to=${today}` },
+      { name: 'top-events', path: '/api/v1/analytics/top-events' },
+    ];
+    console.log(
+      `\nmeasuring: ${SAMPLES} sequential requests per endpoint and size (${ROUNDS} interleaved rounds, ` +
+        `${WARMUP} warm-up requests each), cache off`,
+    );
+    const times = new Map<string, number[]>();
+    for (const e of endpoints) {
+      for (const s of served) await sample(s.base + e.path, s.headers, WARMUP);
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const s of served) {
+          const key = `${e.name}|${s.size.label}`;
+          const got = await sample(s.base + e.path, s.headers, Math.ceil(SAMPLES / ROUNDS));
+          times.set(key, [...(times.get(key) ?? []), ...got]);
+        }
+      }
+    }
+
+    const [small, big] = sizes as [Size, Size];
+    const header = ['endpoint', `${small.label} p50`, `${small.label} p95`, `${big.label} p50`, `${big.label} p95`, 'ratio p50', 'ratio p95', `target p50 ratio < ${TARGET_RATIO}`];
+    const rows = endpoints.map((e) => {
+      const a = times.get(`${e.name}|${small.label}`) ?? [];
+      const b = times.get(`${e.name}|${big.label}`) ?? [];
+      const ratio50 = percentile(b, 50) / percentile(a, 50);
+      const ratio95 = percentile(b, 95) / percentile(a, 95);
+      return [
+        e.name,
+        `${fmt(percentile(a, 50))} ms`,
+        `${fmt(percentile(a, 95))} ms`,
+        `${fmt(percentile(b, 50))} ms`,
+        `${fmt(percentile(b, 95))} ms`,
+        fmt(ratio50),
+        fmt(ratio95),
+        ratio50 < TARGET_RATIO ? 'PASS' : 'FAIL',
+      ];
+    });
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
+    console.log(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}`);
+    for (const r of rows) console.log(line(r));
+    const failed = rows.filter((r) => r[7] === 'FAIL').length;
+    console.log(`\nbench:scale ${failed === 0 ? 'PASS' : 'FAIL'}: ${rows.length - failed}/${rows.length} endpoints within ${TARGET_RATIO}x`);
+  } finally {
+    removeInterrupt();
+    await cleanup();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench:scale failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,72 @@
+/**
+ * Rate limiting of the analytics API (api.md): `RATE_LIMIT_ANALYTICS` requests per
+ * `RATE_LIMIT_WINDOW` minutes, per user when the token is valid, per client IP otherwise, shared
+ * by instances through Redis, with draft-7 `RateLimit-*` headers and `Retry-After` on a 429.
+ *
+ * Register it after `adminAuth` in the same scope: auth's `onRequest` hook identifies the caller,
+ * this limiter's route-level `onRequest` hook runs after it, and auth refuses bad tokens later
+ * (preParsing), so refused attempts are limited too.
+ */
+import rateLimit, { normalizeIP } from '@fastify/rate-limit';
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Redis } from 'ioredis';
+import { DomainError } from '../api/errors.ts';
+import type { Config } from '../platform/config.ts';
+import type { Db } from '../platform/db.ts';
+import type { Logger } from '../platform/logger.ts';
+import { storeId } from '../store/read.repository.ts';
+import { fallbackStore } from './rate-limit.store.ts';
+
+export class TooManyRequestsError extends DomainError {
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(429, 'Too Many Requests', detail, { 'Retry-After': String(retryAfterSeconds) });
+  }
+}
+
+export interface RateLimitOptions {
+  limit: Config['rateLimit'];
+  redis: Redis | undefined;
+  /** Instances on the same store (and Redis) share the limit; the store's id names their counters. */
+  db: Db;
+  logger: Logger;
+}
+
+/** The rate-limit key: the user behind a valid token, else the client address. */
+export function rateLimitKey(request: Pick<FastifyRequest, 'principal' | 'ip'>): string {
+  return request.principal ? `user:${request.principal.userId}` : `ip:${normalizeIP(request.ip)}`;
+}
+
+export const analyticsRateLimit = fp<RateLimitOptions>(
+  async (app, opts) => {
+    const log = opts.logger.child({ component: 'rate-limit' });
+    const windowMs = opts.limit.windowMinutes * 60_000;
+    const namespace = await storeId(opts.db);
+    await app.register(rateLimit, {
+      max: opts.limit.max,
+      timeWindow: windowMs,
+      hook: 'onRequest',
+      enableDraftSpec: true,
+      // The store never fails; this only says what would happen if it did.
+      skipOnError: true,
+      keyGenerator: rateLimitKey,
+      store: fallbackStore({
+        redis: opts.redis,
+        prefix: `evently:analytics:ratelimit:${namespace}:`,
+        onModeChange: (mode, error) => {
+          if (mode === 'local') log.warn({ err: error instanceof Error ? error.message : String(error) }, 'Redis unavailable: rate limits are counted per instance');
+          else log.info('Redis is back: rate limits are shared again');
+        },
+      }),
+      onExceeded: (request, key) => request.log.warn({ key }, 'rate limit exceeded'),
+      errorResponseBuilder: (_request, context) => {
+        const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
+        return new TooManyRequestsError(
+          `at most ${context.max} requests per ${opts.limit.windowMinutes} min; retry in ${context.after}`,
+          seconds,
+        );
+      },
+    });
+  },
+  { name: 'analytics-rate-limit', dependencies: ['admin-auth'] },
+);

@@ -1,0 +1,45 @@
+/** Admin operations on users: disable (every token of the user is refused) and enable again. */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errorResponses } from '../api/schemas.ts';
+import type { UserStatus } from './user-status.ts';
+
+const tags = ['admin'];
+const security = [{ bearerAuth: [] }];
+
+const UserParams = Type.Object({
+  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The platform user id.' }),
+});
+
+const UserStatusResponse = Type.Object({
+  success: Type.Literal(true),
+  data: Type.Object({
+    user_id: Type.Integer(),
+    disabled: Type.Boolean(),
+    changed: Type.Boolean({ description: 'False when the user already had this status.' }),
+  }),
+});
+
+export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserStatus }> = async (app, opts) => {
+  for (const action of ['disable', 'enable'] as const) {
+    const disabled = action === 'disable';
+    app.post(
+      `/admin/users/:id/${action}`,
+      {
+        schema: {
+          tags,
+          security,
+          summary: disabled
+            ? 'Disable a user: their tokens are refused (401) on every instance within a second'
+            : 'Enable a disabled user again',
+          params: UserParams,
+          response: { 200: UserStatusResponse, ...errorResponses },
+        },
+      },
+      async (req) => {
+        const data = await opts.users.set(req.params.id, disabled);
+        req.log.info({ user_id: data.user_id, by: req.principal?.userId, changed: data.changed }, `user ${action}d`);
+        return { success: true as const, data };
+      },
+    );
+  }
+};
