@@ -44,6 +44,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const env: Record<string, string> = {
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: 'silent',
+    // Figure-heavy tests make hundreds of requests; rate-limit tests set their own limit.
+    RATE_LIMIT_ANALYTICS: '1000000',
     EVENT_STREAM_KEY: uniqueKey('evently:analytics:stream'),
     ...options.env,
   };
