@@ -4,7 +4,8 @@
  * same payloads on the same server. Everything runs in a bench database and stream of its own,
  * dropped at the end.
  *
- *   npm run bench:ingest -- [--messages 200000] [--batch-sizes 500,1000,2000,5000] [--profile]
+ *   npm run bench:ingest -- [--messages 200000] [--batch-sizes 500,1000,2000,5000]
+ *     [--profile] [--pg-log /var/log/postgresql/postgresql-15-main.log [--explain]]
  */
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -19,7 +20,7 @@ import { createPipeline, type Pipeline } from '../src/ingest/pipeline.ts';
 import { createStreamConsumer } from '../src/ingest/stream-consumer.ts';
 import { openPostgres, type Db } from '../src/platform/db.ts';
 import { ScratchDatabases, TEST_REDIS_URL, uniqueName } from '../test/support/scratch-database.ts';
-import { profileQueries } from './query-profile.ts';
+import { profileQueries, profileServer } from './query-profile.ts';
 import { generateWorkload, type Workload } from './workload.ts';
 
 const TARGET_RATE = 20_000;
@@ -32,6 +33,8 @@ const { values: args } = parseArgs({
     messages: { type: 'string', default: '200000' },
     'batch-sizes': { type: 'string', default: '500,1000,2000,5000' },
     profile: { type: 'boolean', default: false },
+    'pg-log': { type: 'string' },
+    explain: { type: 'boolean', default: false },
   },
 });
 const messageTarget = Number(args.messages);
@@ -48,7 +51,9 @@ interface RunResult {
   detail: string;
 }
 
-async function counts(db: Db): Promise<{ handled: number; processed: number; duplicates: number; ignored: number; rejected: number }> {
+async function counts(
+  db: Db,
+): Promise<{ handled: number; processed: number; duplicates: number; ignored: number; rejected: number }> {
   const { rows } = await sql<{ processed: number; duplicates: number; ignored: number; rejected: number }>`
     select processed::float8 as processed, duplicates::float8 as duplicates, ignored::float8 as ignored,
       rejected::float8 as rejected from totals`.execute(db);
@@ -85,22 +90,28 @@ async function runStream(
   batchSize: number,
 ): Promise<RunResult> {
   const { name, url } = await databases.create();
+  const server = args['pg-log'] ? await profileServer(url, name, args['pg-log'], args.explain) : undefined;
   const database = await openPostgres(url, 4);
   const n = workload.messages.length;
-  const measured = timed(createPipeline({ db: database.db, config: { baseCurrency: 'USD', reportingTimezone: 'UTC' } }));
+  const measured = timed(
+    createPipeline({ db: database.db, config: { baseCurrency: 'USD', reportingTimezone: 'UTC' } }),
+  );
   const config = { streamKey, consumerGroup: `bench-${batchSize}`, consumerName: 'bench', batchSize };
   const consumer = createStreamConsumer({ redis, pipeline: measured.pipeline, config, logger });
   const profile = args.profile ? profileQueries() : undefined;
   try {
+    const cpuBefore = process.cpuUsage();
     const start = performance.now();
     consumer.start();
     for (;;) {
       const { handled } = await counts(database.db);
       if (handled >= n) break;
-      if (performance.now() - start > RUN_TIMEOUT_MS) throw new Error(`batch size ${batchSize}: ${handled}/${n} after timeout`);
+      if (performance.now() - start > RUN_TIMEOUT_MS)
+        throw new Error(`batch size ${batchSize}: ${handled}/${n} after timeout`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     const ms = performance.now() - start;
+    const cpu = process.cpuUsage(cpuBefore);
     await consumer.stop();
     profile?.stop();
     const t = await counts(database.db);
@@ -119,9 +130,10 @@ async function runStream(
     console.log(
       `  batch ${String(batchSize).padStart(5)}: ${fmt(rate(n, ms)).padStart(7)} msg/s  (${(ms / 1000).toFixed(1)} s, ` +
         `${measured.batches()} batches, ${((100 * inPipeline) / ms).toFixed(0)}% of the time in processBatch, ` +
-        `${(inPipeline / measured.batches()).toFixed(1)} ms/batch)`,
+        `${(inPipeline / measured.batches()).toFixed(1)} ms/batch, Node CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s)`,
     );
     if (profile) profile.print(ms);
+    if (server) await server.print(ms);
     return { batchSize, ms, rate: rate(n, ms), correct, detail };
   } finally {
     await consumer.stop();
@@ -143,7 +155,8 @@ async function runCopy(databases: ScratchDatabases, messages: string[]): Promise
     function* rows(): Generator<string> {
       for (let i = 0; i < messages.length; i += 1_000) {
         let chunk = '';
-        for (let j = i; j < Math.min(i + 1_000, messages.length); j++) chunk += `m${j}\t${escape(messages[j] as string)}\n`;
+        for (let j = i; j < Math.min(i + 1_000, messages.length); j++)
+          chunk += `m${j}\t${escape(messages[j] as string)}\n`;
         yield chunk;
       }
     }
@@ -151,8 +164,11 @@ async function runCopy(databases: ScratchDatabases, messages: string[]): Promise
     await pipe(Readable.from(rows()), client.query(copyFrom('COPY bench_copy (key, payload) FROM STDIN')));
     const ms = performance.now() - start;
     const { rows: check } = await client.query<{ n: number }>('select count(*)::int as n from bench_copy');
-    if (check[0]?.n !== messages.length) throw new Error(`COPY stored ${check[0]?.n} of ${messages.length} rows`);
-    console.log(`  COPY:        ${fmt(rate(messages.length, ms)).padStart(7)} rows/s (${(ms / 1000).toFixed(1)} s)`);
+    if (check[0]?.n !== messages.length)
+      throw new Error(`COPY stored ${check[0]?.n} of ${messages.length} rows`);
+    console.log(
+      `  COPY:        ${fmt(rate(messages.length, ms)).padStart(7)} rows/s (${(ms / 1000).toFixed(1)} s)`,
+    );
     return rate(messages.length, ms);
   } finally {
     await client.end();
@@ -169,7 +185,9 @@ async function fillStream(redis: Redis, streamKey: string, messages: string[]): 
     const failed = results.find(([error]) => error);
     if (failed) throw failed[0] as Error;
   }
-  console.log(`XADD ${fmt(messages.length)} entries: ${fmt(rate(messages.length, performance.now() - start))} msg/s`);
+  console.log(
+    `XADD ${fmt(messages.length)} entries: ${fmt(rate(messages.length, performance.now() - start))} msg/s`,
+  );
 }
 
 async function main(): Promise<boolean> {
@@ -186,7 +204,9 @@ async function main(): Promise<boolean> {
   const databases = new ScratchDatabases('bench');
   try {
     await fillStream(redis, streamKey, workload.messages);
-    console.log(`stream consumer → pipeline → PostgreSQL, until processed+duplicates+ignored+rejected = ${fmt(n)}:`);
+    console.log(
+      `stream consumer → pipeline → PostgreSQL, until processed+duplicates+ignored+rejected = ${fmt(n)}:`,
+    );
     const results: RunResult[] = [];
     for (const size of batchSizes) results.push(await runStream(redis, databases, streamKey, workload, size));
     start = performance.now();
@@ -201,7 +221,10 @@ async function main(): Promise<boolean> {
     const checks: [string, boolean][] = [
       [`pipeline rate >= ${fmt(TARGET_RATE)} msg/s (best: ${fmt(best.rate)})`, best.rate >= TARGET_RATE],
       [`pipeline/COPY ratio >= ${TARGET_RATIO} (${ratio.toFixed(3)})`, ratio >= TARGET_RATIO],
-      ...results.map((r): [string, boolean] => [`batch ${r.batchSize} totals as expected (${r.detail})`, r.correct]),
+      ...results.map((r): [string, boolean] => [
+        `batch ${r.batchSize} totals as expected (${r.detail})`,
+        r.correct,
+      ]),
     ];
     for (const [what, ok] of checks) console.log(`${ok ? 'PASS' : 'FAIL'}  ${what}`);
     return checks.every(([, ok]) => ok);

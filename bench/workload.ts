@@ -2,7 +2,12 @@
  * A realistic, reproducible Evently message mix (seeded): ~500 events, then bookings over 180 days
  * with their transitions, payment notices (ignored by the service) and ~2% re-deliveries.
  */
-import { bookingMessage, eventCreated, type BookingFacts, type EventFacts } from '../test/support/messages.ts';
+import {
+  bookingMessage,
+  eventCreated,
+  type BookingFacts,
+  type EventFacts,
+} from '../test/support/messages.ts';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -32,7 +37,12 @@ interface Timed {
   ignored: boolean;
 }
 
-export function generateWorkload(minMessages: number, seed = 42, eventCount = 500, userCount = 40_000): Workload {
+export function generateWorkload(
+  minMessages: number,
+  seed = 42,
+  eventCount = 500,
+  userCount = 40_000,
+): Workload {
   const rnd = random(seed);
   const between = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
   const start = Date.UTC(2026, 0, 1);
@@ -76,20 +86,40 @@ export function generateWorkload(minMessages: number, seed = 42, eventCount = 50
     const fate = rnd();
     if (fate < 0.7) {
       const confirmedAt = booking.createdAt + between(1, 10) * MINUTE;
-      timed.push({ at: confirmedAt, raw: bookingMessage('BookingConfirmed', booking, confirmedAt), ignored: false });
+      timed.push({
+        at: confirmedAt,
+        raw: bookingMessage('BookingConfirmed', booking, confirmedAt),
+        ignored: false,
+      });
       if (rnd() < 0.6) {
-        timed.push({ at: confirmedAt, raw: bookingMessage('BookingPaymentCompleted', booking, confirmedAt), ignored: true });
+        timed.push({
+          at: confirmedAt,
+          raw: bookingMessage('BookingPaymentCompleted', booking, confirmedAt),
+          ignored: true,
+        });
       }
       if (rnd() < 0.05) {
         const cancelledAt = confirmedAt + between(1, 240) * 60 * MINUTE;
-        timed.push({ at: cancelledAt, raw: bookingMessage('BookingCancelled', booking, cancelledAt), ignored: false });
+        timed.push({
+          at: cancelledAt,
+          raw: bookingMessage('BookingCancelled', booking, cancelledAt),
+          ignored: false,
+        });
       }
     } else if (fate < 0.82) {
       const expiredAt = booking.createdAt + 15 * MINUTE;
-      timed.push({ at: expiredAt, raw: bookingMessage('BookingExpired', booking, expiredAt), ignored: false });
+      timed.push({
+        at: expiredAt,
+        raw: bookingMessage('BookingExpired', booking, expiredAt),
+        ignored: false,
+      });
     } else if (fate < 0.92) {
       const cancelledAt = booking.createdAt + between(1, 600) * MINUTE;
-      timed.push({ at: cancelledAt, raw: bookingMessage('BookingCancelled', booking, cancelledAt), ignored: false });
+      timed.push({
+        at: cancelledAt,
+        raw: bookingMessage('BookingCancelled', booking, cancelledAt),
+        ignored: false,
+      });
     }
   }
   timed.sort((a, b) => a.at - b.at);

@@ -9,8 +9,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { analyticsRoutes } from './api/analytics.routes.ts';
 import { DomainError, problemType, type Problem } from './api/errors.ts';
 import { healthRoutes, type ConsumerStats } from './api/health.routes.ts';
+import metricsRoutes from './api/metrics.routes.ts';
 import { PARAM_RULES } from './api/params.ts';
-import { ProblemSchema } from './api/schemas.ts';
+import { documentResponses, ProblemSchema } from './api/schemas.ts';
 import { streamRoutes } from './api/stream.routes.ts';
 import { adminAuth } from './auth/auth.plugin.ts';
 import { analyticsRateLimit } from './auth/rate-limit.plugin.ts';
@@ -59,13 +60,13 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    requestIdLogLabel: 'request_id',
     bodyLimit: 1024 * 1024,
     trustProxy: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ProblemSchema);
+  app.addHook('onRoute', documentResponses);
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
   });
@@ -122,6 +123,11 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     return reply.code(404).type('application/problem+json').send(problem);
   });
 
+  // Before every route, so that its request hook times all of them.
+  await app.register(metricsRoutes, {
+    metrics: deps.metrics,
+    sources: { cache: deps.cache, pool: () => deps.database.poolStats(), consumers: options.consumers ?? (() => ({})) },
+  });
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {
@@ -163,6 +169,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     redis: deps.redis,
     config,
     consumers: options.consumers ?? (() => ({})),
+    breaker: () => deps.readState.breaker(),
     startedAt: options.startedAt ?? Date.now(),
     version: VERSION,
   });

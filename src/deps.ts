@@ -9,10 +9,12 @@ import type { ReadState } from './api/respond.ts';
 import { createTokenVerifier, type TokenVerifier } from './auth/tokens.ts';
 import { createPipeline, type BatchResult, type IngestItem, type Pipeline } from './ingest/pipeline.ts';
 import { createResponseCache, type ResponseCache } from './platform/cache.ts';
+import { createDbGuard } from './platform/db-guard.ts';
 import { createLocalBus, createRedisBus, type Bus } from './platform/bus.ts';
 import type { Config } from './platform/config.ts';
 import { openPGlite, openPostgres, type Database } from './platform/db.ts';
 import type { Logger } from './platform/logger.ts';
+import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import {
   dayZone as storedDayZone,
@@ -25,6 +27,7 @@ import { rebuildDayTables } from './store/maintenance.repository.ts';
 export interface Deps {
   config: Config;
   logger: Logger;
+  metrics: Metrics;
   database: Database;
   redis: Redis | undefined;
   bus: Bus;
@@ -69,8 +72,13 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   return database;
 }
 
-/** The data version, read through a barrier: a read never sees a version older than its arrival. */
+/**
+ * The data version, read through a barrier: a read never sees a version older than its arrival.
+ * Every database read of the read path (this one and the endpoints' own) goes through one circuit
+ * breaker, so an unreachable database is answered at once (stale or 503) instead of per request.
+ */
 function createReadState(database: Database, bus: Bus, cache: ResponseCache): ReadState & { note(v: number): void } {
+  const guard = createDbGuard();
   let known = 0;
   let running: Promise<number> | undefined;
   let queued: Promise<number> | undefined;
@@ -82,7 +90,7 @@ function createReadState(database: Database, bus: Bus, cache: ResponseCache): Re
     }
   };
   const query = async (): Promise<number> => {
-    const v = await readDataVersion(database.db);
+    const v = await guard.run(() => readDataVersion(database.db));
     note(v);
     return known;
   };
@@ -107,6 +115,8 @@ function createReadState(database: Database, bus: Bus, cache: ResponseCache): Re
   return {
     cache,
     note,
+    read: (q) => guard.run(q),
+    breaker: () => guard.snapshot(),
     // A single embedded instance is the only writer: its own commits are all there is to know.
     dataVersion: () => (database.kind === 'pglite' && known > 0 ? Promise.resolve(known) : barrier()),
     async waitForVersion(version, timeoutMs) {
@@ -176,9 +186,12 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     }
   });
 
+  const metrics = createMetrics();
   const ingest: Pipeline = {
     async processBatch(items: readonly IngestItem[]): Promise<BatchResult> {
+      const started = performance.now();
       const result = await pipeline.processBatch(items);
+      metrics.observeBatch({ items, results: result.results, seconds: (performance.now() - started) / 1000 });
       readState.note(result.dataVersion);
       if (result.changed.length > 0) {
         await bus.publish({ kind: 'change', notice: { data_version: result.dataVersion, changed: result.changed } });
@@ -196,6 +209,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   return {
     config,
     logger,
+    metrics,
     database,
     redis,
     bus,

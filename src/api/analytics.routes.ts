@@ -4,7 +4,21 @@ import { EVENT_SORT_FIELDS, type EventSortField } from '../store/read.repository
 import type { AnalyticsService } from './analytics.service.ts';
 import { Common, Days, Format, Range, querySchema, readContext, resolveWindow } from './params.ts';
 import { serveRead, type ReadState } from './respond.ts';
-import { envelopeSchema, errorResponses } from './schemas.ts';
+import {
+  BookingTrendsSchema,
+  CapacitySchema,
+  DailySchema,
+  DashboardSchema,
+  envelopeSchema,
+  errorResponses,
+  EventDetailSchema,
+  EventsSchema,
+  OverviewSchema,
+  RevenueSchema,
+  SystemMetricsSchema,
+  TopEventsSchema,
+  withCsv,
+} from './schemas.ts';
 
 export interface AnalyticsRoutesOptions {
   service: AnalyticsService;
@@ -26,7 +40,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         security,
         summary: 'Everything the dashboard shows, in one call',
         querystring: querySchema({ ...Common, ...Days }),
-        response: { 200: envelopeSchema('dashboard'), ...errorResponses },
+        response: { 200: envelopeSchema('dashboard', DashboardSchema), ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -54,7 +68,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
           offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
         }),
-        response: { 200: envelopeSchema('events'), ...errorResponses },
+        response: { 200: withCsv(envelopeSchema('events', EventsSchema), 'the events'), ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -85,7 +99,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         summary: 'One event: its figures and its daily flows',
         params: Type.Object({ event_id: Type.Integer({ minimum: 0 }) }),
         querystring: querySchema({ ...Common, ...Days }),
-        response: { 200: envelopeSchema('event'), ...errorResponses },
+        response: { 200: envelopeSchema('event', EventDetailSchema), ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -106,7 +120,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         security,
         summary: 'Daily, weekly or monthly series in any time zone',
         querystring: querySchema({ ...Common, ...Days, ...Range, ...Format }),
-        response: { 200: envelopeSchema('daily'), ...errorResponses },
+        response: { 200: withCsv(envelopeSchema('daily', DailySchema), 'the series'), ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -129,7 +143,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         security,
         summary: 'Booking totals, cancellation and growth rates over a window',
         querystring: querySchema({ ...Common, ...Days, ...Range, ...Format }),
-        response: { 200: envelopeSchema('bookingTrends'), ...errorResponses },
+        response: { 200: withCsv(envelopeSchema('booking trends', BookingTrendsSchema), 'daily_breakdown'), ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -152,7 +166,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         security,
         summary: 'Revenue over the last N days, growth, top events and daily breakdown',
         querystring: querySchema({ ...Common, ...Days, ...Format }),
-        response: { 200: envelopeSchema('revenue'), ...errorResponses },
+        response: { 200: withCsv(envelopeSchema('revenue', RevenueSchema), 'daily_revenue_breakdown'), ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -174,7 +188,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         security,
         summary: 'Capacity utilization of live events',
         querystring: querySchema(Common),
-        response: { 200: envelopeSchema('capacity'), ...errorResponses },
+        response: { 200: envelopeSchema('capacity', CapacitySchema), ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -200,7 +214,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
             }),
           ),
         }),
-        response: { 200: envelopeSchema('topEvents'), ...errorResponses },
+        response: { 200: withCsv(envelopeSchema('top events', TopEventsSchema), 'the events'), ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -222,7 +236,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         security,
         summary: 'System-wide totals, 30-day window and growth',
         querystring: querySchema(Common),
-        response: { 200: envelopeSchema('system'), ...errorResponses },
+        response: { 200: envelopeSchema('system', SystemMetricsSchema), ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -239,7 +253,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         security,
         summary: 'System metrics, last-7-days trends and ingest performance (the older service’s overview)',
         querystring: querySchema(Common),
-        response: { 200: envelopeSchema('overview'), ...errorResponses },
+        response: { 200: envelopeSchema('overview', OverviewSchema), ...errorResponses },
       },
     },
     async (req, reply) => {

@@ -2,8 +2,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { sql } from 'kysely';
 import type { Redis } from 'ioredis';
+import type { BreakerSnapshot } from '../platform/breaker.ts';
 import { configSummary, type Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
+import { lastReconcile } from '../ingest/reconcile.ts';
+import { logPrunedBefore } from '../store/maintenance.repository.ts';
 import { systemTotals } from '../store/read.repository.ts';
 
 export interface ConsumerStats {
@@ -18,6 +21,8 @@ export interface HealthOptions {
   redis: Redis | undefined;
   config: Config;
   consumers: () => Record<string, ConsumerStats>;
+  /** The circuit breaker in front of the read path's database queries. */
+  breaker?: () => BreakerSnapshot;
   startedAt: number;
   version: string;
 }
@@ -45,17 +50,29 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
     const consumers = opts.consumers();
     const consumerErrors = Object.values(consumers).filter((c) => c.lastError !== null);
     const lag = Object.values(consumers).reduce<number | null>((acc, c) => (c.lag === null ? acc : (acc ?? 0) + c.lag), null);
-    const totals = database.status === 'up' ? await systemTotals(opts.db).catch(() => undefined) : undefined;
+    const up = database.status === 'up';
+    const [totals, reconciled, prunedBefore] = up
+      ? await Promise.all([
+          systemTotals(opts.db).catch(() => undefined),
+          lastReconcile(opts.db).catch(() => undefined),
+          logPrunedBefore(opts.db).catch(() => undefined),
+        ])
+      : [undefined, undefined, undefined];
+    const breaker = opts.breaker?.();
     const reasons: string[] = [];
     if (database.status === 'down') reasons.push('database unreachable');
+    else if (breaker && breaker.state !== 'closed') reasons.push(`database reads paused by the circuit breaker (${breaker.state})`);
     if (redis.status === 'down') reasons.push('redis unreachable: serving from PostgreSQL, stream paused');
     for (const [name, c] of Object.entries(consumers)) if (c.lastError) reasons.push(`${name} consumer: ${c.lastError}`);
+    if (reconciled?.drift) {
+      reasons.push(`reconcile at ${reconciled.checked_at} found ${reconciled.difference_count} figures that differ from a recomputation`);
+    }
     const status = database.status === 'down' ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
     return reply.code(status === 'unhealthy' ? 503 : 200).send({
       status,
       reasons,
       checks: {
-        database,
+        database: breaker ? { ...database, breaker } : database,
         redis,
         consumer: {
           status: Object.keys(consumers).length === 0 ? 'disabled' : consumerErrors.length > 0 ? 'degraded' : 'up',
@@ -68,6 +85,12 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
         ignored: totals?.ignored ?? null,
         rejected: totals?.rejected ?? null,
         lag,
+      },
+      reconcile: reconciled ?? null,
+      event_log: {
+        retention_days: opts.config.eventRetentionDays ?? null,
+        payloads_pruned_before: prunedBefore ?? null,
+        rebuild_complete: prunedBefore === undefined,
       },
       data_version: totals?.data_version ?? null,
       uptime_s: Math.round((Date.now() - opts.startedAt) / 1000),

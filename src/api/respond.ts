@@ -1,18 +1,29 @@
 /**
  * The read path shared by every analytics GET: read-your-writes wait, versioned cache, the
  * {success, data, meta} envelope, and CSV for list and series endpoints.
+ *
+ * While PostgreSQL is out of reach (a failed read, or the circuit breaker open) the request is
+ * answered with the last answer cached for it, whatever its data version, marked stale
+ * (`meta.stale: true`, `X-Data-Stale: true`); with none, 503 with Retry-After.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ReadContext } from './analytics.service.ts';
 import { toCsv } from './csv.ts';
 import { UnavailableError } from './errors.ts';
+import type { BreakerSnapshot } from '../platform/breaker.ts';
 import type { ResponseCache } from '../platform/cache.ts';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '../platform/db-guard.ts';
 
 export interface ReadState {
   /** The newest data version this instance knows of. */
   dataVersion(): Promise<number>;
   /** Resolves true once the data version reaches `version`, false after the timeout. */
   waitForVersion(version: number, timeoutMs: number): Promise<boolean>;
+  /** Runs a database read behind the circuit breaker; DatabaseUnavailableError while it is open. */
+  read<T>(query: () => Promise<T>): Promise<T>;
+  /** The circuit breaker's state, for /health. */
+  breaker(): BreakerSnapshot;
   cache: ResponseCache;
 }
 
@@ -24,16 +35,30 @@ export interface ReadOptions<T> {
   csv?: (data: T) => readonly Record<string, unknown>[];
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+const CSV_TYPE = 'text/csv; charset=utf-8';
+
 export function wantsCsv(request: FastifyRequest): boolean {
   const format = (request.query as { format?: string } | undefined)?.format;
   if (format !== undefined) return format === 'csv';
   return (request.headers.accept ?? '').includes('text/csv');
 }
 
-function cacheKey(request: FastifyRequest, version: number, csv: boolean): string {
+/** Route, path parameters, query (without min_version) and format: one answer per key and version. */
+function requestKey(request: FastifyRequest, csv: boolean): string {
   const url = new URL(request.url, 'http://x');
   const params = [...url.searchParams].filter(([k]) => k !== 'min_version').sort(([a], [b]) => a.localeCompare(b));
-  return `${request.routeOptions.url ?? url.pathname}|${JSON.stringify(request.params)}|${new URLSearchParams(params).toString()}|v${version}|${csv ? 'csv' : 'json'}`;
+  return `${request.routeOptions.url ?? url.pathname}|${JSON.stringify(request.params)}|${new URLSearchParams(params).toString()}|${csv ? 'csv' : 'json'}`;
+}
+
+function etagFor(key: string, version: number): string {
+  return `"v${version}-${createHash('sha1').update(key).digest('base64url').slice(0, 16)}"`;
+}
+
+/** Sets the validators; true when the client already holds this answer. */
+function notModified(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
+  void reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
+  return request.headers['if-none-match'] === etag;
 }
 
 export async function serveRead<T>(
@@ -42,38 +67,69 @@ export async function serveRead<T>(
   reply: FastifyReply,
   opts: ReadOptions<T>,
 ): Promise<unknown> {
+  const csv = opts.csv !== undefined && wantsCsv(request);
+  const key = requestKey(request, csv);
+  try {
+    return await serveCurrent(state, request, reply, opts, key, csv);
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    return serveStale(state, request, reply, opts.minVersion, key, csv, error);
+  }
+}
+
+async function serveCurrent<T>(
+  state: ReadState,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  opts: ReadOptions<T>,
+  key: string,
+  csv: boolean,
+): Promise<unknown> {
   if (opts.minVersion !== undefined && !(await state.waitForVersion(opts.minVersion, 5_000))) {
     throw new UnavailableError(`data version ${opts.minVersion} is not applied yet`, 1);
   }
   const version = await state.dataVersion();
-  const csv = opts.csv !== undefined && wantsCsv(request);
-  const etag = `"v${version}-${Buffer.from(cacheKey(request, version, csv)).toString('base64url').slice(-24)}"`;
-  void reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
-  if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+  if (notModified(request, reply, etagFor(key, version))) return reply.code(304).send();
 
-  const key = cacheKey(request, version, csv);
-  const hit = await state.cache.get(key);
-  if (hit !== undefined) {
-    void reply.header('X-Cache', 'HIT');
-    if (csv) return reply.type('text/csv; charset=utf-8').send(hit);
-    return reply.type('application/json; charset=utf-8').send(hit);
-  }
-  const data = await opts.compute();
+  const hit = await state.cache.get(key, version);
+  if (hit !== undefined) return reply.type(csv ? CSV_TYPE : JSON_TYPE).header('X-Cache', 'HIT').send(hit);
+
+  const data = await state.read(opts.compute);
   if (csv && opts.csv) {
     const body = toCsv(opts.csv(data));
-    await state.cache.set(key, body);
-    return reply.type('text/csv; charset=utf-8').header('X-Cache', 'MISS').send(body);
+    await state.cache.set(key, version, body);
+    return reply.type(CSV_TYPE).header('X-Cache', 'MISS').send(body);
   }
-  const body = JSON.stringify({
-    success: true,
-    data,
-    meta: {
-      generated_at: new Date().toISOString(),
-      as_of: opts.ctx?.asOf ?? null,
-      data_version: version,
-      cached: false,
-    },
-  });
-  await state.cache.set(key, body.replace('"cached":false}', '"cached":true}'));
-  return reply.type('application/json; charset=utf-8').header('X-Cache', 'MISS').send(body);
+  const meta = { generated_at: new Date().toISOString(), as_of: opts.ctx?.asOf ?? null, data_version: version, cached: false };
+  // The data is serialized once; the cached copy differs only in its meta.
+  const head = `{"success":true,"data":${JSON.stringify(data)},"meta":`;
+  await state.cache.set(key, version, `${head}${JSON.stringify({ ...meta, cached: true })}}`);
+  return reply.type(JSON_TYPE).header('X-Cache', 'MISS').send(`${head}${JSON.stringify(meta)}}`);
+}
+
+async function serveStale(
+  state: ReadState,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  minVersion: number | undefined,
+  key: string,
+  csv: boolean,
+  cause: unknown,
+): Promise<unknown> {
+  const last = await state.cache.lastGood(key);
+  // An answer older than the version the client has already seen would not be read-your-writes.
+  if (!last || (minVersion !== undefined && last.version < minVersion)) {
+    const retryMs = cause instanceof DatabaseUnavailableError ? cause.retryAfterMs : 5_000;
+    throw new UnavailableError(
+      'the database is unavailable and no earlier answer to this request is cached; retry shortly',
+      Math.max(1, Math.ceil(retryMs / 1000)),
+    );
+  }
+  request.log.debug({ data_version: last.version }, 'database unavailable: serving the last cached answer');
+  void reply.header('X-Data-Stale', 'true').header('Warning', '110 - "Response is Stale"').header('X-Cache', 'STALE');
+  if (notModified(request, reply, etagFor(key, last.version))) return reply.code(304).send();
+  if (csv) return reply.type(CSV_TYPE).send(last.body);
+  const envelope = JSON.parse(last.body) as { meta: Record<string, unknown> };
+  envelope.meta = { ...envelope.meta, cached: true, stale: true };
+  return reply.type(JSON_TYPE).send(JSON.stringify(envelope));
 }

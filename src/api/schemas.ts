@@ -1,5 +1,12 @@
-/** Response schemas shared by routes; they drive the OpenAPI document. */
-import { Type } from '@fastify/type-provider-typebox';
+/**
+ * Response schemas shared by routes; they drive the OpenAPI document.
+ *
+ * The analytics payloads are sent pre-serialized (see respond.ts), so their schemas only document;
+ * routes that return objects are serialized through theirs, so those are open
+ * (`additionalProperties: true`) and never strip a field the handler returns.
+ */
+import { Type, type TSchema } from '@fastify/type-provider-typebox';
+import * as example from './examples.ts';
 
 export const ProblemSchema = Type.Object(
   {
@@ -32,9 +39,356 @@ export const MetaSchema = Type.Object({
   stale: Type.Optional(Type.Boolean()),
 });
 
-export function envelopeSchema(name: string, data = Type.Object({}, { additionalProperties: true })) {
+/** The success envelope around `data`; its example wraps the data schema's first example. */
+export function envelopeSchema(name: string, data: TSchema = Type.Object({}, { additionalProperties: true })) {
+  const examples = (data as { examples?: unknown[] }).examples;
   return Type.Object(
     { success: Type.Literal(true), data, meta: MetaSchema },
-    { description: `The ${name} payload in the success envelope` },
+    {
+      description: `The ${name} payload in the success envelope`,
+      ...(examples?.[0] === undefined ? {} : { examples: [{ success: true, data: examples[0], meta: example.META }] }),
+    },
   );
+}
+
+/** A 200 that is JSON by default and CSV (the rows of its list or series) when asked for. */
+export function withCsv(json: TSchema, rows: string) {
+  return {
+    description: `JSON envelope; with \`Accept: text/csv\` or \`format=csv\`, ${rows} as CSV (header row first)`,
+    content: {
+      'application/json': { schema: json },
+      'text/csv': { schema: Type.String({ description: `${rows}, one row each` }) },
+    },
+  };
+}
+
+// ---- Analytics payloads (api.md, metrics.md) ----
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Int = (description?: string) => Type.Integer(description ? { description } : {});
+const Num = (description?: string) => Type.Number(description ? { description } : {});
+const Day = Type.String({ format: 'date', description: 'YYYY-MM-DD in the requested zone' });
+const Instant = Nullable(Type.String({ format: 'date-time' }));
+const Percent = (description: string) => Type.Number({ description: `${description} (0-100, 2 decimals)` });
+const Growth = Nullable(Type.Number({ description: 'Percent change against the previous window; null when it had none' }));
+const Uptime = Nullable(Type.Number({ description: 'Percent of minutes with a running instance; null when unknown' }));
+const Granularity = Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')]);
+
+const eventStatsProperties = {
+  event_id: Int(),
+  event_name: Type.String(),
+  category: Nullable(Type.String()),
+  status: Nullable(Type.String()),
+  price: Nullable(Num()),
+  event_date: Instant,
+  created_at: Instant,
+  total_capacity: Int('0 when unknown'),
+  total_bookings: Int('Bookings of the event, any status'),
+  confirmed_bookings: Int(),
+  cancelled_bookings: Int(),
+  expired_bookings: Int(),
+  pending_bookings: Int(),
+  tickets_sold: Int('Sum of quantity over confirmed bookings'),
+  capacity_utilization: Nullable(Percent('Seats held (pending + confirmed) over capacity; not capped; null when capacity is 0')),
+  sell_through: Nullable(Percent('Tickets sold over capacity; null when capacity is 0')),
+  total_revenue: Num('Confirmed bookings, base currency'),
+  cancellation_rate: Percent('Cancelled over all bookings'),
+  avg_booking_value: Num('Revenue per confirmed base-currency booking'),
+  first_booking: Instant,
+  last_booking: Instant,
+  other_currency_revenue: Type.Record(Type.String(), Type.Number(), {
+    description: 'Currency → confirmed amount, never added to total_revenue',
+  }),
+};
+
+export const EventStatsSchema = Type.Object(eventStatsProperties, { title: 'EventStats', examples: [example.EVENT_STATS] });
+
+export const DailyStatsSchema = Type.Object(
+  {
+    date: Type.String({ format: 'date', description: 'The day, or the first day of the week/month bucket' }),
+    new_bookings: Int(),
+    confirmed_bookings: Int(),
+    cancelled_bookings: Int(),
+    expired_bookings: Int(),
+    total_revenue: Num('Net flow: confirmed minus refunded confirmed amounts'),
+    avg_booking_value: Num(),
+    total_bookings: Int('Running total of bookings created'),
+    active_events: Int(),
+    new_users: Int(),
+    system_uptime: Uptime,
+  },
+  { title: 'DailyStats', examples: [example.DAILY.series[0]] },
+);
+
+export const EventsSchema = Type.Object(
+  {
+    events: Type.Array(EventStatsSchema),
+    total: Int('Matching events before paging'),
+    limit: Int(),
+    offset: Int(),
+    summary: Type.Object({
+      total_bookings: Int(),
+      total_revenue: Num(),
+      avg_capacity_utilization: Num(),
+      avg_cancellation_rate: Num(),
+    }),
+  },
+  { examples: [example.EVENTS] },
+);
+
+export const EventDetailSchema = Type.Object(
+  {
+    ...eventStatsProperties,
+    daily: Type.Array(
+      Type.Object({
+        date: Day,
+        new_bookings: Int(),
+        confirmed_bookings: Int(),
+        cancelled_bookings: Int(),
+        expired_bookings: Int(),
+        total_revenue: Num(),
+      }),
+    ),
+  },
+  { examples: [example.EVENT_DETAIL] },
+);
+
+export const DailySchema = Type.Object(
+  { granularity: Granularity, from: Day, to: Day, series: Type.Array(DailyStatsSchema) },
+  { examples: [example.DAILY] },
+);
+
+export const BookingTrendsSchema = Type.Object(
+  {
+    period: Type.Object({ from: Day, to: Day, days: Int(), granularity: Granularity }),
+    total_bookings: Int(),
+    total_confirmed: Int(),
+    total_cancelled: Int(),
+    total_revenue: Num(),
+    cancellation_rate: Percent('Cancellations over new bookings in the window'),
+    growth_rate: Growth,
+    daily_average: Num('New bookings per day'),
+    daily_breakdown: Type.Array(DailyStatsSchema),
+  },
+  { examples: [example.BOOKING_TRENDS] },
+);
+
+export const RevenueSchema = Type.Object(
+  {
+    period_days: Int(),
+    from: Day,
+    to: Day,
+    total_revenue: Num(),
+    average_daily_revenue: Num(),
+    revenue_growth_rate: Growth,
+    top_revenue_events: Type.Array(
+      Type.Object({ event_id: Int(), event_name: Type.String(), revenue: Num(), avg_booking_value: Num() }),
+      { description: 'Top 10 by all-time revenue' },
+    ),
+    daily_revenue_breakdown: Type.Array(Type.Object({ date: Day, revenue: Num(), bookings: Int('New bookings') })),
+  },
+  { examples: [example.REVENUE] },
+);
+
+const Utilization = Type.Object({ event_id: Int(), event_name: Type.String(), utilization: Num() });
+
+export const CapacitySchema = Type.Object(
+  {
+    average_utilization: Num(),
+    total_events: Int('Live events with capacity > 0'),
+    utilization_distribution: Type.Object({ high: Int('≥ 80'), medium: Int('≥ 50 and < 80'), low: Int('< 50') }),
+    top_utilized_events: Type.Array(Utilization),
+    underutilized_events: Type.Array(Utilization, { description: 'Utilization < 50, lowest first' }),
+  },
+  { examples: [example.CAPACITY] },
+);
+
+export const TopEventsSchema = Type.Object(
+  {
+    events: Type.Array(
+      Type.Object({
+        event_id: Int(),
+        event_name: Type.String(),
+        category: Nullable(Type.String()),
+        total_bookings: Int(),
+        total_revenue: Num(),
+        capacity_utilization: Nullable(Num()),
+        booking_rank: Int(),
+        revenue_rank: Int(),
+        utilization_rank: Int(),
+      }),
+    ),
+    total: Int('Live events'),
+    sort_by: Type.Union([Type.Literal('bookings'), Type.Literal('revenue'), Type.Literal('utilization')]),
+  },
+  { examples: [example.TOP_EVENTS] },
+);
+
+export const SystemMetricsSchema = Type.Object(
+  {
+    total_events: Int(),
+    total_bookings: Int(),
+    total_users: Int(),
+    total_revenue: Num(),
+    recent_bookings: Int('Created in the 30 days ending on as_of'),
+    recent_revenue: Num(),
+    recent_events: Int(),
+    avg_capacity_utilization: Num(),
+    avg_cancellation_rate: Num(),
+    booking_growth_rate: Growth,
+    revenue_growth_rate: Growth,
+    system_uptime: Uptime,
+  },
+  { title: 'SystemMetrics', examples: [example.SYSTEM] },
+);
+
+export const OverviewSchema = Type.Object(
+  {
+    system_metrics: SystemMetricsSchema,
+    recent_trends: Type.Object({
+      last_7_days: Type.Object({
+        bookings: Int(),
+        confirmed: Int(),
+        cancelled: Int(),
+        revenue: Num(),
+        new_users: Int(),
+        daily_average_bookings: Num(),
+        cancellation_rate: Num(),
+      }),
+    }),
+    performance: Type.Object({
+      data_version: Int(),
+      messages_processed: Int(),
+      messages_duplicate: Int(),
+      messages_ignored: Int(),
+      messages_rejected: Int(),
+      system_uptime: Uptime,
+    }),
+  },
+  { examples: [example.OVERVIEW] },
+);
+
+export const DashboardSchema = Type.Object(
+  {
+    overview: OverviewSchema,
+    top_events: TopEventsSchema,
+    daily_analytics: DailySchema,
+    booking_trends: BookingTrendsSchema,
+    capacity_utilization: CapacitySchema,
+    revenue_analytics: RevenueSchema,
+  },
+  { examples: [example.DASHBOARD] },
+);
+
+// ---- Operations (health, ingest tools): serialized through these, so every object is open ----
+
+const Open = <P extends Record<string, TSchema>>(properties: P, description?: string) =>
+  Type.Object(properties, { additionalProperties: true, ...(description ? { description } : {}) });
+const Ok = (data: TSchema) => Open({ success: Type.Literal(true), data });
+const Check = Open({
+  status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
+  latency_ms: Type.Optional(Type.Number()),
+  detail: Type.Optional(Type.String()),
+});
+const NullableInt = Nullable(Type.Integer());
+
+export const HealthSchema = Open(
+  {
+    status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]),
+    reasons: Type.Array(Type.String()),
+    checks: Open({
+      database: Check,
+      redis: Check,
+      consumer: Open({
+        status: Type.String(),
+        consumers: Type.Record(
+          Type.String(),
+          Open({ lag: NullableInt, pending: Type.Integer(), lastError: Nullable(Type.String()), running: Type.Boolean() }),
+        ),
+      }),
+    }),
+    ingest: Open({ processed: NullableInt, duplicates: NullableInt, ignored: NullableInt, rejected: NullableInt, lag: NullableInt }),
+    data_version: NullableInt,
+    uptime_s: Type.Integer(),
+  },
+  'Health; 200 when healthy or degraded, 503 when the service cannot serve',
+);
+export const ReadySchema = Open({ status: Type.String(), checks: Open({ database: Check }) }, 'Readiness');
+export const LiveSchema = Open({ status: Type.Literal('alive') }, 'Liveness');
+export const InfoSchema = Open(
+  {
+    service: Type.String(),
+    version: Type.String(),
+    node: Type.String(),
+    features: Type.Array(Type.String()),
+    build: Open({ started_at: Type.String({ format: 'date-time' }) }),
+    configuration: Open({}, 'Configuration summary; URLs redacted, never a secret'),
+  },
+  'Service information',
+);
+const IngestResult = Open({
+  index: Type.Integer(),
+  outcome: Type.Union(['processed', 'duplicate', 'ignored', 'rejected'].map((o) => Type.Literal(o))),
+  reason: Type.Optional(Type.String()),
+  key: Nullable(Type.String()),
+});
+export const DeadLettersSchema = Ok(
+  Open({
+    dead_letters: Type.Array(
+      Open({
+        id: Type.Integer(),
+        reason: Nullable(Type.String()),
+        detail: Nullable(Type.String()),
+        transport: Type.String(),
+        channel: Nullable(Type.String()),
+        received_at: Type.String({ format: 'date-time' }),
+        raw: Type.String({ description: 'The message text exactly as received' }),
+      }),
+    ),
+    total: Type.Integer(),
+    limit: Type.Integer(),
+    offset: Type.Integer(),
+  }),
+);
+export const RetrySchema = Ok(Open({ result: IngestResult, data_version: Type.Integer() }));
+export const RebuildSchema = Ok(
+  Open({
+    messages: Type.Integer(),
+    bookings: Type.Integer(),
+    events: Type.Integer(),
+    duration_ms: Type.Number(),
+    data_version: Type.Integer(),
+  }),
+);
+export const CacheClearedSchema = Ok(Open({ cleared: Type.Boolean() }));
+
+/**
+ * Responses of routes declared without any, by method and path: the health and ingest-tool routes
+ * are documented (and serialized without loss) from here. A route that declares its own keeps it.
+ */
+const OPERATION_RESPONSES: Readonly<Record<string, Record<number, unknown>>> = {
+  'GET /health': { 200: HealthSchema, 503: HealthSchema },
+  'GET /health/live': { 200: LiveSchema },
+  'GET /health/ready': { 200: ReadySchema, 503: ReadySchema },
+  'GET /info': { 200: InfoSchema },
+  'GET /api/v1/analytics/stream': {
+    200: {
+      description: 'text/event-stream: `event: change` with data {data_version, changed}, a heartbeat comment every 15 s',
+      content: { 'text/event-stream': { schema: Type.String() } },
+    },
+    401: errorResponses[401],
+    403: errorResponses[403],
+    429: errorResponses[429],
+  },
+  'GET /api/v1/analytics/dead-letters': { 200: DeadLettersSchema, ...errorResponses },
+  'POST /api/v1/analytics/dead-letters/:id/retry': { 200: RetrySchema, ...errorResponses },
+  'POST /api/v1/analytics/rebuild': { 200: RebuildSchema, ...errorResponses },
+  'POST /api/v1/analytics/cache/clear': { 200: CacheClearedSchema, ...errorResponses },
+};
+
+/** An `onRoute` hook: fills in the response schemas of OPERATION_RESPONSES. */
+export function documentResponses(route: { method: string | string[]; url: string; schema?: { response?: unknown } }): void {
+  const responses = typeof route.method === 'string' ? OPERATION_RESPONSES[`${route.method} ${route.url}`] : undefined;
+  if (responses === undefined || route.schema?.response !== undefined) return;
+  route.schema = { ...route.schema, response: responses };
 }

@@ -10,6 +10,8 @@ import { createDeps, openDatabase } from '../deps.ts';
 import type { Consumer } from '../ingest/consumer.ts';
 import { createPubSubConsumer } from '../ingest/pubsub-consumer.ts';
 import { rebuildAggregates } from '../ingest/rebuild.ts';
+import { reconcile } from '../ingest/reconcile.ts';
+import { startRetention } from '../ingest/retention.ts';
 import { createStreamConsumer } from '../ingest/stream-consumer.ts';
 import { ConfigError, loadConfig, resolveEnv, type Config, type Role } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -35,12 +37,17 @@ async function start(config: Config): Promise<void> {
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down: finishing the batch in flight');
+    stopRetention();
     await Promise.all(Object.values(consumers).map((c) => c.stop()));
     await app.close();
     await deps.close();
   });
 
   deps.startBackground();
+  const stopRetention =
+    config.role !== 'api' && config.eventRetentionDays !== undefined
+      ? startRetention({ db: deps.database.db, days: config.eventRetentionDays, logger })
+      : () => undefined;
   for (const c of Object.values(consumers)) c.start();
   // The worker role still answers /health so an orchestrator can watch it.
   await app.listen({ host: config.host, port: config.port });
@@ -61,6 +68,7 @@ async function main(): Promise<void> {
       'user-id': { type: 'string', default: '1' },
       minutes: { type: 'string' },
       type: { type: 'string', default: 'access' },
+      force: { type: 'boolean', default: false },
     },
     allowPositionals: false,
   });
@@ -96,13 +104,23 @@ async function main(): Promise<void> {
       const config = loadConfig(env);
       const logger = createLogger(config.logLevel);
       const database = await openDatabase(config, logger);
-      const report = await rebuildAggregates({ db: database.db, config });
+      const report = await rebuildAggregates({ db: database.db, config, force: process.argv.includes('--force') });
       process.stdout.write(`${JSON.stringify(report)}\n`);
       await database.close();
       return;
     }
+    case 'reconcile': {
+      const config = loadConfig(env);
+      const logger = createLogger(config.logLevel);
+      const database = await openDatabase(config, logger);
+      const report = await reconcile({ db: database.db, config });
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+      await database.close();
+      if (report.drift) process.exitCode = 2;
+      return;
+    }
     default:
-      throw new ConfigError([`unknown command "${command}" (use start, migrate, token or rebuild)`]);
+      throw new ConfigError([`unknown command "${command}" (use start, migrate, token, rebuild or reconcile)`]);
   }
 }
 

@@ -1,12 +1,13 @@
 /** HTTP transport of the pipeline, and the operator's tools on the event log. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
-import { NotFoundError } from '../api/errors.ts';
+import { DomainError, NotFoundError } from '../api/errors.ts';
 import { errorResponses } from '../api/schemas.ts';
 import type { Db } from '../platform/db.ts';
 import type { ResponseCache } from '../platform/cache.ts';
 import type { Pipeline } from './pipeline.ts';
-import { rebuildAggregates } from './rebuild.ts';
+import { IncompleteLogError, rebuildAggregates } from './rebuild.ts';
+import { reconcile } from './reconcile.ts';
 import type { Config } from '../platform/config.ts';
 import type { Bus } from '../platform/bus.ts';
 
@@ -122,9 +123,25 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
 
   app.post(
     '/rebuild',
-    { schema: { tags, security, summary: 'Recompute every aggregate from the event log' } },
-    async () => {
-      const report = await rebuildAggregates({ db: opts.db, config: opts.config });
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Recompute every aggregate from the event log; answers when done, with counts and duration',
+        querystring: Type.Object(
+          { force: Type.Optional(Type.Boolean({ description: 'Rebuild even if retention pruned payloads' })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      let report;
+      try {
+        report = await rebuildAggregates({ db: opts.db, config: opts.config, force: req.query.force === true });
+      } catch (error) {
+        if (error instanceof IncompleteLogError) throw new DomainError(409, 'Conflict', error.message);
+        throw error;
+      }
       await opts.cache.clear();
       await opts.bus.publish({
         kind: 'change',
@@ -132,6 +149,18 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
       });
       return { success: true, data: report };
     },
+  );
+
+  app.post(
+    '/reconcile',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Compare the incremental figures with a recomputation from the event log; reports drift',
+      },
+    },
+    async () => ({ success: true, data: await reconcile({ db: opts.db, config: opts.config }) }),
   );
 
   app.post(

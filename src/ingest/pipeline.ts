@@ -192,10 +192,7 @@ export function createPipeline(deps: { db: Db; config: Pick<Config, 'baseCurrenc
           })),
       );
       const changed = changedModels(plan);
-      const dataVersion = await repo.applyTotals(trx, {
-        bookings: plan.deltas.totals.bookings,
-        revenue: plan.deltas.totals.revenue,
-        users: plan.deltas.totals.users,
+      const dataVersion = await repo.applyCounters(trx, {
         processed: counts.processed,
         duplicates: counts.duplicate,
         ignored: counts.ignored,
@@ -252,6 +249,7 @@ export async function applyMessages(
   const dayKeys = [...plan.deltas.dayEvents].filter(([, d]) => d.transitions !== 0).map(([k]) => k);
   plan.deltas.applyActiveEventCrossings(await repo.loadDayEventTransitions(trx, dayKeys));
   await writeFlows(trx, plan);
+  await repo.applyAggregateTotals(trx, plan.deltas.totals);
   return plan;
 }
 

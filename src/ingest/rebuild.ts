@@ -11,7 +11,7 @@ import { localDayOfBucket } from '../aggregate/time.ts';
 import type { Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
 import * as repo from '../store/ingest.repository.ts';
-import { clearAggregates } from '../store/maintenance.repository.ts';
+import { clearAggregates, logPrunedBefore, setDayZone } from '../store/maintenance.repository.ts';
 
 export interface RebuildReport {
   messages: number;
@@ -23,52 +23,77 @@ export interface RebuildReport {
 
 const CHUNK = 5_000;
 
+export interface ReplayCounts {
+  messages: number;
+  bookings: number;
+  events: number;
+}
+
+/**
+ * Empties the aggregates and replays every processed message of the event log into them, inside
+ * the caller's transaction (which must hold the writer lock).
+ */
+export async function replayLog(
+  trx: Db,
+  config: Pick<Config, 'baseCurrency' | 'reportingTimezone'>,
+): Promise<ReplayCounts> {
+  const opts = { baseCurrency: config.baseCurrency, dayOfBucket: localDayOfBucket(config.reportingTimezone) };
+  await clearAggregates(trx);
+  await setDayZone(trx, config.reportingTimezone);
+  let afterId = 0;
+  let messages = 0;
+  const bookings = new Set<number>();
+  const events = new Set<number>();
+  // A transition that was parked and later retried sits in the log before the message that made
+  // its booking known; it is applied again once the whole log has been read.
+  let deferred: NormalizedMessage[] = [];
+  for (;;) {
+    const chunk = await repo.processedMessagesAfter(trx, afterId, CHUNK);
+    if (chunk.length === 0) break;
+    afterId = (chunk[chunk.length - 1] as repo.LoggedMessage).id;
+    const parsed: NormalizedMessage[] = [];
+    for (const row of chunk) {
+      const result = parseMessage(row.raw, row.receivedAt);
+      if (result.outcome === 'valid') parsed.push(result.message);
+    }
+    const plan = await applyMessages(trx, parsed, opts);
+    plan.verdicts.forEach((v, i) => {
+      if (v === 'unknown_booking') deferred.push(parsed[i] as NormalizedMessage);
+    });
+    messages += parsed.length;
+    for (const id of plan.bookings.keys()) bookings.add(id);
+    for (const m of parsed) if (m.kind === 'event_meta' || m.kind === 'event_deleted') events.add(m.eventId);
+  }
+  while (deferred.length > 0) {
+    const plan = await applyMessages(trx, deferred, opts);
+    const still = deferred.filter((_, i) => plan.verdicts[i] === 'unknown_booking');
+    if (still.length === deferred.length) break;
+    deferred = still;
+  }
+  return { messages, bookings: bookings.size, events: events.size };
+}
+
+export class IncompleteLogError extends Error {
+  constructor(readonly prunedBefore: string) {
+    super(
+      `the event log was pruned before ${prunedBefore} (EVENT_RETENTION_DAYS): a rebuild would lose that history; ` +
+        'pass force to rebuild from what is left',
+    );
+  }
+}
+
 export async function rebuildAggregates(deps: {
   db: Db;
   config: Pick<Config, 'baseCurrency' | 'reportingTimezone'>;
+  force?: boolean;
 }): Promise<RebuildReport> {
   const started = performance.now();
-  const opts = { baseCurrency: deps.config.baseCurrency, dayOfBucket: localDayOfBucket(deps.config.reportingTimezone) };
   return deps.db.transaction().execute(async (trx) => {
     await repo.lockWriter(trx);
-    await clearAggregates(trx);
-    let afterId = 0;
-    let messages = 0;
-    const bookings = new Set<number>();
-    const events = new Set<number>();
-    // A transition that was parked and later retried sits in the log before the message that made
-    // its booking known; it is applied again once the whole log has been read.
-    let deferred: NormalizedMessage[] = [];
-    for (;;) {
-      const chunk = await repo.processedMessagesAfter(trx, afterId, CHUNK);
-      if (chunk.length === 0) break;
-      afterId = (chunk[chunk.length - 1] as repo.LoggedMessage).id;
-      const parsed: NormalizedMessage[] = [];
-      for (const row of chunk) {
-        const result = parseMessage(row.raw, row.receivedAt);
-        if (result.outcome === 'valid') parsed.push(result.message);
-      }
-      const plan = await applyMessages(trx, parsed, opts);
-      plan.verdicts.forEach((v, i) => {
-        if (v === 'unknown_booking') deferred.push(parsed[i] as NormalizedMessage);
-      });
-      messages += parsed.length;
-      for (const id of plan.bookings.keys()) bookings.add(id);
-      for (const m of parsed) if (m.kind !== 'user_status' && m.kind !== 'booking') events.add(m.eventId);
-    }
-    while (deferred.length > 0) {
-      const plan = await applyMessages(trx, deferred, opts);
-      const still = deferred.filter((_, i) => plan.verdicts[i] === 'unknown_booking');
-      if (still.length === deferred.length) break;
-      deferred = still;
-    }
+    const prunedBefore = await logPrunedBefore(trx);
+    if (prunedBefore && !deps.force) throw new IncompleteLogError(prunedBefore);
+    const counts = await replayLog(trx, deps.config);
     const dataVersion = await repo.bumpDataVersion(trx);
-    return {
-      messages,
-      bookings: bookings.size,
-      events: events.size,
-      duration_ms: Math.round(performance.now() - started),
-      data_version: dataVersion,
-    };
+    return { ...counts, duration_ms: Math.round(performance.now() - started), data_version: dataVersion };
   });
 }

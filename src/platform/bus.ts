@@ -2,7 +2,13 @@
  * Change notifications between instances: after each committed batch an instance publishes
  * {data_version, changed}; every instance (itself included) hears it. Redis pub/sub when Redis
  * is configured, an in-process emitter otherwise.
+ *
+ * An instance always hears its own notices in process, at once, whatever state Redis is in; Redis
+ * only carries them to the other instances, and each instance ignores its own echo. So a Redis
+ * outage narrows the bus to this instance (the others catch up through the data-version barrier)
+ * and never loses or delays a notice here.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 
@@ -37,28 +43,41 @@ export function createLocalBus(): Bus {
   };
 }
 
+/** On the wire a message carries the publishing instance, so that instance can skip its echo. */
+type WireMessage = BusMessage & { origin?: string };
+
 export function createRedisBus(redis: Redis, onError: (error: unknown) => void): Bus {
   const local = createLocalBus();
-  const subscriber = redis.duplicate();
+  const origin = randomUUID();
+  // Its own connection (a subscribed connection takes no other commands), connecting now even if
+  // the main one was made lazy, and subscribing on every ready: a subscription asked for while
+  // Redis is down would otherwise fail once (no offline queue) and never be made.
+  const subscriber = redis.duplicate({ lazyConnect: false });
   subscriber.on('error', onError);
+  subscriber.on('ready', () => {
+    subscriber.subscribe(INTERNAL_CHANNEL).catch(onError);
+  });
   subscriber.on('message', (channel: string, text: string) => {
     if (channel !== INTERNAL_CHANNEL) return;
+    let message: WireMessage;
     try {
-      void local.publish(JSON.parse(text) as BusMessage);
+      message = JSON.parse(text) as WireMessage;
     } catch (error) {
       onError(error);
+      return;
     }
+    if (message.origin === origin) return;
+    const { origin: _origin, ...rest } = message;
+    void local.publish(rest);
   });
-  subscriber.subscribe(INTERNAL_CHANNEL).catch(onError);
+
   return {
     async publish(message) {
-      try {
-        await redis.publish(INTERNAL_CHANNEL, JSON.stringify(message));
-      } catch (error) {
-        // Redis is down: this instance still learns of its own change.
-        onError(error);
-        await local.publish(message);
-      }
+      await local.publish(message);
+      // Not connected: the other instances learn the version through their barrier instead. Not
+      // awaited: a slow Redis must not hold up the ingest answer that published the notice.
+      if (redis.status !== 'ready') return;
+      redis.publish(INTERNAL_CHANNEL, JSON.stringify({ ...message, origin } satisfies WireMessage)).catch(onError);
     },
     subscribe: (listener) => local.subscribe(listener),
     async close() {

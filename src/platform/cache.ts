@@ -1,92 +1,222 @@
 /**
- * Response cache keyed by route, parameters and data version: an in-process LRU in front of Redis
- * (shared by instances). A key embeds the data version, so a committed batch makes every older
- * entry unreachable at once; nothing is ever served older than the data version it was asked at.
+ * Response cache keyed by request and data version: an in-process LRU in front of Redis (shared by
+ * instances). A committed batch raises the data version, so every older entry becomes unreachable
+ * at once; nothing is served as current that is older than the version it was asked at.
+ *
+ * Beside it, the last good answer of each request, whatever its version, kept in process (bounded)
+ * and in Redis (so another instance can use it): what an outage of PostgreSQL is answered with,
+ * marked stale. Redis is only used while it is connected, with a short deadline on every command:
+ * a Redis outage makes the cache smaller, never a request slower or failed.
  */
 import type { Redis } from 'ioredis';
 
-export interface ResponseCache {
-  get(key: string): Promise<string | undefined>;
-  set(key: string, value: string): Promise<void>;
-  clear(): Promise<void>;
-  stats(): { hits: number; misses: number };
+export interface CachedAnswer {
+  version: number;
+  body: string;
 }
 
-export function createResponseCache(opts: {
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** Answers handed out from the last-good copies (while the database was down). */
+  stale: number;
+}
+
+export interface ResponseCache {
+  /** The answer cached for this request at exactly this data version. */
+  get(key: string, version: number): Promise<string | undefined>;
+  /** Caches an answer computed at `version`; it also becomes the request's last good answer. */
+  set(key: string, version: number, body: string): Promise<void>;
+  /** The newest answer ever cached for this request, whatever its version (for outages). */
+  lastGood(key: string): Promise<CachedAnswer | undefined>;
+  /** Drops every cached answer, the last good ones too. */
+  clear(): Promise<void>;
+  stats(): CacheStats;
+}
+
+export interface ResponseCacheOptions {
   ttlSeconds: number;
   redis?: Redis | undefined;
   prefix?: string;
+  /** Entries of the versioned in-process cache (default 500). */
   maxEntries?: number;
+  /** Requests whose last good answer is kept in process (default 1,000)... */
+  maxLastGood?: number;
+  /** ...and the bytes they may take together (default 32 MiB). */
+  maxLastGoodBytes?: number;
+  /** How long Redis keeps a last good answer (default 24 h). */
+  lastGoodTtlSeconds?: number;
+  /** A Redis command that takes longer is given up (default 250 ms). */
+  redisTimeoutMs?: number;
   onRedisError?: (error: unknown) => void;
-}): ResponseCache {
-  const local = new Map<string, { value: string; expires: number }>();
-  const maxEntries = opts.maxEntries ?? 500;
-  const prefix = opts.prefix ?? 'evently:analytics:cache:';
-  const ttlMs = opts.ttlSeconds * 1000;
-  let generation = 0;
-  let hits = 0;
-  let misses = 0;
+}
 
-  function remember(key: string, value: string): void {
-    if (local.size >= maxEntries) {
-      const oldest = local.keys().next().value;
-      if (oldest !== undefined) local.delete(oldest);
+/** Stores `version:body` unless a newer version is already there. */
+const SET_IF_NEWER = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local v = tonumber(string.match(current, '^(%d+):'))
+  if v and v > tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
+return 1`;
+
+function decode(stored: string | null): CachedAnswer | undefined {
+  if (stored === null) return undefined;
+  const at = stored.indexOf(':');
+  const version = Number(stored.slice(0, at));
+  return at > 0 && Number.isInteger(version) ? { version, body: stored.slice(at + 1) } : undefined;
+}
+
+/** An LRU by insertion order of a Map: a read moves the entry to the end. */
+class Lru<V> {
+  private readonly map = new Map<string, V>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+    private readonly sizeOf: (value: V) => number,
+  ) {}
+
+  get(key: string): V | undefined {
+    const value = this.map.get(key);
+    if (value !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, value);
     }
-    local.set(key, { value, expires: Date.now() + ttlMs });
+    return value;
+  }
+
+  set(key: string, value: V): void {
+    this.delete(key);
+    const size = this.sizeOf(value);
+    if (size > this.maxBytes) return;
+    this.map.set(key, value);
+    this.bytes += size;
+    for (const [oldest, old] of this.map) {
+      if (this.map.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
+      this.map.delete(oldest);
+      this.bytes -= this.sizeOf(old);
+    }
+  }
+
+  delete(key: string): void {
+    const old = this.map.get(key);
+    if (old === undefined) return;
+    this.map.delete(key);
+    this.bytes -= this.sizeOf(old);
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.bytes = 0;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * @example
+ * const cache = createResponseCache({ ttlSeconds: 60, redis, prefix: 'evently:analytics:cache:store1:' });
+ * const body = (await cache.get(key, version)) ?? (await compute());
+ * await cache.set(key, version, body);
+ * // PostgreSQL down:
+ * const stale = await cache.lastGood(key); // { version, body } | undefined
+ */
+export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
+  const ttlMs = opts.ttlSeconds * 1000;
+  const prefix = opts.prefix ?? 'evently:analytics:cache:';
+  const lastGoodTtl = String(opts.lastGoodTtlSeconds ?? 86_400);
+  const timeoutMs = opts.redisTimeoutMs ?? 250;
+  const local = new Lru<{ value: string; expires: number }>(opts.maxEntries ?? 500, Infinity, () => 0);
+  const lastGood = new Lru<CachedAnswer>(
+    opts.maxLastGood ?? 1_000,
+    opts.maxLastGoodBytes ?? 32 * 1024 * 1024,
+    (a) => a.body.length * 2,
+  );
+  const stats: CacheStats = { hits: 0, misses: 0, stale: 0 };
+  const versioned = (key: string, version: number) => `${prefix}${key}|v${version}`;
+  const lastGoodKey = (key: string) => `${prefix}last:${key}`;
+
+  /** Runs a Redis command when Redis is connected; undefined when it is not or the command failed. */
+  async function redisCall<T>(command: (redis: Redis) => Promise<T>, ms = timeoutMs): Promise<T | undefined> {
+    const redis = opts.redis;
+    // With the offline queue off, a command sent while disconnected fails at once; asking the
+    // status first also keeps an outage from filling the log with one error per request.
+    if (redis?.status !== 'ready') return undefined;
+    try {
+      return await withTimeout(command(redis), ms);
+    } catch (error) {
+      opts.onRedisError?.(error);
+      return undefined;
+    }
+  }
+
+  function rememberLastGood(key: string, answer: CachedAnswer): void {
+    const known = lastGood.get(key);
+    if (!known || known.version <= answer.version) lastGood.set(key, answer);
   }
 
   return {
-    async get(key) {
+    async get(key, version) {
       if (ttlMs === 0) return undefined;
-      const entry = local.get(key);
+      const k = versioned(key, version);
+      const entry = local.get(k);
       if (entry && entry.expires > Date.now()) {
-        hits++;
-        local.delete(key);
-        local.set(key, entry);
+        stats.hits++;
         return entry.value;
       }
-      if (opts.redis?.status === 'ready') {
-        try {
-          const value = await opts.redis.get(`${prefix}${generation}:${key}`);
-          if (value !== null) {
-            hits++;
-            remember(key, value);
-            return value;
-          }
-        } catch (error) {
-          opts.onRedisError?.(error);
-        }
+      const value = await redisCall((redis) => redis.get(k));
+      if (typeof value === 'string') {
+        stats.hits++;
+        local.set(k, { value, expires: Date.now() + ttlMs });
+        rememberLastGood(key, { version, body: value });
+        return value;
       }
-      misses++;
+      stats.misses++;
       return undefined;
     },
-    async set(key, value) {
-      if (ttlMs === 0) return;
-      remember(key, value);
-      if (opts.redis?.status === 'ready') {
-        try {
-          await opts.redis.set(`${prefix}${generation}:${key}`, value, 'PX', ttlMs);
-        } catch (error) {
-          opts.onRedisError?.(error);
-        }
-      }
+
+    async set(key, version, body) {
+      rememberLastGood(key, { version, body });
+      const k = versioned(key, version);
+      if (ttlMs > 0) local.set(k, { value: body, expires: Date.now() + ttlMs });
+      await redisCall(async (redis) => {
+        const batch = redis.pipeline();
+        if (ttlMs > 0) batch.set(k, body, 'PX', ttlMs);
+        batch.eval(SET_IF_NEWER, 1, lastGoodKey(key), String(version), body, lastGoodTtl);
+        return batch.exec();
+      });
     },
+
+    async lastGood(key) {
+      const mine = lastGood.get(key);
+      const shared = decode((await redisCall((redis) => redis.get(lastGoodKey(key)))) ?? null);
+      const newest = shared && (!mine || shared.version > mine.version) ? shared : mine;
+      if (newest) stats.stale++;
+      return newest;
+    },
+
     async clear() {
       local.clear();
-      generation++;
-      if (opts.redis?.status === 'ready') {
-        try {
-          let cursor = '0';
-          do {
-            const [next, keys] = await opts.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-            cursor = next;
-            if (keys.length > 0) await opts.redis.del(...keys);
-          } while (cursor !== '0');
-        } catch (error) {
-          opts.onRedisError?.(error);
-        }
-      }
+      lastGood.clear();
+      await redisCall(async (redis) => {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+          cursor = next;
+          if (keys.length > 0) await redis.del(...keys);
+        } while (cursor !== '0');
+      }, 10_000);
     },
-    stats: () => ({ hits, misses }),
+
+    stats: () => ({ ...stats }),
   };
 }

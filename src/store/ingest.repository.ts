@@ -418,10 +418,7 @@ export async function applyUserStatus(trx: Db, status: Map<number, boolean>): Pr
   }
 }
 
-export interface TotalsDelta {
-  bookings: number;
-  revenue: number;
-  users: number;
+export interface OutcomeCounters {
   processed: number;
   duplicates: number;
   ignored: number;
@@ -429,13 +426,21 @@ export interface TotalsDelta {
   bumpVersion: boolean;
 }
 
-/** Updates the totals row and returns the data version after this batch. */
-export async function applyTotals(trx: Db, d: TotalsDelta): Promise<number> {
+export async function applyAggregateTotals(
+  trx: Db,
+  d: { bookings: number; revenue: number; users: number },
+): Promise<void> {
+  if (d.bookings === 0 && d.revenue === 0 && d.users === 0) return;
+  await sql`
+    update totals set bookings = bookings + ${d.bookings}, revenue = revenue + ${unitsToDecimal(d.revenue)}::numeric,
+      users = users + ${d.users}
+    where id = 1`.execute(trx);
+}
+
+/** Counts outcomes, bumps the data version when figures changed, and returns the version. */
+export async function applyCounters(trx: Db, d: OutcomeCounters): Promise<number> {
   const { rows } = await sql<{ data_version: number }>`
     update totals set
-      bookings = bookings + ${d.bookings},
-      revenue = revenue + ${unitsToDecimal(d.revenue)}::numeric,
-      users = users + ${d.users},
       processed = processed + ${d.processed},
       duplicates = duplicates + ${d.duplicates},
       ignored = ignored + ${d.ignored},

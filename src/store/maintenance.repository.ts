@@ -25,6 +25,10 @@ export async function rebuildDayTables(trx: Db, zone: string): Promise<void> {
     ) f left join (
       select day, count(*)::int as n from flow_day_event where transitions > 0 group by day
     ) a on a.day = f.day`.execute(trx);
+  await setDayZone(trx, zone);
+}
+
+export async function setDayZone(trx: Db, zone: string): Promise<void> {
   await sql`update totals set day_zone = ${zone} where id = 1`.execute(trx);
 }
 
@@ -33,4 +37,36 @@ export async function clearAggregates(trx: Db): Promise<void> {
   await sql`truncate bookings, events, event_currency_revenue, flow_bucket, flow_bucket_event, flow_day,
     flow_day_event, users`.execute(trx);
   await sql`update totals set bookings = 0, revenue = 0, users = 0 where id = 1`.execute(trx);
+}
+
+/** The time before which processed messages lost their payload to retention, if ever. */
+export async function logPrunedBefore(db: Db): Promise<string | undefined> {
+  const { rows } = await sql<{ t: string | null }>`
+    select to_char(log_pruned_before at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as t from totals where id = 1`.execute(db);
+  return rows[0]?.t ?? undefined;
+}
+
+export interface RetentionResult {
+  deleted: number;
+  payloadsDropped: number;
+}
+
+/**
+ * Event-log retention. Duplicates, ignored and rejected messages older than the cutoff are
+ * deleted. Processed messages keep their row and key (so a late re-delivery is still recognised
+ * as a duplicate) but lose their payload; the cutoff is recorded, so a rebuild says what it lacks.
+ */
+export async function pruneEventLog(trx: Db, olderThanDays: number): Promise<RetentionResult> {
+  const cutoff = sql`now() - make_interval(days => ${olderThanDays})`;
+  const deleted = await sql`
+    delete from event_log where received_at < ${cutoff} and outcome <> 'processed'`.execute(trx);
+  const dropped = await sql`
+    update event_log set raw = '' where received_at < ${cutoff} and outcome = 'processed' and raw <> ''`.execute(trx);
+  const payloadsDropped = Number(dropped.numAffectedRows ?? 0);
+  if (payloadsDropped > 0) {
+    await sql`update totals set log_pruned_before = greatest(coalesce(log_pruned_before, ${cutoff}), ${cutoff}) where id = 1`.execute(
+      trx,
+    );
+  }
+  return { deleted: Number(deleted.numAffectedRows ?? 0), payloadsDropped };
 }

@@ -20,7 +20,19 @@ const BASE = '/api/v1/analytics';
 export async function readFigures(app: FastifyInstance, token: string, w: FigureWindow): Promise<Figures> {
   const get = (url: string) => getData(app, token, `${BASE}${url}`);
   const range = `from=${w.from}&to=${w.to}&as_of=${w.asOf}`;
-  const [system, events, day, week, month, byBookings, byRevenue, byUtilization, capacity, revenue30, revenue7] = await Promise.all([
+  const [
+    system,
+    events,
+    day,
+    week,
+    month,
+    byBookings,
+    byRevenue,
+    byUtilization,
+    capacity,
+    revenue30,
+    revenue7,
+  ] = await Promise.all([
     get(`/system?as_of=${w.asOf}`),
     get(`/events?as_of=${w.asOf}&sort=event_id&order=asc&limit=500`),
     get(`/daily?${range}&granularity=day`),

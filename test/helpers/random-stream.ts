@@ -62,24 +62,37 @@ const eventArb: fc.Arbitrary<EventPlan> = fc.record({
   createdAt: fc.integer({ min: -20 * DAY, max: 30 * DAY }),
   name: fc.constantFrom('Jazz Night', 'Rock Fest', 'Tech Summit', 'Comedy Hour', 'Opera Gala'),
   category: fc.constantFrom('music', 'tech', 'comedy', 'arts'),
-  capacity: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 5, arbitrary: fc.integer({ min: 10, max: 120 }) }),
+  capacity: fc.oneof(
+    { weight: 1, arbitrary: fc.constant(0) },
+    { weight: 5, arbitrary: fc.integer({ min: 10, max: 120 }) },
+  ),
   priceCents: fc.integer({ min: 500, max: 15_000 }),
   format: fc.constantFrom('nested', 'flat', 'cloud'),
   updates: fc.array(
-    fc.record({ after: fc.integer({ min: 1, max: 20 * 24 * 60 }), capacity: fc.integer({ min: 0, max: 150 }), renamed: fc.boolean() }),
+    fc.record({
+      after: fc.integer({ min: 1, max: 20 * 24 * 60 }),
+      capacity: fc.integer({ min: 0, max: 150 }),
+      renamed: fc.boolean(),
+    }),
     { maxLength: 2 },
   ),
 });
 
 const bookingArb = (events: number): fc.Arbitrary<BookingPlan> =>
   fc.record({
-    event: fc.oneof({ weight: 12, arbitrary: fc.integer({ min: 0, max: events - 1 }) }, { weight: 1, arbitrary: fc.constant(events) }),
+    event: fc.oneof(
+      { weight: 12, arbitrary: fc.integer({ min: 0, max: events - 1 }) },
+      { weight: 1, arbitrary: fc.constant(events) },
+    ),
     user: fc.integer({ min: 1, max: 25 }),
     quantity: fc.integer({ min: 1, max: 4 }),
     unitCents: fc.integer({ min: 500, max: 9_999 }),
     currency: fc.constantFrom('USD', 'USD', 'USD', 'USD', 'EUR'),
     createdAt: fc.integer({ min: 0, max: 60 * DAY }),
-    created: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    created: fc.oneof(
+      { weight: 9, arbitrary: fc.constant(true) },
+      { weight: 1, arbitrary: fc.constant(false) },
+    ),
     confirmAfter: fc.option(fc.integer({ min: 1, max: 3 * 24 * 60 }), { freq: 3 }),
     confirmDiscountCents: fc.oneof(
       { weight: 6, arbitrary: fc.constant(null) },
@@ -88,7 +101,10 @@ const bookingArb = (events: number): fc.Arbitrary<BookingPlan> =>
     cancelAfter: fc.option(fc.integer({ min: 60, max: 10 * 24 * 60 }), { freq: 2 }),
     expire: fc.boolean(),
     bare: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-    cloud: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    cloud: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(false) },
+      { weight: 1, arbitrary: fc.constant(true) },
+    ),
   });
 
 export const streamArb: fc.Arbitrary<StreamPlan> = fc
@@ -146,10 +162,20 @@ export function renderStream(plan: StreamPlan, ns: number): RenderedStream {
       event_date: iso(createdAt + 90 * DAY),
       created_at: iso(createdAt),
     });
-    const meta = (type: 'EventCreated' | 'EventUpdated', data: Record<string, unknown>, n: number): string => {
+    const meta = (
+      type: 'EventCreated' | 'EventUpdated',
+      data: Record<string, unknown>,
+      n: number,
+    ): string => {
       if (e.format === 'cloud') {
         const ceType = type === 'EventCreated' ? 'evently.event.created' : 'evently.event.updated';
-        return JSON.stringify({ specversion: '1.0', id: `ce-${ns}-event-${id}-${n}`, source: '/events', type: ceType, data: { id, ...data } });
+        return JSON.stringify({
+          specversion: '1.0',
+          id: `ce-${ns}-event-${id}-${n}`,
+          source: '/events',
+          type: ceType,
+          data: { id, ...data },
+        });
       }
       if (e.format === 'flat') return JSON.stringify({ type, event_id: id, ...data });
       return JSON.stringify({ type, event_id: id, event_data: { id, ...data } });
@@ -168,7 +194,14 @@ export function renderStream(plan: StreamPlan, ns: number): RenderedStream {
   out.push({
     time: deletedAt,
     raw: plan.deletion.cloud
-      ? JSON.stringify({ specversion: '1.0', id: `ce-${ns}-delete-${deletedId}`, source: '/events', type: 'evently.event.deleted', time: `${iso(deletedAt)}Z`, data: { id: deletedId } })
+      ? JSON.stringify({
+          specversion: '1.0',
+          id: `ce-${ns}-delete-${deletedId}`,
+          source: '/events',
+          type: 'evently.event.deleted',
+          time: `${iso(deletedAt)}Z`,
+          data: { id: deletedId },
+        })
       : JSON.stringify({ type: 'EventDeleted', event_id: deletedId, timestamp: `${iso(deletedAt)}Z` }),
   });
 
@@ -186,41 +219,98 @@ export function renderStream(plan: StreamPlan, ns: number): RenderedStream {
       currency: b.currency,
       created_at: iso(createdAt),
     };
-    const message = (type: string, ceType: string, at: number, extra: Record<string, unknown>, bare: boolean): Timed => {
+    const message = (
+      type: string,
+      ceType: string,
+      at: number,
+      extra: Record<string, unknown>,
+      bare: boolean,
+    ): Timed => {
       const data = bare ? { id, ...extra } : { ...facts, ...extra };
       const raw = b.cloud
-        ? JSON.stringify({ specversion: '1.0', id: `ce-${ns}-${type}-${id}`, source: '/bookings', type: ceType, data })
-        : JSON.stringify(bare ? { type, booking_id: id, booking_data: data } : { type, booking_id: id, event_id: facts.event_id, user_id: facts.user_id, booking_data: data });
+        ? JSON.stringify({
+            specversion: '1.0',
+            id: `ce-${ns}-${type}-${id}`,
+            source: '/bookings',
+            type: ceType,
+            data,
+          })
+        : JSON.stringify(
+            bare
+              ? { type, booking_id: id, booking_data: data }
+              : {
+                  type,
+                  booking_id: id,
+                  event_id: facts.event_id,
+                  user_id: facts.user_id,
+                  booking_data: data,
+                },
+          );
       return { time: at, raw };
     };
-    if (b.created) out.push(message('BookingCreated', 'evently.booking.created', createdAt, { status: 'pending' }, false));
+    if (b.created)
+      out.push(message('BookingCreated', 'evently.booking.created', createdAt, { status: 'pending' }, false));
     let last = createdAt;
     if (b.confirmAfter !== null) {
       last = createdAt + b.confirmAfter * MINUTE;
-      const discounted = b.confirmDiscountCents === null ? {} : { total_amount: money(Math.max(0, cents - b.confirmDiscountCents)) };
+      const discounted =
+        b.confirmDiscountCents === null
+          ? {}
+          : { total_amount: money(Math.max(0, cents - b.confirmDiscountCents)) };
       out.push(
-        message('BookingConfirmed', 'evently.booking.confirmed', last, { status: 'confirmed', confirmed_at: iso(last), ...discounted }, b.bare),
+        message(
+          'BookingConfirmed',
+          'evently.booking.confirmed',
+          last,
+          { status: 'confirmed', confirmed_at: iso(last), ...discounted },
+          b.bare,
+        ),
       );
     }
     if (b.expire) {
       const at = createdAt + 15 * MINUTE;
-      out.push(message('BookingExpired', 'evently.booking.expired', at, { status: 'expired', expired_at: iso(at) }, b.bare));
+      out.push(
+        message(
+          'BookingExpired',
+          'evently.booking.expired',
+          at,
+          { status: 'expired', expired_at: iso(at) },
+          b.bare,
+        ),
+      );
     }
     if (b.cancelAfter !== null) {
       const at = last + b.cancelAfter * MINUTE;
-      out.push(message('BookingCancelled', 'evently.booking.cancelled', at, { status: 'cancelled', cancelled_at: iso(at) }, b.bare));
+      out.push(
+        message(
+          'BookingCancelled',
+          'evently.booking.cancelled',
+          at,
+          { status: 'cancelled', cancelled_at: iso(at) },
+          b.bare,
+        ),
+      );
     }
   });
 
   for (let k = 0; k < plan.ignored; k++) {
-    out.push({ time: BASE + k * DAY, raw: JSON.stringify({ type: 'BookingPaymentCompleted', booking_id: bookingId(k), payment_id: `pay-${ns}-${k}` }) });
+    out.push({
+      time: BASE + k * DAY,
+      raw: JSON.stringify({
+        type: 'BookingPaymentCompleted',
+        booking_id: bookingId(k),
+        payment_id: `pay-${ns}-${k}`,
+      }),
+    });
   }
 
   const inOrder = out
     .map((m, i) => ({ ...m, i }))
     .sort((a, b) => a.time - b.time || a.i - b.i)
     .map((m) => m.raw);
-  const copies = plan.redeliveries.flatMap(([index, times]) => Array.from({ length: times }, () => inOrder[index % inOrder.length] as string));
+  const copies = plan.redeliveries.flatMap(([index, times]) =>
+    Array.from({ length: times }, () => inOrder[index % inOrder.length] as string),
+  );
   const times = out.map((m) => m.time);
   const to = date(Math.max(...times) + DAY);
   return {

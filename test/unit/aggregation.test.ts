@@ -8,14 +8,25 @@ import { derive, type BookingState } from '../../src/aggregate/booking.ts';
 import { deleteEvent, placeholderEvent, type EventMeta } from '../../src/aggregate/events.ts';
 import { toMoneyUnits } from '../../src/aggregate/money.ts';
 import { localDayOfBucket } from '../../src/aggregate/time.ts';
-import type { BookingAttrs, BookingMessage, EventMetaMessage, NormalizedMessage, Transition } from '../../src/ingest/parse.ts';
+import type {
+  BookingAttrs,
+  BookingMessage,
+  EventMetaMessage,
+  NormalizedMessage,
+  Transition,
+} from '../../src/ingest/parse.ts';
 
 const at = (iso: string): number => Date.parse(`${iso}Z`);
 const utcDay = localDayOfBucket('UTC');
 
 const facts = { eventId: 7, userId: 3, quantity: 2, amount: toMoneyUnits(80), currency: 'USD' };
 
-function transition(t: Transition, bookingId: number, time: string, attrs: BookingAttrs = facts): BookingMessage {
+function transition(
+  t: Transition,
+  bookingId: number,
+  time: string,
+  attrs: BookingAttrs = facts,
+): BookingMessage {
   return { kind: 'booking', key: `${t}:${bookingId}`, transition: t, bookingId, time: at(time), ...attrs };
 }
 
@@ -36,7 +47,10 @@ function eventMeta(eventId: number, time: string, fields: Partial<EventMetaMessa
   };
 }
 
-function plan(messages: NormalizedMessage[], stored: Partial<Pick<BatchInput, 'bookings' | 'events'>> = {}): BatchPlan {
+function plan(
+  messages: NormalizedMessage[],
+  stored: Partial<Pick<BatchInput, 'bookings' | 'events'>> = {},
+): BatchPlan {
   return planBatch({
     messages,
     bookings: stored.bookings ?? new Map(),
@@ -49,7 +63,9 @@ function plan(messages: NormalizedMessage[], stored: Partial<Pick<BatchInput, 'b
 /** Every permutation of a short list. */
 function permutations<T>(items: readonly T[]): T[][] {
   if (items.length <= 1) return [[...items]];
-  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
 }
 
 function bookingAfter(p: BatchPlan, id: number) {
@@ -77,10 +93,17 @@ describe('booking status', () => {
 
   it('is not lowered by a lower transition arriving in a later batch, which still records its time', () => {
     const first = plan([cancelled]);
-    expect(bookingAfter(first, 91)).toMatchObject({ status: 'cancelled', confirmedAt: undefined, createdAt: undefined });
+    expect(bookingAfter(first, 91)).toMatchObject({
+      status: 'cancelled',
+      confirmedAt: undefined,
+      createdAt: undefined,
+    });
 
     const second = plan([confirmed], { bookings: new Map([[91, stateAfter(first, 91)]]) });
-    expect(bookingAfter(second, 91)).toMatchObject({ status: 'cancelled', confirmedAt: at('2026-11-03T12:05:00') });
+    expect(bookingAfter(second, 91)).toMatchObject({
+      status: 'cancelled',
+      confirmedAt: at('2026-11-03T12:05:00'),
+    });
 
     const third = plan([created], { bookings: new Map([[91, stateAfter(second, 91)]]) });
     expect(bookingAfter(third, 91)).toMatchObject({
@@ -108,7 +131,11 @@ describe('booking status', () => {
 
 describe('booking attributes', () => {
   it('come from the highest-precedence message that carries them, whatever the order', () => {
-    const created = transition('created', 91, '2026-11-03T12:00:00', { ...facts, quantity: 2, amount: toMoneyUnits(80) });
+    const created = transition('created', 91, '2026-11-03T12:00:00', {
+      ...facts,
+      quantity: 2,
+      amount: toMoneyUnits(80),
+    });
     const confirmed = transition('confirmed', 91, '2026-11-03T12:05:00', {
       ...facts,
       userId: 4,
@@ -131,7 +158,11 @@ describe('booking attributes', () => {
 
   it('fall back to a lower transition for what the higher one leaves out', () => {
     const created = transition('created', 91, '2026-11-03T12:00:00', { ...facts, currency: 'EUR' });
-    const confirmed = transition('confirmed', 91, '2026-11-03T12:05:00', { eventId: 7, quantity: 2, amount: toMoneyUnits(80) });
+    const confirmed = transition('confirmed', 91, '2026-11-03T12:05:00', {
+      eventId: 7,
+      quantity: 2,
+      amount: toMoneyUnits(80),
+    });
     expect(bookingAfter(plan([confirmed, created]), 91)).toMatchObject({ currency: 'EUR', userId: 3 });
   });
 
@@ -163,7 +194,10 @@ describe('unknown_booking verdicts', () => {
     ]) {
       const p = plan(order);
       expect(p.verdicts).toEqual(['processed', 'processed']);
-      expect(bookingAfter(p, 91)).toMatchObject({ status: 'confirmed', confirmedAt: at('2026-11-03T12:05:00') });
+      expect(bookingAfter(p, 91)).toMatchObject({
+        status: 'confirmed',
+        confirmedAt: at('2026-11-03T12:05:00'),
+      });
     }
   });
 
@@ -187,7 +221,8 @@ describe('unknown_booking verdicts', () => {
 });
 
 describe('events', () => {
-  const booking = (eventId: number) => transition('created', 91, '2026-11-03T12:00:00', { ...facts, eventId });
+  const booking = (eventId: number) =>
+    transition('created', 91, '2026-11-03T12:00:00', { ...facts, eventId });
 
   it('creates a placeholder for a booking of an unknown event', () => {
     const p = plan([booking(99)]);
@@ -206,12 +241,20 @@ describe('events', () => {
 
   it('fills a stored placeholder in when the EventCreated arrives later', () => {
     const p = plan([eventMeta(99, '2026-11-01T09:00:00')], { events: new Map([[99, placeholderEvent()]]) });
-    expect(p.events.get(99)).toMatchObject({ name: 'Jazz Night', capacity: 500, createdAt: at('2026-11-01T09:00:00') });
+    expect(p.events.get(99)).toMatchObject({
+      name: 'Jazz Night',
+      capacity: 500,
+      createdAt: at('2026-11-01T09:00:00'),
+    });
   });
 
   it('keeps the metadata with the newest occurrence time, whatever the order', () => {
     const created = eventMeta(7, '2026-11-01T09:00:00');
-    const update = eventMeta(7, '2026-11-02T10:00:00', { capacity: 450, name: 'Jazz Night (moved)', createdAt: null });
+    const update = eventMeta(7, '2026-11-02T10:00:00', {
+      capacity: 450,
+      name: 'Jazz Night (moved)',
+      createdAt: null,
+    });
     for (const order of permutations([created, update])) {
       expect(plan(order).events.get(7)).toMatchObject({
         name: 'Jazz Night (moved)',
@@ -222,9 +265,18 @@ describe('events', () => {
   });
 
   it('keeps a deleted event deleted when a Created or Updated comes after the deletion', () => {
-    const deleted: NormalizedMessage = { kind: 'event_deleted', key: 'EventDeleted:7', eventId: 7, time: at('2026-11-05T00:00:00') };
+    const deleted: NormalizedMessage = {
+      kind: 'event_deleted',
+      key: 'EventDeleted:7',
+      eventId: 7,
+      time: at('2026-11-05T00:00:00'),
+    };
     const revived = eventMeta(7, '2026-11-06T00:00:00', { name: 'Jazz Night (back)' });
-    for (const order of permutations<NormalizedMessage>([eventMeta(7, '2026-11-01T09:00:00'), deleted, revived])) {
+    for (const order of permutations<NormalizedMessage>([
+      eventMeta(7, '2026-11-01T09:00:00'),
+      deleted,
+      revived,
+    ])) {
       expect(plan(order).events.get(7)).toMatchObject({ deleted: true });
     }
     const stored = new Map<number, EventMeta>([[7, deleteEvent(placeholderEvent())]]);
@@ -248,10 +300,25 @@ describe('revenue', () => {
 
   it('flows in on the day of confirmation and out on the day of a cancellation after confirmation', () => {
     const p = plan([created, confirmed, cancelled]);
-    expect(p.deltas.days.get('2026-11-03')).toMatchObject({ newBookings: 1, confirmed: 1, revenue: amount, grossConfirmed: amount });
-    expect(p.deltas.days.get('2026-11-06')).toMatchObject({ cancelled: 1, revenue: -amount, grossConfirmed: 0 });
+    expect(p.deltas.days.get('2026-11-03')).toMatchObject({
+      newBookings: 1,
+      confirmed: 1,
+      revenue: amount,
+      grossConfirmed: amount,
+    });
+    expect(p.deltas.days.get('2026-11-06')).toMatchObject({
+      cancelled: 1,
+      revenue: -amount,
+      grossConfirmed: 0,
+    });
     expect(p.deltas.totals.revenue).toBe(0);
-    expect(p.deltas.events.get(7)).toMatchObject({ cancelled: 1, confirmed: 0, revenue: 0, ticketsSold: 0, seatsHeld: 0 });
+    expect(p.deltas.events.get(7)).toMatchObject({
+      cancelled: 1,
+      confirmed: 0,
+      revenue: 0,
+      ticketsSold: 0,
+      seatsHeld: 0,
+    });
   });
 
   it('does not flow out for a cancellation that was never confirmed', () => {
@@ -269,23 +336,46 @@ describe('revenue', () => {
 
   it('counts confirmed base-currency bookings in the event revenue and totals', () => {
     const p = plan([created, confirmed]);
-    expect(p.deltas.events.get(7)).toMatchObject({ confirmed: 1, revenue: amount, confirmedBase: 1, ticketsSold: 2, seatsHeld: 2 });
+    expect(p.deltas.events.get(7)).toMatchObject({
+      confirmed: 1,
+      revenue: amount,
+      confirmedBase: 1,
+      ticketsSold: 2,
+      seatsHeld: 2,
+    });
     expect(p.deltas.totals.revenue).toBe(amount);
   });
 
   it('keeps a non-base currency apart and never adds it in', () => {
     const eur = { ...facts, currency: 'EUR', amount: toMoneyUnits(12.5) };
-    const p = plan([transition('created', 92, '2026-11-03T12:00:00', eur), transition('confirmed', 92, '2026-11-03T12:05:00', eur)]);
+    const p = plan([
+      transition('created', 92, '2026-11-03T12:00:00', eur),
+      transition('confirmed', 92, '2026-11-03T12:05:00', eur),
+    ]);
     expect(p.deltas.otherCurrency.get('7|EUR')).toBe(toMoneyUnits(12.5));
-    expect(p.deltas.events.get(7)).toMatchObject({ total: 1, confirmed: 1, ticketsSold: 2, revenue: 0, confirmedBase: 0 });
+    expect(p.deltas.events.get(7)).toMatchObject({
+      total: 1,
+      confirmed: 1,
+      ticketsSold: 2,
+      revenue: 0,
+      confirmedBase: 0,
+    });
     expect(p.deltas.totals).toMatchObject({ bookings: 1, revenue: 0 });
-    expect(p.deltas.days.get('2026-11-03')).toMatchObject({ newBookings: 1, confirmed: 1, revenue: 0, grossConfirmed: 0, confirmedBase: 0 });
+    expect(p.deltas.days.get('2026-11-03')).toMatchObject({
+      newBookings: 1,
+      confirmed: 1,
+      revenue: 0,
+      grossConfirmed: 0,
+      confirmedBase: 0,
+    });
   });
 
   it('takes the EUR amount back out when the EUR booking is cancelled', () => {
     const eur = { ...facts, currency: 'EUR', amount: toMoneyUnits(12.5) };
     const first = plan([transition('confirmed', 92, '2026-11-03T12:05:00', eur)]);
-    const second = plan([transition('cancelled', 92, '2026-11-04T12:00:00', eur)], { bookings: new Map([[92, stateAfter(first, 92)]]) });
+    const second = plan([transition('cancelled', 92, '2026-11-04T12:00:00', eur)], {
+      bookings: new Map([[92, stateAfter(first, 92)]]),
+    });
     expect(second.deltas.otherCurrency.get('7|EUR')).toBe(-toMoneyUnits(12.5));
     expect(second.deltas.days.get('2026-11-04')).toMatchObject({ cancelled: 1, revenue: 0 });
   });

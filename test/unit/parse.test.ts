@@ -38,7 +38,13 @@ const bookingData = {
   created_at: '2026-11-03T12:00:00',
   expires_at: '2026-11-03T12:15:00',
 };
-const bookingCreated = { type: 'BookingCreated', booking_id: 91, event_id: 7, user_id: 3, booking_data: bookingData };
+const bookingCreated = {
+  type: 'BookingCreated',
+  booking_id: 91,
+  event_id: 7,
+  user_id: 3,
+  booking_data: bookingData,
+};
 
 function booking(type: string, data: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
   return { type, booking_id: 91, event_id: 7, user_id: 3, ...top, booking_data: { ...bookingData, ...data } };
@@ -66,7 +72,9 @@ describe('rejections (events.md §4)', () => {
 
   it('accepts a message of exactly 64 KiB and rejects one byte more', () => {
     const base = JSON.stringify(booking('BookingCreated', { notes: '' }));
-    const exact = JSON.stringify(booking('BookingCreated', { notes: 'x'.repeat(MAX_MESSAGE_BYTES - base.length) }));
+    const exact = JSON.stringify(
+      booking('BookingCreated', { notes: 'x'.repeat(MAX_MESSAGE_BYTES - base.length) }),
+    );
     expect(Buffer.byteLength(exact)).toBe(MAX_MESSAGE_BYTES);
     expect(parse(exact).outcome).toBe('valid');
     expect(reasonOf(exact.replace('"notes":"', '"notes":"x'))).toBe('too_large');
@@ -94,7 +102,10 @@ describe('rejections (events.md §4)', () => {
     ['no type at all', { booking_id: 91, booking_data: bookingData }],
     ['an empty type', { ...bookingCreated, type: '' }],
     ['a numeric type', { ...bookingCreated, type: 3 }],
-    ['a CloudEvent without a type', { specversion: '1.0', id: 'ce-1', source: '/bookings', data: bookingData }],
+    [
+      'a CloudEvent without a type',
+      { specversion: '1.0', id: 'ce-1', source: '/bookings', data: bookingData },
+    ],
   ])('rejects a message with %s as missing_type', (_label, message) => {
     expect(reasonOf(message)).toBe('missing_type');
   });
@@ -102,14 +113,27 @@ describe('rejections (events.md §4)', () => {
   it.each([
     ['an Evently type nobody publishes', { ...bookingCreated, type: 'BookingRefunded' }],
     ['a type in the wrong case', { ...bookingCreated, type: 'bookingcreated' }],
-    ['an unknown CloudEvents type', { specversion: '1.0', id: 'ce-1', source: '/b', type: 'evently.booking.refunded', data: bookingData }],
-    ['an Evently type name used as a CloudEvents type', { specversion: '1.0', id: 'ce-1', source: '/b', type: 'BookingCreated', data: bookingData }],
+    [
+      'an unknown CloudEvents type',
+      { specversion: '1.0', id: 'ce-1', source: '/b', type: 'evently.booking.refunded', data: bookingData },
+    ],
+    [
+      'an Evently type name used as a CloudEvents type',
+      { specversion: '1.0', id: 'ce-1', source: '/b', type: 'BookingCreated', data: bookingData },
+    ],
   ])('rejects %s as unknown_type', (_label, message) => {
     expect(reasonOf(message)).toBe('unknown_type');
   });
 
   it.each([
-    ['a confirmation without any booking id', { type: 'BookingConfirmed', event_id: 7, booking_data: { event_id: 7, confirmed_at: '2026-11-03T12:05:00' } }],
+    [
+      'a confirmation without any booking id',
+      {
+        type: 'BookingConfirmed',
+        event_id: 7,
+        booking_data: { event_id: 7, confirmed_at: '2026-11-03T12:05:00' },
+      },
+    ],
     ['a non-numeric booking id', booking('BookingCreated', { id: 'BK-91' }, { booking_id: 'BK-91' })],
     ['a negative booking id', booking('BookingCancelled', { id: -91 }, { booking_id: -91 })],
     ['a fractional booking id', booking('BookingExpired', { id: 91.5 }, { booking_id: 91.5 })],
@@ -118,11 +142,20 @@ describe('rejections (events.md §4)', () => {
   });
 
   it.each([
-    ['a BookingCreated without event_id', { type: 'BookingCreated', booking_id: 91, booking_data: { ...bookingData, event_id: undefined } }],
-    ['a booking whose event_id is not a number', booking('BookingConfirmed', { event_id: 'jazz-night' }, { event_id: 'jazz-night' })],
+    [
+      'a BookingCreated without event_id',
+      { type: 'BookingCreated', booking_id: 91, booking_data: { ...bookingData, event_id: undefined } },
+    ],
+    [
+      'a booking whose event_id is not a number',
+      booking('BookingConfirmed', { event_id: 'jazz-night' }, { event_id: 'jazz-night' }),
+    ],
     ['an EventCreated without any id', { type: 'EventCreated', event_data: { ...eventData, id: undefined } }],
     ['an EventDeleted without event_id', { type: 'EventDeleted' }],
-    ['an EventUpdated whose event_id is negative', { type: 'EventUpdated', event_id: -7, event_data: { ...eventData, id: -7 } }],
+    [
+      'an EventUpdated whose event_id is negative',
+      { type: 'EventUpdated', event_id: -7, event_data: { ...eventData, id: -7 } },
+    ],
   ])('rejects %s as missing_event_id', (_label, message) => {
     expect(reasonOf(message)).toBe('missing_event_id');
   });
@@ -138,7 +171,9 @@ describe('rejections (events.md §4)', () => {
   });
 
   it('rejects a transition that carries a bad quantity, even though a transition may omit it', () => {
-    expect(reasonOf(booking('BookingConfirmed', { quantity: 0, confirmed_at: '2026-11-03T12:05:00' }))).toBe('invalid_quantity');
+    expect(reasonOf(booking('BookingConfirmed', { quantity: 0, confirmed_at: '2026-11-03T12:05:00' }))).toBe(
+      'invalid_quantity',
+    );
   });
 
   it.each([
@@ -151,7 +186,10 @@ describe('rejections (events.md §4)', () => {
   });
 
   it('accepts a free booking (amount 0)', () => {
-    expect(normalized(booking('BookingCreated', { total_amount: 0 }))).toMatchObject({ kind: 'booking', amount: 0 });
+    expect(normalized(booking('BookingCreated', { total_amount: 0 }))).toMatchObject({
+      kind: 'booking',
+      amount: 0,
+    });
   });
 
   it.each([
@@ -163,9 +201,15 @@ describe('rejections (events.md §4)', () => {
   });
 
   it('rejects a bad capacity in the flat event format too', () => {
-    expect(reasonOf({ type: 'EventUpdated', event_id: 7, name: 'Jazz Night', capacity: -10, updated_at: '2026-11-02T10:00:00' })).toBe(
-      'invalid_capacity',
-    );
+    expect(
+      reasonOf({
+        type: 'EventUpdated',
+        event_id: 7,
+        name: 'Jazz Night',
+        capacity: -10,
+        updated_at: '2026-11-02T10:00:00',
+      }),
+    ).toBe('invalid_capacity');
   });
 
   it.each([
@@ -173,17 +217,40 @@ describe('rejections (events.md §4)', () => {
     ['an impossible calendar date', booking('BookingCreated', { created_at: '2026-02-30T12:00:00' })],
     ['an epoch number as confirmed_at', booking('BookingConfirmed', { confirmed_at: 1793700000 })],
     ['a word as cancelled_at', booking('BookingCancelled', { cancelled_at: 'yesterday' })],
-    ['an event whose created_at is garbage', { ...eventCreated, event_data: { ...eventData, created_at: 'soon' } }],
-    ['an event whose event_date has month 13', { ...eventCreated, event_data: { ...eventData, event_date: '2026-13-01T20:00:00' } }],
-    ['an envelope timestamp that is not ISO 8601', { type: 'EventDeleted', event_id: 7, timestamp: 'Tue, 3 Nov 2026 12:00:00 GMT' }],
-    ['a CloudEvents time that is not ISO 8601', { specversion: '1.0', id: 'ce-9', source: '/e', type: 'evently.event.deleted', time: 'now', data: { id: 7 } }],
+    [
+      'an event whose created_at is garbage',
+      { ...eventCreated, event_data: { ...eventData, created_at: 'soon' } },
+    ],
+    [
+      'an event whose event_date has month 13',
+      { ...eventCreated, event_data: { ...eventData, event_date: '2026-13-01T20:00:00' } },
+    ],
+    [
+      'an envelope timestamp that is not ISO 8601',
+      { type: 'EventDeleted', event_id: 7, timestamp: 'Tue, 3 Nov 2026 12:00:00 GMT' },
+    ],
+    [
+      'a CloudEvents time that is not ISO 8601',
+      {
+        specversion: '1.0',
+        id: 'ce-9',
+        source: '/e',
+        type: 'evently.event.deleted',
+        time: 'now',
+        data: { id: 7 },
+      },
+    ],
   ])('rejects %s as invalid_timestamp', (_label, message) => {
     expect(reasonOf(message)).toBe('invalid_timestamp');
   });
 
   it('keeps a machine-readable reason and a human detail on every rejection', () => {
     const result = parse(booking('BookingCreated', { quantity: 0 }));
-    expect(result).toEqual({ outcome: 'rejected', reason: 'invalid_quantity', detail: expect.stringMatching(/quantity/) as unknown });
+    expect(result).toEqual({
+      outcome: 'rejected',
+      reason: 'invalid_quantity',
+      detail: expect.stringMatching(/quantity/) as unknown,
+    });
   });
 });
 
@@ -223,14 +290,27 @@ describe('envelope formats (events.md §2a, §2b)', () => {
 
   it('takes the event name from title when name is absent', () => {
     const { name: _name, ...noName } = eventData;
-    expect(normalized({ ...eventCreated, event_data: { ...noName, title: 'Jazz Night (late set)' } })).toMatchObject({
+    expect(
+      normalized({ ...eventCreated, event_data: { ...noName, title: 'Jazz Night (late set)' } }),
+    ).toMatchObject({
       name: 'Jazz Night (late set)',
     });
   });
 
   it('normalizes a booking the same way from the Evently and CloudEvents formats', () => {
-    const confirmedData = { ...bookingData, status: 'confirmed', payment_status: 'completed', confirmed_at: '2026-11-03T12:05:00' };
-    const evently = normalized({ type: 'BookingConfirmed', booking_id: 91, event_id: 7, user_id: 3, booking_data: confirmedData });
+    const confirmedData = {
+      ...bookingData,
+      status: 'confirmed',
+      payment_status: 'completed',
+      confirmed_at: '2026-11-03T12:05:00',
+    };
+    const evently = normalized({
+      type: 'BookingConfirmed',
+      booking_id: 91,
+      event_id: 7,
+      user_id: 3,
+      booking_data: confirmedData,
+    });
     const cloud = normalized({
       specversion: '1.0',
       id: 'ce-booking-91-confirmed',
@@ -255,13 +335,28 @@ describe('envelope formats (events.md §2a, §2b)', () => {
   });
 
   it('maps every CloudEvents type to its Evently type', () => {
-    const ce = (type: string, data: object) => normalized({ specversion: '1.0', id: `ce-${type}`, source: '/x', type, data });
-    expect(ce('evently.booking.created', bookingData)).toMatchObject({ kind: 'booking', transition: 'created' });
-    expect(ce('evently.booking.confirmed', bookingData)).toMatchObject({ kind: 'booking', transition: 'confirmed' });
-    expect(ce('evently.booking.cancelled', bookingData)).toMatchObject({ kind: 'booking', transition: 'cancelled' });
-    expect(ce('evently.booking.expired', bookingData)).toMatchObject({ kind: 'booking', transition: 'expired' });
+    const ce = (type: string, data: object) =>
+      normalized({ specversion: '1.0', id: `ce-${type}`, source: '/x', type, data });
+    expect(ce('evently.booking.created', bookingData)).toMatchObject({
+      kind: 'booking',
+      transition: 'created',
+    });
+    expect(ce('evently.booking.confirmed', bookingData)).toMatchObject({
+      kind: 'booking',
+      transition: 'confirmed',
+    });
+    expect(ce('evently.booking.cancelled', bookingData)).toMatchObject({
+      kind: 'booking',
+      transition: 'cancelled',
+    });
+    expect(ce('evently.booking.expired', bookingData)).toMatchObject({
+      kind: 'booking',
+      transition: 'expired',
+    });
     expect(ce('evently.event.created', eventData)).toMatchObject({ kind: 'event_meta', eventId: 7 });
-    expect(ce('evently.event.updated', { ...eventData, updated_at: '2026-11-02T10:00:00' })).toMatchObject({ kind: 'event_meta' });
+    expect(ce('evently.event.updated', { ...eventData, updated_at: '2026-11-02T10:00:00' })).toMatchObject({
+      kind: 'event_meta',
+    });
     expect(ce('evently.event.deleted', { id: 7 })).toMatchObject({ kind: 'event_deleted', eventId: 7 });
   });
 
@@ -275,7 +370,9 @@ describe('envelope formats (events.md §2a, §2b)', () => {
   });
 
   it('accepts ids given as digit strings, as some producers send them', () => {
-    expect(normalized(booking('BookingCreated', { id: '91', event_id: '7' }, { booking_id: '91', event_id: '7' }))).toMatchObject({
+    expect(
+      normalized(booking('BookingCreated', { id: '91', event_id: '7' }, { booking_id: '91', event_id: '7' })),
+    ).toMatchObject({
       bookingId: 91,
       eventId: 7,
     });
@@ -289,23 +386,45 @@ describe('envelope formats (events.md §2a, §2b)', () => {
   });
 
   it('lets a transition omit the booking facts it does not change', () => {
-    const bare = normalized({ type: 'BookingExpired', booking_id: 91, booking_data: { id: 91, expired_at: '2026-11-03T12:15:00' } });
-    expect(bare).toEqual({ kind: 'booking', key: 'BookingExpired:91', transition: 'expired', bookingId: 91, time: utc('2026-11-03T12:15:00Z') });
+    const bare = normalized({
+      type: 'BookingExpired',
+      booking_id: 91,
+      booking_data: { id: 91, expired_at: '2026-11-03T12:15:00' },
+    });
+    expect(bare).toEqual({
+      kind: 'booking',
+      key: 'BookingExpired:91',
+      transition: 'expired',
+      bookingId: 91,
+      time: utc('2026-11-03T12:15:00Z'),
+    });
   });
 });
 
 describe('ignored types (events.md §4)', () => {
-  it.each(['BookingPaymentCompleted', 'WaitlistJoined', 'WaitlistCancelled', 'WaitlistNotificationsSent', 'WaitlistAvailabilityUpdated'])(
-    'ignores %s without validating its fields',
-    (type) => {
-      expect(parse({ type, waitlist_entry_id: 3953, event_id: 4, user_id: 1646 })).toEqual({ outcome: 'ignored', type });
-    },
-  );
+  it.each([
+    'BookingPaymentCompleted',
+    'WaitlistJoined',
+    'WaitlistCancelled',
+    'WaitlistNotificationsSent',
+    'WaitlistAvailabilityUpdated',
+  ])('ignores %s without validating its fields', (type) => {
+    expect(parse({ type, waitlist_entry_id: 3953, event_id: 4, user_id: 1646 })).toEqual({
+      outcome: 'ignored',
+      type,
+    });
+  });
 
   it('ignores the CloudEvents form of a payment completion', () => {
-    expect(parse({ specversion: '1.0', id: 'ce-pay-91', source: '/payments', type: 'evently.booking.payment_completed', data: bookingData })).toEqual(
-      { outcome: 'ignored', type: 'BookingPaymentCompleted' },
-    );
+    expect(
+      parse({
+        specversion: '1.0',
+        id: 'ce-pay-91',
+        source: '/payments',
+        type: 'evently.booking.payment_completed',
+        data: bookingData,
+      }),
+    ).toEqual({ outcome: 'ignored', type: 'BookingPaymentCompleted' });
   });
 });
 
@@ -325,7 +444,15 @@ describe('idempotency keys (events.md §3)', () => {
   });
 
   it('uses the CloudEvents id', () => {
-    expect(keyOf({ specversion: '1.0', id: 'ce-42', source: '/bookings', type: 'evently.booking.created', data: bookingData })).toBe('ce-42');
+    expect(
+      keyOf({
+        specversion: '1.0',
+        id: 'ce-42',
+        source: '/bookings',
+        type: 'evently.booking.created',
+        data: bookingData,
+      }),
+    ).toBe('ce-42');
   });
 
   it.each([
@@ -343,21 +470,36 @@ describe('idempotency keys (events.md §3)', () => {
   });
 
   it('keys an EventUpdated by event id and updated_at, so two updates are two messages', () => {
-    const update = (updatedAt: string) => ({ type: 'EventUpdated', event_id: 7, event_data: { ...eventData, updated_at: updatedAt } });
+    const update = (updatedAt: string) => ({
+      type: 'EventUpdated',
+      event_id: 7,
+      event_data: { ...eventData, updated_at: updatedAt },
+    });
     expect(keyOf(update('2026-11-02T10:00:00'))).toBe('EventUpdated:7:2026-11-02T10:00:00');
     expect(keyOf(update('2026-11-05T08:30:00'))).toBe('EventUpdated:7:2026-11-05T08:30:00');
   });
 
   it('falls back to the SHA-256 of the sorted-keys JSON when nothing else applies', () => {
-    const key = keyOf({ type: 'EventUpdated', event_id: 7, event_data: { name: 'Jazz Night', capacity: 450 } });
-    const canonical = '{"event_data":{"capacity":450,"name":"Jazz Night"},"event_id":7,"type":"EventUpdated"}';
+    const key = keyOf({
+      type: 'EventUpdated',
+      event_id: 7,
+      event_data: { name: 'Jazz Night', capacity: 450 },
+    });
+    const canonical =
+      '{"event_data":{"capacity":450,"name":"Jazz Night"},"event_id":7,"type":"EventUpdated"}';
     expect(key).toBe(createHash('sha256').update(canonical).digest('hex'));
   });
 
   it('gives the same content-hash key whatever the order of the keys', () => {
-    const a = keyOf('{"type":"EventUpdated","event_id":7,"event_data":{"name":"Jazz Night","capacity":450,"tags":["a","b"]}}');
-    const b = keyOf('{"event_data":{"tags":["a","b"],"capacity":450,"name":"Jazz Night"},"event_id":7,"type":"EventUpdated"}');
-    const changed = keyOf('{"type":"EventUpdated","event_id":7,"event_data":{"name":"Jazz Night","capacity":451,"tags":["a","b"]}}');
+    const a = keyOf(
+      '{"type":"EventUpdated","event_id":7,"event_data":{"name":"Jazz Night","capacity":450,"tags":["a","b"]}}',
+    );
+    const b = keyOf(
+      '{"event_data":{"tags":["a","b"],"capacity":450,"name":"Jazz Night"},"event_id":7,"type":"EventUpdated"}',
+    );
+    const changed = keyOf(
+      '{"type":"EventUpdated","event_id":7,"event_data":{"name":"Jazz Night","capacity":451,"tags":["a","b"]}}',
+    );
     expect(a).toBe(b);
     expect(changed).not.toBe(a);
   });
@@ -367,36 +509,69 @@ describe('occurrence time (events.md §2c)', () => {
   const timeOf = (message: unknown) => normalized(message).time;
 
   it('reads a timestamp without an offset as UTC', () => {
-    expect(timeOf(booking('BookingCreated', { created_at: '2026-11-03T12:00:00' }))).toBe(utc('2026-11-03T12:00:00Z'));
+    expect(timeOf(booking('BookingCreated', { created_at: '2026-11-03T12:00:00' }))).toBe(
+      utc('2026-11-03T12:00:00Z'),
+    );
   });
 
   it('applies an explicit offset', () => {
-    expect(timeOf(booking('BookingCreated', { created_at: '2026-11-03T12:00:00+02:00' }))).toBe(utc('2026-11-03T10:00:00Z'));
-    expect(timeOf(booking('BookingCreated', { created_at: '2026-11-03T12:00:00.250-0530' }))).toBe(utc('2026-11-03T17:30:00.250Z'));
+    expect(timeOf(booking('BookingCreated', { created_at: '2026-11-03T12:00:00+02:00' }))).toBe(
+      utc('2026-11-03T10:00:00Z'),
+    );
+    expect(timeOf(booking('BookingCreated', { created_at: '2026-11-03T12:00:00.250-0530' }))).toBe(
+      utc('2026-11-03T17:30:00.250Z'),
+    );
   });
 
   it.each([
     ['EventCreated', eventCreated, '2026-11-01T09:00:00Z'],
-    ['EventUpdated', { type: 'EventUpdated', event_id: 7, event_data: { ...eventData, updated_at: '2026-11-02T10:00:00' } }, '2026-11-02T10:00:00Z'],
+    [
+      'EventUpdated',
+      { type: 'EventUpdated', event_id: 7, event_data: { ...eventData, updated_at: '2026-11-02T10:00:00' } },
+      '2026-11-02T10:00:00Z',
+    ],
     ['BookingCreated', booking('BookingCreated'), '2026-11-03T12:00:00Z'],
-    ['BookingConfirmed', booking('BookingConfirmed', { confirmed_at: '2026-11-03T12:05:00' }), '2026-11-03T12:05:00Z'],
-    ['BookingCancelled', booking('BookingCancelled', { cancelled_at: '2026-11-04T08:00:00' }), '2026-11-04T08:00:00Z'],
-    ['BookingExpired', booking('BookingExpired', { expired_at: '2026-11-03T12:15:00' }), '2026-11-03T12:15:00Z'],
+    [
+      'BookingConfirmed',
+      booking('BookingConfirmed', { confirmed_at: '2026-11-03T12:05:00' }),
+      '2026-11-03T12:05:00Z',
+    ],
+    [
+      'BookingCancelled',
+      booking('BookingCancelled', { cancelled_at: '2026-11-04T08:00:00' }),
+      '2026-11-04T08:00:00Z',
+    ],
+    [
+      'BookingExpired',
+      booking('BookingExpired', { expired_at: '2026-11-03T12:15:00' }),
+      '2026-11-03T12:15:00Z',
+    ],
   ])('takes a %s at its own time field, not at created_at or the envelope time', (_type, message, iso) => {
     expect(timeOf({ ...message, timestamp: '2026-11-20T00:00:00Z' })).toBe(utc(iso));
   });
 
   it('falls back to the envelope timestamp when the own time field is missing', () => {
-    expect(timeOf(booking('BookingConfirmed', {}, { timestamp: '2026-11-03T12:06:00Z' }))).toBe(utc('2026-11-03T12:06:00Z'));
+    expect(timeOf(booking('BookingConfirmed', {}, { timestamp: '2026-11-03T12:06:00Z' }))).toBe(
+      utc('2026-11-03T12:06:00Z'),
+    );
   });
 
   it('falls back to occurred_at when there is no timestamp', () => {
-    expect(timeOf({ type: 'EventDeleted', event_id: 7, occurred_at: '2026-11-10T00:00:00-05:00' })).toBe(utc('2026-11-10T05:00:00Z'));
+    expect(timeOf({ type: 'EventDeleted', event_id: 7, occurred_at: '2026-11-10T00:00:00-05:00' })).toBe(
+      utc('2026-11-10T05:00:00Z'),
+    );
   });
 
   it('falls back to the CloudEvents time', () => {
     expect(
-      timeOf({ specversion: '1.0', id: 'ce-del-7', source: '/events', type: 'evently.event.deleted', time: '2026-11-10T05:00:00Z', data: { id: 7 } }),
+      timeOf({
+        specversion: '1.0',
+        id: 'ce-del-7',
+        source: '/events',
+        type: 'evently.event.deleted',
+        time: '2026-11-10T05:00:00Z',
+        data: { id: 7 },
+      }),
     ).toBe(utc('2026-11-10T05:00:00Z'));
   });
 

@@ -99,8 +99,19 @@ const statements = [
     processed bigint NOT NULL DEFAULT 0,
     duplicates bigint NOT NULL DEFAULT 0,
     ignored bigint NOT NULL DEFAULT 0,
-    rejected bigint NOT NULL DEFAULT 0
+    rejected bigint NOT NULL DEFAULT 0,
+    log_pruned_before timestamptz
   )`,
+  `CREATE TABLE reconcile_runs (
+    id bigserial PRIMARY KEY,
+    checked_at timestamptz NOT NULL DEFAULT now(),
+    drift boolean NOT NULL,
+    differences jsonb NOT NULL,
+    difference_count int NOT NULL DEFAULT 0,
+    duration_ms int NOT NULL,
+    comparable boolean NOT NULL DEFAULT true
+  )`,
+  `CREATE INDEX event_log_received_at ON event_log (received_at)`,
   `INSERT INTO totals (id) VALUES (1)`,
   `CREATE TABLE heartbeats (minute bigint PRIMARY KEY)`,
 ];

@@ -1,0 +1,186 @@
+/**
+ * `npm run bench:query`: cached GET /api/v1/analytics/dashboard under load, against a Fastify
+ * hello world measured in the same run with the same autocannon settings.
+ *
+ * Fairness: the service and the hello world each run in their own child process started the same
+ * way (`node --import tsx ...`), so neither shares an event loop with the load generator, and they
+ * are measured one after the other, never at the same time. The service runs as in production
+ * (`src/cli/main.ts start --role api`) on a bench database holding 10^4 bookings that went through
+ * the real pipeline, with Redis (a separate logical database, so no key meets another run's).
+ *
+ * Knobs (environment): BENCH_BOOKINGS (10000), BENCH_CONNECTIONS (50), BENCH_DURATION (10 s),
+ * BENCH_REDIS_DB (11), BENCH_CPU_PROF=<dir> (write a V8 CPU profile of the service child there;
+ * summarize it with `node --import tsx bench/cpuprofile.ts <dir>/*.cpuprofile`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once as onceEvent } from 'node:events';
+import net from 'node:net';
+import autocannon, { type Result } from 'autocannon';
+import { sql } from 'kysely';
+import { mintToken } from '../src/auth/tokens.ts';
+import { createPipeline } from '../src/ingest/pipeline.ts';
+import { openPostgres } from '../src/platform/db.ts';
+import { ScratchDatabases } from '../test/support/scratch-database.ts';
+import { once, onInterrupt } from './cleanup.ts';
+import { loadDataset } from './dataset.ts';
+import { closeAgent, timedGet } from './http.ts';
+
+const BOOKINGS = Number(process.env.BENCH_BOOKINGS ?? 10_000);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const REDIS_DB = Number(process.env.BENCH_REDIS_DB ?? 11);
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+const WARMUP_SECONDS = 3;
+const TARGET_RATIO = 0.6;
+const TARGET_P99_MS = 25;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function startChild(label: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const forward = (stream: NodeJS.ReadableStream | null, to: NodeJS.WriteStream) =>
+    stream?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') to.write(`[${label}] ${line}\n`);
+    });
+  forward(child.stdout, process.stdout);
+  forward(child.stderr, process.stderr);
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = onceEvent(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${url}: the child exited with code ${child.exitCode}`);
+    const answer = await timedGet(url, {}).catch(() => undefined);
+    if (answer?.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function load(url: string, headers: Record<string, string>): Promise<Result> {
+  await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_SECONDS, headers });
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers });
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors under load`);
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  const databases = new ScratchDatabases('bench');
+  const children: ChildProcess[] = [];
+  const cleanup = once(async () => {
+    closeAgent();
+    for (const child of children) await stopChild(child);
+    await databases.dropAll();
+  });
+  const removeInterrupt = onInterrupt(cleanup);
+  try {
+    const { name, url } = await databases.create();
+    const database = await openPostgres(url, 2);
+    try {
+      const pipeline = createPipeline({ db: database.db, config: { baseCurrency: 'USD', reportingTimezone: 'UTC' } });
+      const spec = { bookings: BOOKINGS, events: 200, days: 365, endAt: Date.now(), seed: 20_240_601 };
+      const report = await loadDataset(pipeline, spec, 2_000);
+      if (report.rejected > 0) throw new Error(`${report.rejected} messages were rejected while loading`);
+      console.log(`loaded ${BOOKINGS.toLocaleString('en-US')} bookings (${report.messages} messages, ${report.batches} batches) into ${name}`);
+      await sql`analyze`.execute(database.db);
+    } finally {
+      await database.close();
+    }
+
+    const secret = randomBytes(48).toString('base64url');
+    const [servicePort, helloPort] = [await freePort(), await freePort()];
+    const service = startChild(
+      'service',
+      [
+        '--import',
+        'tsx',
+        ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []),
+        'src/cli/main.ts',
+        'start',
+        '--role',
+        'api',
+      ],
+      {
+        DATABASE_URL: url,
+        REDIS_URL: `redis://127.0.0.1:6379/${REDIS_DB}`,
+        JWT_SECRET: secret,
+        ANALYTICS_CACHE_TTL: '300',
+        RATE_LIMIT_ANALYTICS: '1000000',
+        LOG_LEVEL: 'warn',
+        REPORTING_TIMEZONE: 'UTC',
+        HOST: '127.0.0.1',
+        PORT: String(servicePort),
+      },
+    );
+    children.push(service);
+    const hello = startChild('hello', ['--import', 'tsx', 'bench/hello.ts'], { PORT: String(helloPort) });
+    children.push(hello);
+    const helloUrl = `http://127.0.0.1:${helloPort}/`;
+    const dashboardUrl = `http://127.0.0.1:${servicePort}/api/v1/analytics/dashboard`;
+    await waitReady(`http://127.0.0.1:${servicePort}/health/ready`, service);
+    await waitReady(helloUrl, hello);
+
+    const token = await mintToken({ secret, algorithm: 'HS256', userId: 1, role: 'admin', expiresInSeconds: 3600 });
+    const headers = { authorization: `Bearer ${token}` };
+    const first = await timedGet(dashboardUrl, headers);
+    const second = await timedGet(dashboardUrl, headers);
+    if (first.status !== 200 || second.status !== 200) throw new Error(`dashboard answered ${first.status}, ${second.status}`);
+    const cached = (JSON.parse(second.body) as { meta: { cached: boolean } }).meta.cached;
+    if (!cached) throw new Error('the second dashboard request was not served from the cache');
+    console.log(
+      `dashboard: ${second.body.length.toLocaleString('en-US')} bytes; cold ${first.ms.toFixed(1)} ms, cached ${second.ms.toFixed(1)} ms`,
+    );
+    console.log(
+      `autocannon: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up then ${DURATION} s measured, one target at a time`,
+    );
+
+    const baseline = await load(helloUrl, {});
+    const dashboard = await load(dashboardUrl, headers);
+
+    const row = (label: string, r: Result) =>
+      `${label.padEnd(24)}${r.requests.average.toFixed(0).padStart(10)}${String(r.latency.p50).padStart(9)}${String(r.latency.p99).padStart(9)}` +
+      `${r.latency.max.toFixed(0).padStart(9)}${(r.throughput.average / 1_048_576).toFixed(1).padStart(10)}`;
+    console.log(`\n${'target'.padEnd(24)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'MiB/s'.padStart(10)}`);
+    console.log(row('hello world (baseline)', baseline));
+    console.log(row('dashboard (cached)', dashboard));
+    const ratio = dashboard.requests.average / baseline.requests.average;
+    const ratioOk = ratio >= TARGET_RATIO;
+    const p99Ok = dashboard.latency.p99 < TARGET_P99_MS;
+    console.log(`\nratio dashboard/hello req/s: ${ratio.toFixed(2)} (target >= ${TARGET_RATIO}) ${ratioOk ? 'PASS' : 'FAIL'}`);
+    console.log(`dashboard p99: ${dashboard.latency.p99} ms (target < ${TARGET_P99_MS} ms) ${p99Ok ? 'PASS' : 'FAIL'}`);
+    console.log(`bench:query ${ratioOk && p99Ok ? 'PASS' : 'FAIL'}`);
+  } finally {
+    removeInterrupt();
+    await cleanup();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench:query failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});

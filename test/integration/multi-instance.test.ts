@@ -1,0 +1,101 @@
+/**
+ * Two service instances on one PostgreSQL and one Redis: a batch committed through one is visible
+ * through the other on the next read (no stale cache), and both deliver the live `change` event.
+ */
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { getData, ingestHttp } from '../helpers/conformance.ts';
+import { waitFor } from '../helpers/db.ts';
+
+const event = (id: number) =>
+  JSON.stringify({
+    type: 'EventCreated',
+    event_id: id,
+    event_data: { id, name: `Event ${id}`, category: 'music', capacity: 100, created_at: '2026-11-01T10:00:00' },
+  });
+const booking = (id: number, eventId: number) =>
+  JSON.stringify({
+    type: 'BookingCreated',
+    booking_id: id,
+    event_id: eventId,
+    user_id: id,
+    booking_data: { quantity: 1, total_amount: 10, currency: 'USD', created_at: '2026-11-10T10:00:00' },
+  });
+
+/** Opens the SSE stream of a listening app and collects its `change` events. */
+async function listen(url: string): Promise<{ events: { data_version: number }[]; close: () => void }> {
+  const events: { data_version: number }[] = [];
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`stream answered ${res.statusCode}`));
+        return;
+      }
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = /^data: (.*)$/m.exec(frame)?.[1];
+          if (frame.includes('event: change') && data) events.push(JSON.parse(data) as { data_version: number });
+        }
+      });
+      resolve({ events, close: () => req.destroy() });
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('two instances on one database and one Redis', () => {
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    a = await startTestApp({ redis: true });
+    b = await startTestApp({ redis: true, databaseUrl: a.database?.url ?? '' });
+    await a.app.listen({ port: 0, host: '127.0.0.1' });
+    await b.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  it('shows a batch committed through one instance on the next read through the other', async () => {
+    const url = '/api/v1/analytics/system?as_of=2026-11-20';
+    await ingestHttp(a.app, a.token, [event(1), booking(1, 1)]);
+    expect((await getData(b.app, b.token, url)).total_bookings).toBe(1);
+    expect((await getData(a.app, a.token, url)).total_bookings).toBe(1);
+    // Both answers are cached now; the next batch must not leave either instance on the old figure.
+    await ingestHttp(a.app, a.token, [booking(2, 1)]);
+    expect((await getData(b.app, b.token, url)).total_bookings).toBe(2);
+    await ingestHttp(b.app, b.token, [booking(3, 1)]);
+    expect((await getData(a.app, a.token, url)).total_bookings).toBe(3);
+  });
+
+  it('delivers the live change event on both instances', async () => {
+    const port = (t: TestApp) => (t.app.server.address() as { port: number }).port;
+    const streamA = await listen(`http://127.0.0.1:${port(a)}/api/v1/analytics/stream?token=${a.token}`);
+    const streamB = await listen(`http://127.0.0.1:${port(b)}/api/v1/analytics/stream?token=${b.token}`);
+    try {
+      const results = await ingestHttp(a.app, a.token, [booking(4, 1)]);
+      expect(results[0]?.outcome).toBe('processed');
+      const version = (await getData(a.app, a.token, '/api/v1/analytics/system')) && (await a.deps.readState.dataVersion());
+      for (const s of [streamA, streamB]) {
+        await waitFor('the change event', async () => (s.events.some((e) => e.data_version >= version) ? true : undefined), 5_000);
+      }
+    } finally {
+      streamA.close();
+      streamB.close();
+    }
+  });
+
+  it('refuses the stream without a valid token', async () => {
+    const res = await b.app.inject({ method: 'GET', url: '/api/v1/analytics/stream?token=not-a-token' });
+    expect(res.statusCode).toBe(401);
+  });
+});
