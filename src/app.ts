@@ -123,11 +123,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     return reply.code(404).type('application/problem+json').send(problem);
   });
 
-  // Before every route, so that its request hook times all of them.
-  await app.register(metricsRoutes, {
-    metrics: deps.metrics,
-    sources: { cache: deps.cache, pool: () => deps.database.poolStats(), consumers: options.consumers ?? (() => ({})) },
-  });
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {
@@ -145,6 +140,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     exposedHeaders: ['X-Request-Id', 'ETag', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
   });
   await app.register(swagger, {
+    // Shared schemas appear under their $id (components/schemas/Problem) rather than def-N.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       openapi: '3.0.3',
       info: {
@@ -160,6 +157,12 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
         { name: 'admin', description: 'User administration (admin token required)' },
       ],
     },
+  });
+  // After swagger (which collects routes as they are added), before every other route (so that
+  // its hook times them all).
+  await app.register(metricsRoutes, {
+    metrics: deps.metrics,
+    sources: { cache: deps.cache, pool: () => deps.database.poolStats(), consumers: options.consumers ?? (() => ({})) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -308,6 +308,8 @@ export const HealthSchema = Open(
       }),
     }),
     ingest: Open({ processed: NullableInt, duplicates: NullableInt, ignored: NullableInt, rejected: NullableInt, lag: NullableInt }),
+    reconcile: Type.Optional(Nullable(Open({}, 'The last reconcile run: checked_at, drift, difference_count, ...'))),
+    event_log: Type.Optional(Open({}, 'Retention of message payloads, and whether a rebuild can be complete')),
     data_version: NullableInt,
     uptime_s: Type.Integer(),
   },
@@ -360,6 +362,16 @@ export const RebuildSchema = Ok(
     data_version: Type.Integer(),
   }),
 );
+export const ReconcileSchema = Ok(
+  Open({
+    checked_at: Type.String({ format: 'date-time' }),
+    drift: Type.Boolean(),
+    comparable: Type.Boolean({ description: 'False when retention dropped payloads a recomputation needs' }),
+    differences: Type.Array(Open({}), { description: 'The figures that differ, stored and recomputed' }),
+    difference_count: Type.Integer(),
+    duration_ms: Type.Number(),
+  }),
+);
 export const CacheClearedSchema = Ok(Open({ cleared: Type.Boolean() }));
 
 /**
@@ -383,6 +395,7 @@ const OPERATION_RESPONSES: Readonly<Record<string, Record<number, unknown>>> = {
   'GET /api/v1/analytics/dead-letters': { 200: DeadLettersSchema, ...errorResponses },
   'POST /api/v1/analytics/dead-letters/:id/retry': { 200: RetrySchema, ...errorResponses },
   'POST /api/v1/analytics/rebuild': { 200: RebuildSchema, ...errorResponses },
+  'POST /api/v1/analytics/reconcile': { 200: ReconcileSchema, ...errorResponses },
   'POST /api/v1/analytics/cache/clear': { 200: CacheClearedSchema, ...errorResponses },
 };
 

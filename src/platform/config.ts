@@ -88,7 +88,10 @@ export async function resolveEnv(
 
 async function defaultZeroFetch(token: string): Promise<Record<string, Record<string, string>>> {
   const { zero } = await import('@zerosecrets/zero');
-  return (await zero({ token, pick: ['evently'] }).fetch()) as Record<string, Record<string, string>>;
+  const secrets = await zero({ token, pick: ['evently'], callerName: 'evently-analytics' }).fetch();
+  const out: Record<string, Record<string, string>> = {};
+  for (const [group, values] of Object.entries(secrets)) if (values) out[group] = values;
+  return out;
 }
 
 function isValidTimeZone(zone: string): boolean {

@@ -228,8 +228,10 @@ describe('hostile parameters', () => {
       route.query.flatMap((name) => HOSTILE_ENCODED.map((value) => ({ route: concrete(route.path), name, ...value }))),
     );
     expect(cases.length).toBeGreaterThan(500);
+    // min_version beyond the data waits its 5 s out: those cases go first, side by side.
+    cases.sort((a, b) => Number(b.name === 'min_version') - Number(a.name === 'min_version'));
     const failures: string[] = [];
-    await inBatches(cases, 16, async ({ route, name, encoded, echo }) => {
+    await inBatches(cases, 32, async ({ route, name, encoded, echo }) => {
       const response = await get(`${route}?${name}=${encoded}`);
       const status = response.statusCode;
       const found = leaks(response.body, [TEST_SECRET, t.token], [echo]);

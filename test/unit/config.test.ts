@@ -1,0 +1,95 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, resolveEnv } from '../../src/platform/config.ts';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'evently-config-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('runs embedded with nothing configured, generating and keeping a JWT secret under DATA_DIR', () => {
+    const dir = tempDir();
+    const config = loadConfig({ DATA_DIR: dir });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.jwt.generated).toBe(true);
+    expect(readFileSync(path.join(dir, 'jwt-secret'), 'utf8')).toBe(config.jwt.secret);
+    expect(loadConfig({ DATA_DIR: dir }).jwt.secret).toBe(config.jwt.secret);
+    expect(config).toMatchObject({ port: 8003, cacheTtlSeconds: 300, reportingTimezone: 'UTC', baseCurrency: 'USD' });
+  });
+
+  it('reports every bad key at once', () => {
+    const problems = problemsOf({
+      DATA_DIR: tempDir(),
+      PORT: 'eighty',
+      REPORTING_TIMEZONE: 'Mars/Olympus',
+      ANALYTICS_CACHE_TTL: '-1',
+      JWT_ALGORITHM: 'none',
+      CORS_ORIGINS: '*',
+    });
+    expect(problems).toHaveLength(5);
+    expect(problems.join('\n')).toMatch(/PORT[\s\S]*ANALYTICS_CACHE_TTL|ANALYTICS_CACHE_TTL[\s\S]*PORT/);
+    expect(problems.join('\n')).toMatch(/REPORTING_TIMEZONE/);
+    expect(problems.join('\n')).toMatch(/JWT_ALGORITHM/);
+    expect(problems.join('\n')).toMatch(/CORS_ORIGINS/);
+  });
+
+  it('refuses an external database without a JWT secret of at least 32 bytes', () => {
+    expect(problemsOf({ DATABASE_URL: 'postgresql://x@localhost/db' })).toEqual([
+      'JWT_SECRET is required when an external database is configured',
+    ]);
+    expect(problemsOf({ DATABASE_URL: 'postgresql://x@localhost/db', JWT_SECRET: 'short' })).toEqual([
+      'JWT_SECRET must be at least 32 bytes',
+    ]);
+  });
+
+  it('builds the database and Redis URLs from their parts', () => {
+    const config = loadConfig({
+      DB_HOST: 'db.internal',
+      DB_PORT: '6543',
+      DB_NAME: 'analytics',
+      DB_USER: 'svc',
+      DB_PASSWORD: 'p@ss',
+      REDIS_HOST: 'cache.internal',
+      REDIS_PASSWORD: 'r',
+      REDIS_USE_TLS: 'true',
+      JWT_SECRET: 'x'.repeat(32),
+    });
+    expect(config.databaseUrl).toBe('postgresql://svc:p%40ss@db.internal:6543/analytics');
+    expect(config.redisUrl).toBe('rediss://:r@cache.internal:6379');
+  });
+
+  it('takes secrets from Zero, with the environment overriding the same key', async () => {
+    const env = await resolveEnv({ ZERO_TOKEN: 't', DB_HOST: 'from-env' }, () =>
+      Promise.resolve({ evently: { 'db-host': 'from-zero', 'jwt-secret': 'z'.repeat(40) } }),
+    );
+    expect(env.DB_HOST).toBe('from-env');
+    expect(env.JWT_SECRET).toBe('z'.repeat(40));
+  });
+
+  it('fails start with a clear message when Zero is unreachable and a required secret has no fallback', async () => {
+    const unreachable = () => Promise.reject(new Error('getaddrinfo ENOTFOUND'));
+    await expect(resolveEnv({ ZERO_TOKEN: 't' }, unreachable)).rejects.toThrow(/Zero could not be reached.*JWT_SECRET/s);
+    await expect(resolveEnv({ ZERO_TOKEN: 't', JWT_SECRET: 'x'.repeat(32) }, unreachable)).resolves.toMatchObject({
+      JWT_SECRET: 'x'.repeat(32),
+    });
+  });
+});
