@@ -1,6 +1,10 @@
 /** Event metadata: the newest EventCreated/EventUpdated wins; EventDeleted is a tombstone for good. */
 import type { EventMetaMessage } from '../ingest/parse.ts';
 
+/** The metadata fields an EventCreated/EventUpdated may carry. */
+export const META_FIELDS = ['name', 'category', 'capacity', 'price', 'status', 'eventDate'] as const;
+export type MetaField = (typeof META_FIELDS)[number];
+
 export interface EventMeta {
   name: string;
   category: string | null;
@@ -9,8 +13,10 @@ export interface EventMeta {
   status: string | null;
   eventDate: number | null;
   createdAt: number | null;
-  /** Occurrence time of the metadata in force; null for a placeholder. */
+  /** Occurrence time of the newest metadata message applied; null for a placeholder. */
   metaTime: number | null;
+  /** Per field, the occurrence time of the message its value came from. */
+  fieldTimes: Partial<Record<MetaField, number>>;
   deleted: boolean;
 }
 
@@ -26,6 +32,7 @@ export function placeholderEvent(): EventMeta {
     eventDate: null,
     createdAt: null,
     metaTime: null,
+    fieldTimes: {},
     deleted: false,
   };
 }
@@ -34,27 +41,31 @@ const earliest = (a: number | null | undefined, b: number | null | undefined): n
   a == null ? (b ?? null) : b == null ? a : Math.min(a, b);
 
 /**
- * Applies metadata when it is at least as new as what is in force (ties: the later message).
- * `created_at` is the earliest creation time seen, whichever message carried it, so an update
- * that arrives before its EventCreated does not lose it.
+ * Each field takes its value from the newest message that carries it (ties: the later message),
+ * so an update that leaves fields out gives the same event whichever message arrived first.
+ * `created_at` is the earliest creation time seen, whichever message carried it.
  */
 export function mergeEventMeta(current: EventMeta | undefined, m: EventMetaMessage): EventMeta {
   if (current?.deleted) return current;
-  const createdAt = earliest(current?.createdAt, m.createdAt);
-  if (current && current.metaTime !== null && m.time < current.metaTime) {
-    return createdAt === current.createdAt ? current : { ...current, createdAt };
+  const base = current ?? placeholderEvent();
+  const next: EventMeta = { ...base, fieldTimes: { ...base.fieldTimes } };
+  let changed = current === undefined;
+  for (const field of META_FIELDS) {
+    const value = m[field];
+    if (value === null) continue;
+    const since = base.fieldTimes[field];
+    if (since !== undefined && m.time < since) continue;
+    (next as unknown as Record<MetaField, unknown>)[field] = value;
+    next.fieldTimes[field] = m.time;
+    changed = true;
   }
-  return {
-    name: m.name ?? current?.name ?? UNKNOWN_EVENT_NAME,
-    category: m.category ?? current?.category ?? null,
-    capacity: m.capacity ?? current?.capacity ?? 0,
-    price: m.price ?? current?.price ?? null,
-    status: m.status ?? current?.status ?? null,
-    eventDate: m.eventDate ?? current?.eventDate ?? null,
-    createdAt,
-    metaTime: m.time,
-    deleted: false,
-  };
+  const createdAt = earliest(base.createdAt, m.createdAt);
+  if (createdAt !== base.createdAt) changed = true;
+  next.createdAt = createdAt;
+  const metaTime = base.metaTime === null ? m.time : Math.max(base.metaTime, m.time);
+  if (metaTime !== base.metaTime) changed = true;
+  next.metaTime = metaTime;
+  return changed ? next : base;
 }
 
 export function deleteEvent(current: EventMeta | undefined): EventMeta {

@@ -4,7 +4,12 @@
  * attaches them, so typing them by the schemas would be circular): test/integration/openapi.test.ts
  * checks each against its schema.
  */
-export const META = { generated_at: '2025-06-14T18:02:11.204Z', as_of: '2025-06-14', data_version: 1842, cached: false };
+export const META = {
+  generated_at: '2025-06-14T18:02:11.204Z',
+  as_of: '2025-06-14',
+  data_version: 1842,
+  cached: false,
+};
 
 export const EVENT_STATS = {
   event_id: 101,
@@ -62,7 +67,12 @@ export const EVENTS = {
   total: 3,
   limit: 2,
   offset: 0,
-  summary: { total_bookings: 18, total_revenue: 1755, avg_capacity_utilization: 14.3, avg_cancellation_rate: 16.67 },
+  summary: {
+    total_bookings: 18,
+    total_revenue: 1755,
+    avg_capacity_utilization: 14.3,
+    avg_cancellation_rate: 16.67,
+  },
 };
 
 const flows = (date: string, n: number, c: number, x: number, revenue: number) => ({
@@ -76,7 +86,11 @@ const flows = (date: string, n: number, c: number, x: number, revenue: number) =
 
 export const EVENT_DETAIL = {
   ...EVENT_STATS,
-  daily: [flows('2025-06-12', 0, 0, 1, -90), flows('2025-06-13', 1, 1, 0, 90), flows('2025-06-14', 0, 0, 0, 0)],
+  daily: [
+    flows('2025-06-12', 0, 0, 1, -90),
+    flows('2025-06-13', 1, 1, 0, 90),
+    flows('2025-06-14', 0, 0, 0, 0),
+  ],
 };
 
 export const DAILY = {
@@ -84,9 +98,30 @@ export const DAILY = {
   from: '2025-06-12',
   to: '2025-06-14',
   series: [
-    { ...flows('2025-06-12', 2, 1, 1, 109), avg_booking_value: 199, total_bookings: 16, active_events: 3, new_users: 2, system_uptime: 100 },
-    { ...flows('2025-06-13', 2, 2, 0, 190), avg_booking_value: 95, total_bookings: 18, active_events: 2, new_users: 1, system_uptime: 99.93 },
-    { ...flows('2025-06-14', 0, 0, 0, 0), avg_booking_value: 0, total_bookings: 18, active_events: 0, new_users: 0, system_uptime: 100 },
+    {
+      ...flows('2025-06-12', 2, 1, 1, 109),
+      avg_booking_value: 199,
+      total_bookings: 16,
+      active_events: 3,
+      new_users: 2,
+      system_uptime: 100,
+    },
+    {
+      ...flows('2025-06-13', 2, 2, 0, 190),
+      avg_booking_value: 95,
+      total_bookings: 18,
+      active_events: 2,
+      new_users: 1,
+      system_uptime: 99.93,
+    },
+    {
+      ...flows('2025-06-14', 0, 0, 0, 0),
+      avg_booking_value: 0,
+      total_bookings: 18,
+      active_events: 0,
+      new_users: 0,
+      system_uptime: 100,
+    },
   ],
 };
 

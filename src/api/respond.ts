@@ -47,7 +47,9 @@ export function wantsCsv(request: FastifyRequest): boolean {
 /** Route, path parameters, query (without min_version) and format: one answer per key and version. */
 function requestKey(request: FastifyRequest, csv: boolean): string {
   const url = new URL(request.url, 'http://x');
-  const params = [...url.searchParams].filter(([k]) => k !== 'min_version').sort(([a], [b]) => a.localeCompare(b));
+  const params = [...url.searchParams]
+    .filter(([k]) => k !== 'min_version')
+    .sort(([a], [b]) => a.localeCompare(b));
   return `${request.routeOptions.url ?? url.pathname}|${JSON.stringify(request.params)}|${new URLSearchParams(params).toString()}|${csv ? 'csv' : 'json'}`;
 }
 
@@ -92,7 +94,11 @@ async function serveCurrent<T>(
   if (notModified(request, reply, etagFor(key, version))) return reply.code(304).send();
 
   const hit = await state.cache.get(key, version);
-  if (hit !== undefined) return reply.type(csv ? CSV_TYPE : JSON_TYPE).header('X-Cache', 'HIT').send(hit);
+  if (hit !== undefined)
+    return reply
+      .type(csv ? CSV_TYPE : JSON_TYPE)
+      .header('X-Cache', 'HIT')
+      .send(hit);
 
   const data = await state.read(opts.compute);
   if (csv && opts.csv) {
@@ -100,11 +106,19 @@ async function serveCurrent<T>(
     await state.cache.set(key, version, body);
     return reply.type(CSV_TYPE).header('X-Cache', 'MISS').send(body);
   }
-  const meta = { generated_at: new Date().toISOString(), as_of: opts.ctx?.asOf ?? null, data_version: version, cached: false };
+  const meta = {
+    generated_at: new Date().toISOString(),
+    as_of: opts.ctx?.asOf ?? null,
+    data_version: version,
+    cached: false,
+  };
   // The data is serialized once; the cached copy differs only in its meta.
   const head = `{"success":true,"data":${JSON.stringify(data)},"meta":`;
   await state.cache.set(key, version, `${head}${JSON.stringify({ ...meta, cached: true })}}`);
-  return reply.type(JSON_TYPE).header('X-Cache', 'MISS').send(`${head}${JSON.stringify(meta)}}`);
+  return reply
+    .type(JSON_TYPE)
+    .header('X-Cache', 'MISS')
+    .send(`${head}${JSON.stringify(meta)}}`);
 }
 
 async function serveStale(
@@ -126,7 +140,10 @@ async function serveStale(
     );
   }
   request.log.debug({ data_version: last.version }, 'database unavailable: serving the last cached answer');
-  void reply.header('X-Data-Stale', 'true').header('Warning', '110 - "Response is Stale"').header('X-Cache', 'STALE');
+  void reply
+    .header('X-Data-Stale', 'true')
+    .header('Warning', '110 - "Response is Stale"')
+    .header('X-Cache', 'STALE');
   if (notModified(request, reply, etagFor(key, last.version))) return reply.code(304).send();
   if (csv) return reply.type(CSV_TYPE).send(last.body);
   const envelope = JSON.parse(last.body) as { meta: Record<string, unknown> };

@@ -40,23 +40,44 @@ export const MetaSchema = Type.Object({
 });
 
 /** The success envelope around `data`; its example wraps the data schema's first example. */
-export function envelopeSchema(name: string, data: TSchema = Type.Object({}, { additionalProperties: true })) {
+export function envelopeSchema(
+  name: string,
+  data: TSchema = Type.Object({}, { additionalProperties: true }),
+) {
   const examples = (data as { examples?: unknown[] }).examples;
   return Type.Object(
     { success: Type.Literal(true), data, meta: MetaSchema },
     {
       description: `The ${name} payload in the success envelope`,
-      ...(examples?.[0] === undefined ? {} : { examples: [{ success: true, data: examples[0], meta: example.META }] }),
+      ...(examples?.[0] === undefined
+        ? {}
+        : { examples: [{ success: true, data: examples[0], meta: example.META }] }),
     },
   );
 }
 
+/**
+ * OpenAPI 3.0 takes one `example` per schema, where JSON Schema has `examples`. @fastify/swagger
+ * converts them itself, except in responses declared per content type: those go through this.
+ */
+function singleExamples(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(singleExamples);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'examples' && Array.isArray(value)) out.example = value[0];
+    else out[key] = key === 'example' || key === 'default' || key === 'const' ? value : singleExamples(value);
+  }
+  return out;
+}
+
 /** A 200 that is JSON by default and CSV (the rows of its list or series) when asked for. */
 export function withCsv(json: TSchema, rows: string) {
+  const { example: envelope, ...schema } = singleExamples(json) as Record<string, unknown>;
   return {
     description: `JSON envelope; with \`Accept: text/csv\` or \`format=csv\`, ${rows} as CSV (header row first)`,
     content: {
-      'application/json': { schema: json },
+      'application/json': { schema, ...(envelope === undefined ? {} : { example: envelope }) },
       'text/csv': { schema: Type.String({ description: `${rows}, one row each` }) },
     },
   };
@@ -70,8 +91,12 @@ const Num = (description?: string) => Type.Number(description ? { description } 
 const Day = Type.String({ format: 'date', description: 'YYYY-MM-DD in the requested zone' });
 const Instant = Nullable(Type.String({ format: 'date-time' }));
 const Percent = (description: string) => Type.Number({ description: `${description} (0-100, 2 decimals)` });
-const Growth = Nullable(Type.Number({ description: 'Percent change against the previous window; null when it had none' }));
-const Uptime = Nullable(Type.Number({ description: 'Percent of minutes with a running instance; null when unknown' }));
+const Growth = Nullable(
+  Type.Number({ description: 'Percent change against the previous window; null when it had none' }),
+);
+const Uptime = Nullable(
+  Type.Number({ description: 'Percent of minutes with a running instance; null when unknown' }),
+);
 const Granularity = Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')]);
 
 const eventStatsProperties = {
@@ -89,7 +114,9 @@ const eventStatsProperties = {
   expired_bookings: Int(),
   pending_bookings: Int(),
   tickets_sold: Int('Sum of quantity over confirmed bookings'),
-  capacity_utilization: Nullable(Percent('Seats held (pending + confirmed) over capacity; not capped; null when capacity is 0')),
+  capacity_utilization: Nullable(
+    Percent('Seats held (pending + confirmed) over capacity; not capped; null when capacity is 0'),
+  ),
   sell_through: Nullable(Percent('Tickets sold over capacity; null when capacity is 0')),
   total_revenue: Num('Confirmed bookings, base currency'),
   cancellation_rate: Percent('Cancelled over all bookings'),
@@ -101,7 +128,10 @@ const eventStatsProperties = {
   }),
 };
 
-export const EventStatsSchema = Type.Object(eventStatsProperties, { title: 'EventStats', examples: [example.EVENT_STATS] });
+export const EventStatsSchema = Type.Object(eventStatsProperties, {
+  title: 'EventStats',
+  examples: [example.EVENT_STATS],
+});
 
 export const DailyStatsSchema = Type.Object(
   {
@@ -185,7 +215,9 @@ export const RevenueSchema = Type.Object(
       Type.Object({ event_id: Int(), event_name: Type.String(), revenue: Num(), avg_booking_value: Num() }),
       { description: 'Top 10 by all-time revenue' },
     ),
-    daily_revenue_breakdown: Type.Array(Type.Object({ date: Day, revenue: Num(), bookings: Int('New bookings') })),
+    daily_revenue_breakdown: Type.Array(
+      Type.Object({ date: Day, revenue: Num(), bookings: Int('New bookings') }),
+    ),
   },
   { examples: [example.REVENUE] },
 );
@@ -196,7 +228,11 @@ export const CapacitySchema = Type.Object(
   {
     average_utilization: Num(),
     total_events: Int('Live events with capacity > 0'),
-    utilization_distribution: Type.Object({ high: Int('≥ 80'), medium: Int('≥ 50 and < 80'), low: Int('< 50') }),
+    utilization_distribution: Type.Object({
+      high: Int('≥ 80'),
+      medium: Int('≥ 50 and < 80'),
+      low: Int('< 50'),
+    }),
     top_utilized_events: Type.Array(Utilization),
     underutilized_events: Type.Array(Utilization, { description: 'Utilization < 50, lowest first' }),
   },
@@ -303,13 +339,28 @@ export const HealthSchema = Open(
         status: Type.String(),
         consumers: Type.Record(
           Type.String(),
-          Open({ lag: NullableInt, pending: Type.Integer(), lastError: Nullable(Type.String()), running: Type.Boolean() }),
+          Open({
+            lag: NullableInt,
+            pending: Type.Integer(),
+            lastError: Nullable(Type.String()),
+            running: Type.Boolean(),
+          }),
         ),
       }),
     }),
-    ingest: Open({ processed: NullableInt, duplicates: NullableInt, ignored: NullableInt, rejected: NullableInt, lag: NullableInt }),
-    reconcile: Type.Optional(Nullable(Open({}, 'The last reconcile run: checked_at, drift, difference_count, ...'))),
-    event_log: Type.Optional(Open({}, 'Retention of message payloads, and whether a rebuild can be complete')),
+    ingest: Open({
+      processed: NullableInt,
+      duplicates: NullableInt,
+      ignored: NullableInt,
+      rejected: NullableInt,
+      lag: NullableInt,
+    }),
+    reconcile: Type.Optional(
+      Nullable(Open({}, 'The last reconcile run: checked_at, drift, difference_count, ...')),
+    ),
+    event_log: Type.Optional(
+      Open({}, 'Retention of message payloads, and whether a rebuild can be complete'),
+    ),
     data_version: NullableInt,
     uptime_s: Type.Integer(),
   },
@@ -385,7 +436,8 @@ const OPERATION_RESPONSES: Readonly<Record<string, Record<number, unknown>>> = {
   'GET /info': { 200: InfoSchema },
   'GET /api/v1/analytics/stream': {
     200: {
-      description: 'text/event-stream: `event: change` with data {data_version, changed}, a heartbeat comment every 15 s',
+      description:
+        'text/event-stream: `event: change` with data {data_version, changed}, a heartbeat comment every 15 s',
       content: { 'text/event-stream': { schema: Type.String() } },
     },
     401: errorResponses[401],
@@ -400,8 +452,13 @@ const OPERATION_RESPONSES: Readonly<Record<string, Record<number, unknown>>> = {
 };
 
 /** An `onRoute` hook: fills in the response schemas of OPERATION_RESPONSES. */
-export function documentResponses(route: { method: string | string[]; url: string; schema?: { response?: unknown } }): void {
-  const responses = typeof route.method === 'string' ? OPERATION_RESPONSES[`${route.method} ${route.url}`] : undefined;
+export function documentResponses(route: {
+  method: string | string[];
+  url: string;
+  schema?: { response?: unknown };
+}): void {
+  const responses =
+    typeof route.method === 'string' ? OPERATION_RESPONSES[`${route.method} ${route.url}`] : undefined;
   if (responses === undefined || route.schema?.response !== undefined) return;
   route.schema = { ...route.schema, response: responses };
 }

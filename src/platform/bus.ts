@@ -77,7 +77,9 @@ export function createRedisBus(redis: Redis, onError: (error: unknown) => void):
       // Not connected: the other instances learn the version through their barrier instead. Not
       // awaited: a slow Redis must not hold up the ingest answer that published the notice.
       if (redis.status !== 'ready') return;
-      redis.publish(INTERNAL_CHANNEL, JSON.stringify({ ...message, origin } satisfies WireMessage)).catch(onError);
+      redis
+        .publish(INTERNAL_CHANNEL, JSON.stringify({ ...message, origin } satisfies WireMessage))
+        .catch(onError);
     },
     subscribe: (listener) => local.subscribe(listener),
     async close() {

@@ -82,7 +82,13 @@ export function createDbGuard(options: DbGuardOptions = {}): DbGuard {
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new DatabaseUnavailableError(`the database did not answer within ${timeoutMs} ms`, retryAfter())),
+          () =>
+            reject(
+              new DatabaseUnavailableError(
+                `the database did not answer within ${timeoutMs} ms`,
+                retryAfter(),
+              ),
+            ),
           timeoutMs,
         );
       });

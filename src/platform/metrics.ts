@@ -96,12 +96,24 @@ export function createMetrics(opts: { prefix?: string; processMetrics?: boolean 
     labelNames: ['consumer'] as const,
     registers,
   });
-  const cacheHits = new Counter({ name: `${prefix}cache_hits_total`, help: 'Response cache hits', registers });
-  const cacheMisses = new Counter({ name: `${prefix}cache_misses_total`, help: 'Response cache misses', registers });
+  const cacheHits = new Counter({
+    name: `${prefix}cache_hits_total`,
+    help: 'Response cache hits',
+    registers,
+  });
+  const cacheMisses = new Counter({
+    name: `${prefix}cache_misses_total`,
+    help: 'Response cache misses',
+    registers,
+  });
   const pool = {
     total: new Gauge({ name: `${prefix}db_pool_total`, help: 'Database connections open', registers }),
     idle: new Gauge({ name: `${prefix}db_pool_idle`, help: 'Database connections idle', registers }),
-    waiting: new Gauge({ name: `${prefix}db_pool_waiting`, help: 'Queries waiting for a connection', registers }),
+    waiting: new Gauge({
+      name: `${prefix}db_pool_waiting`,
+      help: 'Queries waiting for a connection',
+      registers,
+    }),
   };
 
   return {
@@ -115,7 +127,8 @@ export function createMetrics(opts: { prefix?: string; processMetrics?: boolean 
     observeBatch({ items, results, seconds }) {
       batchSize.observe(items.length);
       commit.observe(seconds);
-      for (const r of results) messages.inc({ outcome: r.outcome, transport: items[r.index]?.transport ?? 'unknown' });
+      for (const r of results)
+        messages.inc({ outcome: r.outcome, transport: items[r.index]?.transport ?? 'unknown' });
     },
     async scrape(sources) {
       lag.reset();

@@ -73,12 +73,13 @@ export async function loadEvents(trx: Db, ids: number[]): Promise<Map<number, Ev
     event_date: number | null;
     created_at: number | null;
     meta_time: number | null;
+    meta_field_times: Record<string, number> | string;
     deleted: boolean;
   }>`
     select event_id::float8 as event_id, event_name, category, total_capacity, price::float8 as price, status,
       (extract(epoch from event_date) * 1000)::float8 as event_date,
       (extract(epoch from created_at) * 1000)::float8 as created_at,
-      (extract(epoch from meta_time) * 1000)::float8 as meta_time, deleted
+      (extract(epoch from meta_time) * 1000)::float8 as meta_time, meta_field_times, deleted
     from events where event_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(trx);
   return new Map(
     rows.map((r) => [
@@ -92,6 +93,9 @@ export async function loadEvents(trx: Db, ids: number[]): Promise<Map<number, Ev
         eventDate: r.event_date,
         createdAt: r.created_at,
         metaTime: r.meta_time,
+        fieldTimes: (typeof r.meta_field_times === 'string'
+          ? JSON.parse(r.meta_field_times)
+          : r.meta_field_times) as EventMeta['fieldTimes'],
         deleted: r.deleted,
       },
     ]),
@@ -207,20 +211,21 @@ export async function upsertEventMeta(trx: Db, events: Map<number, EventMeta>): 
     event_date: e.eventDate,
     created_at: e.createdAt,
     meta_time: e.metaTime,
+    meta_field_times: e.fieldTimes,
     deleted: e.deleted,
   }));
   await sql`
     insert into events (event_id, event_name, category, total_capacity, price, status, event_date, created_at,
-      meta_time, deleted)
+      meta_time, meta_field_times, deleted)
     select event_id, event_name, category, total_capacity, price, status, to_timestamp(event_date / 1000.0),
-      to_timestamp(created_at / 1000.0), to_timestamp(meta_time / 1000.0), deleted
+      to_timestamp(created_at / 1000.0), to_timestamp(meta_time / 1000.0), meta_field_times, deleted
     from jsonb_to_recordset(${json(payload)}::jsonb) as x(event_id bigint, event_name text, category text,
       total_capacity int, price numeric, status text, event_date float8, created_at float8, meta_time float8,
-      deleted boolean)
+      meta_field_times jsonb, deleted boolean)
     on conflict (event_id) do update set event_name = excluded.event_name, category = excluded.category,
       total_capacity = excluded.total_capacity, price = excluded.price, status = excluded.status,
       event_date = excluded.event_date, created_at = excluded.created_at, meta_time = excluded.meta_time,
-      deleted = excluded.deleted`.execute(trx);
+      meta_field_times = excluded.meta_field_times, deleted = excluded.deleted`.execute(trx);
 }
 
 export async function applyEventStats(trx: Db, deltas: [number, EventStatsDelta][]): Promise<void> {

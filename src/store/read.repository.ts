@@ -110,8 +110,8 @@ export async function listEvents(
       select count(*)::int as total,
         coalesce(sum(ev.total_bookings), 0)::int as total_bookings,
         coalesce(round(sum(ev.total_revenue::numeric), 2), 0)::float8 as total_revenue,
-        coalesce(round(avg(ev.capacity_utilization)::numeric, 2), 0)::float8 as avg_capacity_utilization,
-        coalesce(round(avg(ev.cancellation_rate) filter (where ev.total_bookings > 0)::numeric, 2), 0)::float8
+        coalesce(round(avg(ev.capacity_utilization::numeric), 2), 0)::float8 as avg_capacity_utilization,
+        coalesce(round(avg(ev.cancellation_rate::numeric) filter (where ev.total_bookings > 0), 2), 0)::float8
           as avg_cancellation_rate
       from ${EVENT_VIEW} where ${where}`.execute(db),
   ]);

@@ -380,3 +380,39 @@ describe('revenue', () => {
     expect(second.deltas.days.get('2026-11-04')).toMatchObject({ cancelled: 1, revenue: 0 });
   });
 });
+
+describe('event metadata from partial updates', () => {
+  const created = {
+    kind: 'event_meta' as const,
+    key: 'EventCreated:7',
+    eventId: 7,
+    time: Date.parse('2026-11-01T09:00:00Z'),
+    name: 'Jazz Night',
+    category: 'music',
+    capacity: 500,
+    price: 40,
+    status: 'published',
+    eventDate: null,
+    createdAt: Date.parse('2026-11-01T09:00:00Z'),
+  };
+  const capacityOnly = {
+    ...created,
+    key: 'EventUpdated:7:2026-11-02T10:00:00',
+    time: Date.parse('2026-11-02T10:00:00Z'),
+    name: null,
+    category: null,
+    capacity: 450,
+    price: null,
+    status: null,
+    createdAt: null,
+  };
+
+  it('gives the same event whichever of a creation and a partial update arrives first', async () => {
+    const { mergeEventMeta } = await import('../../src/aggregate/events.ts');
+    const inOrder = mergeEventMeta(mergeEventMeta(undefined, created), capacityOnly);
+    const reversed = mergeEventMeta(mergeEventMeta(undefined, capacityOnly), created);
+    for (const e of [inOrder, reversed]) {
+      expect(e).toMatchObject({ name: 'Jazz Night', category: 'music', capacity: 450, createdAt: created.createdAt });
+    }
+  });
+});

@@ -3,14 +3,20 @@ import { createBreaker } from '../../src/platform/breaker.ts';
 
 function clocked(options: { threshold?: number; cooldownMs?: number; maxCooldownMs?: number } = {}) {
   let t = 1_000_000;
-  const breaker = createBreaker({ threshold: 3, cooldownMs: 5_000, maxCooldownMs: 30_000, ...options, now: () => t });
+  const breaker = createBreaker({
+    threshold: 3,
+    cooldownMs: 5_000,
+    maxCooldownMs: 30_000,
+    ...options,
+    now: () => t,
+  });
   return {
     breaker,
-    advance(ms: number) {
+    advance: (ms: number) => {
       t += ms;
     },
     /** One call that the dependency refuses. */
-    fail() {
+    fail: () => {
       if (breaker.tryAcquire()) breaker.failure();
     },
   };
@@ -63,7 +69,13 @@ describe('circuit breaker', () => {
     advance(5_000);
     expect(breaker.tryAcquire()).toBe(true);
     breaker.success();
-    expect(breaker.snapshot()).toEqual({ state: 'closed', failures: 0, retry_in_ms: 0, cooldown_ms: 5_000, opened_at: null });
+    expect(breaker.snapshot()).toEqual({
+      state: 'closed',
+      failures: 0,
+      retry_in_ms: 0,
+      cooldown_ms: 5_000,
+      opened_at: null,
+    });
     expect(breaker.tryAcquire()).toBe(true);
     expect(breaker.tryAcquire()).toBe(true);
   });

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createDbGuard, DatabaseUnavailableError, isDatabaseUnavailable } from '../../src/platform/db-guard.ts';
+import {
+  createDbGuard,
+  DatabaseUnavailableError,
+  isDatabaseUnavailable,
+} from '../../src/platform/db-guard.ts';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 const refused = () => withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
@@ -7,7 +11,9 @@ const refused = () => withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFU
 describe('isDatabaseUnavailable', () => {
   it('recognizes what node-postgres reports when the database is gone', () => {
     expect(isDatabaseUnavailable(refused())).toBe(true);
-    expect(isDatabaseUnavailable(withCode('terminating connection due to administrator command', '57P01'))).toBe(true);
+    expect(
+      isDatabaseUnavailable(withCode('terminating connection due to administrator command', '57P01')),
+    ).toBe(true);
     expect(isDatabaseUnavailable(withCode('the database system is starting up', '57P03'))).toBe(true);
     expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isDatabaseUnavailable(new Error('timeout exceeded when trying to connect'))).toBe(true);
@@ -27,7 +33,9 @@ describe('database guard', () => {
     const guard = createDbGuard({ threshold: 2 });
     await expect(guard.run(async () => 42)).resolves.toBe(42);
     for (let i = 0; i < 3; i++) {
-      await expect(guard.run(() => Promise.reject(withCode('syntax error', '42601')))).rejects.toThrow('syntax error');
+      await expect(guard.run(() => Promise.reject(withCode('syntax error', '42601')))).rejects.toThrow(
+        'syntax error',
+      );
     }
     expect(guard.snapshot().state).toBe('closed');
   });
@@ -39,7 +47,8 @@ describe('database guard', () => {
       calls++;
       return Promise.reject(refused());
     };
-    for (let i = 0; i < 2; i++) await expect(guard.run(read)).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    for (let i = 0; i < 2; i++)
+      await expect(guard.run(read)).rejects.toBeInstanceOf(DatabaseUnavailableError);
     expect(guard.snapshot().state).toBe('open');
     const error = await guard.run(read).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseUnavailableError);
@@ -50,7 +59,9 @@ describe('database guard', () => {
   it('gives up on a read that does not answer in time and counts it as a failure', async () => {
     const guard = createDbGuard({ threshold: 1, timeoutMs: 20 });
     const started = Date.now();
-    await expect(guard.run(() => new Promise(() => undefined))).rejects.toThrow('did not answer within 20 ms');
+    await expect(guard.run(() => new Promise(() => undefined))).rejects.toThrow(
+      'did not answer within 20 ms',
+    );
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(guard.snapshot().state).toBe('open');
   });

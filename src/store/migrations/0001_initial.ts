@@ -48,6 +48,7 @@ const statements = [
     event_date timestamptz,
     created_at timestamptz,
     meta_time timestamptz,
+    meta_field_times jsonb NOT NULL DEFAULT '{}',
     deleted boolean NOT NULL DEFAULT false,
     total_bookings int NOT NULL DEFAULT 0,
     pending_bookings int NOT NULL DEFAULT 0,

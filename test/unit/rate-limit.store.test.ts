@@ -1,0 +1,64 @@
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { createCounter, LocalWindows } from '../../src/auth/rate-limit.store.ts';
+
+describe('LocalWindows', () => {
+  it('counts within a window and starts again once it has passed', () => {
+    let now = 1_000;
+    const windows = new LocalWindows(100, () => now);
+    expect(windows.incr('k', 60_000)).toEqual({ current: 1, ttl: 60_000 });
+    now += 10_000;
+    expect(windows.incr('k', 60_000)).toEqual({ current: 2, ttl: 50_000 });
+    now += 50_000;
+    expect(windows.incr('k', 60_000)).toEqual({ current: 1, ttl: 60_000 });
+  });
+
+  it('holds at most maxKeys windows, dropping the oldest first', () => {
+    const now = 0;
+    const windows = new LocalWindows(3, () => now);
+    for (const key of ['a', 'b', 'c', 'd', 'e']) windows.incr(key, 60_000);
+    expect(windows.size).toBe(3);
+    windows.incr('e', 60_000);
+    expect(windows.incr('e', 60_000).current).toBe(3);
+    expect(windows.incr('a', 60_000).current).toBe(1);
+  });
+});
+
+/** Just enough of ioredis for the counter: a status and an `eval` that answers as told. */
+function fakeRedis(answer: () => Promise<unknown>, status = 'ready'): Redis & { status: string } {
+  return { status, eval: () => answer() } as unknown as Redis & { status: string };
+}
+
+describe('createCounter', () => {
+  it('answers with the shared count from Redis while Redis answers', async () => {
+    const count = createCounter({ redis: fakeRedis(() => Promise.resolve([7, 42_000])), prefix: 'p:' });
+    expect(await count('user:1', 60_000)).toEqual({ current: 7, ttl: 42_000 });
+  });
+
+  it('falls back to its own count, without failing, when Redis errs, is not ready or is too slow', async () => {
+    const modes: string[] = [];
+    const redis = fakeRedis(() => Promise.reject(new Error('ECONNRESET')));
+    const count = createCounter({ redis, prefix: 'p:', onModeChange: (mode) => modes.push(mode) });
+    expect(await count('user:1', 60_000)).toMatchObject({ current: 1 });
+    expect(await count('user:1', 60_000)).toMatchObject({ current: 2 });
+
+    redis.status = 'reconnecting';
+    expect(await count('user:1', 60_000)).toMatchObject({ current: 3 });
+
+    const slow = createCounter({ redis: fakeRedis(() => new Promise(() => {})), prefix: 'p:', timeoutMs: 20 });
+    expect(await slow('user:1', 60_000)).toMatchObject({ current: 1 });
+    // Told once on the way down, not once per request.
+    expect(modes).toEqual(['local']);
+  });
+
+  it('says when Redis is back', async () => {
+    const modes: string[] = [];
+    let up = false;
+    const redis = fakeRedis(() => (up ? Promise.resolve([5, 1_000]) : Promise.reject(new Error('down'))));
+    const count = createCounter({ redis, prefix: 'p:', onModeChange: (mode) => modes.push(mode) });
+    await count('k', 60_000);
+    up = true;
+    expect(await count('k', 60_000)).toEqual({ current: 5, ttl: 1_000 });
+    expect(modes).toEqual(['local', 'redis']);
+  });
+});
