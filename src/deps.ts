@@ -169,11 +169,12 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       logger.error({ err: (error as Error).message }, 'Redis unreachable at start; serving from PostgreSQL');
     });
   }
-  const bus = redis ? createRedisBus(redis, redisError) : createLocalBus();
+  const store = await storeId(database.db);
+  const bus = redis ? createRedisBus(redis, store, redisError) : createLocalBus();
   const cache = createResponseCache({
     ttlSeconds: config.cacheTtlSeconds,
     redis,
-    prefix: `evently:analytics:cache:${await storeId(database.db)}:`,
+    prefix: `evently:analytics:cache:${store}:`,
     onRedisError: redisError,
   });
   const readState = createReadState(database, bus, cache);

@@ -121,6 +121,17 @@ async function serveCurrent<T>(
     .send(`${head}${JSON.stringify(meta)}}`);
 }
 
+/** The stored answer marked stale; undefined if what was stored cannot be read back. */
+function markedStale(body: string, csv: boolean): string | undefined {
+  if (csv) return body;
+  try {
+    const envelope = JSON.parse(body) as { meta: Record<string, unknown> };
+    return JSON.stringify({ ...envelope, meta: { ...envelope.meta, cached: true, stale: true } });
+  } catch {
+    return undefined;
+  }
+}
+
 async function serveStale(
   state: ReadState,
   request: FastifyRequest,
@@ -132,21 +143,20 @@ async function serveStale(
 ): Promise<unknown> {
   const last = await state.cache.lastGood(key);
   // An answer older than the version the client has already seen would not be read-your-writes.
-  if (!last || (minVersion !== undefined && last.version < minVersion)) {
+  const usable = last && (minVersion === undefined || last.version >= minVersion) ? last : undefined;
+  const body = usable && markedStale(usable.body, csv);
+  if (!usable || body === undefined) {
     const retryMs = cause instanceof DatabaseUnavailableError ? cause.retryAfterMs : 5_000;
     throw new UnavailableError(
       'the database is unavailable and no earlier answer to this request is cached; retry shortly',
       Math.max(1, Math.ceil(retryMs / 1000)),
     );
   }
-  request.log.debug({ data_version: last.version }, 'database unavailable: serving the last cached answer');
+  request.log.debug({ data_version: usable.version }, 'database unavailable: serving the last cached answer');
   void reply
     .header('X-Data-Stale', 'true')
     .header('Warning', '110 - "Response is Stale"')
     .header('X-Cache', 'STALE');
-  if (notModified(request, reply, etagFor(key, last.version))) return reply.code(304).send();
-  if (csv) return reply.type(CSV_TYPE).send(last.body);
-  const envelope = JSON.parse(last.body) as { meta: Record<string, unknown> };
-  envelope.meta = { ...envelope.meta, cached: true, stale: true };
-  return reply.type(JSON_TYPE).send(JSON.stringify(envelope));
+  if (notModified(request, reply, etagFor(key, usable.version))) return reply.code(304).send();
+  return reply.type(csv ? CSV_TYPE : JSON_TYPE).send(body);
 }

@@ -54,7 +54,10 @@ export const adminAuth = fp<{ verifier: TokenVerifier }>(
       }
       // The reason, never the token: the log must not become a place to harvest credentials.
       request.log.info({ status: result.status, reason: result.detail }, 'token refused');
-      refusals.set(request, result.status === 403 ? new ForbiddenError(result.detail) : new UnauthorizedError(result.detail));
+      refusals.set(
+        request,
+        result.status === 403 ? new ForbiddenError(result.detail) : new UnauthorizedError(result.detail),
+      );
     });
 
     app.addHook('preParsing', async (request) => {

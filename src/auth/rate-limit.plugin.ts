@@ -54,7 +54,11 @@ export const analyticsRateLimit = fp<RateLimitOptions>(
         redis: opts.redis,
         prefix: `evently:analytics:ratelimit:${namespace}:`,
         onModeChange: (mode, error) => {
-          if (mode === 'local') log.warn({ err: error instanceof Error ? error.message : String(error) }, 'Redis unavailable: rate limits are counted per instance');
+          if (mode === 'local')
+            log.warn(
+              { err: error instanceof Error ? error.message : String(error) },
+              'Redis unavailable: rate limits are counted per instance',
+            );
           else log.info('Redis is back: rate limits are shared again');
         },
       }),

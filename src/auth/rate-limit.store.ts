@@ -99,7 +99,10 @@ export function createCounter(opts: FallbackStoreOptions): (key: string, windowM
       return counted;
     }
     try {
-      const reply = (await withTimeout(redis.eval(INCR_SCRIPT, 1, prefix + key, String(windowMs)), timeoutMs)) as [number, number];
+      const reply = (await withTimeout(
+        redis.eval(INCR_SCRIPT, 1, prefix + key, String(windowMs)),
+        timeoutMs,
+      )) as [number, number];
       switchTo('redis');
       return { current: Number(reply[0]), ttl: Number(reply[1]) };
     } catch (error) {

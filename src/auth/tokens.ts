@@ -12,7 +12,8 @@ export interface Principal {
   role: string;
 }
 
-export type VerifyResult = { ok: true; principal: Principal } | { ok: false; status: 401 | 403; detail: string };
+export type VerifyResult =
+  { ok: true; principal: Principal } | { ok: false; status: 401 | 403; detail: string };
 
 const CLOCK_SKEW_SECONDS = 30;
 
@@ -35,7 +36,8 @@ function userIdOf(value: unknown): number | undefined {
 
 function refusal(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'token has expired';
-  if (error instanceof errors.JWTClaimValidationFailed && error.reason === 'missing') return 'token is missing a required claim';
+  if (error instanceof errors.JWTClaimValidationFailed && error.reason === 'missing')
+    return 'token is missing a required claim';
   return 'token is invalid';
 }
 

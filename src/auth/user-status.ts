@@ -29,7 +29,9 @@ export function createUserStatus(deps: UserStatusDeps): UserStatus {
   return {
     async set(userId, disabled) {
       const { rows } = disabled
-        ? await sql`insert into disabled_users (user_id) values (${userId}) on conflict do nothing returning user_id`.execute(deps.db)
+        ? await sql`insert into disabled_users (user_id) values (${userId}) on conflict do nothing returning user_id`.execute(
+            deps.db,
+          )
         : await sql`delete from disabled_users where user_id = ${userId} returning user_id`.execute(deps.db);
       await deps.disabledUsers.refresh();
       await deps.bus.publish({ kind: 'users' });

@@ -37,7 +37,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserStatus }> = asyn
       },
       async (req) => {
         const data = await opts.users.set(req.params.id, disabled);
-        req.log.info({ user_id: data.user_id, by: req.principal?.userId, changed: data.changed }, `user ${action}d`);
+        req.log.info(
+          { user_id: data.user_id, by: req.principal?.userId, changed: data.changed },
+          `user ${action}d`,
+        );
         return { success: true as const, data };
       },
     );

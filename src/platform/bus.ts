@@ -25,7 +25,10 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-export const INTERNAL_CHANNEL = 'analytics-internal:changes';
+/** The channel of one deployment (one store): deployments sharing a Redis never hear each other. */
+export function internalChannel(storeId: string): string {
+  return `analytics-internal:${storeId}:changes`;
+}
 
 export function createLocalBus(): Bus {
   const emitter = new EventEmitter();
@@ -46,7 +49,8 @@ export function createLocalBus(): Bus {
 /** On the wire a message carries the publishing instance, so that instance can skip its echo. */
 type WireMessage = BusMessage & { origin?: string };
 
-export function createRedisBus(redis: Redis, onError: (error: unknown) => void): Bus {
+export function createRedisBus(redis: Redis, storeId: string, onError: (error: unknown) => void): Bus {
+  const channelName = internalChannel(storeId);
   const local = createLocalBus();
   const origin = randomUUID();
   // Its own connection (a subscribed connection takes no other commands), connecting now even if
@@ -55,10 +59,10 @@ export function createRedisBus(redis: Redis, onError: (error: unknown) => void):
   const subscriber = redis.duplicate({ lazyConnect: false });
   subscriber.on('error', onError);
   subscriber.on('ready', () => {
-    subscriber.subscribe(INTERNAL_CHANNEL).catch(onError);
+    subscriber.subscribe(channelName).catch(onError);
   });
   subscriber.on('message', (channel: string, text: string) => {
-    if (channel !== INTERNAL_CHANNEL) return;
+    if (channel !== channelName) return;
     let message: WireMessage;
     try {
       message = JSON.parse(text) as WireMessage;
@@ -78,7 +82,7 @@ export function createRedisBus(redis: Redis, onError: (error: unknown) => void):
       // awaited: a slow Redis must not hold up the ingest answer that published the notice.
       if (redis.status !== 'ready') return;
       redis
-        .publish(INTERNAL_CHANNEL, JSON.stringify({ ...message, origin } satisfies WireMessage))
+        .publish(channelName, JSON.stringify({ ...message, origin } satisfies WireMessage))
         .catch(onError);
     },
     subscribe: (listener) => local.subscribe(listener),

@@ -65,6 +65,12 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Health checks report outages.
   });
+  // pg-pool listens for errors only on idle clients: a connection that dies while checked out
+  // (between statements of a transaction) would otherwise emit an unhandled 'error' and kill the
+  // process. The statement in flight still fails through its promise, and the client is discarded.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }) as Db;
   return {
     db,

@@ -51,7 +51,9 @@ const EVENT_VIEW = sql.raw(`(
     coalesce((select jsonb_object_agg(c.currency, round(c.amount, 2)::float8 order by c.currency)
       from event_currency_revenue c where c.event_id = e.event_id and c.amount <> 0), '{}'::jsonb)
       as other_currency_revenue,
-    e.event_id as sort_id
+    e.event_id as sort_id,
+    case when e.total_capacity > 0 then 100.0 * e.seats_held / e.total_capacity end as exact_utilization,
+    case when e.total_bookings > 0 then 100.0 * e.cancelled_bookings / e.total_bookings end as exact_cancellation_rate
   from events e
 ) ev`);
 
@@ -110,8 +112,8 @@ export async function listEvents(
       select count(*)::int as total,
         coalesce(sum(ev.total_bookings), 0)::int as total_bookings,
         coalesce(round(sum(ev.total_revenue::numeric), 2), 0)::float8 as total_revenue,
-        coalesce(round(avg(ev.capacity_utilization::numeric), 2), 0)::float8 as avg_capacity_utilization,
-        coalesce(round(avg(ev.cancellation_rate::numeric) filter (where ev.total_bookings > 0), 2), 0)::float8
+        coalesce(round(avg(ev.exact_utilization), 2), 0)::float8 as avg_capacity_utilization,
+        coalesce(round(avg(ev.exact_cancellation_rate), 2), 0)::float8
           as avg_cancellation_rate
       from ${EVENT_VIEW} where ${where}`.execute(db),
   ]);

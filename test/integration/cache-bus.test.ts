@@ -4,7 +4,13 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLocalBus, createRedisBus, INTERNAL_CHANNEL, type Bus, type BusMessage } from '../../src/platform/bus.ts';
+import {
+  createLocalBus,
+  createRedisBus,
+  internalChannel,
+  type Bus,
+  type BusMessage,
+} from '../../src/platform/bus.ts';
 import { createResponseCache } from '../../src/platform/cache.ts';
 import { REDIS_URL, uniqueKey, waitFor } from '../helpers/db.ts';
 
@@ -21,7 +27,11 @@ async function connected(): Promise<Redis> {
 
 /** A client of a Redis that is not there (nothing listens on port 1). */
 function absent(): Redis {
-  const redis = new Redis('redis://127.0.0.1:1', { ...options, lazyConnect: false, retryStrategy: () => 1_000 });
+  const redis = new Redis('redis://127.0.0.1:1', {
+    ...options,
+    lazyConnect: false,
+    retryStrategy: () => 1_000,
+  });
   redis.on('error', () => undefined);
   clients.push(redis);
   return redis;
@@ -38,7 +48,10 @@ afterAll(async () => {
   for (const redis of clients) redis.disconnect();
 });
 
-const change = (v: number): BusMessage => ({ kind: 'change', notice: { data_version: v, changed: ['events'] } });
+const change = (v: number): BusMessage => ({
+  kind: 'change',
+  notice: { data_version: v, changed: ['events'] },
+});
 
 describe('response cache on Redis', () => {
   it('shares answers and last good answers between instances, never replacing a newer one', async () => {
@@ -59,7 +72,11 @@ describe('response cache on Redis', () => {
 
   it('works from memory alone, at once and without errors, while Redis is not there', async () => {
     const errors: unknown[] = [];
-    const cache = createResponseCache({ ttlSeconds: 60, redis: absent(), onRedisError: (e) => errors.push(e) });
+    const cache = createResponseCache({
+      ttlSeconds: 60,
+      redis: absent(),
+      onRedisError: (e) => errors.push(e),
+    });
     const started = performance.now();
     for (let v = 1; v <= 50; v++) {
       expect(await cache.get('/system|', v)).toBeUndefined();
@@ -74,26 +91,35 @@ describe('response cache on Redis', () => {
 
 describe('change bus on Redis', () => {
   it('delivers a notice once to the instance that published it and once to every other', async () => {
-    const a = createRedisBus(await connected(), () => undefined);
-    const b = createRedisBus(await connected(), () => undefined);
-    buses.push(a, b);
+    const store = `test-${Math.random().toString(16).slice(2)}`;
+    const a = createRedisBus(await connected(), store, () => undefined);
+    const b = createRedisBus(await connected(), store, () => undefined);
+    const elsewhere = createRedisBus(await connected(), `${store}-other`, () => undefined);
+    buses.push(a, b, elsewhere);
+    const heardElsewhere = listen(elsewhere);
     const heardByA = listen(a);
     const heardByB = listen(b);
     const probe = await connected();
     // Both subscriptions are live once a publish reaches two subscribers.
-    await waitFor('both buses to subscribe', async () => ((await probe.pubsub('NUMSUB', INTERNAL_CHANNEL)) as [string, number])[1] >= 2 ? true : undefined);
+    await waitFor('both buses to subscribe', async () =>
+      ((await probe.pubsub('NUMSUB', internalChannel(store))) as [string, number])[1] >= 2 ? true : undefined,
+    );
     await a.publish(change(7));
     expect(heardByA).toEqual([change(7)]); // in process, before Redis carried anything
     await waitFor('the other instance to hear it', async () => (heardByB.length > 0 ? true : undefined));
     await b.publish({ kind: 'users' });
-    await waitFor('the first instance to hear the second', async () => (heardByA.length === 2 ? true : undefined));
+    await waitFor('the first instance to hear the second', async () =>
+      heardByA.length === 2 ? true : undefined,
+    );
     expect(heardByA).toEqual([change(7), { kind: 'users' }]);
     expect(heardByB).toEqual([change(7), { kind: 'users' }]);
+    // Another deployment on the same Redis hears nothing of this one.
+    expect(heardElsewhere).toEqual([]);
   });
 
   it('delivers in process, without an error, while Redis is not there', async () => {
     const errors: unknown[] = [];
-    const bus = createRedisBus(absent(), (e) => errors.push(e));
+    const bus = createRedisBus(absent(), 'absent', (e: unknown) => errors.push(e));
     buses.push(bus);
     const heard = listen(bus);
     await bus.publish(change(3));

@@ -45,7 +45,11 @@ describe('createCounter', () => {
     redis.status = 'reconnecting';
     expect(await count('user:1', 60_000)).toMatchObject({ current: 3 });
 
-    const slow = createCounter({ redis: fakeRedis(() => new Promise(() => {})), prefix: 'p:', timeoutMs: 20 });
+    const slow = createCounter({
+      redis: fakeRedis(() => new Promise(() => {})),
+      prefix: 'p:',
+      timeoutMs: 20,
+    });
     expect(await slow('user:1', 60_000)).toMatchObject({ current: 1 });
     // Told once on the way down, not once per request.
     expect(modes).toEqual(['local']);

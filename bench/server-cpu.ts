@@ -1,0 +1,34 @@
+/**
+ * CPU seconds used by PostgreSQL backends, read from /proc (bench and server on one host). With
+ * Node's own CPU time this gives a cost per message that does not depend on what else the machine
+ * is running. Returns undefined where /proc is not readable.
+ */
+import { readFile } from 'node:fs/promises';
+import { sql } from 'kysely';
+import type { Db } from '../src/platform/db.ts';
+
+const TICKS_PER_SECOND = 100;
+
+export async function processCpuSeconds(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // After the command name (which may contain spaces), utime and stime are the 12th and 13th fields.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** All backends now connected to `database` (a pool's connections live for the whole run). */
+export async function backendCpuSeconds(db: Db, database: string): Promise<number | undefined> {
+  const { rows } = await sql<{ pid: number }>`
+    select pid from pg_stat_activity where datname = ${database}`.execute(db);
+  let total = 0;
+  for (const { pid } of rows) {
+    const seconds = await processCpuSeconds(pid);
+    if (seconds === undefined) return undefined;
+    total += seconds;
+  }
+  return total;
+}

@@ -1,0 +1,212 @@
+/**
+ * GET /metrics against the real app and PostgreSQL: request counts by route pattern, ingest
+ * counters by outcome and transport, cache hits and misses, database pool and consumer gauges.
+ */
+import { register as globalRegistry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { bookingMessage, eventCreated } from '../support/messages.ts';
+
+const HOUR = 3_600_000;
+const now = Date.now();
+const concert = {
+  id: 31,
+  name: 'Harbour Lights Concert',
+  category: 'music',
+  capacity: 300,
+  price: 35,
+  createdAt: now - 48 * HOUR,
+  eventDate: now + 240 * HOUR,
+};
+const booking = { id: 3101, eventId: 31, userId: 77, quantity: 2, totalAmount: 70, createdAt: now - HOUR };
+
+let service: TestApp;
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+function parseExposition(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels: Record<string, string> = {};
+    for (const m of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
+      labels[m[1] as string] = m[2] as string;
+    samples.push({ name: match[1] as string, labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+async function scrape(app = service.app): Promise<Sample[]> {
+  const response = await app.inject({ url: '/metrics' });
+  expect(response.statusCode).toBe(200);
+  expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+  return parseExposition(response.body);
+}
+
+/** The value of the one sample with this name and (at least) these labels; undefined when absent. */
+function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  const found = samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
+  expect(found.length).toBeLessThanOrEqual(1);
+  return found[0]?.value;
+}
+
+const get = (url: string) =>
+  service.app.inject({ url, headers: { authorization: `Bearer ${service.token}` } });
+
+beforeAll(async () => {
+  service = await startTestApp();
+});
+
+afterAll(async () => {
+  await service?.close();
+});
+
+describe('GET /metrics', () => {
+  it('answers without a token, in the Prometheus text format', async () => {
+    const response = await service.app.inject({ url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('# TYPE evently_analytics_http_requests_total counter');
+  });
+
+  it('counts requests by route pattern, method and status, never by raw URL', async () => {
+    expect((await get('/api/v1/analytics/events/424242')).statusCode).toBe(404);
+    expect((await get('/api/v1/analytics/events/424243')).statusCode).toBe(404);
+    expect((await get('/api/v1/analytics/events?limit=5')).statusCode).toBe(200);
+    expect((await service.app.inject({ url: '/api/v1/analytics/system' })).statusCode).toBe(401);
+    expect((await service.app.inject({ url: '/no/such/page/91' })).statusCode).toBe(404);
+
+    const samples = await scrape();
+    const requests = 'evently_analytics_http_requests_total';
+    expect(
+      valueOf(samples, requests, {
+        route: '/api/v1/analytics/events/:event_id',
+        method: 'GET',
+        status: '404',
+      }),
+    ).toBe(2);
+    expect(
+      valueOf(samples, requests, { route: '/api/v1/analytics/events', method: 'GET', status: '200' }),
+    ).toBe(1);
+    expect(
+      valueOf(samples, requests, { route: '/api/v1/analytics/system', method: 'GET', status: '401' }),
+    ).toBe(1);
+    expect(valueOf(samples, requests, { route: 'unmatched', method: 'GET', status: '404' })).toBe(1);
+    expect(samples.filter((s) => /424242|424243|\/no\/such|\?/.test(s.labels.route ?? ''))).toEqual([]);
+    expect(
+      valueOf(samples, 'evently_analytics_http_request_duration_seconds_count', {
+        route: '/api/v1/analytics/events/:event_id',
+        method: 'GET',
+        status: '404',
+      }),
+    ).toBe(2);
+  });
+
+  it('counts ingested messages by outcome and transport, with the batch size and commit time', async () => {
+    const before = await scrape();
+    const response = await service.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/ingest',
+      headers: { authorization: `Bearer ${service.token}` },
+      payload: {
+        messages: [
+          eventCreated(concert),
+          bookingMessage('BookingCreated', booking),
+          bookingMessage('BookingCreated', booking),
+          '{"type":"BookingCreated","booking_id":"not-a-number"}',
+        ],
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    const outcomes = response
+      .json<{ data: { results: { outcome: string }[] } }>()
+      .data.results.map((r) => r.outcome);
+    expect(outcomes).toEqual(['processed', 'processed', 'duplicate', 'rejected']);
+
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      (valueOf(after, name, labels) ?? 0) - (valueOf(before, name, labels) ?? 0);
+    const messages = 'evently_analytics_ingest_messages_total';
+    expect(delta(messages, { outcome: 'processed', transport: 'http' })).toBe(2);
+    expect(delta(messages, { outcome: 'duplicate', transport: 'http' })).toBe(1);
+    expect(delta(messages, { outcome: 'rejected', transport: 'http' })).toBe(1);
+    expect(delta(messages, { outcome: 'ignored', transport: 'http' })).toBe(0);
+    expect(delta('evently_analytics_ingest_batch_size_count')).toBe(1);
+    expect(delta('evently_analytics_ingest_batch_size_sum')).toBe(4);
+    expect(delta('evently_analytics_ingest_batch_size_bucket', { le: '5' })).toBe(1);
+    expect(delta('evently_analytics_ingest_batch_size_bucket', { le: '1' })).toBe(0);
+    expect(delta('evently_analytics_ingest_commit_duration_seconds_count')).toBe(1);
+    expect(delta('evently_analytics_ingest_commit_duration_seconds_sum')).toBeGreaterThan(0);
+  });
+
+  it('moves the cache miss count on a first read and the hit count on a repeated one', async () => {
+    const url = '/api/v1/analytics/capacity?as_of=2025-03-01';
+    const before = await scrape();
+    expect((await get(url)).headers['x-cache']).toBe('MISS');
+    const afterMiss = await scrape();
+    expect((await get(url)).headers['x-cache']).toBe('HIT');
+    const afterHit = await scrape();
+
+    const hits = 'evently_analytics_cache_hits_total';
+    const misses = 'evently_analytics_cache_misses_total';
+    expect((valueOf(afterMiss, misses) ?? 0) - (valueOf(before, misses) ?? 0)).toBe(1);
+    expect(valueOf(afterMiss, hits)).toBe(valueOf(before, hits));
+    expect((valueOf(afterHit, hits) ?? 0) - (valueOf(afterMiss, hits) ?? 0)).toBe(1);
+    expect(valueOf(afterHit, misses)).toBe(valueOf(afterMiss, misses));
+    expect(valueOf(afterHit, hits)).toBe(service.deps.cache.stats().hits);
+  });
+
+  it('reports the database pool as gauges read at scrape time', async () => {
+    const samples = await scrape();
+    const pool = service.deps.database.poolStats();
+    const total = valueOf(samples, 'evently_analytics_db_pool_total');
+    expect(total).toBeGreaterThanOrEqual(1);
+    expect(total).toBe(pool.total);
+    expect(valueOf(samples, 'evently_analytics_db_pool_idle')).toBeLessThanOrEqual(total ?? 0);
+    expect(valueOf(samples, 'evently_analytics_db_pool_waiting')).toBe(0);
+  });
+
+  it('reports process metrics under the service prefix', async () => {
+    const samples = await scrape();
+    expect(valueOf(samples, 'evently_analytics_process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(valueOf(samples, 'evently_analytics_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(samples.some((s) => s.name.startsWith('process_') || s.name.startsWith('nodejs_'))).toBe(false);
+  });
+
+  it('reads consumer lag and pending from the consumers at each scrape', async () => {
+    let lag: number | null = 12;
+    const app = await buildApp(service.deps, {
+      consumers: () => ({
+        stream: { lag, pending: 3, lastError: null, running: true },
+        pubsub: { lag: null, pending: 0, lastError: null, running: true },
+      }),
+    });
+    try {
+      await app.ready();
+      let samples = await scrape(app);
+      expect(valueOf(samples, 'evently_analytics_consumer_lag', { consumer: 'stream' })).toBe(12);
+      expect(valueOf(samples, 'evently_analytics_consumer_pending', { consumer: 'stream' })).toBe(3);
+      expect(valueOf(samples, 'evently_analytics_consumer_pending', { consumer: 'pubsub' })).toBe(0);
+      // Pub/sub has no lag to tell: no sample rather than a made-up number.
+      expect(valueOf(samples, 'evently_analytics_consumer_lag', { consumer: 'pubsub' })).toBeUndefined();
+
+      lag = 0;
+      samples = await scrape(app);
+      expect(valueOf(samples, 'evently_analytics_consumer_lag', { consumer: 'stream' })).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('keeps its metrics on the app’s own registry, not on prom-client’s global one', async () => {
+    expect(service.deps.metrics.registry).not.toBe(globalRegistry);
+    expect(globalRegistry.getMetricsAsArray().filter((m) => m.name.startsWith('evently_'))).toEqual([]);
+  });
+});

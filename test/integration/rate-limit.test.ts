@@ -1,0 +1,191 @@
+/**
+ * Rate limiting of /api/v1/analytics/* against the real app: the limit and its headers, who is
+ * counted under which key, two instances sharing the limit through Redis, and Redis outages that
+ * must never make a request fail.
+ */
+import { randomInt } from 'node:crypto';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { expectProblem } from '../support/problem.ts';
+
+const API = '/api/v1/analytics';
+const apps: TestApp[] = [];
+
+async function start(options: Parameters<typeof startTestApp>[0]): Promise<TestApp> {
+  const app = await startTestApp(options);
+  apps.push(app);
+  return app;
+}
+
+afterAll(async () => {
+  // Second instances first: the first one owns (and drops) the database.
+  for (const app of apps.reverse()) await app.close();
+});
+
+/** A token for a user no other test uses, so each test starts with a fresh count. */
+function freshUser(t: TestApp): Promise<string> {
+  return t.mint({ userId: randomInt(1_000_000, 2 ** 40) });
+}
+
+function system(
+  t: TestApp,
+  token: string | undefined,
+  remoteAddress = '127.0.0.1',
+): Promise<LightMyRequestResponse> {
+  return t.app.inject({
+    method: 'GET',
+    url: `${API}/system`,
+    remoteAddress,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+}
+
+function remaining(response: LightMyRequestResponse): number {
+  return Number(response.headers['ratelimit-remaining']);
+}
+
+function expectLimited(response: LightMyRequestResponse, limit: number): void {
+  const problem = expectProblem(response, 429);
+  expect(problem.title).toBe('Too Many Requests');
+  expect(response.headers['ratelimit-limit']).toBe(String(limit));
+  expect(response.headers['ratelimit-remaining']).toBe('0');
+  const retryAfter = Number(response.headers['retry-after']);
+  expect(retryAfter).toBeGreaterThan(0);
+  expect(retryAfter).toBeLessThanOrEqual(60);
+  expect(Number(response.headers['ratelimit-reset'])).toBeLessThanOrEqual(60);
+}
+
+describe('one instance', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await start({ env: { RATE_LIMIT_ANALYTICS: '3', RATE_LIMIT_WINDOW: '1' } });
+  });
+
+  it('counts down RateLimit-Remaining and answers 429 with Retry-After once the limit is reached', async () => {
+    const token = await freshUser(t);
+    const served = [await system(t, token), await system(t, token), await system(t, token)];
+    expect(served.map((r) => r.statusCode)).toEqual([200, 200, 200]);
+    expect(served.map((r) => r.headers['ratelimit-limit'])).toEqual(['3', '3', '3']);
+    expect(served.map(remaining)).toEqual([2, 1, 0]);
+    expect(Number(served[0]?.headers['ratelimit-reset'])).toBeGreaterThan(0);
+
+    expectLimited(await system(t, token), 3);
+    // Every route of the API shares the one limit.
+    expectLimited(
+      await t.app.inject({
+        method: 'GET',
+        url: `${API}/events`,
+        headers: { authorization: `Bearer ${token}` },
+      }),
+      3,
+    );
+    expectLimited(
+      await t.app.inject({
+        method: 'POST',
+        url: `${API}/cache/clear`,
+        headers: { authorization: `Bearer ${token}` },
+      }),
+      3,
+    );
+  });
+
+  it('counts each user on their own, whatever address they come from', async () => {
+    const [first, second] = [await freshUser(t), await freshUser(t)];
+    for (let i = 0; i < 3; i++) expect((await system(t, first, `10.1.0.${i + 1}`)).statusCode).toBe(200);
+    expectLimited(await system(t, first, '10.1.0.99'), 3);
+    expect((await system(t, second, '10.1.0.1')).statusCode).toBe(200);
+  });
+
+  it('counts callers without a valid token by address, so tokens cannot be guessed at full speed', async () => {
+    const address = '10.2.0.1';
+    for (let i = 0; i < 3; i++) expectProblem(await system(t, `guess-${i}`, address), 401);
+    expectLimited(await system(t, 'guess-4', address), 3);
+    expectLimited(await system(t, undefined, address), 3);
+    // A refused non-admin token is not a user's own quota either.
+    expectLimited(await system(t, await t.mint({ role: 'user', userId: 5 }), address), 3);
+    // Another address, and a valid user on the limited address, are still served.
+    expectProblem(await system(t, undefined, '10.2.0.2'), 401);
+    expect((await system(t, await freshUser(t), address)).statusCode).toBe(200);
+  });
+
+  it('groups IPv6 callers by their /64', async () => {
+    for (let i = 0; i < 3; i++) expectProblem(await system(t, undefined, `2001:db8:1:2::${i + 1}`), 401);
+    expectLimited(await system(t, undefined, '2001:db8:1:2:ffff::9'), 3);
+    expectProblem(await system(t, undefined, '2001:db8:1:3::1'), 401);
+  });
+
+  it('leaves health, metrics, docs and the OpenAPI document unlimited', async () => {
+    const address = '10.3.0.1';
+    for (let i = 0; i < 4; i++) await system(t, undefined, address);
+    expectLimited(await system(t, undefined, address), 3);
+    for (const url of ['/health', '/health/live', '/metrics', '/openapi.json', '/docs/']) {
+      const response = await t.app.inject({ method: 'GET', url, remoteAddress: address });
+      expect(response.statusCode, url).not.toBe(429);
+      expect(response.headers['ratelimit-limit'], url).toBeUndefined();
+    }
+  });
+});
+
+describe('two instances on one database and Redis', () => {
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    const env = { RATE_LIMIT_ANALYTICS: '4', RATE_LIMIT_WINDOW: '1' };
+    a = await start({ redis: true, env });
+    b = await start({ redis: true, env, databaseUrl: a.database?.url ?? '' });
+  });
+
+  it('share one limit per user', async () => {
+    expect([a.deps.redis?.status, b.deps.redis?.status]).toEqual(['ready', 'ready']);
+    const token = await freshUser(a);
+    expect(remaining(await system(a, token))).toBe(3);
+    expect(remaining(await system(b, token))).toBe(2);
+    expect(remaining(await system(a, token))).toBe(1);
+    expect(remaining(await system(b, token))).toBe(0);
+    expectLimited(await system(a, token), 4);
+    expectLimited(await system(b, token), 4);
+  });
+
+  it('share one limit per address for callers without a valid token', async () => {
+    const address = '10.4.0.1';
+    for (const t of [a, b, a, b]) expectProblem(await system(t, undefined, address), 401);
+    expectLimited(await system(a, undefined, address), 4);
+    expectLimited(await system(b, undefined, address), 4);
+  });
+});
+
+describe('when Redis is unreachable', () => {
+  it(
+    'serves and limits in-process on an instance whose Redis never answered',
+    async () => {
+      const t = await start({
+        env: { REDIS_URL: 'redis://127.0.0.1:6399', RATE_LIMIT_ANALYTICS: '3', RATE_LIMIT_WINDOW: '1' },
+      });
+      expect(t.deps.redis?.status).not.toBe('ready');
+      const token = await freshUser(t);
+      const served = [await system(t, token), await system(t, token), await system(t, token)];
+      expect(served.map((r) => r.statusCode)).toEqual([200, 200, 200]);
+      expect(served.map(remaining)).toEqual([2, 1, 0]);
+      expectLimited(await system(t, token), 3);
+    },
+    // The app retries Redis at start (deps.ts) for about half a minute before it gives up.
+    120_000,
+  );
+
+  it('keeps serving and limiting, without a lost count, when Redis goes away mid-window', async () => {
+    const t = await start({ redis: true, env: { RATE_LIMIT_ANALYTICS: '4', RATE_LIMIT_WINDOW: '1' } });
+    const token = await freshUser(t);
+    expect(remaining(await system(t, token))).toBe(3);
+    expect(remaining(await system(t, token))).toBe(2);
+
+    // The connection drops under the requests that follow, not before them.
+    t.deps.redis?.disconnect();
+    const started = Date.now();
+    expect(remaining(await system(t, token))).toBe(1);
+    expect(remaining(await system(t, token))).toBe(0);
+    expectLimited(await system(t, token), 4);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(t.deps.redis?.status).toBe('end');
+  });
+});

@@ -1,0 +1,124 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { DomainError } from '../../src/api/errors.ts';
+import { serveRead, type ReadState } from '../../src/api/respond.ts';
+import { createResponseCache } from '../../src/platform/cache.ts';
+import { DatabaseUnavailableError } from '../../src/platform/db-guard.ts';
+
+/** A read state over a pretend database that can be switched off. */
+function pretendDatabase() {
+  const db = { up: true, version: 1, figure: 10 };
+  const unavailable = () => new DatabaseUnavailableError('the database is unavailable', 7_000);
+  const state: ReadState = {
+    cache: createResponseCache({ ttlSeconds: 60 }),
+    dataVersion: async () => {
+      if (!db.up) throw unavailable();
+      return db.version;
+    },
+    waitForVersion: async (v) => {
+      if (!db.up) throw unavailable();
+      return db.version >= v;
+    },
+    read: async (query) => {
+      if (!db.up) throw unavailable();
+      return query();
+    },
+    breaker: () => ({ state: 'closed', failures: 0, retry_in_ms: 0, cooldown_ms: 5_000, opened_at: null }),
+  };
+  return { db, state };
+}
+
+async function appOver(state: ReadState, compute: () => Promise<unknown>): Promise<FastifyInstance> {
+  const app = Fastify();
+  app.setErrorHandler((error, _req, reply) =>
+    error instanceof DomainError
+      ? reply.code(error.status).headers(error.headers).send({ detail: error.message })
+      : reply.code(500).send({ detail: 'internal' }),
+  );
+  app.get<{ Querystring: { min_version?: string } }>('/figures', async (req, reply) =>
+    serveRead(state, req, reply, {
+      minVersion: req.query.min_version === undefined ? undefined : Number(req.query.min_version),
+      compute,
+      csv: (d) => [d as Record<string, unknown>],
+    }),
+  );
+  await app.ready();
+  return app;
+}
+
+interface Body {
+  data: { figure: number };
+  meta: { data_version: number; cached: boolean; stale?: boolean };
+}
+
+describe('serveRead', () => {
+  it('answers from the database, then from the cache at the same data version', async () => {
+    const { db, state } = pretendDatabase();
+    const app = await appOver(state, async () => ({ figure: db.figure }));
+    const first = await app.inject('/figures');
+    const second = await app.inject('/figures');
+    expect(first.headers['x-cache']).toBe('MISS');
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(first.json<Body>().meta).toMatchObject({ data_version: 1, cached: false });
+    expect(second.json<Body>().meta).toMatchObject({ data_version: 1, cached: true });
+    expect(second.json<Body>().meta.stale).toBeUndefined();
+  });
+
+  it('serves the last answer of an older version, marked stale, while the database is down', async () => {
+    const { db, state } = pretendDatabase();
+    const app = await appOver(state, async () => ({ figure: db.figure }));
+    await app.inject('/figures');
+    db.version = 2; // a later batch, never read through this request
+    db.up = false;
+    const res = await app.inject('/figures');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-data-stale']).toBe('true');
+    expect(res.json<Body>()).toMatchObject({
+      data: { figure: 10 },
+      meta: { data_version: 1, cached: true, stale: true },
+    });
+    const csv = await app.inject('/figures?format=csv');
+    expect(csv.statusCode).toBe(503); // CSV was never asked for: nothing to fall back on
+  });
+
+  it('serves a stale CSV answer as it was cached', async () => {
+    const { db, state } = pretendDatabase();
+    const app = await appOver(state, async () => ({ figure: db.figure }));
+    const fresh = await app.inject('/figures?format=csv');
+    db.up = false;
+    const stale = await app.inject('/figures?format=csv');
+    expect(stale.statusCode).toBe(200);
+    expect(stale.headers['x-data-stale']).toBe('true');
+    expect(stale.body).toBe(fresh.body);
+  });
+
+  it('answers 503 with Retry-After when nothing was cached for the request', async () => {
+    const { db, state } = pretendDatabase();
+    const app = await appOver(state, async () => ({ figure: db.figure }));
+    db.up = false;
+    const res = await app.inject('/figures');
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('7');
+  });
+
+  it('does not serve a stale answer older than the version the client asked to read', async () => {
+    const { db, state } = pretendDatabase();
+    const app = await appOver(state, async () => ({ figure: db.figure }));
+    await app.inject('/figures');
+    db.up = false;
+    expect((await app.inject('/figures?min_version=2')).statusCode).toBe(503);
+    expect((await app.inject('/figures?min_version=1')).statusCode).toBe(200);
+  });
+
+  it('lets a failure that is not an outage through as it is, stale answer or not', async () => {
+    const { db, state } = pretendDatabase();
+    let calls = 0;
+    const app = await appOver(state, async () => {
+      if (++calls > 1) throw new Error('a bug');
+      return { figure: 1 };
+    });
+    await app.inject('/figures');
+    db.version = 2;
+    expect((await app.inject('/figures')).statusCode).toBe(500);
+  });
+});
