@@ -6,7 +6,8 @@
  *
  * Knobs (environment): BENCH_BIG_BOOKINGS (default 1000000), BENCH_SAMPLES (300),
  * BENCH_BATCH (5000 messages per processBatch), BENCH_NO_VACUUM=1 (measure straight after the load,
- * without the vacuum autovacuum would do; see `settle`).
+ * without the vacuum autovacuum would do; see `settle`), BENCH_EXPLAIN=1 (print EXPLAIN (ANALYZE,
+ * BUFFERS) of the top-events query on both datasets).
  */
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
@@ -18,8 +19,10 @@ import { createPipeline } from '../src/ingest/pipeline.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { openPostgres, type Db } from '../src/platform/db.ts';
 import { createLogger } from '../src/platform/logger.ts';
+import { rankedEvents } from '../src/store/read.repository.ts';
 import { ScratchDatabases } from '../test/support/scratch-database.ts';
 import { loadDataset, type DatasetSpec } from './dataset.ts';
+import { explainReads } from './explain.ts';
 import { closeAgent, percentile, sample } from './http.ts';
 import { once, onInterrupt } from './cleanup.ts';
 
@@ -27,6 +30,7 @@ const BIG = Number(process.env.BENCH_BIG_BOOKINGS ?? 1_000_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
 const BATCH = Number(process.env.BENCH_BATCH ?? 5_000);
 const NO_VACUUM = process.env.BENCH_NO_VACUUM === '1';
+const EXPLAIN = process.env.BENCH_EXPLAIN === '1';
 const ROUNDS = 3;
 const WARMUP = 30;
 const TARGET_RATIO = 2.0;
@@ -202,6 +206,12 @@ async function main(): Promise<void> {
     const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
     console.log(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}`);
     for (const r of rows) console.log(line(r));
+    if (EXPLAIN) {
+      for (const [i, size] of sizes.entries()) {
+        const plans = await explainReads(urls[i] as string, (db) => rankedEvents(db, 'bookings', 10));
+        console.log(`\n[${size.label}] top-events: EXPLAIN (ANALYZE, BUFFERS)\n${plans.join('\n')}`);
+      }
+    }
     const failed = rows.filter((r) => r[7] === 'FAIL').length;
     console.log(`\nbench:scale ${failed === 0 ? 'PASS' : 'FAIL'}: ${rows.length - failed}/${rows.length} endpoints within ${TARGET_RATIO}x`);
   } finally {

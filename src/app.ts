@@ -1,6 +1,11 @@
 /** Builds the Fastify app from ready dependencies: plugins, routes and the one error handler. */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
@@ -10,6 +15,7 @@ import { analyticsRoutes } from './api/analytics.routes.ts';
 import { DomainError, problemType, type Problem } from './api/errors.ts';
 import { healthRoutes, type ConsumerStats } from './api/health.routes.ts';
 import metricsRoutes from './api/metrics.routes.ts';
+import { guardParameters } from './api/param-guard.ts';
 import { PARAM_RULES } from './api/params.ts';
 import { documentResponses, ProblemSchema } from './api/schemas.ts';
 import { streamRoutes } from './api/stream.routes.ts';
@@ -58,6 +64,10 @@ function validationDetail(error: FastifyError): string {
   return `${name} ${first.message ?? 'is invalid'}`;
 }
 
+function problemOf(status: number, title: string, detail: string, url: string, requestId: string): Problem {
+  return { type: problemType(status), title, status, detail, instance: url.split('?')[0] ?? url, request_id: requestId };
+}
+
 export interface AppOptions {
   consumers?: () => Record<string, ConsumerStats>;
   startedAt?: number;
@@ -74,7 +84,26 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 1024 * 1024,
-    trustProxy: false,
+    trustProxy:
+      typeof config.trustProxy === 'number'
+        ? ((hops: number) => (_address: string, hop: number) => hop < hops)(config.trustProxy)
+        : config.trustProxy,
+    maxParamLength: 500,
+    // Errors Fastify raises before routing (a malformed URL, ...) get the same problem body.
+    frameworkErrors: (error, request, reply) => {
+      const problem = problemOf(400, 'Bad Request', 'the request URL is malformed', request.url, request.id);
+      void (reply as FastifyReply).code(400).type('application/problem+json').send(problem);
+    },
+    // Requests Node's HTTP parser refuses (headers too large, bad framing) never reach a route.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return;
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const title = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      const body = JSON.stringify(problemOf(status, title, status === 431 ? 'the request headers are too large' : 'the request is malformed', '', ''));
+      socket.end(
+        `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -83,6 +112,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
   });
+  app.addHook('preValidation', guardParameters);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let status = error.statusCode ?? 500;
@@ -147,10 +177,20 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       },
     },
   });
+  const allowedOrigins = new Set(config.corsOrigins);
+  // Per request: credentials (and the origin) are allowed only for a listed origin; any other
+  // origin gets no CORS headers at all.
   await app.register(cors, {
-    origin: config.corsOrigins.length === 0 ? false : [...config.corsOrigins],
-    credentials: true,
-    exposedHeaders: ['X-Request-Id', 'ETag', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
+    delegator: (request, callback) => {
+      const origin = request.headers.origin;
+      const listed = origin !== undefined && allowedOrigins.has(origin);
+      callback(null, {
+        origin: listed ? origin : false,
+        credentials: listed,
+        strictPreflight: false,
+        exposedHeaders: ['X-Request-Id', 'ETag', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
+      });
+    },
   });
   await app.register(swagger, {
     // Shared schemas appear under their $id (components/schemas/Problem) rather than def-N.
@@ -195,7 +235,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await api.register(adminAuth, { verifier: deps.verifier });
       await api.register(analyticsRateLimit, { limit: config.rateLimit, redis: deps.redis, db: deps.database.db, logger: deps.logger });
       await api.register(analyticsRoutes, { service: deps.service, state: deps.readState, defaultZone: config.reportingTimezone });
-      await api.register(streamRoutes, { bus: deps.bus });
+      await api.register(streamRoutes, { bus: deps.bus, jwt: config.jwt });
       await api.register(ingestRoutes, {
         pipeline: deps.ingest,
         db: deps.database.db,

@@ -161,15 +161,34 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   }
 
   let redis: Redis | undefined;
-  const redisError = (error: unknown) => logger.warn({ err: (error as Error).message }, 'redis error');
+  // During an outage ioredis reports every reconnect attempt: log the first, then one line per 30 s.
+  let lastRedisLog = 0;
+  let suppressed = 0;
+  const redisError = (error: unknown) => {
+    const now = Date.now();
+    if (now - lastRedisLog < 30_000) {
+      suppressed++;
+      return;
+    }
+    logger.warn({ err: error instanceof Error ? error.message : String(error), suppressed }, 'redis error');
+    lastRedisLog = now;
+    suppressed = 0;
+  };
   if (config.redisUrl) {
     redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
     redis.on('error', redisError);
-    await withRetry('Redis', logger, () => (redis as Redis).connect(), 10).catch((error: unknown) => {
+    await withRetry('Redis', logger, () => (redis as Redis).connect(), 3).catch((error: unknown) => {
       logger.error({ err: (error as Error).message }, 'Redis unreachable at start; serving from PostgreSQL');
     });
   }
   const store = await storeId(database.db);
+  // The disabled-user list lives in PostgreSQL: while it is down the last list stays in force.
+  let lastRefreshLog = 0;
+  const refreshError = (error: unknown) => {
+    if (Date.now() - lastRefreshLog < 30_000) return;
+    lastRefreshLog = Date.now();
+    logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'disabled users not refreshed');
+  };
   const bus = redis ? createRedisBus(redis, store, redisError) : createLocalBus();
   const cache = createResponseCache({
     ttlSeconds: config.cacheTtlSeconds,
@@ -183,7 +202,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   await disabledUsers.refresh();
   bus.subscribe((m) => {
     if (m.kind === 'users' || (m.kind === 'change' && m.notice.changed.includes('users'))) {
-      disabledUsers.refresh().catch(redisError);
+      disabledUsers.refresh().catch(refreshError);
     }
   });
 
@@ -228,7 +247,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       heartbeat();
       timers.push(setInterval(heartbeat, 20_000));
       // Disabled users also reach instances that missed a notice within a second.
-      timers.push(setInterval(() => void disabledUsers.refresh().catch(redisError), 1_000));
+      timers.push(setInterval(() => void disabledUsers.refresh().catch(refreshError), 1_000));
       for (const t of timers) t.unref();
     },
     async close() {

@@ -75,14 +75,12 @@ export function resolveWindow(
     return { from: addDays(ctx.asOf, -(days - 1)), to: ctx.asOf };
   }
   if (q.days !== undefined) throw new BadRequestError('use either days or from/to, not both');
+  for (const name of ['from', 'to'] as const) {
+    const value = q[name];
+    if (value !== undefined && !isValidDate(value)) throw new BadRequestError(`${name} must be ${PARAM_RULES[name]}`);
+  }
   const to = q.to ?? ctx.asOf;
   const from = q.from ?? addDays(to, -29);
-  for (const [name, value] of [
-    ['from', from],
-    ['to', to],
-  ] as const) {
-    if (!isValidDate(value)) throw new BadRequestError(`${name} must be ${PARAM_RULES[name]}`);
-  }
   const span = daysBetween(from, to);
   if (span < 0) throw new BadRequestError('from must not be after to');
   if (span > MAX_RANGE_DAYS) throw new BadRequestError(`from and to must be at most ${MAX_RANGE_DAYS} days apart`);

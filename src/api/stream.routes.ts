@@ -1,8 +1,48 @@
 /** Server-Sent Events: a `change` after each committed batch (on every instance), heartbeats every 15 s. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { mintToken } from '../auth/tokens.ts';
 import type { Bus } from '../platform/bus.ts';
+import type { JwtAlgorithm } from '../platform/config.ts';
 
-export const streamRoutes: FastifyPluginAsyncTypebox<{ bus: Bus; heartbeatMs?: number }> = async (app, opts) => {
+export interface StreamRoutesOptions {
+  bus: Bus;
+  jwt: { secret: string; algorithm: JwtAlgorithm };
+  heartbeatMs?: number;
+}
+
+const STREAM_TOKEN_SECONDS = 120;
+
+export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = async (app, opts) => {
+  app.post(
+    '/stream/token',
+    {
+      schema: {
+        tags: ['analytics'],
+        security: [{ bearerAuth: [] }],
+        summary: 'A short-lived token for GET /stream?token= (EventSource cannot send headers)',
+        response: {
+          200: Type.Object({
+            success: Type.Literal(true),
+            data: Type.Object({ token: Type.String(), expires_in: Type.Integer() }),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const principal = request.principal;
+      if (!principal) throw new Error('auth hook did not run');
+      const token = await mintToken({
+        secret: opts.jwt.secret,
+        algorithm: opts.jwt.algorithm,
+        userId: principal.userId,
+        role: principal.role,
+        type: 'stream',
+        expiresInSeconds: STREAM_TOKEN_SECONDS,
+      });
+      return { success: true as const, data: { token, expires_in: STREAM_TOKEN_SECONDS } };
+    },
+  );
+
   app.get(
     '/stream',
     {
@@ -12,7 +52,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ bus: Bus; heartbeatMs?: n
         security: [{ bearerAuth: [] }],
         summary: 'Live updates (text/event-stream): `change` events {data_version, changed}',
         querystring: Type.Object(
-          { token: Type.Optional(Type.String({ description: 'Admin token, for EventSource (cannot send headers)' })) },
+          { token: Type.Optional(Type.String({ description: 'A stream token from POST /stream/token (EventSource cannot send headers)' })) },
           { additionalProperties: false },
         ),
       },

@@ -21,15 +21,16 @@ declare module 'fastify' {
   }
 }
 
-function bearer(request: FastifyRequest, allowQueryToken: boolean): string | undefined {
+function bearer(request: FastifyRequest, allowQueryToken: boolean): { token: string; kind: 'access' | 'stream' } | undefined {
   const header = request.headers.authorization;
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match?.[1];
+    return match?.[1] ? { token: match[1], kind: 'access' } : undefined;
   }
   if (allowQueryToken) {
+    // A URL ends up in histories and proxy logs: only a short-lived stream token rides there.
     const token = (request.query as { token?: unknown } | undefined)?.token;
-    return typeof token === 'string' && token !== '' ? token : undefined;
+    return typeof token === 'string' && token !== '' ? { token, kind: 'stream' } : undefined;
   }
   return undefined;
 }
@@ -42,12 +43,12 @@ export const adminAuth = fp<{ verifier: TokenVerifier }>(
     app.addHook('onRequest', async (request) => {
       // EventSource cannot send headers: the live stream also takes the token as ?token=.
       const allowQuery = request.routeOptions.config?.allowQueryToken === true;
-      const token = bearer(request, allowQuery);
-      if (!token) {
+      const given = bearer(request, allowQuery);
+      if (!given) {
         refusals.set(request, new UnauthorizedError('a Bearer token is required'));
         return;
       }
-      const result = await opts.verifier.verify(token);
+      const result = await opts.verifier.verify(given.token, given.kind);
       if (result.ok) {
         request.principal = result.principal;
         return;

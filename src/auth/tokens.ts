@@ -16,9 +16,14 @@ export type VerifyResult =
   { ok: true; principal: Principal } | { ok: false; status: 401 | 403; detail: string };
 
 const CLOCK_SKEW_SECONDS = 30;
+export const STREAM_TOKEN_MAX_SECONDS = 300;
 
 export interface TokenVerifier {
-  verify(token: string): Promise<VerifyResult>;
+  /**
+   * `kind` 'access' (default) accepts platform access tokens (`type` absent or "access");
+   * 'stream' accepts only the short-lived tokens minted for EventSource (`type` "stream").
+   */
+  verify(token: string, kind?: 'access' | 'stream'): Promise<VerifyResult>;
 }
 
 /**
@@ -48,7 +53,7 @@ export function createTokenVerifier(opts: {
 }): TokenVerifier {
   const key = new TextEncoder().encode(opts.secret);
   return {
-    async verify(token) {
+    async verify(token, kind = 'access') {
       let payload: Record<string, unknown>;
       try {
         ({ payload } = await jwtVerify(token, key, {
@@ -59,8 +64,21 @@ export function createTokenVerifier(opts: {
       } catch (error) {
         return { ok: false, status: 401, detail: refusal(error) };
       }
-      if (payload.type !== undefined && payload.type !== 'access') {
-        return { ok: false, status: 401, detail: 'only access tokens are accepted' };
+      if (kind === 'stream' ? payload.type !== 'stream' : payload.type !== undefined && payload.type !== 'access') {
+        return {
+          ok: false,
+          status: 401,
+          detail:
+            kind === 'stream'
+              ? '?token= takes only a stream token (POST /api/v1/analytics/stream/token)'
+              : 'only access tokens are accepted',
+        };
+      }
+      // A stream token lives at most a few minutes, whatever its signer claims.
+      if (kind === 'stream' && typeof payload.exp === 'number' && typeof payload.iat === 'number') {
+        if (payload.exp - payload.iat > STREAM_TOKEN_MAX_SECONDS) {
+          return { ok: false, status: 401, detail: 'stream tokens may live at most 5 minutes' };
+        }
       }
       const userId = userIdOf(payload.user_id ?? payload.sub);
       if (userId === undefined) return { ok: false, status: 401, detail: 'token has no valid user_id' };

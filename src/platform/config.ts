@@ -37,6 +37,8 @@ export interface Config {
   readonly logLevel: string;
   readonly eventRetentionDays: number | undefined;
   readonly consumerName: string;
+  /** Fastify's trustProxy: false, true, a hop count or a list of addresses/CIDRs. */
+  readonly trustProxy: boolean | number | string[];
 }
 
 export class ConfigError extends Error {
@@ -169,6 +171,15 @@ function redisUrlFrom(r: Reader): string | undefined {
   return `${scheme}://${auth}${host}:${port}`;
 }
 
+/** TRUST_PROXY: unset/false, true, a hop count, or comma-separated addresses/CIDRs of the proxies. */
+function trustProxyFrom(r: Reader): boolean | number | string[] {
+  const raw = r.optional('TRUST_PROXY');
+  if (raw === undefined || raw.toLowerCase() === 'false') return false;
+  if (raw.toLowerCase() === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
 /** Embedded mode without JWT_SECRET: generate one once and keep it under DATA_DIR. */
 function embeddedSecret(dataDir: string): string {
   const file = path.join(dataDir, 'jwt-secret');
@@ -250,6 +261,7 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
     },
     logLevel,
     eventRetentionDays: retention === 0 ? undefined : retention,
+    trustProxy: trustProxyFrom(r),
     consumerName: r.str('CONSUMER_NAME', `${process.pid}-${randomBytes(3).toString('hex')}`),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -79,8 +79,16 @@ describe('two instances on one database and one Redis', () => {
 
   it('delivers the live change event on both instances', async () => {
     const port = (t: TestApp) => (t.app.server.address() as { port: number }).port;
-    const streamA = await listen(`http://127.0.0.1:${port(a)}/api/v1/analytics/stream?token=${a.token}`);
-    const streamB = await listen(`http://127.0.0.1:${port(b)}/api/v1/analytics/stream?token=${b.token}`);
+    const streamToken = async (t: TestApp) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/stream/token',
+        headers: { authorization: `Bearer ${t.token}` },
+      });
+      return res.json<{ data: { token: string } }>().data.token;
+    };
+    const streamA = await listen(`http://127.0.0.1:${port(a)}/api/v1/analytics/stream?token=${await streamToken(a)}`);
+    const streamB = await listen(`http://127.0.0.1:${port(b)}/api/v1/analytics/stream?token=${await streamToken(b)}`);
     try {
       const results = await ingestHttp(a.app, a.token, [booking(4, 1)]);
       expect(results[0]?.outcome).toBe('processed');
@@ -94,8 +102,13 @@ describe('two instances on one database and one Redis', () => {
     }
   });
 
-  it('refuses the stream without a valid token', async () => {
-    const res = await b.app.inject({ method: 'GET', url: '/api/v1/analytics/stream?token=not-a-token' });
-    expect(res.statusCode).toBe(401);
+  it('refuses the stream without a valid stream token, and a long-lived access token in the URL', async () => {
+    const bad = await b.app.inject({ method: 'GET', url: '/api/v1/analytics/stream?token=not-a-token' });
+    expect(bad.statusCode).toBe(401);
+    const access = await b.app.inject({ method: 'GET', url: `/api/v1/analytics/stream?token=${b.token}` });
+    expect(access.statusCode).toBe(401);
+    expect(access.json<{ detail: string }>().detail).toMatch(/stream token/);
+    const long = await b.mint({ type: 'stream', expiresInSeconds: 3600 });
+    expect((await b.app.inject({ method: 'GET', url: `/api/v1/analytics/stream?token=${long}` })).statusCode).toBe(401);
   });
 });

@@ -422,7 +422,7 @@ describe('logs', () => {
   it('redacts a token given in the query string of the live stream', async () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.server.address() as AddressInfo;
-    const token = await t.mint({ userId: 9 });
+    const token = await t.mint({ userId: 9, type: 'stream', expiresInSeconds: 60 });
     sentTokens.add(token);
     const abort = new AbortController();
     const response = await fetch(`http://127.0.0.1:${port}${API}/stream?token=${encodeURIComponent(token)}`, {

@@ -157,9 +157,26 @@ export function openLiveStream(token, { onChange, onStatus }) {
   let everOpened = false;
   let closed = false;
 
-  const connect = () => {
+  const connect = async () => {
     onStatus('connecting', false);
-    source = new EventSource(`${API}/stream?${new URLSearchParams({ token })}`);
+    // The admin token stays in headers; the URL carries a stream token that lives two minutes.
+    let streamToken;
+    try {
+      const response = await fetch(`${API}/stream/token`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      if (!response.ok) throw new Error(`stream token: ${response.status}`);
+      streamToken = (await response.json()).data.token;
+    } catch {
+      if (closed) return;
+      onStatus('offline', false);
+      retryTimer = setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 60_000);
+      return;
+    }
+    if (closed) return;
+    source = new EventSource(`${API}/stream?${new URLSearchParams({ token: streamToken })}`);
     source.addEventListener('open', () => {
       retryDelay = 2_000;
       onStatus('live', everOpened);
@@ -186,7 +203,7 @@ export function openLiveStream(token, { onChange, onStatus }) {
     });
   };
 
-  connect();
+  void connect();
   return {
     close() {
       closed = true;

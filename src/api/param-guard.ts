@@ -1,0 +1,35 @@
+/**
+ * Raw query and path values are checked before schema validation coerces them: an integer must be
+ * written as plain decimal digits (no 1e309, 0x7, 7.0 or 20-digit overflows), and no value may hold
+ * a NUL byte (PostgreSQL refuses it in text) or be absurdly long.
+ */
+import type { FastifyRequest } from 'fastify';
+import { BadRequestError } from './errors.ts';
+import { PARAM_RULES } from './params.ts';
+
+const INTEGER = /^-?\d{1,15}$/;
+const MAX_VALUE_LENGTH = 1_000;
+
+interface ObjectSchema {
+  properties?: Record<string, { type?: string }>;
+}
+
+function check(values: unknown, schema: ObjectSchema | undefined): void {
+  if (values === null || typeof values !== 'object') return;
+  for (const [name, raw] of Object.entries(values as Record<string, unknown>)) {
+    for (const value of Array.isArray(raw) ? raw : [raw]) {
+      if (typeof value !== 'string') continue;
+      if (value.includes('\u0000')) throw new BadRequestError(`${name} must not contain a NUL byte`);
+      if (value.length > MAX_VALUE_LENGTH) throw new BadRequestError(`${name} is longer than ${MAX_VALUE_LENGTH} characters`);
+      if (schema?.properties?.[name]?.type === 'integer' && !INTEGER.test(value)) {
+        throw new BadRequestError(`${name} must be ${PARAM_RULES[name] ?? 'an integer'}`);
+      }
+    }
+  }
+}
+
+export async function guardParameters(request: FastifyRequest): Promise<void> {
+  const schema = request.routeOptions.schema as { querystring?: ObjectSchema; params?: ObjectSchema } | undefined;
+  check(request.query, schema?.querystring);
+  check(request.params, schema?.params);
+}

@@ -1,0 +1,69 @@
+/** Edges of the HTTP layer: what Fastify or Node would otherwise answer in their own formats. */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+
+describe('HTTP edges', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { CORS_ORIGINS: 'https://admin.evently.test' } });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => t.close());
+  const auth = () => ({ authorization: `Bearer ${t.token}` });
+
+  it.each(['0x7', '7.0', '1e3', '99999999999999999999'])('refuses the event id %s instead of coercing it', async (id) => {
+    const res = await t.app.inject({ method: 'GET', url: `/api/v1/analytics/events/${id}`, headers: auth() });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.json<{ detail: string }>().detail).toMatch(/event_id/);
+  });
+
+  it('refuses a NUL byte in a text parameter with a 400 problem', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/api/v1/analytics/events?q=%00', headers: auth() });
+    expect(res.statusCode).toBe(400);
+    expect(res.json<{ detail: string }>().detail).toMatch(/NUL/);
+  });
+
+  it('answers oversized request headers with a 431 problem, not a bare socket error', async () => {
+    const port = (t.app.server.address() as net.AddressInfo).port;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      });
+      let data = '';
+      socket.on('data', (d: Buffer) => (data += d.toString()));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 431/);
+    expect(answer).toMatch(/application\/problem\+json/);
+    expect(answer).toMatch(/"status":431/);
+  });
+
+  it('sends CORS headers with credentials to a listed origin only', async () => {
+    const listed = await t.app.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { origin: 'https://admin.evently.test' },
+    });
+    expect(listed.headers['access-control-allow-origin']).toBe('https://admin.evently.test');
+    expect(listed.headers['access-control-allow-credentials']).toBe('true');
+    const other = await t.app.inject({ method: 'GET', url: '/health', headers: { origin: 'https://evil.test' } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    expect(other.headers['access-control-allow-credentials']).toBeUndefined();
+  });
+
+  it('mints a stream token that the stream accepts in its URL and the API refuses in a header', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/stream/token', headers: auth() });
+    expect(res.statusCode).toBe(200);
+    const { token, expires_in } = res.json<{ data: { token: string; expires_in: number } }>().data;
+    expect(expires_in).toBeLessThanOrEqual(300);
+    const asHeader = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/analytics/system',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(asHeader.statusCode).toBe(401);
+  });
+});
