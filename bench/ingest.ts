@@ -28,6 +28,7 @@ const TARGET_RATE = 20_000;
 const TARGET_RATIO = 0.2;
 const XADD_CHUNK = 5_000;
 const RUN_TIMEOUT_MS = 20 * 60_000;
+const FAILING_LIMIT_MS = 30_000;
 
 const { values: args } = parseArgs({
   options: {
@@ -106,9 +107,16 @@ async function runStream(
     const cpuBefore = process.cpuUsage();
     const start = performance.now();
     consumer.start();
+    let failingSince: number | undefined;
     for (;;) {
       const { handled } = await counts(database.db);
       if (handled >= n) break;
+      // The consumer retries a failing batch forever (at least once); a bench should not.
+      const { lastError } = consumer.stats();
+      failingSince = lastError === null ? undefined : (failingSince ?? performance.now());
+      if (failingSince !== undefined && performance.now() - failingSince > FAILING_LIMIT_MS) {
+        throw new Error(`batch size ${batchSize}: the pipeline keeps failing: ${lastError}`);
+      }
       if (performance.now() - start > RUN_TIMEOUT_MS)
         throw new Error(`batch size ${batchSize}: ${handled}/${n} after timeout`);
       await new Promise((resolve) => setTimeout(resolve, 25));
@@ -227,6 +235,23 @@ async function main(): Promise<boolean> {
   const redis = new Redis(TEST_REDIS_URL);
   const streamKey = `${uniqueName('bench')}:stream`;
   const databases = new ScratchDatabases('bench');
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      await redis.del(streamKey);
+      redis.disconnect();
+      await databases.dropAll();
+    })());
+  // Interrupted (Ctrl-C, `timeout`): still drop the bench database and stream.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`${signal}: cleaning up`);
+      cleanUp().then(
+        () => process.exit(130),
+        () => process.exit(130),
+      );
+    });
+  }
   try {
     await fillStream(redis, streamKey, workload.messages);
     console.log(
@@ -260,9 +285,7 @@ async function main(): Promise<boolean> {
     for (const [what, ok] of checks) console.log(`${ok ? 'PASS' : 'FAIL'}  ${what}`);
     return checks.every(([, ok]) => ok);
   } finally {
-    await redis.del(streamKey);
-    redis.disconnect();
-    await databases.dropAll();
+    await cleanUp();
   }
 }
 

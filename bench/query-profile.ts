@@ -11,7 +11,7 @@ type Query = (this: pg.Client, ...args: unknown[]) => unknown;
 function label(args: unknown[]): string {
   const first = args[0];
   const text = typeof first === 'string' ? first : ((first as { text?: string } | undefined)?.text ?? '?');
-  const words = text.replace(/\s+/g, ' ').trim();
+  const words = text.replace(/\s+/g, ' ').replaceAll('"', '').trim();
   // Name a statement by its verb and target table: "insert into event_log", "update events e set".
   const match = /^(select [^(]*?from \w+|select [\w(]+|insert into \w+|update \w+|delete from \w+|\w+)/i.exec(
     words,

@@ -197,7 +197,11 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     onRedisError: redisError,
   });
   const readState = createReadState(database, bus, cache);
-  const pipeline = createPipeline({ db: database.db, config });
+  const pipeline = createPipeline({
+    db: database.db,
+    config,
+    onPoison: (error) => logger.error({ err: error }, 'a message could not be processed; kept as a dead letter (processing_error)'),
+  });
   const disabledUsers = createDisabledUsers(database);
   await disabledUsers.refresh();
   bus.subscribe((m) => {

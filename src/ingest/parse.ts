@@ -7,6 +7,10 @@ import { parseTimestamp } from '../aggregate/time.ts';
 import { toMoneyUnits } from '../aggregate/money.ts';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Bounds past which a value cannot be a real booking (and would overflow exact storage). */
+export const MAX_AMOUNT = 1e12;
+export const MAX_QUANTITY = 1_000_000;
+export const MAX_CAPACITY = 2_147_483_647;
 
 export type RejectReason =
   | 'too_large'
@@ -20,7 +24,9 @@ export type RejectReason =
   | 'invalid_amount'
   | 'invalid_capacity'
   | 'invalid_timestamp'
-  | 'unknown_booking';
+  | 'unknown_booking'
+  /** Valid on its face, but processing it failed (a bug or a data conflict): kept for a retry. */
+  | 'processing_error';
 
 export type Transition = 'created' | 'confirmed' | 'expired' | 'cancelled';
 
@@ -223,15 +229,18 @@ function parseBooking(env: Envelope, transition: Transition, receivedAt: number)
     return reject('missing_event_id', 'BookingCreated needs event_id');
   }
   const quantityRaw = field(env, 'quantity');
-  if ((present(quantityRaw) || transition === 'created') && !(Number.isInteger(quantityRaw) && (quantityRaw as number) >= 1)) {
-    return reject('invalid_quantity', 'quantity must be an integer >= 1');
+  if (
+    (present(quantityRaw) || transition === 'created') &&
+    !(Number.isInteger(quantityRaw) && (quantityRaw as number) >= 1 && (quantityRaw as number) <= MAX_QUANTITY)
+  ) {
+    return reject('invalid_quantity', `quantity must be an integer from 1 to ${MAX_QUANTITY}`);
   }
   const amountRaw = field(env, 'total_amount');
   if (
     (present(amountRaw) || transition === 'created') &&
-    !(typeof amountRaw === 'number' && Number.isFinite(amountRaw) && amountRaw >= 0)
+    !(typeof amountRaw === 'number' && Number.isFinite(amountRaw) && amountRaw >= 0 && amountRaw <= MAX_AMOUNT)
   ) {
-    return reject('invalid_amount', 'total_amount must be a number >= 0');
+    return reject('invalid_amount', `total_amount must be a number from 0 to ${MAX_AMOUNT}`);
   }
   const userId = asId(field(env, 'user_id'));
   const currencyRaw = field(env, 'currency');
@@ -258,7 +267,7 @@ function parseEvent(env: Envelope, receivedAt: number, raw: unknown): EventMetaM
     return { kind: 'event_deleted', key: env.explicitKey ?? `EventDeleted:${eventId}`, eventId, time };
   }
   const capacityRaw = field(env, 'capacity');
-  if (present(capacityRaw) && !(Number.isInteger(capacityRaw) && (capacityRaw as number) >= 0)) {
+  if (present(capacityRaw) && !(Number.isInteger(capacityRaw) && (capacityRaw as number) >= 0 && (capacityRaw as number) <= MAX_CAPACITY)) {
     return reject('invalid_capacity', 'capacity must be an integer >= 0');
   }
   const priceRaw = field(env, 'price');

@@ -8,8 +8,11 @@ import { nonZero } from '../aggregate/deltas.ts';
 import { localDayOfBucket } from '../aggregate/time.ts';
 import type { Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
+import { isDatabaseUnavailable } from '../platform/db-guard.ts';
 import * as repo from '../store/ingest.repository.ts';
 import { parseMessage, type NormalizedMessage, type ParseResult, type RejectReason } from './parse.ts';
+
+const MAX_POISON_IN_A_ROW = 3;
 
 export type Transport = 'stream' | 'pubsub' | 'http' | 'retry' | 'rebuild';
 export type Outcome = 'processed' | 'duplicate' | 'ignored' | 'rejected';
@@ -85,12 +88,18 @@ export interface Pipeline {
   processBatch(items: readonly IngestItem[]): Promise<BatchResult>;
 }
 
-export function createPipeline(deps: { db: Db; config: Pick<Config, 'baseCurrency' | 'reportingTimezone'> }): Pipeline {
+export function createPipeline(deps: {
+  db: Db;
+  config: Pick<Config, 'baseCurrency' | 'reportingTimezone'>;
+  /** Told of each error that made a message a poison message (for logs). */
+  onPoison?: (error: unknown) => void;
+}): Pipeline {
   const { db, config } = deps;
   const dayOfBucket = localDayOfBucket(config.reportingTimezone);
   // Batches of one process queue here so they never compete for pool connections; across
   // processes the advisory lock in the transaction serializes writers.
   let queue: Promise<unknown> = Promise.resolve();
+  let poisonInARow = 0;
 
   async function run(items: readonly IngestItem[]): Promise<BatchResult> {
     const now = Date.now();
@@ -213,11 +222,79 @@ export function createPipeline(deps: { db: Db; config: Pick<Config, 'baseCurrenc
 
   return {
     processBatch(items) {
-      const next = queue.then(() => run(items));
+      const next = queue.then(() => runIsolating(items));
       queue = next.catch(() => undefined);
       return next;
     },
   };
+
+  /**
+   * A batch that fails for any reason but an unreachable database is split in halves until the
+   * message that breaks it is alone; that one is kept as rejected (`processing_error`) and the
+   * others are processed. A poison message never blocks the ones behind it. An outage is thrown
+   * as is, so the transport retries the whole batch later.
+   */
+  async function runIsolating(items: readonly IngestItem[]): Promise<BatchResult> {
+    try {
+      const result = await run(items);
+      poisonInARow = 0;
+      return result;
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw error;
+      if (items.length === 1) {
+        // Message after message failing alone is not a poison message but a broken service (a
+        // schema or code bug): stop and let the transport retry, rather than dead-letter the stream.
+        if (++poisonInARow > MAX_POISON_IN_A_ROW) throw error;
+        return rejectAsPoison(items[0] as IngestItem, error);
+      }
+      const middle = Math.ceil(items.length / 2);
+      const first = await runIsolating(items.slice(0, middle));
+      const second = await runIsolating(items.slice(middle));
+      return {
+        results: [...first.results, ...second.results.map((r) => ({ ...r, index: r.index + middle }))],
+        dataVersion: Math.max(first.dataVersion, second.dataVersion),
+        changed: [...new Set([...first.changed, ...second.changed])].sort(),
+        counts: {
+          processed: first.counts.processed + second.counts.processed,
+          duplicate: first.counts.duplicate + second.counts.duplicate,
+          ignored: first.counts.ignored + second.counts.ignored,
+          rejected: first.counts.rejected + second.counts.rejected,
+        },
+      };
+    }
+  }
+
+  async function rejectAsPoison(item: IngestItem, error: unknown): Promise<BatchResult> {
+    deps.onPoison?.(error);
+    return db.transaction().execute(async (trx) => {
+      const row = {
+        transport: item.transport,
+        channel: item.channel ?? null,
+        outcome: 'rejected',
+        reason: 'processing_error',
+        detail: 'the message could not be processed; it is kept for a retry after a fix',
+        key: null,
+        messageType: null,
+        bookingId: null,
+        raw: item.raw,
+      };
+      if (item.retryOf === undefined) await repo.insertLog(trx, [row]);
+      else await repo.updateLogOutcomes(trx, [{ id: item.retryOf, outcome: 'rejected', reason: 'processing_error', key: null }]);
+      const dataVersion = await repo.applyCounters(trx, {
+        processed: 0,
+        duplicates: 0,
+        ignored: 0,
+        rejected: item.retryOf === undefined ? 1 : 0,
+        bumpVersion: false,
+      });
+      return {
+        results: [{ index: 0, outcome: 'rejected', reason: 'processing_error', key: null }],
+        dataVersion,
+        changed: [],
+        counts: { processed: 0, duplicate: 0, ignored: 0, rejected: 1 },
+      };
+    });
+  }
 }
 
 /**

@@ -1,0 +1,69 @@
+/**
+ * A message that passes validation but makes its transaction fail (here: a trigger standing in for
+ * a bug or a data conflict) is isolated and kept as a dead letter; the messages around it are
+ * processed. A broken service (every message failing) is not mistaken for poison.
+ */
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { ingestHttp } from '../helpers/conformance.ts';
+
+const created = (id: number) =>
+  JSON.stringify({
+    type: 'BookingCreated',
+    booking_id: id,
+    event_id: 1,
+    user_id: id,
+    booking_data: { quantity: 1, total_amount: 10, created_at: '2026-11-10T10:00:00' },
+  });
+
+describe('a poison message', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+    await sql.raw(`
+      create function refuse_666() returns trigger language plpgsql as $$
+      begin
+        if new.booking_id = 666 then raise exception 'refusing booking 666'; end if;
+        if new.booking_id = 999 then raise exception 'refusing every booking'; end if;
+        return new;
+      end $$;
+      create trigger refuse_666 before insert or update on bookings for each row execute function refuse_666();
+    `).execute(t.deps.database.db);
+  });
+  afterAll(async () => t.close());
+
+  it('is kept as a dead letter while the rest of its batch is processed', async () => {
+    const ids = [1, 2, 3, 666, 4, 5, 6, 7];
+    const results = await ingestHttp(t.app, t.token, ids.map(created));
+    expect(results.map((r) => r.outcome)).toEqual(ids.map((id) => (id === 666 ? 'rejected' : 'processed')));
+    expect(results[3]?.reason).toBe('processing_error');
+    const letters = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/analytics/dead-letters?reason=processing_error',
+      headers: { authorization: `Bearer ${t.token}` },
+    });
+    const body = letters.json<{ data: { dead_letters: { raw: string; detail: string }[] } }>();
+    expect(body.data.dead_letters).toHaveLength(1);
+    expect(body.data.dead_letters[0]?.raw).toContain('666');
+    expect(JSON.stringify(body)).not.toMatch(/refusing|plpgsql|trigger/);
+  });
+
+  it('stops instead of dead-lettering message after message when the service itself is broken', async () => {
+    await sql.raw(`
+      create or replace function refuse_666() returns trigger language plpgsql as $$
+      begin raise exception 'refusing every booking'; end $$;
+    `).execute(t.deps.database.db);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/ingest',
+      headers: { authorization: `Bearer ${t.token}` },
+      payload: { messages: [10, 11, 12, 13, 14, 15].map(created) },
+    });
+    expect(res.statusCode).toBe(500);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from event_log where reason = 'processing_error'`.execute(
+      t.deps.database.db,
+    );
+    expect(rows[0]?.n).toBeLessThanOrEqual(1 + 3);
+  });
+});
