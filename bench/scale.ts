@@ -64,10 +64,11 @@ const READ_MODEL = ['events', 'event_currency_revenue', 'flow_day', 'flow_day_ev
  */
 async function settle(db: Db, label: string): Promise<void> {
   const { rows } = await sql<{ autovacuum: string; live: number; dead: number; pages: number }>`
-    select current_setting('autovacuum') as autovacuum, n_live_tup::int as live, n_dead_tup::int as dead,
-      (pg_relation_size('events') / 8192)::int as pages
+    select current_setting('autovacuum') as autovacuum, (select count(*) from events)::int as live,
+      n_dead_tup::int as dead, (pg_relation_size('events') / 8192)::int as pages
     from pg_stat_user_tables where relname = 'events'`.execute(db);
   const e = rows[0];
+  // n_dead_tup comes from the statistics collector and may lag a few hundred ms behind.
   const state = e ? `events: ${e.live} live rows, ${int(e.dead)} dead, ${int(e.pages)} pages; autovacuum=${e.autovacuum}` : '';
   if (NO_VACUUM) {
     await sql`analyze`.execute(db);

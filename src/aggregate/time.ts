@@ -43,9 +43,38 @@ export function isoUtc(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/**
+ * Intl formatters are costly to build (~100-200 µs) and cheap to use: one per zone and kind,
+ * kept for the life of the process (a zone name is validated before it gets here, so the number
+ * of keys is bounded by the zones actually asked for; capped anyway).
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(kind: 'date' | 'parts', timeZone: string): Intl.DateTimeFormat {
+  const key = `${kind}|${timeZone}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f =
+      kind === 'date'
+        ? new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
+        : new Intl.DateTimeFormat('en-US', {
+            timeZone,
+            hourCycle: 'h23',
+            year: 'numeric',
+            month: '2-digit',
+            day: '2-digit',
+            hour: '2-digit',
+            minute: '2-digit',
+            second: '2-digit',
+          });
+    if (formatters.size > 2_000) formatters.clear();
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 /** Local calendar date (YYYY-MM-DD) of UTC buckets in one zone, memoized per bucket. */
 export function localDayOfBucket(timeZone: string): (bucket: number) => string {
-  const format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+  const format = formatter('date', timeZone);
   const cache = new Map<number, string>();
   return (bucket) => {
     let day = cache.get(bucket);
@@ -60,9 +89,7 @@ export function localDayOfBucket(timeZone: string): (bucket: number) => string {
 
 /** Today's date in a zone. */
 export function todayIn(timeZone: string, now: number = Date.now()): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
-    new Date(now),
-  );
+  return formatter('date', timeZone).format(new Date(now));
 }
 
 /** Date arithmetic on YYYY-MM-DD strings (calendar days, zone-free). */
@@ -83,7 +110,7 @@ export function isValidDate(text: string): boolean {
 
 export function isValidTimeZone(zone: string): boolean {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    formatter('date', zone);
     return true;
   } catch {
     return false;
@@ -92,16 +119,7 @@ export function isValidTimeZone(zone: string): boolean {
 
 /** Offset of a zone from UTC at an instant, in ms (local − UTC). */
 export function zoneOffsetMs(timeZone: string, at: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(at));
+  const parts = formatter('parts', timeZone).formatToParts(new Date(at));
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
   const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return local - Math.floor(at / 1000) * 1000;

@@ -101,9 +101,10 @@ export function createPipeline(deps: {
   let queue: Promise<unknown> = Promise.resolve();
   let poisonInARow = 0;
 
-  async function run(items: readonly IngestItem[]): Promise<BatchResult> {
+  /** `parsed`: the items already parsed (outside the writer queue); parsed here when absent. */
+  async function run(items: readonly IngestItem[], parsed?: Entry[]): Promise<BatchResult> {
     const now = Date.now();
-    const entries = items.map((item, index) => toEntry(item, index, now));
+    const entries = parsed ?? items.map((item, index) => toEntry(item, index, now));
     return db.transaction().execute(async (trx) => {
       await repo.lockWriter(trx);
       const valid = entries.filter((e) => e.parsed.outcome === 'valid');
@@ -222,7 +223,10 @@ export function createPipeline(deps: {
 
   return {
     processBatch(items) {
-      const next = queue.then(() => runIsolating(items));
+      // Parsing needs no lock: it is done now, while an earlier batch may still be committing.
+      const now = Date.now();
+      const parsed = items.map((item, index) => toEntry(item, index, now));
+      const next = queue.then(() => runIsolating(items, parsed));
       queue = next.catch(() => undefined);
       return next;
     },
@@ -234,9 +238,9 @@ export function createPipeline(deps: {
    * others are processed. A poison message never blocks the ones behind it. An outage is thrown
    * as is, so the transport retries the whole batch later.
    */
-  async function runIsolating(items: readonly IngestItem[]): Promise<BatchResult> {
+  async function runIsolating(items: readonly IngestItem[], parsed?: Entry[]): Promise<BatchResult> {
     try {
-      const result = await run(items);
+      const result = await run(items, parsed);
       poisonInARow = 0;
       return result;
     } catch (error) {
@@ -300,6 +304,10 @@ export function createPipeline(deps: {
 /**
  * Applies new messages to the stored aggregates inside the caller's transaction (which holds the
  * writer lock). Shared by live ingestion and by rebuild.
+ *
+ * Every read comes first; then the writes are issued one after another without waiting in
+ * between, so each statement's payload is built while PostgreSQL executes the one before (the
+ * transaction's connection runs them in order).
  */
 export async function applyMessages(
   trx: Db,
@@ -321,49 +329,60 @@ export async function applyMessages(
   for (const state of bookings.values()) for (const r of Object.values(state)) if (r?.eventId !== undefined) eventIds.add(r.eventId);
   const events = await repo.loadEvents(trx, [...eventIds]);
   const plan = planBatch({ messages, bookings, events, baseCurrency: opts.baseCurrency, dayOfBucket: opts.dayOfBucket });
-  await writePlan(trx, plan);
-  await writeUsers(trx, plan);
+
+  const userIds = [...new Set([...plan.deltas.userBookings.keys(), ...plan.userFirstBooking.keys()])];
   const dayKeys = [...plan.deltas.dayEvents].filter(([, d]) => d.transitions !== 0).map(([k]) => k);
-  plan.deltas.applyActiveEventCrossings(await repo.loadDayEventTransitions(trx, dayKeys));
-  await writeFlows(trx, plan);
-  await repo.applyAggregateTotals(trx, plan.deltas.totals);
+  const [storedUsers, dayTransitions] = await Promise.all([
+    repo.loadUsers(trx, userIds),
+    repo.loadDayEventTransitions(trx, dayKeys),
+  ]);
+  const bookingRows = [...plan.bookings].map(([id, b]) => ({
+    id,
+    state: b.state,
+    eventId: b.after.eventId,
+    userId: b.after.userId,
+    createdAt: b.after.createdAt,
+  }));
+  // Rare: a booking moved to another event or user, or its creation time changed. Their earliest
+  // booking is then recomputed from the bookings as written.
+  const recomputeUsers = [...plan.userFirstBooking].filter(([, v]) => v === 'recompute').map(([id]) => id);
+  const recomputeEvents = [...plan.eventBookingTimes].filter(([, v]) => v === 'recompute').map(([id]) => id);
+  let bookingsWritten = false;
+  let recomputedUsers = new Map<number, number>();
+  if (recomputeUsers.length > 0) {
+    await repo.upsertBookings(trx, bookingRows);
+    bookingsWritten = true;
+    recomputedUsers = await repo.recomputeUserFirstBooking(trx, recomputeUsers);
+  }
+  const userRows = planUsers(plan, userIds, storedUsers, recomputedUsers);
+  plan.deltas.applyActiveEventCrossings(dayTransitions);
+
+  const d = plan.deltas;
+  const writes: Promise<void>[] = [];
+  if (!bookingsWritten) writes.push(repo.upsertBookings(trx, bookingRows));
+  writes.push(repo.upsertEventMeta(trx, plan.events));
+  writes.push(repo.applyEventChanges(trx, nonZero(d.events), plan.eventBookingTimes));
+  writes.push(repo.recomputeEventBookingTimes(trx, recomputeEvents));
+  writes.push(repo.applyCurrencyRevenue(trx, [...d.otherCurrency]));
+  writes.push(repo.applyUserStatus(trx, plan.userStatus));
+  writes.push(repo.upsertUsers(trx, userRows));
+  writes.push(repo.applyBucketFlows(trx, nonZero(d.buckets)));
+  writes.push(repo.applyDayFlows(trx, nonZero(d.days), d.dayActiveEvents));
+  writes.push(repo.applyEventFlows(trx, 'flow_bucket_event', nonZero(d.bucketEvents)));
+  writes.push(repo.applyEventFlows(trx, 'flow_day_event', nonZero(d.dayEvents)));
+  writes.push(repo.applyAggregateTotals(trx, d.totals));
+  await Promise.all(writes);
   return plan;
 }
 
-async function writePlan(trx: Db, plan: BatchPlan): Promise<void> {
-  await repo.upsertBookings(
-    trx,
-    [...plan.bookings].map(([id, b]) => ({
-      id,
-      state: b.state,
-      eventId: b.after.eventId,
-      userId: b.after.userId,
-      createdAt: b.after.createdAt,
-    })),
-  );
-  await repo.upsertEventMeta(trx, plan.events);
-  await repo.applyEventStats(trx, nonZero(plan.deltas.events));
-  const widen: { id: number; min: number; max: number }[] = [];
-  const recompute: number[] = [];
-  for (const [id, range] of plan.eventBookingTimes) {
-    if (range === 'recompute') recompute.push(id);
-    else widen.push({ id, ...range });
-  }
-  await repo.widenEventBookingTimes(trx, widen);
-  await repo.recomputeEventBookingTimes(trx, recompute);
-  await repo.applyCurrencyRevenue(trx, [...plan.deltas.otherCurrency]);
-  await repo.applyUserStatus(trx, plan.userStatus);
-}
-
 /** Booking counts and first-booking times per user, and the new_users / total_users they move. */
-async function writeUsers(trx: Db, plan: BatchPlan): Promise<void> {
-  const ids = new Set([...plan.deltas.userBookings.keys(), ...plan.userFirstBooking.keys()]);
-  if (ids.size === 0) return;
-  const stored = await repo.loadUsers(trx, [...ids]);
-  const recompute = [...plan.userFirstBooking].filter(([, v]) => v === 'recompute').map(([id]) => id);
-  const recomputed = await repo.recomputeUserFirstBooking(trx, recompute);
-  const rows: { id: number; bookings: number; firstBookingAt: number | undefined }[] = [];
-  for (const id of ids) {
+function planUsers(
+  plan: BatchPlan,
+  ids: readonly number[],
+  stored: ReadonlyMap<number, repo.StoredUser>,
+  recomputed: ReadonlyMap<number, number>,
+): { id: number; bookings: number; firstBookingAt: number | undefined }[] {
+  return ids.map((id) => {
     const before = stored.get(id) ?? { bookings: 0, firstBookingAt: undefined };
     const bookings = before.bookings + (plan.deltas.userBookings.get(id) ?? 0);
     const added = plan.userFirstBooking.get(id);
@@ -375,15 +394,6 @@ async function writeUsers(trx: Db, plan: BatchPlan): Promise<void> {
           : Math.min(before.firstBookingAt ?? Infinity, added);
     plan.deltas.moveFirstBooking(before.firstBookingAt, first);
     plan.deltas.countUser(before.bookings, bookings);
-    rows.push({ id, bookings, firstBookingAt: first });
-  }
-  await repo.upsertUsers(trx, rows);
-}
-
-async function writeFlows(trx: Db, plan: BatchPlan): Promise<void> {
-  const d = plan.deltas;
-  await repo.applyBucketFlows(trx, nonZero(d.buckets));
-  await repo.applyDayFlows(trx, nonZero(d.days), d.dayActiveEvents);
-  await repo.applyEventFlows(trx, 'flow_bucket_event', nonZero(d.bucketEvents));
-  await repo.applyEventFlows(trx, 'flow_day_event', nonZero(d.dayEvents));
+    return { id, bookings, firstBookingAt: first };
+  });
 }

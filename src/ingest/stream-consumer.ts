@@ -134,14 +134,39 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
     await redis.xack(key, group, ...entries.map((e) => e.id));
   }
 
+  /**
+   * The batch handed to the pipeline and not yet acknowledged. The next batch is read (and parsed
+   * by the pipeline) while it commits, so Redis, Node and PostgreSQL work at the same time; at most
+   * two batches are out at once.
+   */
+  let inFlight: Promise<void> | undefined;
+
+  async function settle(): Promise<void> {
+    const previous = inFlight;
+    inFlight = undefined;
+    if (previous) await previous;
+  }
+
   async function step(connection: Redis): Promise<void> {
     if (!groupReady) {
       await createGroup();
       groupReady = true;
     }
+    // Pending entries and claims are read only with nothing in flight: an entry in flight is in
+    // this consumer's pending list too, and must not be handed over twice.
+    if (readPending || Date.now() >= nextClaimAt) await settle();
     const entries =
       (await claimIfDue()) ?? (readPending ? await readOwnPending() : await readNew(connection));
-    if (entries.length > 0) await commit(entries);
+    if (entries.length === 0) {
+      await settle();
+      return;
+    }
+    const previous = inFlight;
+    const current = commit(entries);
+    // Observed by the next step or by settle(); never an unhandled rejection in between.
+    current.catch(() => undefined);
+    inFlight = current;
+    if (previous) await previous;
   }
 
   async function loop(connection: Redis): Promise<void> {
@@ -158,6 +183,8 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
         await wakeup.wait(outage.failed(error));
       }
     }
+    // Stopping: the batch in flight is finished and acknowledged (or left pending if it fails).
+    await settle().catch(() => undefined);
   }
 
   return {

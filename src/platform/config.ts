@@ -249,7 +249,7 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
     },
     corsOrigins,
     cacheTtlSeconds: r.int('ANALYTICS_CACHE_TTL', 300, 0, 86_400),
-    batchSize: r.int('EVENT_PROCESSING_BATCH_SIZE', 2000, 1, 20_000),
+    batchSize: r.int('EVENT_PROCESSING_BATCH_SIZE', 5000, 1, 20_000),
     reportingTimezone,
     baseCurrency,
     streamKey: r.str('EVENT_STREAM_KEY', 'evently:analytics:stream'),

@@ -228,20 +228,41 @@ export async function upsertEventMeta(trx: Db, events: Map<number, EventMeta>): 
       meta_field_times = excluded.meta_field_times, deleted = excluded.deleted`.execute(trx);
 }
 
-export async function applyEventStats(trx: Db, deltas: [number, EventStatsDelta][]): Promise<void> {
-  if (deltas.length === 0) return;
-  const payload = deltas.map(([id, d]) => ({
-    event_id: id,
-    total: d.total,
-    pending: d.pending,
-    confirmed: d.confirmed,
-    cancelled: d.cancelled,
-    expired: d.expired,
-    tickets: d.ticketsSold,
-    held: d.seatsHeld,
-    revenue: unitsToDecimal(d.revenue),
-    confirmed_base: d.confirmedBase,
-  }));
+/**
+ * One update per batch for every touched event: counter deltas, and the earliest/latest booking
+ * creation widened (an event whose range must be recomputed gets that separately).
+ */
+export async function applyEventChanges(
+  trx: Db,
+  deltas: [number, EventStatsDelta][],
+  times: ReadonlyMap<number, { min: number; max: number } | 'recompute'>,
+): Promise<void> {
+  const rows = new Map<number, Record<string, unknown>>();
+  const zero = { total: 0, pending: 0, confirmed: 0, cancelled: 0, expired: 0, tickets: 0, held: 0, revenue: '0', confirmed_base: 0 };
+  for (const [id, d] of deltas) {
+    rows.set(id, {
+      event_id: id,
+      total: d.total,
+      pending: d.pending,
+      confirmed: d.confirmed,
+      cancelled: d.cancelled,
+      expired: d.expired,
+      tickets: d.ticketsSold,
+      held: d.seatsHeld,
+      revenue: unitsToDecimal(d.revenue),
+      confirmed_base: d.confirmedBase,
+      min: null,
+      max: null,
+    });
+  }
+  for (const [id, range] of times) {
+    if (range === 'recompute') continue;
+    const row = rows.get(id) ?? { event_id: id, ...zero };
+    row.min = range.min;
+    row.max = range.max;
+    rows.set(id, row);
+  }
+  if (rows.size === 0) return;
   await sql`
     update events e set
       total_bookings = e.total_bookings + x.total,
@@ -252,20 +273,15 @@ export async function applyEventStats(trx: Db, deltas: [number, EventStatsDelta]
       tickets_sold = e.tickets_sold + x.tickets,
       seats_held = e.seats_held + x.held,
       total_revenue = e.total_revenue + x.revenue,
-      confirmed_base = e.confirmed_base + x.confirmed_base
-    from jsonb_to_recordset(${json(payload)}::jsonb) as x(event_id bigint, total int, pending int, confirmed int,
-      cancelled int, expired int, tickets int, held int, revenue numeric, confirmed_base int)
+      confirmed_base = e.confirmed_base + x.confirmed_base,
+      first_booking = case when x.min is null then e.first_booking
+        else least(e.first_booking, to_timestamp(x.min / 1000.0)) end,
+      last_booking = case when x.max is null then e.last_booking
+        else greatest(e.last_booking, to_timestamp(x.max / 1000.0)) end
+    from jsonb_to_recordset(${json([...rows.values()])}::jsonb) as x(event_id bigint, total int, pending int,
+      confirmed int, cancelled int, expired int, tickets int, held int, revenue numeric, confirmed_base int,
+      min float8, max float8)
     where e.event_id = x.event_id`.execute(trx);
-}
-
-export async function widenEventBookingTimes(trx: Db, ranges: { id: number; min: number; max: number }[]): Promise<void> {
-  if (ranges.length === 0) return;
-  await sql`
-    update events e set
-      first_booking = least(e.first_booking, to_timestamp(x.min / 1000.0)),
-      last_booking = greatest(e.last_booking, to_timestamp(x.max / 1000.0))
-    from jsonb_to_recordset(${json(ranges)}::jsonb) as x(id bigint, min float8, max float8)
-    where e.event_id = x.id`.execute(trx);
 }
 
 export async function recomputeEventBookingTimes(trx: Db, ids: number[]): Promise<void> {
