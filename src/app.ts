@@ -88,7 +88,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       typeof config.trustProxy === 'number'
         ? ((hops: number) => (_address: string, hop: number) => hop < hops)(config.trustProxy)
         : config.trustProxy,
-    maxParamLength: 500,
+    routerOptions: { maxParamLength: 500 },
     // Errors Fastify raises before routing (a malformed URL, ...) get the same problem body.
     frameworkErrors: (error, request, reply) => {
       const problem = problemOf(400, 'Bad Request', 'the request URL is malformed', request.url, request.id);
