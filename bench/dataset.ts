@@ -6,6 +6,7 @@
  */
 import type { Pipeline } from '../src/ingest/pipeline.ts';
 import { bookingMessage, eventCreated, type BookingFacts, type BookingType } from '../test/support/messages.ts';
+import { mulberry32 } from '../test/support/seeded-random.ts';
 
 export interface DatasetSpec {
   bookings: number;
@@ -19,18 +20,6 @@ export interface DatasetSpec {
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 const CATEGORIES = ['music', 'sports', 'theatre', 'conference', 'comedy', 'workshop'];
-
-/** mulberry32: a small deterministic PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Pending {
   at: number;
@@ -85,7 +74,7 @@ class Schedule {
 
 /** Every message of the dataset, in occurrence order. */
 export function* datasetMessages(spec: DatasetSpec): Generator<string> {
-  const random = rng(spec.seed);
+  const random = mulberry32(spec.seed);
   const start = spec.endAt - spec.days * DAY;
   // Popularity falls off like Zipf, so rankings have a clear order; capacities scale with demand.
   const weights = Array.from({ length: spec.events }, (_, i) => 1 / (i + 1) ** 0.8);

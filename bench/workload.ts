@@ -8,6 +8,7 @@ import {
   type BookingFacts,
   type EventFacts,
 } from '../test/support/messages.ts';
+import { mulberry32 } from '../test/support/seeded-random.ts';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -17,18 +18,6 @@ export interface Workload {
   messages: string[];
   /** What the service must end with once every message was handled. */
   expected: { processed: number; duplicates: number; ignored: number; rejected: number; bookings: number };
-}
-
-/** mulberry32: small, fast, good enough for test data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 interface Timed {
@@ -43,7 +32,7 @@ export function generateWorkload(
   eventCount = 500,
   userCount = 40_000,
 ): Workload {
-  const rnd = random(seed);
+  const rnd = mulberry32(seed);
   const between = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
   const start = Date.UTC(2026, 0, 1);
   const spanDays = 180;

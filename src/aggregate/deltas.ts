@@ -49,7 +49,7 @@ const zeroStats = (): EventStatsDelta => ({
   revenue: 0,
   confirmedBase: 0,
 });
-const zeroFlow = (): FlowDelta => ({
+export const zeroFlow = (): FlowDelta => ({
   newBookings: 0,
   confirmed: 0,
   cancelled: 0,

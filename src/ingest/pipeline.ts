@@ -9,6 +9,7 @@ import { localDayOfBucket } from '../aggregate/time.ts';
 import type { Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
 import { isDatabaseUnavailable } from '../platform/db-guard.ts';
+import { applyBucketFlows, applyDayFlows, applyEventFlows } from '../store/flows.repository.ts';
 import * as repo from '../store/ingest.repository.ts';
 import { parseMessage, type NormalizedMessage, type ParseResult, type RejectReason } from './parse.ts';
 
@@ -366,10 +367,10 @@ export async function applyMessages(
   writes.push(repo.applyCurrencyRevenue(trx, [...d.otherCurrency]));
   writes.push(repo.applyUserStatus(trx, plan.userStatus));
   writes.push(repo.upsertUsers(trx, userRows));
-  writes.push(repo.applyBucketFlows(trx, nonZero(d.buckets)));
-  writes.push(repo.applyDayFlows(trx, nonZero(d.days), d.dayActiveEvents));
-  writes.push(repo.applyEventFlows(trx, 'flow_bucket_event', nonZero(d.bucketEvents)));
-  writes.push(repo.applyEventFlows(trx, 'flow_day_event', nonZero(d.dayEvents)));
+  writes.push(applyBucketFlows(trx, nonZero(d.buckets)));
+  writes.push(applyDayFlows(trx, nonZero(d.days), d.dayActiveEvents));
+  writes.push(applyEventFlows(trx, 'flow_bucket_event', nonZero(d.bucketEvents)));
+  writes.push(applyEventFlows(trx, 'flow_day_event', nonZero(d.dayEvents)));
   writes.push(repo.applyAggregateTotals(trx, d.totals));
   await Promise.all(writes);
   return plan;

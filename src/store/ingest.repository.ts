@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { BookingState } from '../aggregate/booking.ts';
-import type { EventFlowDelta, FlowDelta, EventStatsDelta } from '../aggregate/deltas.ts';
+import type { EventStatsDelta } from '../aggregate/deltas.ts';
 import type { EventMeta } from '../aggregate/events.ts';
 import { unitsToDecimal } from '../aggregate/money.ts';
 import type { Db } from '../platform/db.ts';
@@ -12,7 +12,8 @@ import type { Db } from '../platform/db.ts';
 /** Serializes writers across instances: one ingest transaction at a time. */
 const WRITER_LOCK = 7_335_001;
 
-const json = (rows: unknown[]): string => JSON.stringify(rows);
+/** Rows as one JSON parameter, for jsonb_to_recordset / jsonb_array_elements_text. */
+export const json = (rows: unknown[]): string => JSON.stringify(rows);
 const ms = (value: number | null | undefined): number | null => (value === undefined ? null : value);
 
 export interface LogRow {
@@ -310,103 +311,6 @@ export async function applyCurrencyRevenue(trx: Db, deltas: [string, number][]):
     select event_id, currency, amount
     from jsonb_to_recordset(${json(payload)}::jsonb) as x(event_id bigint, currency text, amount numeric)
     on conflict (event_id, currency) do update set amount = event_currency_revenue.amount + excluded.amount`.execute(trx);
-}
-
-function flowPayload(d: FlowDelta): Record<string, unknown> {
-  return {
-    new_bookings: d.newBookings,
-    confirmed: d.confirmed,
-    cancelled: d.cancelled,
-    expired: d.expired,
-    revenue: unitsToDecimal(d.revenue),
-    gross_confirmed: unitsToDecimal(d.grossConfirmed),
-    confirmed_base: d.confirmedBase,
-  };
-}
-
-const FLOW_RECORD = sql.raw(`new_bookings int, confirmed int, cancelled int, expired int, revenue numeric,
-  gross_confirmed numeric, confirmed_base int`);
-const FLOW_COLUMNS = sql.raw('new_bookings, confirmed, cancelled, expired, revenue, gross_confirmed, confirmed_base');
-
-function flowUpdate(table: string) {
-  return sql.raw(`new_bookings = ${table}.new_bookings + excluded.new_bookings,
-    confirmed = ${table}.confirmed + excluded.confirmed,
-    cancelled = ${table}.cancelled + excluded.cancelled,
-    expired = ${table}.expired + excluded.expired,
-    revenue = ${table}.revenue + excluded.revenue,
-    gross_confirmed = ${table}.gross_confirmed + excluded.gross_confirmed,
-    confirmed_base = ${table}.confirmed_base + excluded.confirmed_base`);
-}
-
-export async function applyBucketFlows(trx: Db, deltas: [number, FlowDelta][]): Promise<void> {
-  if (deltas.length === 0) return;
-  const payload = deltas.map(([bucket, d]) => ({ bucket, ...flowPayload(d), new_users: d.newUsers }));
-  await sql`
-    insert into flow_bucket (bucket, ${FLOW_COLUMNS}, new_users)
-    select bucket, ${FLOW_COLUMNS}, new_users
-    from jsonb_to_recordset(${json(payload)}::jsonb) as x(bucket int, ${FLOW_RECORD}, new_users int)
-    on conflict (bucket) do update set ${flowUpdate('flow_bucket')},
-      new_users = flow_bucket.new_users + excluded.new_users`.execute(trx);
-}
-
-export async function applyDayFlows(
-  trx: Db,
-  deltas: [string, FlowDelta][],
-  activeEvents: ReadonlyMap<string, number>,
-): Promise<void> {
-  const days = new Map(deltas);
-  for (const day of activeEvents.keys()) if (!days.has(day)) days.set(day, undefined as unknown as FlowDelta);
-  if (days.size === 0) return;
-  const payload = [...days].map(([day, d]) => ({
-    day,
-    ...(d ? flowPayload(d) : flowPayload(emptyFlow)),
-    new_users: d?.newUsers ?? 0,
-    active_events: activeEvents.get(day) ?? 0,
-  }));
-  await sql`
-    insert into flow_day (day, ${FLOW_COLUMNS}, new_users, active_events)
-    select day, ${FLOW_COLUMNS}, new_users, active_events
-    from jsonb_to_recordset(${json(payload)}::jsonb) as x(day date, ${FLOW_RECORD}, new_users int, active_events int)
-    on conflict (day) do update set ${flowUpdate('flow_day')},
-      new_users = flow_day.new_users + excluded.new_users,
-      active_events = flow_day.active_events + excluded.active_events`.execute(trx);
-}
-
-const emptyFlow: FlowDelta = {
-  newBookings: 0,
-  confirmed: 0,
-  cancelled: 0,
-  expired: 0,
-  revenue: 0,
-  grossConfirmed: 0,
-  confirmedBase: 0,
-  newUsers: 0,
-};
-
-export async function applyEventFlows(
-  trx: Db,
-  table: 'flow_bucket_event' | 'flow_day_event',
-  deltas: [string, EventFlowDelta][],
-): Promise<void> {
-  if (deltas.length === 0) return;
-  const period = table === 'flow_day_event' ? 'day' : 'bucket';
-  const payload = deltas.map(([key, d]) => {
-    const [at, eventId] = key.split('|');
-    return {
-      at: period === 'bucket' ? Number(at) : at,
-      event_id: Number(eventId),
-      ...flowPayload(d),
-      transitions: d.transitions,
-    };
-  });
-  const periodType = sql.raw(period === 'day' ? 'date' : 'int');
-  await sql`
-    insert into ${sql.table(table)} (${sql.raw(period)}, event_id, ${FLOW_COLUMNS}, transitions)
-    select at, event_id, ${FLOW_COLUMNS}, transitions
-    from jsonb_to_recordset(${json(payload)}::jsonb)
-      as x(at ${periodType}, event_id bigint, ${FLOW_RECORD}, transitions int)
-    on conflict (event_id, ${sql.raw(period)}) do update set ${flowUpdate(table)},
-      transitions = ${sql.table(table)}.transitions + excluded.transitions`.execute(trx);
 }
 
 export async function upsertUsers(

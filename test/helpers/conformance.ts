@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { mulberry32 } from '../support/seeded-random.ts';
 
 export const CASES_DIR = path.resolve(import.meta.dirname, '../fixtures/conformance');
 
@@ -56,14 +57,7 @@ export function loadCases(): ConformanceCase[] {
 
 /** Deterministic shuffle (mulberry32), so a failing order can be replayed from its seed. */
 export function shuffled<T>(items: readonly T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const random = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

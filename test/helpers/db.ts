@@ -69,3 +69,16 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * A `waitFor` check that reads `probe()` and passes its value on once `until` holds for it.
+ *
+ * @example
+ * const t = await waitFor('4 processed', when(() => totals(db), (t) => t.processed === 4));
+ */
+export function when<T>(probe: () => T | Promise<T>, until: (value: T) => boolean): () => Promise<T | undefined> {
+  return async () => {
+    const value = await probe();
+    return until(value) ? value : undefined;
+  };
+}

@@ -8,27 +8,12 @@ import type { ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { launchBrowser, type LaunchedBrowser } from '../helpers/browser.ts';
-import { bookingMessage, eventCreated } from '../support/messages.ts';
+import { bookingMessage, eventCreated, jazzBooking, jazzNight } from '../support/messages.ts';
 
 const HOUR = 3_600_000;
 const now = Date.now();
-const jazzNight = {
-  id: 7,
-  name: 'Jazz Night',
-  category: 'music',
-  capacity: 500,
-  price: 40,
-  createdAt: now - 72 * HOUR,
-  eventDate: now + 30 * 24 * HOUR,
-};
-const booking = (id: number) => ({
-  id,
-  eventId: 7,
-  userId: 100 + id,
-  quantity: 2,
-  totalAmount: 80,
-  createdAt: now - HOUR + id * 60_000,
-});
+const event = jazzNight(now - 72 * HOUR, now + 30 * 24 * HOUR);
+const booking = (id: number) => jazzBooking(id, now - HOUR + id * 60_000);
 
 let service: TestApp;
 let browser: LaunchedBrowser;
@@ -95,7 +80,7 @@ describe('dashboard page', () => {
 
   it('shows the figures of the ingested data after sign-in, with a drawn chart', async () => {
     const version = await ingest([
-      eventCreated(jazzNight),
+      eventCreated(event),
       bookingMessage('BookingCreated', booking(1)),
       bookingMessage('BookingCreated', booking(2)),
       bookingMessage('BookingConfirmed', booking(1), booking(1).createdAt + 5 * 60_000),

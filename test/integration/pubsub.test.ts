@@ -4,17 +4,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/ingest/consumer.ts';
 import type { Pipeline } from '../../src/ingest/pipeline.ts';
 import { createPubSubConsumer } from '../../src/ingest/pubsub-consumer.ts';
+import { waitFor, when } from '../helpers/db.ts';
 import {
   countBookings,
   countLogRows,
   IngestHarness,
   rejections,
   silentLogger,
-  totals,
+  totalsWhen,
 } from '../support/ingest-harness.ts';
-import { bookingMessage, eventCreated } from '../support/messages.ts';
+import { bookingMessage, eventCreated, jazzNightAround } from '../support/messages.ts';
 import { TEST_REDIS_URL, uniqueName } from '../support/scratch-database.ts';
-import { waitFor } from '../support/wait-for.ts';
 
 const harness = new IngestHarness();
 const publisher = new Redis(TEST_REDIS_URL);
@@ -28,31 +28,7 @@ afterAll(async () => {
   await harness.close();
 });
 
-const day = Date.UTC(2026, 10, 3, 12);
-const event = {
-  id: 7,
-  name: 'Jazz Night',
-  category: 'music',
-  capacity: 500,
-  price: 40,
-  createdAt: day - 86_400_000,
-  eventDate: day + 30 * 86_400_000,
-};
-const booking = (id: number) => ({
-  id,
-  eventId: 7,
-  userId: 100 + id,
-  quantity: 2,
-  totalAmount: 80,
-  createdAt: day + id * 60_000,
-});
-/** An event, two bookings, one of them confirmed: four messages, all processed. */
-const lifecycle = [
-  eventCreated(event),
-  bookingMessage('BookingCreated', booking(1)),
-  bookingMessage('BookingCreated', booking(2)),
-  bookingMessage('BookingConfirmed', booking(1), day + 5 * 60_000),
-];
+const { event, booking, lifecycle } = jazzNightAround(Date.UTC(2026, 10, 3, 12));
 
 /**
  * Channels of one test: `evently:<id>:…` and the service's own `analytics-internal:<id>:…`, both
@@ -86,9 +62,11 @@ function consumer(
 /** Pub/sub keeps nothing for absent listeners: publish (internal, ignored) probes until one is heard. */
 async function subscribed(channel: string): Promise<void> {
   await waitFor(
-    () => publisher.publish(channel, '{"type": "probe"}'),
-    (listeners) => listeners > 0,
-    { what: 'the subscription' },
+    'the subscription',
+    when(
+      () => publisher.publish(channel, '{"type": "probe"}'),
+      (listeners) => listeners > 0,
+    ),
   );
 }
 
@@ -104,11 +82,7 @@ describe('pub/sub consumer', () => {
     await subscribed(ch.internal);
 
     await publish(ch.bookings, lifecycle);
-    await waitFor(
-      () => totals(db),
-      (t) => t.processed === 4,
-      { what: '4 processed' },
-    );
+    await totalsWhen(db, '4 processed', (t) => t.processed === 4);
     expect(await countBookings(db)).toBe(2);
   });
 
@@ -120,11 +94,7 @@ describe('pub/sub consumer', () => {
 
     const created = bookingMessage('BookingCreated', booking(1));
     await publish(ch.bookings, [eventCreated(event), created, created]);
-    const t = await waitFor(
-      () => totals(db),
-      (t) => t.processed + t.duplicates === 3,
-      { what: '3 handled' },
-    );
+    const t = await totalsWhen(db, '3 handled', (t) => t.processed + t.duplicates === 3);
     expect(t).toMatchObject({ processed: 2, duplicates: 1 });
     expect(await countBookings(db)).toBe(1);
   });
@@ -136,11 +106,7 @@ describe('pub/sub consumer', () => {
     await subscribed(ch.internal);
 
     await publish(ch.bookings, ['not json', '[1, 2]', eventCreated(event)]);
-    const t = await waitFor(
-      () => totals(db),
-      (t) => t.processed + t.rejected === 3,
-      { what: '3 handled' },
-    );
+    const t = await totalsWhen(db, '3 handled', (t) => t.processed + t.rejected === 3);
     expect(t).toMatchObject({ processed: 1, rejected: 2 });
     expect(await rejections(db)).toEqual([
       { reason: 'invalid_json', transport: 'pubsub', channel: ch.bookings },
@@ -157,11 +123,7 @@ describe('pub/sub consumer', () => {
     await publish(ch.internal, [eventCreated(event)]);
     await publish(ch.bookings, [bookingMessage('BookingCreated', booking(1))]);
     // Messages of one subscription arrive in order: once the booking is stored, the notification was seen.
-    await waitFor(
-      () => totals(db),
-      (t) => t.processed === 1,
-      { what: '1 processed' },
-    );
+    await totalsWhen(db, '1 processed', (t) => t.processed === 1);
     expect(await countLogRows(db)).toBe(1);
   });
 
@@ -175,17 +137,15 @@ describe('pub/sub consumer', () => {
 
     await publish(ch.bookings, lifecycle);
     await waitFor(
-      () => resilient.stats(),
-      (s) => s.lastError !== null && s.pending === 4,
-      { what: '4 buffered during the outage' },
+      '4 buffered during the outage',
+      when(
+        () => resilient.stats(),
+        (s) => s.lastError !== null && s.pending === 4,
+      ),
     );
     await harness.databases.setReachable(name, true);
 
-    await waitFor(
-      () => totals(db),
-      (t) => t.processed === 4,
-      { what: '4 processed' },
-    );
+    await totalsWhen(db, '4 processed', (t) => t.processed === 4);
     expect(resilient.stats()).toMatchObject({ pending: 0, lastError: null });
   });
 
@@ -204,22 +164,22 @@ describe('pub/sub consumer', () => {
 
     await publish(ch.bookings, lifecycle);
     await waitFor(
-      () => logs,
-      (l) => l.some((e) => e.msg.includes('buffer full')),
-      { what: 'the buffer-full error' },
+      'the buffer-full error',
+      when(
+        () => logs,
+        (l) => l.some((e) => e.msg.includes('buffer full')),
+      ),
     );
     expect(bounded.stats().pending).toBe(3);
     await harness.databases.setReachable(name, true);
 
+    await totalsWhen(db, '3 processed', (t) => t.processed === 3);
     await waitFor(
-      () => totals(db),
-      (t) => t.processed === 3,
-      { what: '3 processed' },
-    );
-    await waitFor(
-      () => logs,
-      (l) => l.some((e) => e.dropped === 1 && e.level >= 50),
-      { what: 'the dropped count' },
+      'the dropped count',
+      when(
+        () => logs,
+        (l) => l.some((e) => e.dropped === 1 && e.level >= 50),
+      ),
     );
   });
 });

@@ -9,7 +9,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, TEST_SECRET, type TestApp } from '../helpers/app.ts';
 import { hostileTokens, withinSkew, type HostileToken } from '../support/hostile-tokens.ts';
-import { bookingMessage, eventCreated } from '../support/messages.ts';
+import { bookingMessage, eventCreated, jazzBooking, jazzNight } from '../support/messages.ts';
 import {
   analyticsGetRoutes,
   concrete,
@@ -55,23 +55,8 @@ beforeAll(async () => {
     headers: { authorization: `Bearer ${t.token}` },
     payload: {
       messages: [
-        eventCreated({
-          id: 7,
-          name: 'Jazz Night',
-          category: 'music',
-          capacity: 500,
-          price: 40,
-          createdAt: day - 86_400_000,
-          eventDate: day + 30 * 86_400_000,
-        }),
-        bookingMessage('BookingCreated', {
-          id: 1,
-          eventId: 7,
-          userId: 101,
-          quantity: 2,
-          totalAmount: 80,
-          createdAt: day,
-        }),
+        eventCreated(jazzNight(day - 86_400_000, day + 30 * 86_400_000)),
+        bookingMessage('BookingCreated', jazzBooking(1, day)),
       ],
     },
   });

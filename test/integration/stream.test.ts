@@ -3,10 +3,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/ingest/consumer.ts';
 import type { Pipeline } from '../../src/ingest/pipeline.ts';
 import { createStreamConsumer } from '../../src/ingest/stream-consumer.ts';
-import { countBookings, IngestHarness, rejections, silentLogger, totals } from '../support/ingest-harness.ts';
-import { bookingMessage, eventCreated } from '../support/messages.ts';
+import { waitFor, when } from '../helpers/db.ts';
+import {
+  countBookings,
+  IngestHarness,
+  rejections,
+  silentLogger,
+  totals,
+  totalsWhen,
+} from '../support/ingest-harness.ts';
+import { bookingMessage, eventCreated, jazzNightAround } from '../support/messages.ts';
 import { TEST_REDIS_URL, uniqueName } from '../support/scratch-database.ts';
-import { waitFor } from '../support/wait-for.ts';
 
 const harness = new IngestHarness();
 const redis = new Redis(TEST_REDIS_URL);
@@ -22,31 +29,7 @@ afterAll(async () => {
   await harness.close();
 });
 
-const day = Date.UTC(2026, 10, 3, 12);
-const event = {
-  id: 7,
-  name: 'Jazz Night',
-  category: 'music',
-  capacity: 500,
-  price: 40,
-  createdAt: day - 86_400_000,
-  eventDate: day + 30 * 86_400_000,
-};
-const booking = (id: number) => ({
-  id,
-  eventId: 7,
-  userId: 100 + id,
-  quantity: 2,
-  totalAmount: 80,
-  createdAt: day + id * 60_000,
-});
-/** An event, two bookings, one of them confirmed: four messages, all processed. */
-const lifecycle = [
-  eventCreated(event),
-  bookingMessage('BookingCreated', booking(1)),
-  bookingMessage('BookingCreated', booking(2)),
-  bookingMessage('BookingConfirmed', booking(1), day + 5 * 60_000),
-];
+const { event, booking, lifecycle } = jazzNightAround(Date.UTC(2026, 10, 3, 12));
 
 function newStream(): string {
   const key = `${run}:stream:${streams.length}`;
@@ -61,6 +44,17 @@ async function add(key: string, payloads: string[]): Promise<void> {
 async function pendingCount(key: string): Promise<number> {
   const reply = (await redis.call('XPENDING', [key, GROUP])) as unknown[];
   return Number(reply[0]);
+}
+
+/** Waits until `n` entries of the stream are pending in the group. */
+function pendingWhen(key: string, n: number): Promise<number> {
+  return waitFor(
+    n === 0 ? 'no pending entries' : `${n} pending entries`,
+    when(
+      () => pendingCount(key),
+      (count) => count === n,
+    ),
+  );
 }
 
 function consumer(
@@ -88,17 +82,9 @@ describe('stream consumer', () => {
     await add(key, lifecycle);
     consumer(pipeline, key).start();
 
-    await waitFor(
-      () => totals(db),
-      (t) => t.processed === 4,
-      { what: '4 processed' },
-    );
+    await totalsWhen(db, '4 processed', (t) => t.processed === 4);
     expect(await countBookings(db)).toBe(2);
-    await waitFor(
-      () => pendingCount(key),
-      (n) => n === 0,
-      { what: 'no pending entries' },
-    );
+    await pendingWhen(key, 0);
   });
 
   it('counts a duplicate delivery once', async () => {
@@ -108,11 +94,7 @@ describe('stream consumer', () => {
     await add(key, [eventCreated(event), created, created]);
     consumer(pipeline, key).start();
 
-    const t = await waitFor(
-      () => totals(db),
-      (t) => t.processed + t.duplicates === 3,
-      { what: '3 handled' },
-    );
+    const t = await totalsWhen(db, '3 handled', (t) => t.processed + t.duplicates === 3);
     expect(t).toMatchObject({ processed: 2, duplicates: 1 });
     expect(await countBookings(db)).toBe(1);
   });
@@ -125,21 +107,13 @@ describe('stream consumer', () => {
     await add(key, [eventCreated(event)]);
     consumer(pipeline, key).start();
 
-    const t = await waitFor(
-      () => totals(db),
-      (t) => t.processed + t.rejected === 3,
-      { what: '3 handled' },
-    );
+    const t = await totalsWhen(db, '3 handled', (t) => t.processed + t.rejected === 3);
     expect(t).toMatchObject({ processed: 1, rejected: 2 });
     expect(await rejections(db)).toEqual([
       { reason: 'invalid_json', transport: 'stream', channel: null },
       { reason: 'invalid_json', transport: 'stream', channel: null },
     ]);
-    await waitFor(
-      () => pendingCount(key),
-      (n) => n === 0,
-      { what: 'no pending entries' },
-    );
+    await pendingWhen(key, 0);
   });
 
   it('leaves entries pending while the database is unreachable and a consumer with a working database processes them', async () => {
@@ -150,30 +124,20 @@ describe('stream consumer', () => {
     failing.start();
 
     await waitFor(
-      () => failing.stats(),
-      (s) => s.lastError !== null,
-      { what: 'the outage to be reported' },
+      'the outage to be reported',
+      when(
+        () => failing.stats(),
+        (s) => s.lastError !== null,
+      ),
     );
-    await waitFor(
-      () => pendingCount(key),
-      (n) => n === 4,
-      { what: '4 pending entries' },
-    );
+    await pendingWhen(key, 4);
     await failing.stop();
     expect(await pendingCount(key)).toBe(4);
     expect(await totals(db)).toMatchObject({ processed: 0 });
 
     consumer(pipeline, key, 'restarted').start();
-    await waitFor(
-      () => totals(db),
-      (t) => t.processed === 4,
-      { what: '4 processed' },
-    );
-    await waitFor(
-      () => pendingCount(key),
-      (n) => n === 0,
-      { what: 'no pending entries' },
-    );
+    await totalsWhen(db, '4 processed', (t) => t.processed === 4);
+    await pendingWhen(key, 0);
   });
 
   it('retries its own pending entries once the database is back', async () => {
@@ -185,31 +149,23 @@ describe('stream consumer', () => {
     resilient.start();
 
     await waitFor(
-      () => resilient.stats(),
-      (s) => s.lastError !== null,
-      { what: 'the outage to be reported' },
+      'the outage to be reported',
+      when(
+        () => resilient.stats(),
+        (s) => s.lastError !== null,
+      ),
     );
-    await waitFor(
-      () => pendingCount(key),
-      (n) => n === 4,
-      { what: '4 pending entries' },
-    );
+    await pendingWhen(key, 4);
     await harness.databases.setReachable(name, true);
 
+    await totalsWhen(db, '4 processed', (t) => t.processed === 4);
+    await pendingWhen(key, 0);
     await waitFor(
-      () => totals(db),
-      (t) => t.processed === 4,
-      { what: '4 processed' },
-    );
-    await waitFor(
-      () => pendingCount(key),
-      (n) => n === 0,
-      { what: 'no pending entries' },
-    );
-    await waitFor(
-      () => resilient.stats(),
-      (s) => s.lastError === null,
-      { what: 'the recovery' },
+      'the recovery',
+      when(
+        () => resilient.stats(),
+        (s) => s.lastError === null,
+      ),
     );
     expect(await totals(db)).toMatchObject({ processed: 4, duplicates: 0 });
   });
@@ -224,16 +180,8 @@ describe('stream consumer', () => {
     expect(await pendingCount(key)).toBe(4);
 
     consumer(pipeline, key, 'survivor', 200).start();
-    await waitFor(
-      () => totals(db),
-      (t) => t.processed === 4,
-      { what: '4 processed' },
-    );
-    await waitFor(
-      () => pendingCount(key),
-      (n) => n === 0,
-      { what: 'no pending entries' },
-    );
+    await totalsWhen(db, '4 processed', (t) => t.processed === 4);
+    await pendingWhen(key, 0);
   });
 
   it('finishes and acknowledges the batch in flight when stopped', async () => {
@@ -253,9 +201,11 @@ describe('stream consumer', () => {
     const stopping = consumer(slow, key);
     stopping.start();
     await waitFor(
-      () => batches,
-      (n) => n === 1,
-      { what: 'a batch in flight' },
+      'a batch in flight',
+      when(
+        () => batches,
+        (n) => n === 1,
+      ),
     );
 
     const stopped = stopping.stop();

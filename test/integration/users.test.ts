@@ -6,8 +6,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitFor, when } from '../helpers/db.ts';
 import { expectProblem } from '../support/problem.ts';
-import { waitFor } from '../support/wait-for.ts';
 
 const API = '/api/v1/analytics';
 let a: TestApp;
@@ -35,9 +35,12 @@ async function statusOn(t: TestApp, token: string): Promise<number> {
 /** Polls B until it answers `status` for the token; fails if that takes more than a second. */
 function onBWithinASecond(token: string, status: number, what: string): Promise<number> {
   return waitFor(
-    () => statusOn(b, token),
-    (s) => s === status,
-    { timeoutMs: 1_000, intervalMs: 20, what },
+    what,
+    when(
+      () => statusOn(b, token),
+      (s) => s === status,
+    ),
+    1_000,
   );
 }
 

@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { createPipeline, type Pipeline } from '../../src/ingest/pipeline.ts';
 import { openPostgres, type Database, type Db } from '../../src/platform/db.ts';
+import { waitFor, when } from '../helpers/db.ts';
 import { ScratchDatabases } from './scratch-database.ts';
 
 export const silentLogger: Logger = pino({ level: 'silent' });
@@ -21,6 +22,14 @@ export async function totals(db: Db): Promise<Totals> {
   const { rows } = await sql<Totals>`
     select processed::int, duplicates::int, ignored::int, rejected::int from totals`.execute(db);
   return rows[0] as Totals;
+}
+
+/** Waits until the totals of `db` satisfy `until` (`what` names that in a timeout); returns them. */
+export function totalsWhen(db: Db, what: string, until: (totals: Totals) => boolean): Promise<Totals> {
+  return waitFor(
+    what,
+    when(() => totals(db), until),
+  );
 }
 
 export async function countBookings(db: Db): Promise<number> {

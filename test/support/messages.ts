@@ -76,3 +76,36 @@ export function bookingMessage(type: BookingType, b: BookingFacts, at = b.create
     },
   });
 }
+
+const DAY = 86_400_000;
+
+/** Event 7, "Jazz Night" (500 seats at 40 USD): the event the integration tests ingest. */
+export function jazzNight(createdAt: number, eventDate: number): EventFacts {
+  return { id: 7, name: 'Jazz Night', category: 'music', capacity: 500, price: 40, createdAt, eventDate };
+}
+
+/** Booking `id` for Jazz Night: two tickets, 80 USD, by user 100 + id. */
+export function jazzBooking(id: number, createdAt: number): BookingFacts {
+  return { id, eventId: 7, userId: 100 + id, quantity: 2, totalAmount: 80, createdAt };
+}
+
+/**
+ * Jazz Night around `day`: announced the day before and held 30 days later, booking `id` made `id`
+ * minutes after `day`, and `lifecycle`: the event, two bookings, the first confirmed five minutes
+ * after `day` (four messages, all processed).
+ */
+export function jazzNightAround(day: number): {
+  event: EventFacts;
+  booking: (id: number) => BookingFacts;
+  lifecycle: string[];
+} {
+  const event = jazzNight(day - DAY, day + 30 * DAY);
+  const booking = (id: number) => jazzBooking(id, day + id * 60_000);
+  const lifecycle = [
+    eventCreated(event),
+    bookingMessage('BookingCreated', booking(1)),
+    bookingMessage('BookingCreated', booking(2)),
+    bookingMessage('BookingConfirmed', booking(1), day + 5 * 60_000),
+  ];
+  return { event, booking, lifecycle };
+}

@@ -62,7 +62,7 @@ const statements = [
     confirmed_base int NOT NULL DEFAULT 0,
     first_booking timestamptz,
     last_booking timestamptz
-  ) WITH (fillfactor = 70)`,
+  ) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000)`,
   `CREATE INDEX events_created_at ON events (created_at) WHERE NOT deleted`,
   `CREATE TABLE event_currency_revenue (
     event_id bigint NOT NULL,

@@ -1,0 +1,153 @@
+/**
+ * Response schemas of the operations routes (health, info, the stream and the ingest tools), which
+ * declare none themselves, and the `onRoute` hook that attaches them. These routes are serialized
+ * through their schemas, so every object is open (`additionalProperties: true`) and never strips a
+ * field the handler returns.
+ */
+import { Type, type TSchema } from '@fastify/type-provider-typebox';
+import { errorResponses, Nullable } from './schemas.ts';
+
+const Open = <P extends Record<string, TSchema>>(properties: P, description?: string) =>
+  Type.Object(properties, { additionalProperties: true, ...(description ? { description } : {}) });
+const Ok = (data: TSchema) => Open({ success: Type.Literal(true), data });
+const Check = Open({
+  status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
+  latency_ms: Type.Optional(Type.Number()),
+  detail: Type.Optional(Type.String()),
+});
+const NullableInt = Nullable(Type.Integer());
+
+export const HealthSchema = Open(
+  {
+    status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]),
+    reasons: Type.Array(Type.String()),
+    checks: Open({
+      database: Check,
+      redis: Check,
+      consumer: Open({
+        status: Type.String(),
+        consumers: Type.Record(
+          Type.String(),
+          Open({
+            lag: NullableInt,
+            pending: Type.Integer(),
+            lastError: Nullable(Type.String()),
+            running: Type.Boolean(),
+          }),
+        ),
+      }),
+    }),
+    ingest: Open({
+      processed: NullableInt,
+      duplicates: NullableInt,
+      ignored: NullableInt,
+      rejected: NullableInt,
+      lag: NullableInt,
+    }),
+    reconcile: Type.Optional(
+      Nullable(Open({}, 'The last reconcile run: checked_at, drift, difference_count, ...')),
+    ),
+    event_log: Type.Optional(
+      Open({}, 'Retention of message payloads, and whether a rebuild can be complete'),
+    ),
+    data_version: NullableInt,
+    uptime_s: Type.Integer(),
+  },
+  'Health; 200 when healthy or degraded, 503 when the service cannot serve',
+);
+export const ReadySchema = Open({ status: Type.String(), checks: Open({ database: Check }) }, 'Readiness');
+export const LiveSchema = Open({ status: Type.Literal('alive') }, 'Liveness');
+export const InfoSchema = Open(
+  {
+    service: Type.String(),
+    version: Type.String(),
+    node: Type.String(),
+    features: Type.Array(Type.String()),
+    build: Open({ started_at: Type.String({ format: 'date-time' }) }),
+    configuration: Open({}, 'Configuration summary; URLs redacted, never a secret'),
+  },
+  'Service information',
+);
+const IngestResult = Open({
+  index: Type.Integer(),
+  outcome: Type.Union(['processed', 'duplicate', 'ignored', 'rejected'].map((o) => Type.Literal(o))),
+  reason: Type.Optional(Type.String()),
+  key: Nullable(Type.String()),
+});
+export const DeadLettersSchema = Ok(
+  Open({
+    dead_letters: Type.Array(
+      Open({
+        id: Type.Integer(),
+        reason: Nullable(Type.String()),
+        detail: Nullable(Type.String()),
+        transport: Type.String(),
+        channel: Nullable(Type.String()),
+        received_at: Type.String({ format: 'date-time' }),
+        raw: Type.String({ description: 'The message text exactly as received' }),
+      }),
+    ),
+    total: Type.Integer(),
+    limit: Type.Integer(),
+    offset: Type.Integer(),
+  }),
+);
+export const RetrySchema = Ok(Open({ result: IngestResult, data_version: Type.Integer() }));
+export const RebuildSchema = Ok(
+  Open({
+    messages: Type.Integer(),
+    bookings: Type.Integer(),
+    events: Type.Integer(),
+    duration_ms: Type.Number(),
+    data_version: Type.Integer(),
+  }),
+);
+export const ReconcileSchema = Ok(
+  Open({
+    checked_at: Type.String({ format: 'date-time' }),
+    drift: Type.Boolean(),
+    comparable: Type.Boolean({ description: 'False when retention dropped payloads a recomputation needs' }),
+    differences: Type.Array(Open({}), { description: 'The figures that differ, stored and recomputed' }),
+    difference_count: Type.Integer(),
+    duration_ms: Type.Number(),
+  }),
+);
+export const CacheClearedSchema = Ok(Open({ cleared: Type.Boolean() }));
+
+/**
+ * Responses of routes declared without any, by method and path: the health and ingest-tool routes
+ * are documented (and serialized without loss) from here. A route that declares its own keeps it.
+ */
+const OPERATION_RESPONSES: Readonly<Record<string, Record<number, unknown>>> = {
+  'GET /health': { 200: HealthSchema, 503: HealthSchema },
+  'GET /health/live': { 200: LiveSchema },
+  'GET /health/ready': { 200: ReadySchema, 503: ReadySchema },
+  'GET /info': { 200: InfoSchema },
+  'GET /api/v1/analytics/stream': {
+    200: {
+      description:
+        'text/event-stream: `event: change` with data {data_version, changed}, a heartbeat comment every 15 s',
+      content: { 'text/event-stream': { schema: Type.String() } },
+    },
+    401: errorResponses[401],
+    403: errorResponses[403],
+    429: errorResponses[429],
+  },
+  'GET /api/v1/analytics/dead-letters': { 200: DeadLettersSchema, ...errorResponses },
+  'POST /api/v1/analytics/dead-letters/:id/retry': { 200: RetrySchema, ...errorResponses },
+  'POST /api/v1/analytics/rebuild': { 200: RebuildSchema, ...errorResponses },
+  'POST /api/v1/analytics/reconcile': { 200: ReconcileSchema, ...errorResponses },
+  'POST /api/v1/analytics/cache/clear': { 200: CacheClearedSchema, ...errorResponses },
+};
+
+/** An `onRoute` hook: fills in the response schemas of OPERATION_RESPONSES. */
+export function documentResponses(route: {
+  method: string | string[];
+  url: string;
+  schema?: { response?: unknown };
+}): void {
+  const responses =
+    typeof route.method === 'string' ? OPERATION_RESPONSES[`${route.method} ${route.url}`] : undefined;
+  if (responses === undefined || route.schema?.response !== undefined) return;
+  route.schema = { ...route.schema, response: responses };
+}
