@@ -91,9 +91,16 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
 
   /** Sums of a window's daily flows (no series materialized for the caller). */
   async function windowTotals(ctx: ReadContext, w: Window) {
-    const days = await series(ctx, w, 'day');
+    const [days, uptimeOf] = await Promise.all([series(ctx, w, 'day'), uptimeFn(ctx, w)]);
     const sum = (f: (d: DailyStats) => number) => days.reduce((acc, d) => acc + f(d), 0);
-    const uptimeKnown = days.filter((d) => d.system_uptime !== null);
+    // Over the window: minutes up / minutes elapsed (today counts only its minutes so far).
+    let up = 0;
+    let span = 0;
+    for (const d of days) {
+      const u = uptimeOf(d.date);
+      up += u.up;
+      span += u.span;
+    }
     return {
       days,
       bookings: sum((d) => d.new_bookings),
@@ -101,8 +108,7 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
       confirmed: sum((d) => d.confirmed_bookings),
       revenue: round2(sum((d) => d.total_revenue)),
       newUsers: sum((d) => d.new_users),
-      uptime:
-        uptimeKnown.length === 0 ? null : round2(uptimeKnown.reduce((a, d) => a + (d.system_uptime ?? 0), 0) / uptimeKnown.length),
+      uptime: span === 0 ? null : round2((100 * up) / span),
     };
   }
 
