@@ -1,11 +1,11 @@
 /** HTTP transport of the pipeline, and the operator's tools on the event log. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sql } from 'kysely';
 import { DomainError, NotFoundError } from '../api/errors.ts';
 import { errorResponses } from '../api/schemas.ts';
 import type { Db } from '../platform/db.ts';
 import type { ResponseCache } from '../platform/cache.ts';
 import type { Pipeline } from './pipeline.ts';
+import { findDeadLetter, listDeadLetters } from '../store/dead-letters.repository.ts';
 import { IncompleteLogError, rebuildAggregates } from './rebuild.ts';
 import { reconcile } from './reconcile.ts';
 import type { Config } from '../platform/config.ts';
@@ -86,16 +86,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
     async (req) => {
       const limit = req.query.limit ?? 50;
       const offset = req.query.offset ?? 0;
-      const reason = req.query.reason ?? null;
-      const [items, total] = await Promise.all([
-        sql<Record<string, unknown>>`
-          select id::float8 as id, reason, detail, transport, channel, received_at, raw
-          from event_log where outcome = 'rejected' and (${reason}::text is null or reason = ${reason})
-          order by id desc limit ${limit} offset ${offset}`.execute(opts.db),
-        sql<{ n: number }>`select count(*)::int as n from event_log
-          where outcome = 'rejected' and (${reason}::text is null or reason = ${reason})`.execute(opts.db),
-      ]);
-      return { success: true, data: { dead_letters: items.rows, total: total.rows[0]?.n ?? 0, limit, offset } };
+      const { items, total } = await listDeadLetters(opts.db, { reason: req.query.reason, limit, offset });
+      return { success: true, data: { dead_letters: items, total, limit, offset } };
     },
   );
 
@@ -110,9 +102,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
       },
     },
     async (req) => {
-      const { rows } = await sql<{ raw: string; transport: string; channel: string | null }>`
-        select raw, transport, channel from event_log where id = ${req.params.id} and outcome = 'rejected'`.execute(opts.db);
-      const row = rows[0];
+      const row = await findDeadLetter(opts.db, req.params.id);
       if (!row) throw new NotFoundError(`no rejected message with id ${req.params.id}`);
       const result = await opts.pipeline.processBatch([
         { raw: row.raw, transport: 'retry', channel: row.channel ?? undefined, retryOf: req.params.id },

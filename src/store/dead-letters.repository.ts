@@ -1,0 +1,39 @@
+/** Rejected messages in the event log: the dead-letter list an operator reads and retries from. */
+import { sql } from 'kysely';
+import type { Db } from '../platform/db.ts';
+
+export interface DeadLetter {
+  id: number;
+  reason: string | null;
+  detail: string | null;
+  transport: string;
+  channel: string | null;
+  received_at: string;
+  raw: string;
+}
+
+export async function listDeadLetters(
+  db: Db,
+  q: { reason: string | undefined; limit: number; offset: number },
+): Promise<{ items: DeadLetter[]; total: number }> {
+  const reason = q.reason ?? null;
+  const [items, total] = await Promise.all([
+    sql<DeadLetter>`
+      select id::float8 as id, reason, detail, transport, channel,
+        to_char(received_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as received_at, raw
+      from event_log where outcome = 'rejected' and (${reason}::text is null or reason = ${reason})
+      order by id desc limit ${q.limit} offset ${q.offset}`.execute(db),
+    sql<{ n: number }>`select count(*)::int as n from event_log
+      where outcome = 'rejected' and (${reason}::text is null or reason = ${reason})`.execute(db),
+  ]);
+  return { items: items.rows, total: total.rows[0]?.n ?? 0 };
+}
+
+export async function findDeadLetter(
+  db: Db,
+  id: number,
+): Promise<Pick<DeadLetter, 'raw' | 'transport' | 'channel'> | undefined> {
+  const { rows } = await sql<Pick<DeadLetter, 'raw' | 'transport' | 'channel'>>`
+    select raw, transport, channel from event_log where id = ${id} and outcome = 'rejected'`.execute(db);
+  return rows[0];
+}
