@@ -141,10 +141,19 @@ function createReadState(database: Database, bus: Bus, cache: ResponseCache): Re
 
 function createDisabledUsers(database: Database): DisabledUsers {
   let ids = new Set<number>();
+  // Refreshes may overlap (a notice and the timer): only a read started after the one applied last
+  // may replace the list, so an older read never brings back a user who was just disabled.
+  let started = 0;
+  let applied = 0;
   return {
     has: (id) => ids.has(id),
     async refresh() {
-      const { rows } = await sql<{ id: number }>`select user_id::float8 as id from disabled_users`.execute(database.db);
+      const mine = ++started;
+      const { rows } = await sql<{ id: number }>`select user_id::float8 as id from user_status where disabled`.execute(
+        database.db,
+      );
+      if (mine < applied) return;
+      applied = mine;
       ids = new Set(rows.map((r) => r.id));
     },
   };

@@ -39,7 +39,7 @@ export interface BatchPlan {
   /** Earliest booking creation added per user, or 'recompute'. */
   userFirstBooking: Map<number, number | 'recompute'>;
   /** user id → disabled, from UserDeactivated / UserReactivated. */
-  userStatus: Map<number, boolean>;
+  userStatus: Map<number, { disabled: boolean; time: number }>;
 }
 
 function widen(map: Map<number, TimeRange>, key: number, time: number): void {
@@ -107,7 +107,11 @@ export function planBatch(input: BatchInput): BatchPlan {
         break;
       }
       case 'user_status':
-        plan.userStatus.set(m.userId, m.disabled);
+        {
+          // The newest change wins (ties: the later message), in a batch as in the store.
+          const current = plan.userStatus.get(m.userId);
+          if (!current || m.time >= current.time) plan.userStatus.set(m.userId, { disabled: m.disabled, time: m.time });
+        }
         break;
     }
     plan.verdicts.push('processed');

@@ -45,16 +45,24 @@ export function wantsCsv(request: FastifyRequest): boolean {
 }
 
 /** Route, path parameters, query (without min_version) and format: one answer per key and version. */
-function requestKey(request: FastifyRequest, csv: boolean): string {
+/**
+ * Route, path and query parameters, format, and the *resolved* as_of and zone: a request without
+ * as_of means "today", which changes at midnight while the URL stays the same.
+ */
+function requestKey(request: FastifyRequest, csv: boolean, ctx: ReadContext | undefined): string {
   const url = new URL(request.url, 'http://x');
   const params = [...url.searchParams]
     .filter(([k]) => k !== 'min_version')
     .sort(([a], [b]) => a.localeCompare(b));
-  return `${request.routeOptions.url ?? url.pathname}|${JSON.stringify(request.params)}|${new URLSearchParams(params).toString()}|${csv ? 'csv' : 'json'}`;
+  return `${request.routeOptions.url ?? url.pathname}|${JSON.stringify(request.params)}|${new URLSearchParams(params).toString()}|${csv ? 'csv' : 'json'}|${ctx?.asOf ?? ''}|${ctx?.tz ?? ''}`;
 }
 
+/** ETags last a minute at most: uptime figures move with the clock, not with the data version. */
+const ETAG_SLOT_MS = 60_000;
+
 function etagFor(key: string, version: number): string {
-  return `"v${version}-${createHash('sha1').update(key).digest('base64url').slice(0, 16)}"`;
+  const slot = Math.floor(Date.now() / ETAG_SLOT_MS);
+  return `"v${version}-${createHash('sha1').update(`${key}|${slot}`).digest('base64url').slice(0, 16)}"`;
 }
 
 /** Sets the validators; true when the client already holds this answer. */
@@ -70,7 +78,7 @@ export async function serveRead<T>(
   opts: ReadOptions<T>,
 ): Promise<unknown> {
   const csv = opts.csv !== undefined && wantsCsv(request);
-  const key = requestKey(request, csv);
+  const key = requestKey(request, csv, opts.ctx);
   try {
     return await serveCurrent(state, request, reply, opts, key, csv);
   } catch (error) {

@@ -1,12 +1,12 @@
 /**
- * Disabling and re-enabling users from the admin API. The row in `disabled_users` is the truth
+ * Disabling and re-enabling users from the admin API. The row in `user_status` is the truth
  * (the pipeline writes the same table for UserDeactivated / UserReactivated); this instance
  * reloads its list before answering, and a `users` notice on the bus makes every other instance
  * reload within moments (each also reloads every second on its own).
  */
-import { sql } from 'kysely';
 import type { Bus } from '../platform/bus.ts';
 import type { Db } from '../platform/db.ts';
+import { isDisabled, setUserStatus } from '../store/ingest.repository.ts';
 
 export interface UserStatusDeps {
   db: Db;
@@ -28,14 +28,12 @@ export interface UserStatus {
 export function createUserStatus(deps: UserStatusDeps): UserStatus {
   return {
     async set(userId, disabled) {
-      const { rows } = disabled
-        ? await sql`insert into disabled_users (user_id) values (${userId}) on conflict do nothing returning user_id`.execute(
-            deps.db,
-          )
-        : await sql`delete from disabled_users where user_id = ${userId} returning user_id`.execute(deps.db);
+      const before = await isDisabled(deps.db, userId);
+      // An admin's action is the newest change there is.
+      await setUserStatus(deps.db, [{ user_id: userId, disabled, time: Date.now() }]);
       await deps.disabledUsers.refresh();
       await deps.bus.publish({ kind: 'users' });
-      return { user_id: userId, disabled, changed: rows.length > 0 };
+      return { user_id: userId, disabled, changed: before !== disabled };
     },
   };
 }

@@ -105,7 +105,13 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
       const row = await findDeadLetter(opts.db, req.params.id);
       if (!row) throw new NotFoundError(`no rejected message with id ${req.params.id}`);
       const result = await opts.pipeline.processBatch([
-        { raw: row.raw, transport: 'retry', channel: row.channel ?? undefined, retryOf: req.params.id },
+        {
+          raw: row.raw,
+          transport: 'retry',
+          channel: row.channel ?? undefined,
+          retryOf: req.params.id,
+          receivedAt: row.receivedAt,
+        },
       ]);
       return { success: true, data: { result: result.results[0], data_version: result.dataVersion } };
     },

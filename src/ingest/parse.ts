@@ -295,15 +295,17 @@ function parseEvent(env: Envelope, receivedAt: number, raw: unknown): EventMetaM
   };
 }
 
-function parseUser(env: Envelope, receivedAt: number, raw: unknown): UserStatusMessage {
+function parseUser(env: Envelope, receivedAt: number): UserStatusMessage {
   const userId = asId(field(env, 'user_id') ?? env.data.id);
   if (userId === undefined) return reject('missing_type', 'user message needs user_id');
+  const time = occurrenceTime(env, receivedAt);
   return {
     kind: 'user_status',
-    key: env.explicitKey ?? sha256(canonicalJson(raw)),
+    // Not a content hash: deactivating again later (same content, another time) is a new change.
+    key: env.explicitKey ?? `${env.type}:${userId}:${time}`,
     userId,
     disabled: env.type === 'UserDeactivated',
-    time: occurrenceTime(env, receivedAt),
+    time,
   };
 }
 
@@ -328,7 +330,7 @@ export function parseMessage(raw: string, receivedAt: number): ParseResult {
     const transition = BOOKING_TYPES[env.type];
     if (transition) return { outcome: 'valid', message: parseBooking(env, transition, receivedAt) };
     if (EVENT_TYPES.has(env.type)) return { outcome: 'valid', message: parseEvent(env, receivedAt, value) };
-    if (USER_TYPES.has(env.type)) return { outcome: 'valid', message: parseUser(env, receivedAt, value) };
+    if (USER_TYPES.has(env.type)) return { outcome: 'valid', message: parseUser(env, receivedAt) };
     return reject('unknown_type', `unknown message type "${env.type}"`);
   } catch (error) {
     if (error instanceof Rejection) return { outcome: 'rejected', reason: error.reason, detail: error.detail };

@@ -2,6 +2,7 @@
  * One batch of raw messages → one transaction: idempotency check, the pure aggregation core, and
  * every aggregate write. Every transport (stream, pub/sub, HTTP, dead-letter retry, rebuild) ends here.
  */
+import { createHash } from 'node:crypto';
 import { planBatch, type BatchPlan } from '../aggregate/batch.ts';
 import { carriesBookingFacts, type BookingState } from '../aggregate/booking.ts';
 import { nonZero } from '../aggregate/deltas.ts';
@@ -24,6 +25,8 @@ export interface IngestItem {
   channel?: string | undefined;
   /** The event_log row this item re-processes (dead-letter retry); no new row is written. */
   retryOf?: number;
+  /** When the service first received it (a retried message keeps its original time, §2c). */
+  receivedAt?: number;
 }
 
 export interface ItemResult {
@@ -69,7 +72,7 @@ function bookingIdOf(parsed: ParseResult): number | null {
 }
 
 function toEntry(item: IngestItem, index: number | undefined, now: number): Entry {
-  const parsed = parseMessage(item.raw, now);
+  const parsed = parseMessage(item.raw, item.receivedAt ?? now);
   if (parsed.outcome === 'rejected') {
     return { item, parsed, outcome: 'rejected', reason: parsed.reason, detail: parsed.detail, key: null, index };
   }
@@ -106,8 +109,21 @@ export function createPipeline(deps: {
   async function run(items: readonly IngestItem[], parsed?: Entry[]): Promise<BatchResult> {
     const now = Date.now();
     const entries = parsed ?? items.map((item, index) => toEntry(item, index, now));
+    const settled: Entry[] = [];
     return db.transaction().execute(async (trx) => {
       await repo.lockWriter(trx);
+      // A retry checked its dead letter before it got the lock: if that row was processed meanwhile
+      // (its booking arrived and took it along), the retry has nothing left to do.
+      const retryIds = entries.map((e) => e.item.retryOf).filter((id) => id !== undefined);
+      const stillRejected = await repo.stillRejected(trx, retryIds);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const e = entries[i] as Entry;
+        if (e.item.retryOf !== undefined && !stillRejected.has(e.item.retryOf)) {
+          const { reason: _reason, detail: _detail, ...rest } = e;
+          settled.push({ ...rest, outcome: 'duplicate' });
+          entries.splice(i, 1);
+        }
+      }
       const valid = entries.filter((e) => e.parsed.outcome === 'valid');
       const bookingIds = new Set<number>();
       for (const e of valid) {
@@ -125,7 +141,13 @@ export function createPipeline(deps: {
       const retrying = new Set(entries.map((e) => e.item.retryOf).filter((id) => id !== undefined));
       for (const p of await repo.loadParked(trx, [...becomingKnown])) {
         if (retrying.has(p.id)) continue;
-        const item: IngestItem = { raw: p.raw, transport: p.transport as Transport, channel: p.channel ?? undefined, retryOf: p.id };
+        const item: IngestItem = {
+          raw: p.raw,
+          transport: p.transport as Transport,
+          channel: p.channel ?? undefined,
+          retryOf: p.id,
+          receivedAt: p.receivedAt,
+        };
         const entry = toEntry(item, undefined, now);
         entries.push(entry);
         if (entry.parsed.outcome === 'valid') valid.push(entry);
@@ -210,14 +232,15 @@ export function createPipeline(deps: {
         rejected: counts.rejected - retried,
         bumpVersion: changed.length > 0,
       });
-      const results: ItemResult[] = entries
+      const results: ItemResult[] = [...entries, ...settled]
         .filter((e) => e.index !== undefined)
         .map((e) => ({
           index: e.index as number,
           outcome: e.outcome,
           ...(e.reason ? { reason: e.reason } : {}),
           key: e.key,
-        }));
+        }))
+        .sort((a, b) => a.index - b.index);
       return { results, dataVersion, changed, counts };
     });
   }
@@ -271,25 +294,31 @@ export function createPipeline(deps: {
 
   async function rejectAsPoison(item: IngestItem, error: unknown): Promise<BatchResult> {
     deps.onPoison?.(error);
+    // Keyed by content: the same poison message delivered again (a stream retry) adds no row.
+    const key = `poison:${createHash('sha256').update(item.raw).digest('hex')}`;
     return db.transaction().execute(async (trx) => {
+      const known = item.retryOf === undefined && (await repo.isKnownPoison(trx, key));
       const row = {
         transport: item.transport,
         channel: item.channel ?? null,
         outcome: 'rejected',
         reason: 'processing_error',
         detail: 'the message could not be processed; it is kept for a retry after a fix',
-        key: null,
+        key,
         messageType: null,
         bookingId: null,
         raw: item.raw,
       };
-      if (item.retryOf === undefined) await repo.insertLog(trx, [row]);
-      else await repo.updateLogOutcomes(trx, [{ id: item.retryOf, outcome: 'rejected', reason: 'processing_error', key: null }]);
+      if (item.retryOf !== undefined) {
+        await repo.updateLogOutcomes(trx, [{ id: item.retryOf, outcome: 'rejected', reason: 'processing_error', key }]);
+      } else if (!known) {
+        await repo.insertLog(trx, [row]);
+      }
       const dataVersion = await repo.applyCounters(trx, {
         processed: 0,
         duplicates: 0,
         ignored: 0,
-        rejected: item.retryOf === undefined ? 1 : 0,
+        rejected: item.retryOf === undefined && !known ? 1 : 0,
         bumpVersion: false,
       });
       return {

@@ -54,7 +54,9 @@ export async function replayLog(
     const parsed: NormalizedMessage[] = [];
     for (const row of chunk) {
       const result = parseMessage(row.raw, row.receivedAt);
-      if (result.outcome === 'valid') parsed.push(result.message);
+      // User status is not an aggregate (its table is not cleared): replaying old changes would
+      // undo newer ones an admin made.
+      if (result.outcome === 'valid' && result.message.kind !== 'user_status') parsed.push(result.message);
     }
     const plan = await applyMessages(trx, parsed, opts);
     plan.verdicts.forEach((v, i) => {

@@ -32,8 +32,9 @@ export async function listDeadLetters(
 export async function findDeadLetter(
   db: Db,
   id: number,
-): Promise<Pick<DeadLetter, 'raw' | 'transport' | 'channel'> | undefined> {
-  const { rows } = await sql<Pick<DeadLetter, 'raw' | 'transport' | 'channel'>>`
-    select raw, transport, channel from event_log where id = ${id} and outcome = 'rejected'`.execute(db);
+): Promise<(Pick<DeadLetter, 'raw' | 'transport' | 'channel'> & { receivedAt: number }) | undefined> {
+  const { rows } = await sql<Pick<DeadLetter, 'raw' | 'transport' | 'channel'> & { receivedAt: number }>`
+    select raw, transport, channel, (extract(epoch from received_at) * 1000)::float8 as "receivedAt"
+    from event_log where id = ${id} and outcome = 'rejected'`.execute(db);
   return rows[0];
 }

@@ -38,6 +38,7 @@ export interface ParkedMessage {
   raw: string;
   transport: string;
   channel: string | null;
+  receivedAt: number;
 }
 
 export async function lockWriter(trx: Db): Promise<void> {
@@ -107,11 +108,29 @@ export async function loadEvents(trx: Db, ids: number[]): Promise<Map<number, Ev
 export async function loadParked(trx: Db, bookingIds: number[]): Promise<ParkedMessage[]> {
   if (bookingIds.length === 0) return [];
   const { rows } = await sql<ParkedMessage>`
-    select id::float8 as id, raw, transport, channel from event_log
+    select id::float8 as id, raw, transport, channel,
+      (extract(epoch from received_at) * 1000)::float8 as "receivedAt"
+    from event_log
     where outcome = 'rejected' and reason = 'unknown_booking'
       and booking_id in (select (jsonb_array_elements_text(${json(bookingIds)}::jsonb))::bigint)
     order by id`.execute(trx);
   return rows;
+}
+
+/** Of these event_log ids, the ones still rejected (a retry of anything else has nothing to do). */
+export async function stillRejected(trx: Db, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await sql<{ id: number }>`
+    select id::float8 as id from event_log
+    where outcome = 'rejected' and id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(trx);
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Whether this raw message is already kept as a poison message (a re-delivery adds no row). */
+export async function isKnownPoison(trx: Db, key: string): Promise<boolean> {
+  const { rows } = await sql`
+    select 1 from event_log where outcome = 'rejected' and reason = 'processing_error' and key = ${key} limit 1`.execute(trx);
+  return rows.length > 0;
 }
 
 export async function loadUsers(trx: Db, ids: number[]): Promise<Map<number, StoredUser>> {
@@ -176,7 +195,7 @@ export async function updateLogOutcomes(
   await sql`
     update event_log e set outcome = x.outcome, reason = x.reason, key = coalesce(x.key, e.key), retried_at = now()
     from jsonb_to_recordset(${json(rows)}::jsonb) as x(id bigint, outcome text, reason text, key text)
-    where e.id = x.id`.execute(trx);
+    where e.id = x.id and e.outcome = 'rejected'`.execute(trx);
 }
 
 export async function upsertBookings(
@@ -327,20 +346,29 @@ export async function upsertUsers(
       first_booking_at = excluded.first_booking_at`.execute(trx);
 }
 
-export async function applyUserStatus(trx: Db, status: Map<number, boolean>): Promise<void> {
-  const disable = [...status].filter(([, d]) => d).map(([id]) => id);
-  const enable = [...status].filter(([, d]) => !d).map(([id]) => id);
-  if (disable.length > 0) {
-    await sql`
-      insert into disabled_users (user_id)
-      select (jsonb_array_elements_text(${json(disable)}::jsonb))::bigint
-      on conflict do nothing`.execute(trx);
-  }
-  if (enable.length > 0) {
-    await sql`
-      delete from disabled_users
-      where user_id in (select (jsonb_array_elements_text(${json(enable)}::jsonb))::bigint)`.execute(trx);
-  }
+/** Applies user status changes that are newer than what is stored (order of arrival does not matter). */
+export async function applyUserStatus(trx: Db, status: Map<number, { disabled: boolean; time: number }>): Promise<void> {
+  if (status.size === 0) return;
+  const rows = [...status].map(([id, s]) => ({ user_id: id, disabled: s.disabled, time: s.time }));
+  await setUserStatus(trx, rows);
+}
+
+export async function isDisabled(db: Db, userId: number): Promise<boolean> {
+  const { rows } = await sql<{ disabled: boolean }>`select disabled from user_status where user_id = ${userId}`.execute(db);
+  return rows[0]?.disabled ?? false;
+}
+
+export async function setUserStatus(
+  db: Db,
+  rows: { user_id: number; disabled: boolean; time: number }[],
+): Promise<number> {
+  const result = await sql`
+    insert into user_status (user_id, disabled, changed_at)
+    select user_id, disabled, to_timestamp(time / 1000.0)
+    from jsonb_to_recordset(${json(rows)}::jsonb) as x(user_id bigint, disabled boolean, time float8)
+    on conflict (user_id) do update set disabled = excluded.disabled, changed_at = excluded.changed_at
+      where excluded.changed_at >= user_status.changed_at`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }
 
 export interface OutcomeCounters {

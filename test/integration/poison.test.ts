@@ -49,6 +49,13 @@ describe('a poison message', () => {
     expect(JSON.stringify(body)).not.toMatch(/refusing|plpgsql|trigger/);
   });
 
+  it('keeps one dead letter when the same poison message is delivered again', async () => {
+    await ingestHttp(t.app, t.token, [created(666)]);
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from event_log where reason = 'processing_error' and raw like '%666%'`.execute(t.deps.database.db);
+    expect(rows[0]?.n).toBe(1);
+  });
+
   it('stops instead of dead-lettering message after message when the service itself is broken', async () => {
     await sql.raw(`
       create or replace function refuse_666() returns trigger language plpgsql as $$

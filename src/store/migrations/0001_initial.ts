@@ -87,7 +87,12 @@ const statements = [
     bookings int NOT NULL DEFAULT 0,
     first_booking_at timestamptz
   )`,
-  `CREATE TABLE disabled_users (user_id bigint PRIMARY KEY, disabled_at timestamptz NOT NULL DEFAULT now())`,
+  // A user's status is the newest change seen (message occurrence time, or the admin's action).
+  `CREATE TABLE user_status (
+    user_id bigint PRIMARY KEY,
+    disabled boolean NOT NULL,
+    changed_at timestamptz NOT NULL
+  )`,
   `CREATE TABLE totals (
     id int PRIMARY KEY CHECK (id = 1),
     store_id text NOT NULL DEFAULT md5(random()::text || clock_timestamp()::text),
