@@ -62,6 +62,20 @@ function typeOf(parsed: ParseResult): string | null {
   return m.kind === 'booking' ? `booking.${m.transition}` : m.kind;
 }
 
+function logRowOf(e: Entry, outcome: Outcome): repo.LogRow {
+  return {
+    transport: e.item.transport,
+    channel: e.item.channel ?? null,
+    outcome,
+    reason: e.reason ?? null,
+    detail: e.detail ?? null,
+    key: outcome === 'processed' || outcome === 'duplicate' ? e.key : null,
+    messageType: typeOf(e.parsed),
+    bookingId: bookingIdOf(e.parsed),
+    raw: e.item.raw,
+  };
+}
+
 function messageOf(e: Entry): NormalizedMessage {
   if (e.parsed.outcome !== 'valid') throw new Error('messageOf: entry is not valid');
   return e.parsed.message;
@@ -152,7 +166,15 @@ export function createPipeline(deps: {
         entries.push(entry);
         if (entry.parsed.outcome === 'valid') valid.push(entry);
       }
-      const existing = await repo.findProcessedKeys(trx, valid.map((e) => e.key as string));
+      // New messages claim their keys by writing their log rows now: the unique index on processed
+      // keys says, in the same probe that writes them, which were processed before.
+      const firstFresh = new Map<string, Entry>();
+      for (const e of valid) if (e.item.retryOf === undefined && !firstFresh.has(e.key as string)) firstFresh.set(e.key as string, e);
+      const claimed = await repo.claimKeys(trx, [...firstFresh.values()].map((e) => logRowOf(e, 'processed')));
+      const claimedEntries = new Set([...firstFresh.values()].filter((e) => claimed.has(e.key as string)));
+      const existing = new Set([...firstFresh.keys()].filter((key) => !claimed.has(key)));
+      const retryKeys = valid.filter((e) => e.item.retryOf !== undefined).map((e) => e.key as string);
+      for (const key of await repo.findProcessedKeys(trx, retryKeys)) if (!claimed.has(key)) existing.add(key);
 
       // Duplicates: seen in an earlier batch, or earlier in this one.
       const firstByKey = new Map<string, Entry>();
@@ -193,25 +215,20 @@ export function createPipeline(deps: {
         }
       }
 
+      // A claimed message that turned out to be a parked transition is a dead letter after all.
+      await repo.markRejected(
+        trx,
+        [...claimedEntries]
+          .filter((e) => e.outcome === 'rejected')
+          .map((e) => ({ id: claimed.get(e.key as string) as number, reason: e.reason ?? null, detail: e.detail ?? null })),
+      );
       const counts: Record<Outcome, number> = { processed: 0, duplicate: 0, ignored: 0, rejected: 0 };
       for (const e of entries) counts[e.outcome]++;
       // A retried row that was counted as rejected before now counts under its new outcome.
       const retried = entries.filter((e) => e.item.retryOf !== undefined).length;
       await repo.insertLog(
         trx,
-        entries
-          .filter((e) => e.item.retryOf === undefined)
-          .map((e) => ({
-            transport: e.item.transport,
-            channel: e.item.channel ?? null,
-            outcome: e.outcome,
-            reason: e.reason ?? null,
-            detail: e.detail ?? null,
-            key: e.outcome === 'processed' || e.outcome === 'duplicate' ? e.key : null,
-            messageType: typeOf(e.parsed),
-            bookingId: bookingIdOf(e.parsed),
-            raw: e.item.raw,
-          })),
+        entries.filter((e) => e.item.retryOf === undefined && !claimedEntries.has(e)).map((e) => logRowOf(e, e.outcome)),
       );
       await repo.updateLogOutcomes(
         trx,

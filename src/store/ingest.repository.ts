@@ -166,9 +166,36 @@ export async function loadDayEventTransitions(trx: Db, keys: string[]): Promise<
   return new Map(rows.map((r) => [`${r.day}|${r.event_id}`, r.transitions]));
 }
 
-export async function insertLog(trx: Db, rows: LogRow[]): Promise<void> {
+/**
+ * Writes the log rows of new messages as processed, except those whose key was processed before
+ * (the unique index skips them). Returns key → row id of the rows written.
+ */
+export async function claimKeys(trx: Db, rows: LogRow[]): Promise<Map<string, number>> {
+  if (rows.length === 0) return new Map();
+  const { rows: written } = await sql<{ id: number; key: string }>`
+    insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw)
+    select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw
+    from jsonb_to_recordset(${json(rows.map(logPayload))}::jsonb) as x(transport text, channel text, outcome text,
+      reason text, detail text, key text, message_type text, booking_id bigint, raw text)
+    on conflict (key) where outcome = 'processed' do nothing
+    returning id::float8 as id, key`.execute(trx);
+  return new Map(written.map((r) => [r.key, r.id]));
+}
+
+/** Log rows written as processed that turned out to be rejected (parked transitions). */
+export async function markRejected(
+  trx: Db,
+  rows: { id: number; reason: string | null; detail: string | null }[],
+): Promise<void> {
   if (rows.length === 0) return;
-  const payload = rows.map((r) => ({
+  await sql`
+    update event_log e set outcome = 'rejected', reason = x.reason, detail = x.detail, key = null
+    from jsonb_to_recordset(${json(rows)}::jsonb) as x(id bigint, reason text, detail text)
+    where e.id = x.id`.execute(trx);
+}
+
+function logPayload(r: LogRow): Record<string, unknown> {
+  return {
     transport: r.transport,
     channel: r.channel,
     outcome: r.outcome,
@@ -178,11 +205,15 @@ export async function insertLog(trx: Db, rows: LogRow[]): Promise<void> {
     message_type: r.messageType,
     booking_id: r.bookingId,
     raw: r.raw,
-  }));
+  };
+}
+
+export async function insertLog(trx: Db, rows: LogRow[]): Promise<void> {
+  if (rows.length === 0) return;
   await sql`
     insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw)
     select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw
-    from jsonb_to_recordset(${json(payload)}::jsonb) as x(transport text, channel text, outcome text,
+    from jsonb_to_recordset(${json(rows.map(logPayload))}::jsonb) as x(transport text, channel text, outcome text,
       reason text, detail text, key text, message_type text, booking_id bigint, raw text)`.execute(trx);
 }
 
@@ -214,7 +245,7 @@ export async function upsertBookings(
     insert into bookings (booking_id, state, event_id, user_id, created_at)
     select booking_id, state, event_id, user_id, to_timestamp(created_at / 1000.0)
     from jsonb_to_recordset(${json(payload)}::jsonb)
-      as x(booking_id bigint, state jsonb, event_id bigint, user_id bigint, created_at float8)
+      as x(booking_id bigint, state json, event_id bigint, user_id bigint, created_at float8)
     on conflict (booking_id) do update set state = excluded.state, event_id = excluded.event_id,
       user_id = excluded.user_id, created_at = excluded.created_at`.execute(trx);
 }

@@ -31,7 +31,8 @@ const statements = [
   `CREATE INDEX event_log_parked ON event_log (booking_id) WHERE outcome = 'rejected' AND reason = 'unknown_booking'`,
   `CREATE TABLE bookings (
     booking_id bigint PRIMARY KEY,
-    state jsonb NOT NULL,
+    -- json, not jsonb: written on every change, only ever read whole, never queried inside.
+    state json NOT NULL,
     event_id bigint NOT NULL,
     user_id bigint,
     created_at timestamptz
