@@ -120,7 +120,7 @@ export function createPipeline(deps: {
   let poisonInARow = 0;
 
   /** `parsed`: the items already parsed (outside the writer queue); parsed here when absent. */
-  async function run(items: readonly IngestItem[], parsed?: Entry[]): Promise<BatchResult> {
+  async function run(items: readonly IngestItem[], parsed?: Entry[], withParked = true): Promise<BatchResult> {
     const now = Date.now();
     const entries = parsed ?? items.map((item, index) => toEntry(item, index, now));
     const settled: Entry[] = [];
@@ -153,7 +153,7 @@ export function createPipeline(deps: {
         if (m.kind === 'booking' && !bookings.has(m.bookingId) && carriesBookingFacts(m)) becomingKnown.add(m.bookingId);
       }
       const retrying = new Set(entries.map((e) => e.item.retryOf).filter((id) => id !== undefined));
-      for (const p of await repo.loadParked(trx, [...becomingKnown])) {
+      for (const p of withParked ? await repo.loadParked(trx, [...becomingKnown]) : []) {
         if (retrying.has(p.id)) continue;
         const item: IngestItem = {
           raw: p.raw,
@@ -287,6 +287,13 @@ export function createPipeline(deps: {
     } catch (error) {
       if (isDatabaseUnavailable(error)) throw error;
       if (items.length === 1) {
+        // The parked transitions a message releases are part of its transaction: if one of them is
+        // what fails, the message goes through alone and they stay parked as dead letters.
+        const alone = await run(items, undefined, false).catch(() => undefined);
+        if (alone) {
+          poisonInARow = 0;
+          return alone;
+        }
         // Message after message failing alone is not a poison message but a broken service (a
         // schema or code bug): stop and let the transport retry, rather than dead-letter the stream.
         if (++poisonInARow > MAX_POISON_IN_A_ROW) throw error;

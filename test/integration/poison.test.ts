@@ -26,6 +26,7 @@ describe('a poison message', () => {
       begin
         if new.booking_id = 666 then raise exception 'refusing booking 666'; end if;
         if new.booking_id = 999 then raise exception 'refusing every booking'; end if;
+        if new.booking_id = 777 and new.state::text like '%"confirmed"%' then raise exception 'refusing 777'; end if;
         return new;
       end $$;
       create trigger refuse_666 before insert or update on bookings for each row execute function refuse_666();
@@ -47,6 +48,19 @@ describe('a poison message', () => {
     expect(body.data.dead_letters).toHaveLength(1);
     expect(body.data.dead_letters[0]?.raw).toContain('666');
     expect(JSON.stringify(body)).not.toMatch(/refusing|plpgsql|trigger/);
+  });
+
+  it('lets a booking through when what fails is a parked transition it releases', async () => {
+    const confirm = JSON.stringify({ type: 'BookingConfirmed', booking_id: 777, booking_data: { confirmed_at: '2026-11-10T11:00:00' } });
+    expect((await ingestHttp(t.app, t.token, [confirm]))[0]?.reason).toBe('unknown_booking');
+    const results = await ingestHttp(t.app, t.token, [created(777)]);
+    expect(results[0]?.outcome).toBe('processed');
+    const { rows } = await sql<{ outcome: string; reason: string }>`
+      select outcome, reason from event_log where booking_id = 777 order by id`.execute(t.deps.database.db);
+    expect(rows).toEqual([
+      { outcome: 'rejected', reason: 'unknown_booking' },
+      { outcome: 'processed', reason: null },
+    ]);
   });
 
   it('keeps one dead letter when the same poison message is delivered again', async () => {
