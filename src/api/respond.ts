@@ -87,6 +87,25 @@ export async function serveRead<T>(
   }
 }
 
+/**
+ * The bytes of recent cache hits, so a hot answer is encoded once rather than on every request.
+ * Keyed by request; reused only while the cache hands back the very same string.
+ */
+const ENCODED_ENTRIES = 200;
+const encodedBodies = new Map<string, { body: string; bytes: Buffer }>();
+
+function encoded(key: string, body: string): Buffer {
+  const known = encodedBodies.get(key);
+  if (known?.body === body) return known.bytes;
+  const bytes = Buffer.from(body, 'utf8');
+  if (encodedBodies.size >= ENCODED_ENTRIES) {
+    const oldest = encodedBodies.keys().next().value;
+    if (oldest !== undefined) encodedBodies.delete(oldest);
+  }
+  encodedBodies.set(key, { body, bytes });
+  return bytes;
+}
+
 async function serveCurrent<T>(
   state: ReadState,
   request: FastifyRequest,
@@ -106,7 +125,7 @@ async function serveCurrent<T>(
     return reply
       .type(csv ? CSV_TYPE : JSON_TYPE)
       .header('X-Cache', 'HIT')
-      .send(hit);
+      .send(encoded(key, hit));
 
   const data = await state.read(opts.compute);
   if (csv && opts.csv) {
