@@ -27,6 +27,7 @@ import { userRoutes } from './auth/users.routes.ts';
 import dashboard from './dashboard/dashboard.plugin.ts';
 import type { Deps } from './deps.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
+import { isDatabaseUnavailable } from './platform/db-guard.ts';
 
 export const VERSION = '1.0.0';
 
@@ -44,8 +45,6 @@ const DOCS_CSP = {
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-/** Driver errors that mean "the database is not there", not "the request is wrong". */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003']);
 
 function validationDetail(error: FastifyError): string {
   const first = error.validation?.[0];
@@ -129,7 +128,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       status = 400;
       title = 'Bad Request';
       detail = validationDetail(error);
-    } else if (UNAVAILABLE_CODES.has(String(error.code)) || /connect|terminat|Connection/i.test(error.message) && status >= 500) {
+    } else if (isDatabaseUnavailable(error)) {
       status = 503;
       title = 'Service Unavailable';
       detail = 'a dependency is unavailable; retry shortly';

@@ -54,12 +54,28 @@ export interface AnalyticsService {
   dashboard(ctx: ReadContext, days: number): Promise<unknown>;
 }
 
+/** Reads shared by the parts of one answer, keyed by what they read. */
+type Memo = Map<string, Promise<unknown>>;
+
+function once<T>(memo: Memo, key: string, read: () => Promise<T>): Promise<T> {
+  let pending = memo.get(key) as Promise<T> | undefined;
+  if (!pending) {
+    pending = read();
+    memo.set(key, pending);
+  }
+  return pending;
+}
+
 export function createAnalyticsService(deps: { db: Db; dayZone: () => string; now?: () => number }): AnalyticsService {
   const { db } = deps;
   const now = deps.now ?? Date.now;
 
   /** Uptime of each local day: heartbeat minutes over the minutes of the day elapsed so far. */
-  async function uptimeFn(ctx: ReadContext, w: Window): Promise<(date: string) => { up: number; span: number }> {
+  function uptimeFn(ctx: ReadContext, w: Window, memo: Memo): Promise<(date: string) => { up: number; span: number }> {
+    return once(memo, `uptime|${ctx.tz}|${w.from}|${w.to}`, () => readUptime(ctx, w));
+  }
+
+  async function readUptime(ctx: ReadContext, w: Window): Promise<(date: string) => { up: number; span: number }> {
     const minutes = await read.heartbeatMinutes(db, w.from, w.to, ctx.tz);
     const current = now();
     return (date) => {
@@ -70,13 +86,17 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
     };
   }
 
-  async function series(ctx: ReadContext, w: Window, granularity: Granularity): Promise<DailyStats[]> {
+  function series(ctx: ReadContext, w: Window, granularity: Granularity, memo: Memo): Promise<DailyStats[]> {
+    return once(memo, `series|${ctx.tz}|${w.from}|${w.to}|${granularity}`, () => readSeries(ctx, w, granularity, memo));
+  }
+
+  async function readSeries(ctx: ReadContext, w: Window, granularity: Granularity, memo: Memo): Promise<DailyStats[]> {
     const zone = deps.dayZone();
     const [flows, before, activeByPeriod, uptime] = await Promise.all([
       read.dayFlows(db, w.from, w.to, ctx.tz, zone),
       read.bookingsCreatedBefore(db, w.from, ctx.tz, zone),
       granularity === 'day' ? undefined : read.activeEventsByPeriod(db, w.from, w.to, ctx.tz, zone, granularity),
-      uptimeFn(ctx, w),
+      uptimeFn(ctx, w, memo),
     ]);
     return buildSeries({
       from: w.from,
@@ -90,8 +110,8 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
   }
 
   /** Sums of a window's daily flows (no series materialized for the caller). */
-  async function windowTotals(ctx: ReadContext, w: Window) {
-    const [days, uptimeOf] = await Promise.all([series(ctx, w, 'day'), uptimeFn(ctx, w)]);
+  async function windowTotals(ctx: ReadContext, w: Window, memo: Memo) {
+    const [days, uptimeOf] = await Promise.all([series(ctx, w, 'day', memo), uptimeFn(ctx, w, memo)]);
     const sum = (f: (d: DailyStats) => number) => days.reduce((acc, d) => acc + f(d), 0);
     // Over the window: minutes up / minutes elapsed (today counts only its minutes so far).
     let up = 0;
@@ -112,35 +132,39 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
     };
   }
 
-  async function system(ctx: ReadContext): Promise<Record<string, unknown>> {
+  function totals(memo: Memo): Promise<read.SystemRow> {
+    return once(memo, 'totals', () => read.systemTotals(db));
+  }
+
+  async function system(ctx: ReadContext, memo: Memo = new Map()): Promise<Record<string, unknown>> {
     const w = windowOf(ctx, 30);
-    const [totals, current, previous, recentEvents] = await Promise.all([
-      read.systemTotals(db),
-      windowTotals(ctx, w),
-      windowTotals(ctx, previousWindow(w)),
+    const [totalsRow, current, previous, recentEvents] = await Promise.all([
+      totals(memo),
+      windowTotals(ctx, w, memo),
+      windowTotals(ctx, previousWindow(w), memo),
       read.countEventsCreatedBetween(db, w.from, w.to, ctx.tz),
     ]);
     return {
-      total_events: totals.total_events,
-      total_bookings: totals.total_bookings,
-      total_users: totals.total_users,
-      total_revenue: totals.total_revenue,
+      total_events: totalsRow.total_events,
+      total_bookings: totalsRow.total_bookings,
+      total_users: totalsRow.total_users,
+      total_revenue: totalsRow.total_revenue,
       recent_bookings: current.bookings,
       recent_revenue: current.revenue,
       recent_events: recentEvents,
-      avg_capacity_utilization: totals.avg_capacity_utilization,
-      avg_cancellation_rate: totals.avg_cancellation_rate,
+      avg_capacity_utilization: totalsRow.avg_capacity_utilization,
+      avg_cancellation_rate: totalsRow.avg_cancellation_rate,
       booking_growth_rate: growthRate(current.bookings, previous.bookings),
       revenue_growth_rate: growthRate(current.revenue, previous.revenue),
       system_uptime: current.uptime,
     };
   }
 
-  async function revenue(ctx: ReadContext, days: number) {
+  async function revenue(ctx: ReadContext, days: number, memo: Memo = new Map()) {
     const w = windowOf(ctx, days);
     const [current, previous, top] = await Promise.all([
-      windowTotals(ctx, w),
-      windowTotals(ctx, previousWindow(w)),
+      windowTotals(ctx, w, memo),
+      windowTotals(ctx, previousWindow(w), memo),
       read.rankedEvents(db, 'revenue', 10),
     ]);
     return {
@@ -194,8 +218,11 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
     };
   }
 
-  async function bookingTrends(ctx: ReadContext, w: Window, granularity: Granularity) {
-    const [current, previous] = await Promise.all([windowTotals(ctx, w), windowTotals(ctx, previousWindow(w))]);
+  async function bookingTrends(ctx: ReadContext, w: Window, granularity: Granularity, memo: Memo = new Map()) {
+    const [current, previous] = await Promise.all([
+      windowTotals(ctx, w, memo),
+      windowTotals(ctx, previousWindow(w), memo),
+    ]);
     const days = daysBetween(w.from, w.to) + 1;
     return {
       period: { from: w.from, to: w.to, days, granularity },
@@ -206,15 +233,15 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
       cancellation_rate: percent(current.cancelled, current.bookings),
       growth_rate: growthRate(current.bookings, previous.bookings),
       daily_average: round2(current.bookings / days),
-      daily_breakdown: granularity === 'day' ? current.days : await series(ctx, w, granularity),
+      daily_breakdown: granularity === 'day' ? current.days : await series(ctx, w, granularity, memo),
     };
   }
 
-  async function overview(ctx: ReadContext) {
-    const [systemMetrics, week, totals] = await Promise.all([
-      system(ctx),
-      windowTotals(ctx, windowOf(ctx, 7)),
-      read.systemTotals(db),
+  async function overview(ctx: ReadContext, memo: Memo = new Map()) {
+    const [systemMetrics, week, totalsRow] = await Promise.all([
+      system(ctx, memo),
+      windowTotals(ctx, windowOf(ctx, 7), memo),
+      totals(memo),
     ]);
     return {
       system_metrics: systemMetrics,
@@ -230,11 +257,11 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
         },
       },
       performance: {
-        data_version: totals.data_version,
-        messages_processed: totals.processed,
-        messages_duplicate: totals.duplicates,
-        messages_ignored: totals.ignored,
-        messages_rejected: totals.rejected,
+        data_version: totalsRow.data_version,
+        messages_processed: totalsRow.processed,
+        messages_duplicate: totalsRow.duplicates,
+        messages_ignored: totalsRow.ignored,
+        messages_rejected: totalsRow.rejected,
         system_uptime: systemMetrics.system_uptime,
       },
     };
@@ -262,7 +289,7 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
       return { ...stats, daily };
     },
     async daily(ctx, w, granularity) {
-      return { granularity, from: w.from, to: w.to, series: await series(ctx, w, granularity) };
+      return { granularity, from: w.from, to: w.to, series: await series(ctx, w, granularity, new Map()) };
     },
     bookingTrends,
     revenue,
@@ -272,13 +299,16 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
     overview,
     async dashboard(ctx, days) {
       const w = windowOf(ctx, days);
+      // One memo for the whole answer: its parts ask for the same windows (the 30-day series
+      // four times), which are read once.
+      const memo: Memo = new Map();
       const [ov, top, daily, trends, cap, rev] = await Promise.all([
-        overview(ctx),
+        overview(ctx, memo),
         topEvents('bookings', 10),
-        series(ctx, w, 'day'),
-        bookingTrends(ctx, w, 'day'),
+        series(ctx, w, 'day', memo),
+        bookingTrends(ctx, w, 'day', memo),
         capacity(),
-        revenue(ctx, days),
+        revenue(ctx, days, memo),
       ]);
       return {
         overview: ov,

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { isValidTimeZone } from '../aggregate/time.ts';
 
 export type Role = 'api' | 'worker' | 'all';
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
@@ -96,14 +97,6 @@ async function defaultZeroFetch(token: string): Promise<Record<string, Record<st
   return out;
 }
 
-function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 class Reader {
   readonly problems: string[] = [];
