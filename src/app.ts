@@ -7,7 +7,6 @@ import Fastify, {
   type FastifyReply,
 } from 'fastify';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -28,6 +27,7 @@ import dashboard from './dashboard/dashboard.plugin.ts';
 import type { Deps } from './deps.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
 import { isDatabaseUnavailable } from './platform/db-guard.ts';
+import { securityHeaders } from './platform/security-headers.ts';
 
 export const VERSION = '1.0.0';
 
@@ -166,14 +166,16 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     return reply.code(404).type('application/problem+json').send(problem);
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
+  await app.register(securityHeaders, {
+    page: {
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+        },
       },
     },
   });
@@ -181,16 +183,11 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   // Per request: credentials (and the origin) are allowed only for a listed origin; any other
   // origin gets no CORS headers at all.
   await app.register(cors, {
-    delegator: (request, callback) => {
-      const origin = request.headers.origin;
-      const listed = origin !== undefined && allowedOrigins.has(origin);
-      callback(null, {
-        origin: listed ? origin : false,
-        credentials: listed,
-        strictPreflight: false,
-        exposedHeaders: ['X-Request-Id', 'ETag', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
-      });
-    },
+    // An origin that is not listed gets no CORS header at all (so no credentials either).
+    origin: (origin, callback) => callback(null, origin !== undefined && allowedOrigins.has(origin) ? origin : false),
+    credentials: true,
+    strictPreflight: false,
+    exposedHeaders: ['X-Request-Id', 'ETag', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
   });
   await app.register(swagger, {
     // Shared schemas appear under their $id (components/schemas/Problem) rather than def-N.

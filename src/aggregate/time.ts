@@ -87,9 +87,19 @@ export function localDayOfBucket(timeZone: string): (bucket: number) => string {
   };
 }
 
+/** The last answer per zone, by whole second: every request asks, the answer changes once a day. */
+const todayMemo = new Map<string, { second: number; date: string }>();
+
 /** Today's date in a zone. */
 export function todayIn(timeZone: string, now: number = Date.now()): string {
-  return formatter('date', timeZone).format(new Date(now));
+  // A day starts on a whole second in every zone, so one second's answer holds for all of it.
+  const second = Math.floor(now / 1000);
+  const known = todayMemo.get(timeZone);
+  if (known?.second === second) return known.date;
+  const date = formatter('date', timeZone).format(new Date(now));
+  if (todayMemo.size >= 1_000) todayMemo.clear();
+  todayMemo.set(timeZone, { second, date });
+  return date;
 }
 
 /** Date arithmetic on YYYY-MM-DD strings (calendar days, zone-free). */

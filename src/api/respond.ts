@@ -7,6 +7,7 @@
  * (`meta.stale: true`, `X-Data-Stale: true`); with none, 503 with Retry-After.
  */
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ReadContext } from './analytics.service.ts';
 import { toCsv } from './csv.ts';
@@ -50,6 +51,22 @@ export function wantsCsv(request: FastifyRequest): boolean {
  * as_of means "today", which changes at midnight while the URL stays the same.
  */
 function requestKey(request: FastifyRequest, csv: boolean, ctx: ReadContext | undefined): string {
+  const memoKey = `${request.url}|${csv ? 'csv' : 'json'}|${ctx?.asOf ?? ''}|${ctx?.tz ?? ''}`;
+  let key = requestKeys.get(memoKey);
+  if (key === undefined) {
+    key = computeRequestKey(request, csv, ctx);
+    if (requestKeys.size >= MEMO_ENTRIES) requestKeys.clear();
+    requestKeys.set(memoKey, key);
+  }
+  return key;
+}
+
+/** Hot requests repeat: their normalized keys and ETags are worked out once. */
+const MEMO_ENTRIES = 1_000;
+const requestKeys = new Map<string, string>();
+const etags = new Map<string, { version: number; slot: number; tag: string }>();
+
+function computeRequestKey(request: FastifyRequest, csv: boolean, ctx: ReadContext | undefined): string {
   const url = new URL(request.url, 'http://x');
   const params = [...url.searchParams]
     .filter(([k]) => k !== 'min_version')
@@ -60,14 +77,26 @@ function requestKey(request: FastifyRequest, csv: boolean, ctx: ReadContext | un
 /** ETags last a minute at most: uptime figures move with the clock, not with the data version. */
 const ETAG_SLOT_MS = 60_000;
 
-function etagFor(key: string, version: number): string {
+/** The gzipped and the plain answer are two representations: each has its own tag. */
+function etagFor(key: string, version: number, gzip: boolean): string {
   const slot = Math.floor(Date.now() / ETAG_SLOT_MS);
-  return `"v${version}-${createHash('sha1').update(`${key}|${slot}`).digest('base64url').slice(0, 16)}"`;
+  const memoKey = gzip ? `${key}|gz` : key;
+  const known = etags.get(memoKey);
+  if (known?.version === version && known.slot === slot) return known.tag;
+  const tag = `"v${version}-${createHash('sha1').update(`${key}|${slot}`).digest('base64url').slice(0, 16)}${gzip ? '-gz' : ''}"`;
+  if (etags.size >= MEMO_ENTRIES) etags.clear();
+  etags.set(memoKey, { version, slot, tag });
+  return tag;
 }
 
 /** Sets the validators; true when the client already holds this answer. */
-function notModified(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
-  void reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
+function notModified(request: FastifyRequest, reply: FastifyReply, key: string, version: number): boolean {
+  const etag = etagFor(key, version, acceptsGzip(request));
+  const vary = reply.getHeader('vary');
+  void reply
+    .header('ETag', etag)
+    .header('Cache-Control', 'private, no-cache')
+    .header('Vary', vary ? `${String(vary)}, Accept-Encoding` : 'Accept-Encoding');
   return request.headers['if-none-match'] === etag;
 }
 
@@ -87,23 +116,61 @@ export async function serveRead<T>(
   }
 }
 
+/** Smaller answers are not worth compressing. */
+const GZIP_MIN_BYTES = 1_024;
+
+/** True when the client takes gzip (`Accept-Encoding`, RFC 9110: gzip, else *, with q > 0). */
+export function acceptsGzip(request: FastifyRequest): boolean {
+  const header = request.headers['accept-encoding'];
+  if (header === undefined) return false;
+  let wildcard = false;
+  for (const part of header.split(',')) {
+    const [name = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    if (name !== 'gzip' && name !== '*') continue;
+    const q = params.find((p) => p.startsWith('q='));
+    const accepted = q === undefined || Number(q.slice(2)) > 0;
+    if (name === 'gzip') return accepted;
+    wildcard = accepted;
+  }
+  return wildcard;
+}
+
+interface Encoded {
+  body: string;
+  bytes: Buffer;
+  gzipped?: Buffer;
+}
+
 /**
- * The bytes of recent cache hits, so a hot answer is encoded once rather than on every request.
- * Keyed by request; reused only while the cache hands back the very same string.
+ * The bytes of recent cache hits, plain and gzipped, so a hot answer is encoded and compressed
+ * once rather than on every request. Keyed by request; reused only while the cache hands back the
+ * very same string.
  */
 const ENCODED_ENTRIES = 200;
-const encodedBodies = new Map<string, { body: string; bytes: Buffer }>();
+const encodedBodies = new Map<string, Encoded>();
 
-function encoded(key: string, body: string): Buffer {
+function encoded(key: string, body: string): Encoded {
   const known = encodedBodies.get(key);
-  if (known?.body === body) return known.bytes;
-  const bytes = Buffer.from(body, 'utf8');
+  if (known?.body === body) return known;
+  const entry: Encoded = { body, bytes: Buffer.from(body, 'utf8') };
   if (encodedBodies.size >= ENCODED_ENTRIES) {
     const oldest = encodedBodies.keys().next().value;
     if (oldest !== undefined) encodedBodies.delete(oldest);
   }
-  encodedBodies.set(key, { body, bytes });
-  return bytes;
+  encodedBodies.set(key, entry);
+  return entry;
+}
+
+/** Sends an answer, gzipped when the client takes it and it is big enough to gain from it. */
+function sendBody(request: FastifyRequest, reply: FastifyReply, type: string, answer: Encoded): FastifyReply {
+  void reply.type(type);
+  if (answer.bytes.length < GZIP_MIN_BYTES || !acceptsGzip(request)) return reply.send(answer.bytes);
+  answer.gzipped ??= gzipSync(answer.bytes);
+  return reply.header('Content-Encoding', 'gzip').send(answer.gzipped);
+}
+
+function plain(body: string): Encoded {
+  return { body, bytes: Buffer.from(body, 'utf8') };
 }
 
 async function serveCurrent<T>(
@@ -118,20 +185,16 @@ async function serveCurrent<T>(
     throw new UnavailableError(`data version ${opts.minVersion} is not applied yet`, 1);
   }
   const version = await state.dataVersion();
-  if (notModified(request, reply, etagFor(key, version))) return reply.code(304).send();
+  if (notModified(request, reply, key, version)) return reply.code(304).send();
 
   const hit = await state.cache.get(key, version);
-  if (hit !== undefined)
-    return reply
-      .type(csv ? CSV_TYPE : JSON_TYPE)
-      .header('X-Cache', 'HIT')
-      .send(encoded(key, hit));
+  if (hit !== undefined) return sendBody(request, reply.header('X-Cache', 'HIT'), csv ? CSV_TYPE : JSON_TYPE, encoded(key, hit));
 
   const data = await state.read(opts.compute);
   if (csv && opts.csv) {
     const body = toCsv(opts.csv(data));
     await state.cache.set(key, version, body);
-    return reply.type(CSV_TYPE).header('X-Cache', 'MISS').send(body);
+    return sendBody(request, reply.header('X-Cache', 'MISS'), CSV_TYPE, plain(body));
   }
   const meta = {
     generated_at: new Date().toISOString(),
@@ -142,10 +205,7 @@ async function serveCurrent<T>(
   // The data is serialized once; the cached copy differs only in its meta.
   const head = `{"success":true,"data":${JSON.stringify(data)},"meta":`;
   await state.cache.set(key, version, `${head}${JSON.stringify({ ...meta, cached: true })}}`);
-  return reply
-    .type(JSON_TYPE)
-    .header('X-Cache', 'MISS')
-    .send(`${head}${JSON.stringify(meta)}}`);
+  return sendBody(request, reply.header('X-Cache', 'MISS'), JSON_TYPE, plain(`${head}${JSON.stringify(meta)}}`));
 }
 
 /** The stored answer marked stale; undefined if what was stored cannot be read back. */
@@ -184,6 +244,6 @@ async function serveStale(
     .header('X-Data-Stale', 'true')
     .header('Warning', '110 - "Response is Stale"')
     .header('X-Cache', 'STALE');
-  if (notModified(request, reply, etagFor(key, usable.version))) return reply.code(304).send();
-  return reply.type(csv ? CSV_TYPE : JSON_TYPE).send(body);
+  if (notModified(request, reply, key, usable.version)) return reply.code(304).send();
+  return sendBody(request, reply, csv ? CSV_TYPE : JSON_TYPE, plain(body));
 }

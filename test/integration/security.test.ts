@@ -336,20 +336,31 @@ describe('request bodies', () => {
 });
 
 describe('headers', () => {
-  it('sets helmet headers on data, errors and the health check', async () => {
+  it('sets the API security headers on data, errors and the health check', async () => {
     for (const response of [
       await get(`${API}/system`),
       await get(`${API}/system`, ''),
       await get('/health', ''),
+      await get('/no-such-route', ''),
     ]) {
       expect(response.headers['x-content-type-options']).toBe('nosniff');
-      expect(response.headers['content-security-policy']).toContain("default-src 'self'");
-      expect(response.headers['strict-transport-security']).toBeDefined();
-      expect(response.headers['x-frame-options']).toBeDefined();
+      expect(response.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(response.headers['strict-transport-security']).toContain('max-age=');
+      expect(response.headers['x-frame-options']).toBe('DENY');
       expect(response.headers['referrer-policy']).toBe('no-referrer');
       expect(response.headers['x-powered-by']).toBeUndefined();
       expect(response.headers['x-request-id']).toBeDefined();
     }
+  });
+
+  it("sets helmet's headers, with a policy that lets the page load its own files, on the dashboard page", async () => {
+    const page = await get('/', '');
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect(page.headers['x-dns-prefetch-control']).toBe('off');
   });
 
   it('answers CORS only for configured origins, never with a wildcard', async () => {

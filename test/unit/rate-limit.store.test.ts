@@ -55,6 +55,31 @@ describe('createCounter', () => {
     expect(modes).toEqual(['local']);
   });
 
+  it('counts the hits of one loop turn with one Redis call, answering each as separate INCRs would', async () => {
+    const calls: unknown[][] = [];
+    const redis = {
+      status: 'ready',
+      eval: (...args: unknown[]) => {
+        calls.push(args);
+        // Two keys: 'a' had 10 hits before, 'b' is new.
+        return Promise.resolve([13, 50_000, 1, 60_000]);
+      },
+    } as unknown as Redis;
+    const count = createCounter({ redis, prefix: 'p:' });
+    const answers = await Promise.all([count('a', 60_000), count('b', 60_000), count('a', 60_000), count('a', 60_000)]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.slice(1)).toEqual([2, 'p:a', 'p:b', '3', '60000', '1', '60000']);
+    expect(answers).toEqual([
+      { current: 11, ttl: 50_000 },
+      { current: 1, ttl: 60_000 },
+      { current: 12, ttl: 50_000 },
+      { current: 13, ttl: 50_000 },
+    ]);
+    // The next turn is a new call.
+    await count('a', 60_000);
+    expect(calls).toHaveLength(2);
+  });
+
   it('says when Redis is back', async () => {
     const modes: string[] = [];
     let up = false;

@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/api/errors.ts';
-import { serveRead, type ReadState } from '../../src/api/respond.ts';
+import { gunzipSync } from 'node:zlib';
+import { acceptsGzip, serveRead, type ReadState } from '../../src/api/respond.ts';
 import { createResponseCache } from '../../src/platform/cache.ts';
 import { DatabaseUnavailableError } from '../../src/platform/db-guard.ts';
 
@@ -120,5 +121,52 @@ describe('serveRead', () => {
     await app.inject('/figures');
     db.version = 2;
     expect((await app.inject('/figures')).statusCode).toBe(500);
+  });
+
+  it('answers gzip to a client that takes it, with its own ETag, and plain bytes to one that does not', async () => {
+    const { state } = pretendDatabase();
+    const series = Array.from({ length: 200 }, (_, i) => ({ day: i, bookings: i * 3 }));
+    const app = await appOver(state, async () => ({ figure: 1, series }));
+    const zipped = { 'accept-encoding': 'gzip, deflate, br' };
+    const miss = await app.inject({ url: '/figures', headers: zipped });
+    const hit = await app.inject({ url: '/figures', headers: zipped });
+    const plain = await app.inject('/figures');
+    for (const res of [miss, hit]) {
+      expect(res.headers['content-encoding']).toBe('gzip');
+      expect(res.headers.vary).toContain('Accept-Encoding');
+      expect(JSON.parse(gunzipSync(res.rawPayload).toString('utf8'))).toMatchObject({ data: { figure: 1, series } });
+    }
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.json<Body>().meta.cached).toBe(true);
+    expect(gunzipSync(hit.rawPayload).toString('utf8')).toBe(plain.body);
+    expect(hit.headers.etag).not.toBe(plain.headers.etag);
+    const revalidated = await app.inject({ url: '/figures', headers: { ...zipped, 'if-none-match': String(hit.headers.etag) } });
+    expect(revalidated.statusCode).toBe(304);
+    expect((await app.inject({ url: '/figures', headers: { 'if-none-match': String(hit.headers.etag) } })).statusCode).toBe(200);
+  });
+
+  it('leaves a small answer uncompressed', async () => {
+    const { state } = pretendDatabase();
+    const app = await appOver(state, async () => ({ figure: 1 }));
+    const res = await app.inject({ url: '/figures', headers: { 'accept-encoding': 'gzip' } });
+    expect(res.headers['content-encoding']).toBeUndefined();
+    expect(res.json<Body>().data.figure).toBe(1);
+  });
+});
+
+describe('acceptsGzip', () => {
+  const asks = (header: string | undefined) =>
+    acceptsGzip({ headers: header === undefined ? {} : { 'accept-encoding': header } } as Parameters<typeof acceptsGzip>[0]);
+  it('reads Accept-Encoding as RFC 9110 says', () => {
+    expect(asks(undefined)).toBe(false);
+    expect(asks('identity')).toBe(false);
+    expect(asks('br, deflate')).toBe(false);
+    expect(asks('gzip')).toBe(true);
+    expect(asks('deflate, GZIP;q=0.5')).toBe(true);
+    expect(asks('*')).toBe(true);
+    expect(asks('gzip;q=0')).toBe(false);
+    expect(asks('gzip; q=0.000')).toBe(false);
+    expect(asks('gzip;q=0, *')).toBe(false);
+    expect(asks('*;q=0')).toBe(false);
   });
 });
