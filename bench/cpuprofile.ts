@@ -35,12 +35,17 @@ function top(map: Map<string, number>, total: number, count: number): string[] {
   return [...map]
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
-    .map(([k, us]) => `${(us / 1000).toFixed(0).padStart(8)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
+    .map(
+      ([k, us]) =>
+        `${(us / 1000).toFixed(0).padStart(8)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`,
+    );
 }
 
 const args = process.argv.slice(2);
 const windowArg = args.find((a) => a.startsWith('--window='));
-const [windowFrom, windowTo] = windowArg ? windowArg.slice('--window='.length).split('-').map(Number) : [0, Infinity];
+const [windowFrom, windowTo] = windowArg
+  ? windowArg.slice('--window='.length).split('-').map(Number)
+  : [0, Infinity];
 
 for (const file of args.filter((a) => !a.startsWith('--'))) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
@@ -79,9 +84,13 @@ for (const file of args.filter((a) => !a.startsWith('--'))) {
       inclusive.set(key, (inclusive.get(key) ?? 0) + us);
     }
   });
-  const timeline = busyPerSecond.map((s, i) => `${i}s:${s.all === 0 ? 0 : Math.round((100 * s.busy) / s.all)}%`);
+  const timeline = busyPerSecond.map(
+    (s, i) => `${i}s:${s.all === 0 ? 0 : Math.round((100 * s.busy) / s.all)}%`,
+  );
   console.log(`\n${file}\nbusy per second: ${timeline.join(' ')}`);
-  console.log(`window ${windowArg ?? 'all'}: ${(total / 1000).toFixed(0)} ms sampled, ${(idle / 1000).toFixed(0)} ms idle`);
+  console.log(
+    `window ${windowArg ?? 'all'}: ${(total / 1000).toFixed(0)} ms sampled, ${(idle / 1000).toFixed(0)} ms idle`,
+  );
   console.log('\nself time by area:');
   for (const l of top(selfByArea, total, 20)) console.log(l);
   console.log('\nself time by function:');

@@ -5,7 +5,12 @@
  * Seeded, so every size has the same shape: only the number of bookings differs.
  */
 import type { Pipeline } from '../src/ingest/pipeline.ts';
-import { bookingMessage, eventCreated, type BookingFacts, type BookingType } from '../test/support/messages.ts';
+import {
+  bookingMessage,
+  eventCreated,
+  type BookingFacts,
+  type BookingType,
+} from '../test/support/messages.ts';
 import { mulberry32 } from '../test/support/seeded-random.ts';
 
 export interface DatasetSpec {
@@ -125,7 +130,8 @@ export function* datasetMessages(spec: DatasetSpec): Generator<string> {
     if (fate < 0.65) {
       const confirmedAt = createdAt + Math.floor((1 + random() * 10) * MINUTE);
       later('BookingConfirmed', b, confirmedAt);
-      if (random() < 0.08) later('BookingCancelled', b, confirmedAt + Math.floor((0.05 + random() * 20) * DAY));
+      if (random() < 0.08)
+        later('BookingCancelled', b, confirmedAt + Math.floor((0.05 + random() * 20) * DAY));
     } else if (fate < 0.85) {
       later('BookingExpired', b, createdAt + 15 * MINUTE);
     } else if (fate < 0.93) {
@@ -160,13 +166,15 @@ export async function loadDataset(
   let batch: string[] = [];
   const flush = async (items: string[]) => {
     if (inFlight) await inFlight;
-    inFlight = pipeline.processBatch(items.map((raw) => ({ raw, transport: 'stream' as const }))).then((r) => {
-      report.messages += items.length;
-      report.batches++;
-      report.processed += r.counts.processed;
-      report.rejected += r.counts.rejected;
-      onProgress?.(report.messages, (performance.now() - started) / 1000);
-    });
+    inFlight = pipeline
+      .processBatch(items.map((raw) => ({ raw, transport: 'stream' as const })))
+      .then((r) => {
+        report.messages += items.length;
+        report.batches++;
+        report.processed += r.counts.processed;
+        report.rejected += r.counts.rejected;
+        onProgress?.(report.messages, (performance.now() - started) / 1000);
+      });
   };
   for (const raw of datasetMessages(spec)) {
     batch.push(raw);

@@ -19,8 +19,12 @@ export async function explainReads(url: string, read: (db: Db) => Promise<unknow
     await read(db);
     const plans: string[] = [];
     for (const q of queries) {
-      const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${q.sql}`, [...q.parameters]);
-      plans.push(`${q.sql.replace(/\s+/g, ' ').trim()}\n  parameters: ${JSON.stringify(q.parameters)}\n${rows.map((r) => `  ${r['QUERY PLAN']}`).join('\n')}`);
+      const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${q.sql}`, [
+        ...q.parameters,
+      ]);
+      plans.push(
+        `${q.sql.replace(/\s+/g, ' ').trim()}\n  parameters: ${JSON.stringify(q.parameters)}\n${rows.map((r) => `  ${r['QUERY PLAN']}`).join('\n')}`,
+      );
     }
     return plans;
   } finally {

@@ -4,14 +4,21 @@ import http from 'node:http';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 /** One GET, body read to the end; resolves with the status and the milliseconds it took. */
-export function timedGet(url: string, headers: Record<string, string>): Promise<{ status: number; ms: number; body: string }> {
+export function timedGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; ms: number; body: string }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const req = http.get(url, { agent, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, body: Buffer.concat(chunks).toString('utf8') }),
+        resolve({
+          status: res.statusCode ?? 0,
+          ms: performance.now() - started,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
       );
       res.on('error', reject);
     });

@@ -49,7 +49,9 @@ function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -61,7 +63,8 @@ function startChild(label: string, args: string[], env: Record<string, string>):
   });
   const forward = (stream: NodeJS.ReadableStream | null, to: NodeJS.WriteStream) =>
     stream?.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') to.write(`[${label}] ${line}\n`);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') to.write(`[${label}] ${line}\n`);
     });
   forward(child.stdout, process.stdout);
   forward(child.stderr, process.stderr);
@@ -120,11 +123,16 @@ async function main(): Promise<void> {
     const { name, url } = await databases.create();
     const database = await openPostgres(url, 2);
     try {
-      const pipeline = createPipeline({ db: database.db, config: { baseCurrency: 'USD', reportingTimezone: 'UTC' } });
+      const pipeline = createPipeline({
+        db: database.db,
+        config: { baseCurrency: 'USD', reportingTimezone: 'UTC' },
+      });
       const spec = { bookings: BOOKINGS, events: 200, days: 365, endAt: Date.now(), seed: 20_240_601 };
       const report = await loadDataset(pipeline, spec, 2_000);
       if (report.rejected > 0) throw new Error(`${report.rejected} messages were rejected while loading`);
-      console.log(`loaded ${BOOKINGS.toLocaleString('en-US')} bookings (${report.messages} messages, ${report.batches} batches) into ${name}`);
+      console.log(
+        `loaded ${BOOKINGS.toLocaleString('en-US')} bookings (${report.messages} messages, ${report.batches} batches) into ${name}`,
+      );
       await sql`analyze`.execute(database.db);
     } finally {
       await database.close();
@@ -159,11 +167,18 @@ async function main(): Promise<void> {
     const dashboardUrl = `http://127.0.0.1:${servicePort}/api/v1/analytics/dashboard`;
     await waitReady(`http://127.0.0.1:${servicePort}/health/ready`, service);
 
-    const token = await mintToken({ secret, algorithm: 'HS256', userId: 1, role: 'admin', expiresInSeconds: 3600 });
+    const token = await mintToken({
+      secret,
+      algorithm: 'HS256',
+      userId: 1,
+      role: 'admin',
+      expiresInSeconds: 3600,
+    });
     const headers = { authorization: `Bearer ${token}` };
     const first = await timedGet(dashboardUrl, headers);
     const second = await timedGet(dashboardUrl, headers);
-    if (first.status !== 200 || second.status !== 200) throw new Error(`dashboard answered ${first.status}, ${second.status}`);
+    if (first.status !== 200 || second.status !== 200)
+      throw new Error(`dashboard answered ${first.status}, ${second.status}`);
     const cached = (JSON.parse(second.body) as { meta: { cached: boolean } }).meta.cached;
     if (!cached) throw new Error('the second dashboard request was not served from the cache');
     console.log(
@@ -172,11 +187,18 @@ async function main(): Promise<void> {
     writeFileSync(bodyFile, second.body);
     const zipped = await fetch(dashboardUrl, { headers: { ...headers, 'accept-encoding': 'gzip' } });
     const zippedBytes = Number(zipped.headers.get('content-length'));
-    const versionOf = (body: string) => (JSON.parse(body) as { meta: { data_version: number } }).meta.data_version;
-    if (zipped.headers.get('content-encoding') !== 'gzip' || versionOf(await zipped.text()) !== versionOf(second.body))
+    const versionOf = (body: string) =>
+      (JSON.parse(body) as { meta: { data_version: number } }).meta.data_version;
+    if (
+      zipped.headers.get('content-encoding') !== 'gzip' ||
+      versionOf(await zipped.text()) !== versionOf(second.body)
+    )
       throw new Error('the dashboard was not answered gzipped to a client that takes gzip');
     console.log(`dashboard gzipped: ${zippedBytes.toLocaleString('en-US')} bytes`);
-    const hello = startChild('hello', ['--import', 'tsx', 'bench/hello.ts'], { PORT: String(helloPort), HELLO_BODY_FILE: bodyFile });
+    const hello = startChild('hello', ['--import', 'tsx', 'bench/hello.ts'], {
+      PORT: String(helloPort),
+      HELLO_BODY_FILE: bodyFile,
+    });
     children.push(hello);
     const helloUrl = `http://127.0.0.1:${helloPort}/`;
     await waitReady(helloUrl, hello);
@@ -208,7 +230,9 @@ async function main(): Promise<void> {
       `\nruns, req/s: hello world ${baselines.map((r) => r.requests.average.toFixed(0)).join(', ')}; ` +
         `dashboard ${dashboards.map((r) => r.requests.average.toFixed(0)).join(', ')}`,
     );
-    console.log(`${'target'.padEnd(24)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'MiB/s'.padStart(10)}`);
+    console.log(
+      `${'target'.padEnd(24)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'MiB/s'.padStart(10)}`,
+    );
     console.log(row('hello world (baseline)', baseline));
     console.log(row('hello, dashboard body', sameBody));
     console.log(row('dashboard (cached)', dashboard));
@@ -221,8 +245,12 @@ async function main(): Promise<void> {
     );
     const ratioOk = ratio >= TARGET_RATIO;
     const p99Ok = dashboard.latency.p99 < TARGET_P99_MS;
-    console.log(`ratio dashboard/hello req/s: ${ratio.toFixed(2)} (target >= ${TARGET_RATIO}) ${ratioOk ? 'PASS' : 'FAIL'}`);
-    console.log(`dashboard p99: ${dashboard.latency.p99} ms (target < ${TARGET_P99_MS} ms) ${p99Ok ? 'PASS' : 'FAIL'}`);
+    console.log(
+      `ratio dashboard/hello req/s: ${ratio.toFixed(2)} (target >= ${TARGET_RATIO}) ${ratioOk ? 'PASS' : 'FAIL'}`,
+    );
+    console.log(
+      `dashboard p99: ${dashboard.latency.p99} ms (target < ${TARGET_P99_MS} ms) ${p99Ok ? 'PASS' : 'FAIL'}`,
+    );
     console.log(`bench:query ${ratioOk && p99Ok ? 'PASS' : 'FAIL'}`);
   } finally {
     removeInterrupt();
@@ -231,6 +259,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`bench:query failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  console.error(
+    `bench:query failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
   process.exitCode = 1;
 });

@@ -54,7 +54,15 @@ const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** Tables the read endpoints scan: the aggregates that every ingest batch rewrites in place. */
-const READ_MODEL = ['events', 'event_currency_revenue', 'flow_day', 'flow_day_event', 'flow_bucket', 'flow_bucket_event', 'totals'];
+const READ_MODEL = [
+  'events',
+  'event_currency_revenue',
+  'flow_day',
+  'flow_day_event',
+  'flow_bucket',
+  'flow_bucket_event',
+  'totals',
+];
 
 /**
  * Every batch rewrites the rows of the events it touches, so a bulk load leaves the small `events`
@@ -69,7 +77,9 @@ async function settle(db: Db, label: string): Promise<void> {
     from pg_stat_user_tables where relname = 'events'`.execute(db);
   const e = rows[0];
   // n_dead_tup comes from the statistics collector and may lag a few hundred ms behind.
-  const state = e ? `events: ${e.live} live rows, ${int(e.dead)} dead, ${int(e.pages)} pages; autovacuum=${e.autovacuum}` : '';
+  const state = e
+    ? `events: ${e.live} live rows, ${int(e.dead)} dead, ${int(e.pages)} pages; autovacuum=${e.autovacuum}`
+    : '';
   if (NO_VACUUM) {
     await sql`analyze`.execute(db);
     console.log(`[${label}] ${state}; analyzed, NOT vacuumed (BENCH_NO_VACUUM)`);
@@ -78,7 +88,9 @@ async function settle(db: Db, label: string): Promise<void> {
   const started = performance.now();
   await sql.raw(`vacuum (analyze) ${READ_MODEL.join(', ')}`).execute(db);
   await sql`analyze`.execute(db);
-  console.log(`[${label}] ${state}; vacuumed the read model in ${fmt((performance.now() - started) / 1000, 1)} s`);
+  console.log(
+    `[${label}] ${state}; vacuumed the read model in ${fmt((performance.now() - started) / 1000, 1)} s`,
+  );
 }
 
 async function buildDataset(databases: ScratchDatabases, size: Size, endAt: number): Promise<string> {
@@ -88,14 +100,19 @@ async function buildDataset(databases: ScratchDatabases, size: Size, endAt: numb
     const pipeline = createPipeline({ db: database.db, config: SETTINGS });
     const spec: DatasetSpec = { bookings: size.bookings, events: 200, days: 365, endAt, seed: 20_240_601 };
     let nextReport = 100_000;
-    console.log(`[${size.label}] loading ${int(size.bookings)} bookings into ${name} (batches of ${int(BATCH)})`);
+    console.log(
+      `[${size.label}] loading ${int(size.bookings)} bookings into ${name} (batches of ${int(BATCH)})`,
+    );
     const report = await loadDataset(pipeline, spec, BATCH, (messages, seconds) => {
       if (messages >= nextReport) {
         nextReport += 100_000;
-        console.log(`[${size.label}]   ${int(messages)} messages, ${fmt(seconds, 1)} s, ${int(messages / seconds)} msg/s`);
+        console.log(
+          `[${size.label}]   ${int(messages)} messages, ${fmt(seconds, 1)} s, ${int(messages / seconds)} msg/s`,
+        );
       }
     });
-    if (report.rejected > 0) throw new Error(`${report.rejected} messages were rejected while loading ${size.label}`);
+    if (report.rejected > 0)
+      throw new Error(`${report.rejected} messages were rejected while loading ${size.label}`);
     console.log(
       `[${size.label}] loaded ${int(report.messages)} messages in ${report.batches} batches, ${fmt(report.seconds, 1)} s: ` +
         `pipeline rate ${int(report.messages / report.seconds)} msg/s = ${int(size.bookings / report.seconds)} bookings/s`,
@@ -135,7 +152,13 @@ async function serve(size: Size, url: string, secret: string): Promise<Served> {
     role: 'admin',
     expiresInSeconds: 3600,
   });
-  return { size, base: `http://127.0.0.1:${address.port}`, app, deps, headers: { authorization: `Bearer ${token}` } };
+  return {
+    size,
+    base: `http://127.0.0.1:${address.port}`,
+    app,
+    deps,
+    headers: { authorization: `Bearer ${token}` },
+  };
 }
 
 async function main(): Promise<void> {
@@ -186,7 +209,16 @@ async function main(): Promise<void> {
     }
 
     const [small, big] = sizes as [Size, Size];
-    const header = ['endpoint', `${small.label} p50`, `${small.label} p95`, `${big.label} p50`, `${big.label} p95`, 'ratio p50', 'ratio p95', `target p50 ratio < ${TARGET_RATIO}`];
+    const header = [
+      'endpoint',
+      `${small.label} p50`,
+      `${small.label} p95`,
+      `${big.label} p50`,
+      `${big.label} p95`,
+      'ratio p50',
+      'ratio p95',
+      `target p50 ratio < ${TARGET_RATIO}`,
+    ];
     const rows = endpoints.map((e) => {
       const a = times.get(`${e.name}|${small.label}`) ?? [];
       const b = times.get(`${e.name}|${big.label}`) ?? [];
@@ -214,7 +246,9 @@ async function main(): Promise<void> {
       }
     }
     const failed = rows.filter((r) => r[7] === 'FAIL').length;
-    console.log(`\nbench:scale ${failed === 0 ? 'PASS' : 'FAIL'}: ${rows.length - failed}/${rows.length} endpoints within ${TARGET_RATIO}x`);
+    console.log(
+      `\nbench:scale ${failed === 0 ? 'PASS' : 'FAIL'}: ${rows.length - failed}/${rows.length} endpoints within ${TARGET_RATIO}x`,
+    );
   } finally {
     removeInterrupt();
     await cleanup();
@@ -222,6 +256,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`bench:scale failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  console.error(
+    `bench:scale failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
   process.exitCode = 1;
 });

@@ -53,11 +53,20 @@ function validationDetail(error: FastifyError): string {
   if (first.keyword === 'additionalProperties') {
     return `unknown parameter "${String(params.additionalProperty)}"`;
   }
-  const name = first.instancePath.split('/').filter(Boolean)[0] ?? (typeof params.missingProperty === 'string' ? params.missingProperty : 'body');
+  const name =
+    first.instancePath.split('/').filter(Boolean)[0] ??
+    (typeof params.missingProperty === 'string' ? params.missingProperty : 'body');
   const rule = PARAM_RULES[name];
   const where = error.validationContext ?? 'request';
-  if (where === 'body') return `body${first.instancePath.replaceAll('/', '.')} ${first.message ?? 'is invalid'}`;
-  if (first.keyword === 'maximum' || first.keyword === 'minimum' || first.keyword === 'type' || first.keyword === 'pattern' || rule) {
+  if (where === 'body')
+    return `body${first.instancePath.replaceAll('/', '.')} ${first.message ?? 'is invalid'}`;
+  if (
+    first.keyword === 'maximum' ||
+    first.keyword === 'minimum' ||
+    first.keyword === 'type' ||
+    first.keyword === 'pattern' ||
+    rule
+  ) {
     const limit = typeof params.limit === 'number' ? ` (limit ${params.limit})` : '';
     return `${name} must be ${rule ?? first.message ?? 'valid'}${rule ? '' : limit}`;
   }
@@ -65,7 +74,14 @@ function validationDetail(error: FastifyError): string {
 }
 
 function problemOf(status: number, title: string, detail: string, url: string, requestId: string): Problem {
-  return { type: problemType(status), title, status, detail, instance: url.split('?')[0] ?? url, request_id: requestId };
+  return {
+    type: problemType(status),
+    title,
+    status,
+    detail,
+    instance: url.split('?')[0] ?? url,
+    request_id: requestId,
+  };
 }
 
 export interface AppOptions {
@@ -86,7 +102,10 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     bodyLimit: 1024 * 1024,
     trustProxy:
       typeof config.trustProxy === 'number'
-        ? ((hops: number) => (_address: string, hop: number) => hop < hops)(config.trustProxy)
+        ? (
+            (hops: number) => (_address: string, hop: number) =>
+              hop < hops
+          )(config.trustProxy)
         : config.trustProxy,
     routerOptions: { maxParamLength: 500 },
     // Errors Fastify raises before routing (a malformed URL, ...) get the same problem body.
@@ -99,12 +118,22 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       if (!socket.writable) return;
       const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       const title = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
-      const body = JSON.stringify(problemOf(status, title, status === 431 ? 'the request headers are too large' : 'the request is malformed', '', ''));
+      const body = JSON.stringify(
+        problemOf(
+          status,
+          title,
+          status === 431 ? 'the request headers are too large' : 'the request is malformed',
+          '',
+          '',
+        ),
+      );
       socket.end(
         `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ProblemSchema);
@@ -138,11 +167,18 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       detail = 'an internal error occurred';
     } else {
       // 4xx raised by Fastify itself (body too large, bad JSON, unsupported media type, ...).
-      title = status === 413 ? 'Payload Too Large' : status === 415 ? 'Unsupported Media Type' : 'Bad Request';
-      detail = status === 413 ? 'the request body is too large' : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(error.message) ? 'the request body is not valid JSON' : error.message.replace(/\s+at .*/s, '');
+      title =
+        status === 413 ? 'Payload Too Large' : status === 415 ? 'Unsupported Media Type' : 'Bad Request';
+      detail =
+        status === 413
+          ? 'the request body is too large'
+          : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(error.message)
+            ? 'the request body is not valid JSON'
+            : error.message.replace(/\s+at .*/s, '');
     }
     if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed');
-    else if (status === 503) request.log.warn({ err: { message: error.message, code: error.code } }, 'dependency unavailable');
+    else if (status === 503)
+      request.log.warn({ err: { message: error.message, code: error.code } }, 'dependency unavailable');
     const problem: Problem = {
       type: problemType(status),
       title,
@@ -184,25 +220,42 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   // origin gets no CORS headers at all.
   await app.register(cors, {
     // An origin that is not listed gets no CORS header at all (so no credentials either).
-    origin: (origin, callback) => callback(null, origin !== undefined && allowedOrigins.has(origin) ? origin : false),
+    origin: (origin, callback) =>
+      callback(null, origin !== undefined && allowedOrigins.has(origin) ? origin : false),
     credentials: true,
     strictPreflight: false,
-    exposedHeaders: ['X-Request-Id', 'ETag', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
+    exposedHeaders: [
+      'X-Request-Id',
+      'ETag',
+      'RateLimit-Limit',
+      'RateLimit-Remaining',
+      'RateLimit-Reset',
+      'Retry-After',
+    ],
   });
   await app.register(swagger, {
     // Shared schemas appear under their $id (components/schemas/Problem) rather than def-N.
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
     openapi: {
       openapi: '3.0.3',
       info: {
         title: 'Evently Analytics API',
         version: VERSION,
-        description: 'Exact, live business figures of the Evently platform. Metric definitions: docs/metrics.md.',
+        description:
+          'Exact, live business figures of the Evently platform. Metric definitions: docs/metrics.md.',
       },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
       tags: [
         { name: 'analytics', description: 'Figures (admin token required)' },
-        { name: 'ingest', description: 'HTTP ingestion and operations on the event log (admin token required)' },
+        {
+          name: 'ingest',
+          description: 'HTTP ingestion and operations on the event log (admin token required)',
+        },
         { name: 'health', description: 'Health, readiness and service information' },
         { name: 'admin', description: 'User administration (admin token required)' },
       ],
@@ -212,7 +265,11 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   // its hook times them all).
   await app.register(metricsRoutes, {
     metrics: deps.metrics,
-    sources: { cache: deps.cache, pool: () => deps.database.poolStats(), consumers: options.consumers ?? (() => ({})) },
+    sources: {
+      cache: deps.cache,
+      pool: () => deps.database.poolStats(),
+      consumers: options.consumers ?? (() => ({})),
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -230,8 +287,17 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(
     async (api) => {
       await api.register(adminAuth, { verifier: deps.verifier });
-      await api.register(analyticsRateLimit, { limit: config.rateLimit, redis: deps.redis, db: deps.database.db, logger: deps.logger });
-      await api.register(analyticsRoutes, { service: deps.service, state: deps.readState, defaultZone: config.reportingTimezone });
+      await api.register(analyticsRateLimit, {
+        limit: config.rateLimit,
+        redis: deps.redis,
+        db: deps.database.db,
+        logger: deps.logger,
+      });
+      await api.register(analyticsRoutes, {
+        service: deps.service,
+        state: deps.readState,
+        defaultZone: config.reportingTimezone,
+      });
       await api.register(streamRoutes, { bus: deps.bus, jwt: config.jwt });
       await api.register(ingestRoutes, {
         pipeline: deps.ingest,

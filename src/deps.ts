@@ -63,7 +63,10 @@ async function withRetry<T>(what: string, logger: Logger, attempt: () => Promise
 
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   if (!config.databaseUrl) {
-    logger.info({ dataDir: config.dataDir }, 'running embedded: PGlite database under DATA_DIR, no Redis needed');
+    logger.info(
+      { dataDir: config.dataDir },
+      'running embedded: PGlite database under DATA_DIR, no Redis needed',
+    );
     return openPGlite(config.dataDir);
   }
   const url = config.databaseUrl;
@@ -77,7 +80,11 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
  * Every database read of the read path (this one and the endpoints' own) goes through one circuit
  * breaker, so an unreachable database is answered at once (stale or 503) instead of per request.
  */
-function createReadState(database: Database, bus: Bus, cache: ResponseCache): ReadState & { note(v: number): void } {
+function createReadState(
+  database: Database,
+  bus: Bus,
+  cache: ResponseCache,
+): ReadState & { note(v: number): void } {
   const guard = createDbGuard();
   let known = 0;
   let running: Promise<number> | undefined;
@@ -102,10 +109,12 @@ function createReadState(database: Database, bus: Bus, cache: ResponseCache): Re
       return running;
     }
     if (!queued) {
-      queued = running.catch(() => undefined).then(() => {
-        queued = undefined;
-        return barrier();
-      });
+      queued = running
+        .catch(() => undefined)
+        .then(() => {
+          queued = undefined;
+          return barrier();
+        });
     }
     return queued;
   };
@@ -149,9 +158,9 @@ function createDisabledUsers(database: Database): DisabledUsers {
     has: (id) => ids.has(id),
     async refresh() {
       const mine = ++started;
-      const { rows } = await sql<{ id: number }>`select user_id::float8 as id from user_status where disabled`.execute(
-        database.db,
-      );
+      const { rows } = await sql<{
+        id: number;
+      }>`select user_id::float8 as id from user_status where disabled`.execute(database.db);
       if (mine < applied) return;
       applied = mine;
       ids = new Set(rows.map((r) => r.id));
@@ -162,10 +171,14 @@ function createDisabledUsers(database: Database): DisabledUsers {
 export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
   const database = await openDatabase(config, logger);
   const migration = await migrateToLatest(database.db);
-  if (migration.error) throw migration.error instanceof Error ? migration.error : new Error('migration failed');
+  if (migration.error)
+    throw migration.error instanceof Error ? migration.error : new Error('migration failed');
   const zone = await storedDayZone(database.db);
   if (zone !== config.reportingTimezone) {
-    logger.info({ from: zone, to: config.reportingTimezone }, 'reporting zone changed: re-deriving day tables');
+    logger.info(
+      { from: zone, to: config.reportingTimezone },
+      'reporting zone changed: re-deriving day tables',
+    );
     await database.db.transaction().execute((trx) => rebuildDayTables(trx, config.reportingTimezone));
   }
 
@@ -184,7 +197,11 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     suppressed = 0;
   };
   if (config.redisUrl) {
-    redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+    redis = new Redis(config.redisUrl, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+    });
     redis.on('error', redisError);
     await withRetry('Redis', logger, () => (redis as Redis).connect(), 3).catch((error: unknown) => {
       logger.error({ err: (error as Error).message }, 'Redis unreachable at start; serving from PostgreSQL');
@@ -196,7 +213,10 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const refreshError = (error: unknown) => {
     if (Date.now() - lastRefreshLog < 30_000) return;
     lastRefreshLog = Date.now();
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'disabled users not refreshed');
+    logger.warn(
+      { err: error instanceof Error ? error.message : String(error) },
+      'disabled users not refreshed',
+    );
   };
   const bus = redis ? createRedisBus(redis, store, redisError) : createLocalBus();
   const cache = createResponseCache({
@@ -209,7 +229,11 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const pipeline = createPipeline({
     db: database.db,
     config,
-    onPoison: (error) => logger.error({ err: error }, 'a message could not be processed; kept as a dead letter (processing_error)'),
+    onPoison: (error) =>
+      logger.error(
+        { err: error },
+        'a message could not be processed; kept as a dead letter (processing_error)',
+      ),
   });
   const disabledUsers = createDisabledUsers(database);
   await disabledUsers.refresh();
@@ -227,7 +251,10 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       metrics.observeBatch({ items, results: result.results, seconds: (performance.now() - started) / 1000 });
       readState.note(result.dataVersion);
       if (result.changed.length > 0) {
-        await bus.publish({ kind: 'change', notice: { data_version: result.dataVersion, changed: result.changed } });
+        await bus.publish({
+          kind: 'change',
+          notice: { data_version: result.dataVersion, changed: result.changed },
+        });
       }
       return result;
     },

@@ -3,7 +3,13 @@
  * they touch → the new state and the deltas to apply. Pure: no SQL, no Redis, no clock.
  */
 import type { NormalizedMessage } from '../ingest/parse.ts';
-import { applyTransition, carriesBookingFacts, derive, type BookingState, type DerivedBooking } from './booking.ts';
+import {
+  applyTransition,
+  carriesBookingFacts,
+  derive,
+  type BookingState,
+  type DerivedBooking,
+} from './booking.ts';
 import { DeltaSet } from './deltas.ts';
 import { deleteEvent, mergeEventMeta, placeholderEvent, type EventMeta } from './events.ts';
 
@@ -45,7 +51,12 @@ export interface BatchPlan {
 function widen(map: Map<number, TimeRange>, key: number, time: number): void {
   const current = map.get(key);
   if (current === 'recompute') return;
-  map.set(key, current ? { min: Math.min(current.min, time), max: Math.max(current.max, time) } : { min: time, max: time });
+  map.set(
+    key,
+    current
+      ? { min: Math.min(current.min, time), max: Math.max(current.max, time) }
+      : { min: time, max: time },
+  );
 }
 
 function trackTimes(plan: BatchPlan, before: DerivedBooking | undefined, after: DerivedBooking): void {
@@ -53,7 +64,10 @@ function trackTimes(plan: BatchPlan, before: DerivedBooking | undefined, after: 
     if (before.eventId !== after.eventId || before.createdAt !== after.createdAt) {
       plan.eventBookingTimes.set(before.eventId, 'recompute');
     }
-    if (before.userId !== undefined && (before.userId !== after.userId || before.createdAt !== after.createdAt)) {
+    if (
+      before.userId !== undefined &&
+      (before.userId !== after.userId || before.createdAt !== after.createdAt)
+    ) {
       plan.userFirstBooking.set(before.userId, 'recompute');
     }
   }
@@ -110,7 +124,8 @@ export function planBatch(input: BatchInput): BatchPlan {
         {
           // The newest change wins (ties: the later message), in a batch as in the store.
           const current = plan.userStatus.get(m.userId);
-          if (!current || m.time >= current.time) plan.userStatus.set(m.userId, { disabled: m.disabled, time: m.time });
+          if (!current || m.time >= current.time)
+            plan.userStatus.set(m.userId, { disabled: m.disabled, time: m.time });
         }
         break;
     }

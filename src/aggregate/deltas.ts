@@ -110,7 +110,8 @@ export class DeltaSet {
     if (b.status === 'pending' || b.status === 'confirmed') stats.seatsHeld += sign * b.quantity;
     this.totals.bookings += sign;
     if (b.status === 'confirmed' && base) this.totals.revenue += sign * b.amount;
-    if (b.userId !== undefined) this.userBookings.set(b.userId, (this.userBookings.get(b.userId) ?? 0) + sign);
+    if (b.userId !== undefined)
+      this.userBookings.set(b.userId, (this.userBookings.get(b.userId) ?? 0) + sign);
 
     if (b.createdAt !== undefined) this.flow(b.createdAt, b.eventId, sign, (f) => (f.newBookings += sign));
     if (b.confirmedAt !== undefined) {

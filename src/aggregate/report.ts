@@ -149,7 +149,11 @@ export function buildSeries(input: SeriesInput): DailyStats[] {
     total_bookings: a.runningTotal,
     active_events: a.active,
     new_users: a.newUsers,
-    system_uptime: input.uptime ? (a.uptimeSpan === 0 ? null : round2((100 * a.uptimeMinutes) / a.uptimeSpan)) : null,
+    system_uptime: input.uptime
+      ? a.uptimeSpan === 0
+        ? null
+        : round2((100 * a.uptimeMinutes) / a.uptimeSpan)
+      : null,
   }));
 }
 

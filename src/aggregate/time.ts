@@ -19,7 +19,8 @@ export function parseTimestamp(text: string): number | undefined {
   const hour = Number(h);
   const minute = Number(mi);
   const second = Number(s);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60)
+    return undefined;
   const ms = Math.floor(Number(`0.${frac || '0'}`) * 1000);
   let time = Date.UTC(year, month - 1, day, hour, minute, second, ms);
   const check = new Date(Date.UTC(year, month - 1, day));
@@ -131,7 +132,14 @@ export function isValidTimeZone(zone: string): boolean {
 export function zoneOffsetMs(timeZone: string, at: number): number {
   const parts = formatter('parts', timeZone).formatToParts(new Date(at));
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  const local = Date.UTC(
+    get('year'),
+    get('month') - 1,
+    get('day'),
+    get('hour'),
+    get('minute'),
+    get('second'),
+  );
   return local - Math.floor(at / 1000) * 1000;
 }
 

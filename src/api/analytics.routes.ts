@@ -46,7 +46,11 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
     async (req, reply) => {
       const ctx = readContext(req.query, defaultZone);
       const days = req.query.days ?? 30;
-      return serveRead(state, req, reply, { ctx, minVersion: req.query.min_version, compute: () => service.dashboard(ctx, days) });
+      return serveRead(state, req, reply, {
+        ctx,
+        minVersion: req.query.min_version,
+        compute: () => service.dashboard(ctx, days),
+      });
     },
   );
 
@@ -63,7 +67,12 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
           category: Type.Optional(Type.String({ maxLength: 100 })),
           status: Type.Optional(Type.String({ maxLength: 50 })),
           q: Type.Optional(Type.String({ maxLength: 100, description: 'Substring of the event name.' })),
-          sort: Type.Optional(Type.Union(EVENT_SORT_FIELDS.map((f) => Type.Literal(f)), { default: 'total_bookings' })),
+          sort: Type.Optional(
+            Type.Union(
+              EVENT_SORT_FIELDS.map((f) => Type.Literal(f)),
+              { default: 'total_bookings' },
+            ),
+          ),
           order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
           offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
@@ -143,7 +152,10 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         security,
         summary: 'Booking totals, cancellation and growth rates over a window',
         querystring: querySchema({ ...Common, ...Days, ...Range, ...Format }),
-        response: { 200: withCsv(envelopeSchema('booking trends', BookingTrendsSchema), 'daily_breakdown'), ...errorResponses },
+        response: {
+          200: withCsv(envelopeSchema('booking trends', BookingTrendsSchema), 'daily_breakdown'),
+          ...errorResponses,
+        },
       },
     },
     async (req, reply) => {
@@ -166,7 +178,10 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         security,
         summary: 'Revenue over the last N days, growth, top events and daily breakdown',
         querystring: querySchema({ ...Common, ...Days, ...Format }),
-        response: { 200: withCsv(envelopeSchema('revenue', RevenueSchema), 'daily_revenue_breakdown'), ...errorResponses },
+        response: {
+          200: withCsv(envelopeSchema('revenue', RevenueSchema), 'daily_revenue_breakdown'),
+          ...errorResponses,
+        },
       },
     },
     async (req, reply) => {
@@ -193,7 +208,11 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
     },
     async (req, reply) => {
       const ctx = readContext(req.query, defaultZone);
-      return serveRead(state, req, reply, { ctx, minVersion: req.query.min_version, compute: () => service.capacity() });
+      return serveRead(state, req, reply, {
+        ctx,
+        minVersion: req.query.min_version,
+        compute: () => service.capacity(),
+      });
     },
   );
 
@@ -214,7 +233,10 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
             }),
           ),
         }),
-        response: { 200: withCsv(envelopeSchema('top events', TopEventsSchema), 'the events'), ...errorResponses },
+        response: {
+          200: withCsv(envelopeSchema('top events', TopEventsSchema), 'the events'),
+          ...errorResponses,
+        },
       },
     },
     async (req, reply) => {
@@ -241,7 +263,11 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
     },
     async (req, reply) => {
       const ctx = readContext(req.query, defaultZone);
-      return serveRead(state, req, reply, { ctx, minVersion: req.query.min_version, compute: () => service.system(ctx) });
+      return serveRead(state, req, reply, {
+        ctx,
+        minVersion: req.query.min_version,
+        compute: () => service.system(ctx),
+      });
     },
   );
 
@@ -258,7 +284,11 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
     },
     async (req, reply) => {
       const ctx = readContext(req.query, defaultZone);
-      return serveRead(state, req, reply, { ctx, minVersion: req.query.min_version, compute: () => service.overview(ctx) });
+      return serveRead(state, req, reply, {
+        ctx,
+        minVersion: req.query.min_version,
+        compute: () => service.overview(ctx),
+      });
     },
   );
 };

@@ -41,10 +41,20 @@ function previousWindow(w: Window): Window {
 export interface AnalyticsService {
   events(
     ctx: ReadContext,
-    q: { filter: read.EventFilter; sort: read.EventSortField; order: 'asc' | 'desc'; limit: number; offset: number },
+    q: {
+      filter: read.EventFilter;
+      sort: read.EventSortField;
+      order: 'asc' | 'desc';
+      limit: number;
+      offset: number;
+    },
   ): Promise<unknown>;
   event(ctx: ReadContext, eventId: number, days: number): Promise<unknown>;
-  daily(ctx: ReadContext, w: Window, granularity: Granularity): Promise<{ granularity: Granularity; from: string; to: string; series: DailyStats[] }>;
+  daily(
+    ctx: ReadContext,
+    w: Window,
+    granularity: Granularity,
+  ): Promise<{ granularity: Granularity; from: string; to: string; series: DailyStats[] }>;
   bookingTrends(ctx: ReadContext, w: Window, granularity: Granularity): Promise<unknown>;
   revenue(ctx: ReadContext, days: number): Promise<unknown>;
   capacity(): Promise<unknown>;
@@ -66,16 +76,27 @@ function once<T>(memo: Memo, key: string, read: () => Promise<T>): Promise<T> {
   return pending;
 }
 
-export function createAnalyticsService(deps: { db: Db; dayZone: () => string; now?: () => number }): AnalyticsService {
+export function createAnalyticsService(deps: {
+  db: Db;
+  dayZone: () => string;
+  now?: () => number;
+}): AnalyticsService {
   const { db } = deps;
   const now = deps.now ?? Date.now;
 
   /** Uptime of each local day: heartbeat minutes over the minutes of the day elapsed so far. */
-  function uptimeFn(ctx: ReadContext, w: Window, memo: Memo): Promise<(date: string) => { up: number; span: number }> {
+  function uptimeFn(
+    ctx: ReadContext,
+    w: Window,
+    memo: Memo,
+  ): Promise<(date: string) => { up: number; span: number }> {
     return once(memo, `uptime|${ctx.tz}|${w.from}|${w.to}`, () => readUptime(ctx, w));
   }
 
-  async function readUptime(ctx: ReadContext, w: Window): Promise<(date: string) => { up: number; span: number }> {
+  async function readUptime(
+    ctx: ReadContext,
+    w: Window,
+  ): Promise<(date: string) => { up: number; span: number }> {
     const minutes = await read.heartbeatMinutes(db, w.from, w.to, ctx.tz);
     const current = now();
     return (date) => {
@@ -87,15 +108,24 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
   }
 
   function series(ctx: ReadContext, w: Window, granularity: Granularity, memo: Memo): Promise<DailyStats[]> {
-    return once(memo, `series|${ctx.tz}|${w.from}|${w.to}|${granularity}`, () => readSeries(ctx, w, granularity, memo));
+    return once(memo, `series|${ctx.tz}|${w.from}|${w.to}|${granularity}`, () =>
+      readSeries(ctx, w, granularity, memo),
+    );
   }
 
-  async function readSeries(ctx: ReadContext, w: Window, granularity: Granularity, memo: Memo): Promise<DailyStats[]> {
+  async function readSeries(
+    ctx: ReadContext,
+    w: Window,
+    granularity: Granularity,
+    memo: Memo,
+  ): Promise<DailyStats[]> {
     const zone = deps.dayZone();
     const [flows, before, activeByPeriod, uptime] = await Promise.all([
       read.dayFlows(db, w.from, w.to, ctx.tz, zone),
       read.bookingsCreatedBefore(db, w.from, ctx.tz, zone),
-      granularity === 'day' ? undefined : read.activeEventsByPeriod(db, w.from, w.to, ctx.tz, zone, granularity),
+      granularity === 'day'
+        ? undefined
+        : read.activeEventsByPeriod(db, w.from, w.to, ctx.tz, zone, granularity),
       uptimeFn(ctx, w, memo),
     ]);
     return buildSeries({
@@ -180,7 +210,11 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
         revenue: e.total_revenue,
         avg_booking_value: e.avg_booking_value,
       })),
-      daily_revenue_breakdown: current.days.map((d) => ({ date: d.date, revenue: d.total_revenue, bookings: d.new_bookings })),
+      daily_revenue_breakdown: current.days.map((d) => ({
+        date: d.date,
+        revenue: d.total_revenue,
+        bookings: d.new_bookings,
+      })),
     };
   }
 
@@ -218,7 +252,12 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
     };
   }
 
-  async function bookingTrends(ctx: ReadContext, w: Window, granularity: Granularity, memo: Memo = new Map()) {
+  async function bookingTrends(
+    ctx: ReadContext,
+    w: Window,
+    granularity: Granularity,
+    memo: Memo = new Map(),
+  ) {
     const [current, previous] = await Promise.all([
       windowTotals(ctx, w, memo),
       windowTotals(ctx, previousWindow(w), memo),
@@ -269,7 +308,14 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
 
   return {
     async events(_ctx, q) {
-      const { rows, total, summary } = await read.listEvents(db, q.filter, q.sort, q.order, q.limit, q.offset);
+      const { rows, total, summary } = await read.listEvents(
+        db,
+        q.filter,
+        q.sort,
+        q.order,
+        q.limit,
+        q.offset,
+      );
       return { events: rows.map(toEventStats), total, limit: q.limit, offset: q.offset, summary };
     },
     async event(ctx, eventId, days) {
@@ -277,14 +323,16 @@ export function createAnalyticsService(deps: { db: Db; dayZone: () => string; no
       if (!row || row.deleted) throw new NotFoundError(`event ${eventId} not found`);
       const w = windowOf(ctx, days);
       const flows = await read.dayFlows(db, w.from, w.to, ctx.tz, deps.dayZone(), eventId);
-      const daily = buildSeries({ from: w.from, to: w.to, granularity: 'day', flows, bookingsBefore: 0 }).map((d) => ({
-        date: d.date,
-        new_bookings: d.new_bookings,
-        confirmed_bookings: d.confirmed_bookings,
-        cancelled_bookings: d.cancelled_bookings,
-        expired_bookings: d.expired_bookings,
-        total_revenue: d.total_revenue,
-      }));
+      const daily = buildSeries({ from: w.from, to: w.to, granularity: 'day', flows, bookingsBefore: 0 }).map(
+        (d) => ({
+          date: d.date,
+          new_bookings: d.new_bookings,
+          confirmed_bookings: d.confirmed_bookings,
+          cancelled_bookings: d.cancelled_bookings,
+          expired_bookings: d.expired_bookings,
+          total_revenue: d.total_revenue,
+        }),
+      );
       const stats: EventStats = toEventStats(row);
       return { ...stats, daily };
     },

@@ -32,7 +32,10 @@ type Check = { status: 'up' | 'down' | 'disabled'; latency_ms?: number; detail?:
 async function timed(probe: () => Promise<unknown>): Promise<Check> {
   const start = performance.now();
   try {
-    await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000))]);
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000)),
+    ]);
     return { status: 'up', latency_ms: Math.round((performance.now() - start) * 100) / 100 };
   } catch {
     return { status: 'down', detail: 'not reachable' };
@@ -42,74 +45,113 @@ async function timed(probe: () => Promise<unknown>): Promise<Check> {
 export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts) => {
   const hide = { tags: ['health'] };
 
-  app.get('/health', { schema: { ...hide, summary: 'Health with dependency checks and ingest counters' } }, async (_req, reply) => {
-    const [database, redis] = await Promise.all([
-      timed(() => sql`select 1`.execute(opts.db)),
-      opts.redis ? timed(() => (opts.redis as Redis).ping()) : Promise.resolve<Check>({ status: 'disabled', detail: 'embedded mode' }),
-    ]);
-    const consumers = opts.consumers();
-    const consumerErrors = Object.values(consumers).filter((c) => c.lastError !== null);
-    const lag = Object.values(consumers).reduce<number | null>((acc, c) => (c.lag === null ? acc : (acc ?? 0) + c.lag), null);
-    const up = database.status === 'up';
-    const [totals, reconciled, prunedBefore] = up
-      ? await Promise.all([
-          systemTotals(opts.db).catch(() => undefined),
-          lastReconcile(opts.db).catch(() => undefined),
-          logPrunedBefore(opts.db).catch(() => undefined),
-        ])
-      : [undefined, undefined, undefined];
-    const breaker = opts.breaker?.();
-    const reasons: string[] = [];
-    if (database.status === 'down') reasons.push('database unreachable');
-    else if (breaker && breaker.state !== 'closed') reasons.push(`database reads paused by the circuit breaker (${breaker.state})`);
-    if (redis.status === 'down') reasons.push('redis unreachable: serving from PostgreSQL, stream paused');
-    for (const [name, c] of Object.entries(consumers)) if (c.lastError) reasons.push(`${name} consumer: ${c.lastError}`);
-    if (reconciled?.drift) {
-      reasons.push(`reconcile at ${reconciled.checked_at} found ${reconciled.difference_count} figures that differ from a recomputation`);
-    }
-    const status = database.status === 'down' ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
-    return reply.code(status === 'unhealthy' ? 503 : 200).send({
-      status,
-      reasons,
-      checks: {
-        database: breaker ? { ...database, breaker } : database,
-        redis,
-        consumer: {
-          status: Object.keys(consumers).length === 0 ? 'disabled' : consumerErrors.length > 0 ? 'degraded' : 'up',
-          consumers,
+  app.get(
+    '/health',
+    { schema: { ...hide, summary: 'Health with dependency checks and ingest counters' } },
+    async (_req, reply) => {
+      const [database, redis] = await Promise.all([
+        timed(() => sql`select 1`.execute(opts.db)),
+        opts.redis
+          ? timed(() => (opts.redis as Redis).ping())
+          : Promise.resolve<Check>({ status: 'disabled', detail: 'embedded mode' }),
+      ]);
+      const consumers = opts.consumers();
+      const consumerErrors = Object.values(consumers).filter((c) => c.lastError !== null);
+      const lag = Object.values(consumers).reduce<number | null>(
+        (acc, c) => (c.lag === null ? acc : (acc ?? 0) + c.lag),
+        null,
+      );
+      const up = database.status === 'up';
+      const [totals, reconciled, prunedBefore] = up
+        ? await Promise.all([
+            systemTotals(opts.db).catch(() => undefined),
+            lastReconcile(opts.db).catch(() => undefined),
+            logPrunedBefore(opts.db).catch(() => undefined),
+          ])
+        : [undefined, undefined, undefined];
+      const breaker = opts.breaker?.();
+      const reasons: string[] = [];
+      if (database.status === 'down') reasons.push('database unreachable');
+      else if (breaker && breaker.state !== 'closed')
+        reasons.push(`database reads paused by the circuit breaker (${breaker.state})`);
+      if (redis.status === 'down') reasons.push('redis unreachable: serving from PostgreSQL, stream paused');
+      for (const [name, c] of Object.entries(consumers))
+        if (c.lastError) reasons.push(`${name} consumer: ${c.lastError}`);
+      if (reconciled?.drift) {
+        reasons.push(
+          `reconcile at ${reconciled.checked_at} found ${reconciled.difference_count} figures that differ from a recomputation`,
+        );
+      }
+      const status = database.status === 'down' ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
+      return reply.code(status === 'unhealthy' ? 503 : 200).send({
+        status,
+        reasons,
+        checks: {
+          database: breaker ? { ...database, breaker } : database,
+          redis,
+          consumer: {
+            status:
+              Object.keys(consumers).length === 0
+                ? 'disabled'
+                : consumerErrors.length > 0
+                  ? 'degraded'
+                  : 'up',
+            consumers,
+          },
         },
-      },
-      ingest: {
-        processed: totals?.processed ?? null,
-        duplicates: totals?.duplicates ?? null,
-        ignored: totals?.ignored ?? null,
-        rejected: totals?.rejected ?? null,
-        lag,
-      },
-      reconcile: reconciled ?? null,
-      event_log: {
-        retention_days: opts.config.eventRetentionDays ?? null,
-        payloads_pruned_before: prunedBefore ?? null,
-        rebuild_complete: prunedBefore === undefined,
-      },
-      data_version: totals?.data_version ?? null,
-      uptime_s: Math.round((Date.now() - opts.startedAt) / 1000),
-    });
-  });
+        ingest: {
+          processed: totals?.processed ?? null,
+          duplicates: totals?.duplicates ?? null,
+          ignored: totals?.ignored ?? null,
+          rejected: totals?.rejected ?? null,
+          lag,
+        },
+        reconcile: reconciled ?? null,
+        event_log: {
+          retention_days: opts.config.eventRetentionDays ?? null,
+          payloads_pruned_before: prunedBefore ?? null,
+          rebuild_complete: prunedBefore === undefined,
+        },
+        data_version: totals?.data_version ?? null,
+        uptime_s: Math.round((Date.now() - opts.startedAt) / 1000),
+      });
+    },
+  );
 
-  app.get('/health/live', { schema: { ...hide, summary: 'Liveness: the process answers' } }, async () => ({ status: 'alive' }));
-
-  app.get('/health/ready', { schema: { ...hide, summary: 'Readiness: the database answers' } }, async (_req, reply) => {
-    const database = await timed(() => sql`select 1`.execute(opts.db));
-    return reply.code(database.status === 'up' ? 200 : 503).send({ status: database.status === 'up' ? 'ready' : 'not_ready', checks: { database } });
-  });
-
-  app.get('/info', { schema: { ...hide, summary: 'Service, version, features and configuration (no secrets)' } }, async () => ({
-    service: 'evently-analytics',
-    version: opts.version,
-    node: process.version,
-    features: ['redis-stream', 'redis-pubsub', 'http-ingest', 'cloudevents', 'per-request-timezone', 'csv', 'sse', 'rebuild'],
-    build: { started_at: new Date(opts.startedAt).toISOString() },
-    configuration: configSummary(opts.config),
+  app.get('/health/live', { schema: { ...hide, summary: 'Liveness: the process answers' } }, async () => ({
+    status: 'alive',
   }));
+
+  app.get(
+    '/health/ready',
+    { schema: { ...hide, summary: 'Readiness: the database answers' } },
+    async (_req, reply) => {
+      const database = await timed(() => sql`select 1`.execute(opts.db));
+      return reply
+        .code(database.status === 'up' ? 200 : 503)
+        .send({ status: database.status === 'up' ? 'ready' : 'not_ready', checks: { database } });
+    },
+  );
+
+  app.get(
+    '/info',
+    { schema: { ...hide, summary: 'Service, version, features and configuration (no secrets)' } },
+    async () => ({
+      service: 'evently-analytics',
+      version: opts.version,
+      node: process.version,
+      features: [
+        'redis-stream',
+        'redis-pubsub',
+        'http-ingest',
+        'cloudevents',
+        'per-request-timezone',
+        'csv',
+        'sse',
+        'rebuild',
+      ],
+      build: { started_at: new Date(opts.startedAt).toISOString() },
+      configuration: configSummary(opts.config),
+    }),
+  );
 };

@@ -20,7 +20,8 @@ function check(values: unknown, schema: ObjectSchema | undefined): void {
     for (const value of Array.isArray(raw) ? raw : [raw]) {
       if (typeof value !== 'string') continue;
       if (value.includes('\u0000')) throw new BadRequestError(`${name} must not contain a NUL byte`);
-      if (value.length > MAX_VALUE_LENGTH) throw new BadRequestError(`${name} is longer than ${MAX_VALUE_LENGTH} characters`);
+      if (value.length > MAX_VALUE_LENGTH)
+        throw new BadRequestError(`${name} is longer than ${MAX_VALUE_LENGTH} characters`);
       if (schema?.properties?.[name]?.type === 'integer' && !INTEGER.test(value)) {
         throw new BadRequestError(`${name} must be ${PARAM_RULES[name] ?? 'an integer'}`);
       }
@@ -29,7 +30,8 @@ function check(values: unknown, schema: ObjectSchema | undefined): void {
 }
 
 export async function guardParameters(request: FastifyRequest): Promise<void> {
-  const schema = request.routeOptions.schema as { querystring?: ObjectSchema; params?: ObjectSchema } | undefined;
+  const schema = request.routeOptions.schema as
+    { querystring?: ObjectSchema; params?: ObjectSchema } | undefined;
   check(request.query, schema?.querystring);
   check(request.params, schema?.params);
 }

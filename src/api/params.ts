@@ -28,18 +28,24 @@ const date = (description: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d
 
 export const Common = {
   as_of: Type.Optional(date('The date every rolling window ends on (default: today in the reporting zone).')),
-  tz: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone days are bucketed in.' })),
+  tz: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone days are bucketed in.' }),
+  ),
   min_version: Type.Optional(
     Type.Integer({ minimum: 0, description: 'Read-your-writes: wait up to 5 s for this data version.' }),
   ),
 };
 
 export const Days = {
-  days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, description: 'Window length in days (default 30).' })),
+  days: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 365, description: 'Window length in days (default 30).' }),
+  ),
 };
 
 export const Format = {
-  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: 'csv for text/csv.' })),
+  format: Type.Optional(
+    Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: 'csv for text/csv.' }),
+  ),
 };
 
 export const Range = {
@@ -56,10 +62,14 @@ export function querySchema<P extends Record<string, TSchema>>(props: P) {
 
 export type CommonQuery = Static<ReturnType<typeof querySchema<typeof Common>>>;
 
-export function readContext(q: { as_of?: string | undefined; tz?: string | undefined }, defaultZone: string): ReadContext {
+export function readContext(
+  q: { as_of?: string | undefined; tz?: string | undefined },
+  defaultZone: string,
+): ReadContext {
   const tz = q.tz ?? defaultZone;
   if (!isValidTimeZone(tz)) throw new BadRequestError(`tz must be ${PARAM_RULES.tz} (got "${tz}")`);
-  if (q.as_of !== undefined && !isValidDate(q.as_of)) throw new BadRequestError(`as_of must be ${PARAM_RULES.as_of}`);
+  if (q.as_of !== undefined && !isValidDate(q.as_of))
+    throw new BadRequestError(`as_of must be ${PARAM_RULES.as_of}`);
   return { tz, asOf: q.as_of ?? todayIn(tz) };
 }
 
@@ -77,12 +87,14 @@ export function resolveWindow(
   if (q.days !== undefined) throw new BadRequestError('use either days or from/to, not both');
   for (const name of ['from', 'to'] as const) {
     const value = q[name];
-    if (value !== undefined && !isValidDate(value)) throw new BadRequestError(`${name} must be ${PARAM_RULES[name]}`);
+    if (value !== undefined && !isValidDate(value))
+      throw new BadRequestError(`${name} must be ${PARAM_RULES[name]}`);
   }
   const to = q.to ?? ctx.asOf;
   const from = q.from ?? addDays(to, -29);
   const span = daysBetween(from, to);
   if (span < 0) throw new BadRequestError('from must not be after to');
-  if (span > MAX_RANGE_DAYS) throw new BadRequestError(`from and to must be at most ${MAX_RANGE_DAYS} days apart`);
+  if (span > MAX_RANGE_DAYS)
+    throw new BadRequestError(`from and to must be at most ${MAX_RANGE_DAYS} days apart`);
   return { from, to };
 }

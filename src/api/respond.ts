@@ -188,7 +188,8 @@ async function serveCurrent<T>(
   if (notModified(request, reply, key, version)) return reply.code(304).send();
 
   const hit = await state.cache.get(key, version);
-  if (hit !== undefined) return sendBody(request, reply.header('X-Cache', 'HIT'), csv ? CSV_TYPE : JSON_TYPE, encoded(key, hit));
+  if (hit !== undefined)
+    return sendBody(request, reply.header('X-Cache', 'HIT'), csv ? CSV_TYPE : JSON_TYPE, encoded(key, hit));
 
   const data = await state.read(opts.compute);
   if (csv && opts.csv) {
@@ -205,7 +206,12 @@ async function serveCurrent<T>(
   // The data is serialized once; the cached copy differs only in its meta.
   const head = `{"success":true,"data":${JSON.stringify(data)},"meta":`;
   await state.cache.set(key, version, `${head}${JSON.stringify({ ...meta, cached: true })}}`);
-  return sendBody(request, reply.header('X-Cache', 'MISS'), JSON_TYPE, plain(`${head}${JSON.stringify(meta)}}`));
+  return sendBody(
+    request,
+    reply.header('X-Cache', 'MISS'),
+    JSON_TYPE,
+    plain(`${head}${JSON.stringify(meta)}}`),
+  );
 }
 
 /** The stored answer marked stale; undefined if what was stored cannot be read back. */

@@ -52,7 +52,13 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         security: [{ bearerAuth: [] }],
         summary: 'Live updates (text/event-stream): `change` events {data_version, changed}',
         querystring: Type.Object(
-          { token: Type.Optional(Type.String({ description: 'A stream token from POST /stream/token (EventSource cannot send headers)' })) },
+          {
+            token: Type.Optional(
+              Type.String({
+                description: 'A stream token from POST /stream/token (EventSource cannot send headers)',
+              }),
+            ),
+          },
           { additionalProperties: false },
         ),
       },

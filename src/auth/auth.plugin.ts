@@ -21,7 +21,10 @@ declare module 'fastify' {
   }
 }
 
-function bearer(request: FastifyRequest, allowQueryToken: boolean): { token: string; kind: 'access' | 'stream' } | undefined {
+function bearer(
+  request: FastifyRequest,
+  allowQueryToken: boolean,
+): { token: string; kind: 'access' | 'stream' } | undefined {
   const header = request.headers.authorization;
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

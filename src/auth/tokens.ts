@@ -60,7 +60,10 @@ export function createTokenVerifier(opts: {
   return {
     async verify(token, kind = 'access') {
       let payload = verified.get(token);
-      if (payload && (typeof payload.exp !== 'number' || payload.exp + CLOCK_SKEW_SECONDS <= Date.now() / 1000)) {
+      if (
+        payload &&
+        (typeof payload.exp !== 'number' || payload.exp + CLOCK_SKEW_SECONDS <= Date.now() / 1000)
+      ) {
         verified.delete(token);
         return { ok: false, status: 401, detail: 'token has expired' };
       }
@@ -77,7 +80,11 @@ export function createTokenVerifier(opts: {
         if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();
         verified.set(token, payload);
       }
-      if (kind === 'stream' ? payload.type !== 'stream' : payload.type !== undefined && payload.type !== 'access') {
+      if (
+        kind === 'stream'
+          ? payload.type !== 'stream'
+          : payload.type !== undefined && payload.type !== 'access'
+      ) {
         return {
           ok: false,
           status: 401,

@@ -26,12 +26,25 @@ async function start(config: Config): Promise<void> {
   const consumers: Record<string, Consumer> = {};
   if (config.role !== 'api' && deps.redis) {
     const consumerLogger = logger.child({ component: 'consumer' });
-    consumers.stream = createStreamConsumer({ redis: deps.redis, pipeline: deps.ingest, config, logger: consumerLogger });
-    consumers.pubsub = createPubSubConsumer({ redis: deps.redis, pipeline: deps.ingest, config, logger: consumerLogger });
+    consumers.stream = createStreamConsumer({
+      redis: deps.redis,
+      pipeline: deps.ingest,
+      config,
+      logger: consumerLogger,
+    });
+    consumers.pubsub = createPubSubConsumer({
+      redis: deps.redis,
+      pipeline: deps.ingest,
+      config,
+      logger: consumerLogger,
+    });
   } else if (config.role !== 'api') {
-    logger.info('no Redis configured: an in-process bus stands in; POST /api/v1/analytics/ingest feeds the pipeline');
+    logger.info(
+      'no Redis configured: an in-process bus stands in; POST /api/v1/analytics/ingest feeds the pipeline',
+    );
   }
-  const consumerStats = () => Object.fromEntries(Object.entries(consumers).map(([name, c]) => [name, c.stats()]));
+  const consumerStats = () =>
+    Object.fromEntries(Object.entries(consumers).map(([name, c]) => [name, c.stats()]));
   const app = await buildApp(deps, { consumers: consumerStats, startedAt });
 
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
@@ -81,7 +94,8 @@ async function main(): Promise<void> {
       const logger = createLogger(config.logLevel);
       const database = await openDatabase(config, logger);
       const result = await migrateToLatest(database.db);
-      for (const r of result.results ?? []) logger.info({ migration: r.migrationName, status: r.status }, 'migration');
+      for (const r of result.results ?? [])
+        logger.info({ migration: r.migrationName, status: r.status }, 'migration');
       await database.close();
       if (result.error) throw result.error instanceof Error ? result.error : new Error('migration failed');
       return;
@@ -104,7 +118,11 @@ async function main(): Promise<void> {
       const config = loadConfig(env);
       const logger = createLogger(config.logLevel);
       const database = await openDatabase(config, logger);
-      const report = await rebuildAggregates({ db: database.db, config, force: process.argv.includes('--force') });
+      const report = await rebuildAggregates({
+        db: database.db,
+        config,
+        force: process.argv.includes('--force'),
+      });
       process.stdout.write(`${JSON.stringify(report)}\n`);
       await database.close();
       return;
@@ -120,7 +138,9 @@ async function main(): Promise<void> {
       return;
     }
     default:
-      throw new ConfigError([`unknown command "${command}" (use start, migrate, token, rebuild or reconcile)`]);
+      throw new ConfigError([
+        `unknown command "${command}" (use start, migrate, token, rebuild or reconcile)`,
+      ]);
   }
 }
 

@@ -125,7 +125,9 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
         security,
         summary: 'Recompute every aggregate from the event log; answers when done, with counts and duration',
         querystring: Type.Object(
-          { force: Type.Optional(Type.Boolean({ description: 'Rebuild even if retention pruned payloads' })) },
+          {
+            force: Type.Optional(Type.Boolean({ description: 'Rebuild even if retention pruned payloads' })),
+          },
           { additionalProperties: false },
         ),
       },
@@ -133,7 +135,11 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
     async (req) => {
       let report;
       try {
-        report = await rebuildAggregates({ db: opts.db, config: opts.config, force: req.query.force === true });
+        report = await rebuildAggregates({
+          db: opts.db,
+          config: opts.config,
+          force: req.query.force === true,
+        });
       } catch (error) {
         if (error instanceof IncompleteLogError) throw new DomainError(409, 'Conflict', error.message);
         throw error;
@@ -141,7 +147,10 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
       await opts.cache.clear();
       await opts.bus.publish({
         kind: 'change',
-        notice: { data_version: report.data_version, changed: ['capacity', 'daily', 'events', 'revenue', 'system', 'top-events'] },
+        notice: {
+          data_version: report.data_version,
+          changed: ['capacity', 'daily', 'events', 'revenue', 'system', 'top-events'],
+        },
       });
       return { success: true, data: report };
     },
@@ -159,12 +168,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
     async () => ({ success: true, data: await reconcile({ db: opts.db, config: opts.config }) }),
   );
 
-  app.post(
-    '/cache/clear',
-    { schema: { tags, security, summary: 'Drop cached responses' } },
-    async () => {
-      await opts.cache.clear();
-      return { success: true, data: { cleared: true } };
-    },
-  );
+  app.post('/cache/clear', { schema: { tags, security, summary: 'Drop cached responses' } }, async () => {
+    await opts.cache.clear();
+    return { success: true, data: { cleared: true } };
+  });
 };

@@ -215,30 +215,43 @@ function field(env: Envelope, name: string): unknown {
 
 function occurrenceTime(env: Envelope, receivedAt: number): number {
   const fieldName = OCCURRENCE_FIELD[env.type];
-  const own = fieldName ? timestampField(env.data, fieldName) ?? timestampField(env.top, fieldName) : undefined;
+  const own = fieldName
+    ? (timestampField(env.data, fieldName) ?? timestampField(env.top, fieldName))
+    : undefined;
   return own ?? env.fallbackTime ?? receivedAt;
 }
 
 function parseBooking(env: Envelope, transition: Transition, receivedAt: number): BookingMessage {
   const bookingId = asId(env.top.booking_id ?? env.data.booking_id ?? env.data.id);
-  if (bookingId === undefined) return reject('missing_booking_id', 'booking_id must be a non-negative integer');
+  if (bookingId === undefined)
+    return reject('missing_booking_id', 'booking_id must be a non-negative integer');
   const eventIdRaw = field(env, 'event_id');
   const eventId = asId(eventIdRaw);
-  if (present(eventIdRaw) && eventId === undefined) return reject('missing_event_id', 'event_id must be an integer');
+  if (present(eventIdRaw) && eventId === undefined)
+    return reject('missing_event_id', 'event_id must be an integer');
   if (transition === 'created' && eventId === undefined) {
     return reject('missing_event_id', 'BookingCreated needs event_id');
   }
   const quantityRaw = field(env, 'quantity');
   if (
     (present(quantityRaw) || transition === 'created') &&
-    !(Number.isInteger(quantityRaw) && (quantityRaw as number) >= 1 && (quantityRaw as number) <= MAX_QUANTITY)
+    !(
+      Number.isInteger(quantityRaw) &&
+      (quantityRaw as number) >= 1 &&
+      (quantityRaw as number) <= MAX_QUANTITY
+    )
   ) {
     return reject('invalid_quantity', `quantity must be an integer from 1 to ${MAX_QUANTITY}`);
   }
   const amountRaw = field(env, 'total_amount');
   if (
     (present(amountRaw) || transition === 'created') &&
-    !(typeof amountRaw === 'number' && Number.isFinite(amountRaw) && amountRaw >= 0 && amountRaw <= MAX_AMOUNT)
+    !(
+      typeof amountRaw === 'number' &&
+      Number.isFinite(amountRaw) &&
+      amountRaw >= 0 &&
+      amountRaw <= MAX_AMOUNT
+    )
   ) {
     return reject('invalid_amount', `total_amount must be a number from 0 to ${MAX_AMOUNT}`);
   }
@@ -255,19 +268,27 @@ function parseBooking(env: Envelope, transition: Transition, receivedAt: number)
   if (userId !== undefined) message.userId = userId;
   if (present(quantityRaw)) message.quantity = quantityRaw as number;
   if (present(amountRaw)) message.amount = toMoneyUnits(amountRaw as number);
-  if (typeof currencyRaw === 'string' && currencyRaw.trim() !== '') message.currency = currencyRaw.trim().toUpperCase();
+  if (typeof currencyRaw === 'string' && currencyRaw.trim() !== '')
+    message.currency = currencyRaw.trim().toUpperCase();
   return message;
 }
 
 function parseEvent(env: Envelope, receivedAt: number, raw: unknown): EventMetaMessage | EventDeletedMessage {
-  const eventId = asId(env.top.event_id ?? env.data.id ?? env.data.event_id ?? (env.top.id));
+  const eventId = asId(env.top.event_id ?? env.data.id ?? env.data.event_id ?? env.top.id);
   if (eventId === undefined) return reject('missing_event_id', 'event_id must be a non-negative integer');
   const time = occurrenceTime(env, receivedAt);
   if (env.type === 'EventDeleted') {
     return { kind: 'event_deleted', key: env.explicitKey ?? `EventDeleted:${eventId}`, eventId, time };
   }
   const capacityRaw = field(env, 'capacity');
-  if (present(capacityRaw) && !(Number.isInteger(capacityRaw) && (capacityRaw as number) >= 0 && (capacityRaw as number) <= MAX_CAPACITY)) {
+  if (
+    present(capacityRaw) &&
+    !(
+      Number.isInteger(capacityRaw) &&
+      (capacityRaw as number) >= 0 &&
+      (capacityRaw as number) <= MAX_CAPACITY
+    )
+  ) {
     return reject('invalid_capacity', 'capacity must be an integer >= 0');
   }
   const priceRaw = field(env, 'price');
@@ -333,7 +354,8 @@ export function parseMessage(raw: string, receivedAt: number): ParseResult {
     if (USER_TYPES.has(env.type)) return { outcome: 'valid', message: parseUser(env, receivedAt) };
     return reject('unknown_type', `unknown message type "${env.type}"`);
   } catch (error) {
-    if (error instanceof Rejection) return { outcome: 'rejected', reason: error.reason, detail: error.detail };
+    if (error instanceof Rejection)
+      return { outcome: 'rejected', reason: error.reason, detail: error.detail };
     throw error;
   }
 }

@@ -88,7 +88,15 @@ function bookingIdOf(parsed: ParseResult): number | null {
 function toEntry(item: IngestItem, index: number | undefined, now: number): Entry {
   const parsed = parseMessage(item.raw, item.receivedAt ?? now);
   if (parsed.outcome === 'rejected') {
-    return { item, parsed, outcome: 'rejected', reason: parsed.reason, detail: parsed.detail, key: null, index };
+    return {
+      item,
+      parsed,
+      outcome: 'rejected',
+      reason: parsed.reason,
+      detail: parsed.detail,
+      key: null,
+      index,
+    };
   }
   if (parsed.outcome === 'ignored') return { item, parsed, outcome: 'ignored', key: null, index };
   return { item, parsed, outcome: 'processed', key: parsed.message.key, index };
@@ -96,8 +104,10 @@ function toEntry(item: IngestItem, index: number | undefined, now: number): Entr
 
 function changedModels(plan: BatchPlan): string[] {
   const changed = new Set<string>();
-  if (plan.bookings.size > 0) ['events', 'daily', 'system', 'revenue', 'capacity', 'top-events'].forEach((m) => changed.add(m));
-  if (plan.events.size > 0) ['events', 'system', 'capacity', 'top-events', 'revenue'].forEach((m) => changed.add(m));
+  if (plan.bookings.size > 0)
+    ['events', 'daily', 'system', 'revenue', 'capacity', 'top-events'].forEach((m) => changed.add(m));
+  if (plan.events.size > 0)
+    ['events', 'system', 'capacity', 'top-events', 'revenue'].forEach((m) => changed.add(m));
   if (plan.userStatus.size > 0) changed.add('users');
   return [...changed].sort();
 }
@@ -120,7 +130,11 @@ export function createPipeline(deps: {
   let poisonInARow = 0;
 
   /** `parsed`: the items already parsed (outside the writer queue); parsed here when absent. */
-  async function run(items: readonly IngestItem[], parsed?: Entry[], withParked = true): Promise<BatchResult> {
+  async function run(
+    items: readonly IngestItem[],
+    parsed?: Entry[],
+    withParked = true,
+  ): Promise<BatchResult> {
     const now = Date.now();
     const entries = parsed ?? items.map((item, index) => toEntry(item, index, now));
     const settled: Entry[] = [];
@@ -150,7 +164,8 @@ export function createPipeline(deps: {
       const becomingKnown = new Set<number>();
       for (const e of valid) {
         const m = messageOf(e);
-        if (m.kind === 'booking' && !bookings.has(m.bookingId) && carriesBookingFacts(m)) becomingKnown.add(m.bookingId);
+        if (m.kind === 'booking' && !bookings.has(m.bookingId) && carriesBookingFacts(m))
+          becomingKnown.add(m.bookingId);
       }
       const retrying = new Set(entries.map((e) => e.item.retryOf).filter((id) => id !== undefined));
       for (const p of withParked ? await repo.loadParked(trx, [...becomingKnown]) : []) {
@@ -169,12 +184,18 @@ export function createPipeline(deps: {
       // New messages claim their keys by writing their log rows now: the unique index on processed
       // keys says, in the same probe that writes them, which were processed before.
       const firstFresh = new Map<string, Entry>();
-      for (const e of valid) if (e.item.retryOf === undefined && !firstFresh.has(e.key as string)) firstFresh.set(e.key as string, e);
-      const claimed = await repo.claimKeys(trx, [...firstFresh.values()].map((e) => logRowOf(e, 'processed')));
+      for (const e of valid)
+        if (e.item.retryOf === undefined && !firstFresh.has(e.key as string))
+          firstFresh.set(e.key as string, e);
+      const claimed = await repo.claimKeys(
+        trx,
+        [...firstFresh.values()].map((e) => logRowOf(e, 'processed')),
+      );
       const claimedEntries = new Set([...firstFresh.values()].filter((e) => claimed.has(e.key as string)));
       const existing = new Set([...firstFresh.keys()].filter((key) => !claimed.has(key)));
       const retryKeys = valid.filter((e) => e.item.retryOf !== undefined).map((e) => e.key as string);
-      for (const key of await repo.findProcessedKeys(trx, retryKeys)) if (!claimed.has(key)) existing.add(key);
+      for (const key of await repo.findProcessedKeys(trx, retryKeys))
+        if (!claimed.has(key)) existing.add(key);
 
       // Duplicates: seen in an earlier batch, or earlier in this one.
       const firstByKey = new Map<string, Entry>();
@@ -220,7 +241,11 @@ export function createPipeline(deps: {
         trx,
         [...claimedEntries]
           .filter((e) => e.outcome === 'rejected')
-          .map((e) => ({ id: claimed.get(e.key as string) as number, reason: e.reason ?? null, detail: e.detail ?? null })),
+          .map((e) => ({
+            id: claimed.get(e.key as string) as number,
+            reason: e.reason ?? null,
+            detail: e.detail ?? null,
+          })),
       );
       const counts: Record<Outcome, number> = { processed: 0, duplicate: 0, ignored: 0, rejected: 0 };
       for (const e of entries) counts[e.outcome]++;
@@ -228,7 +253,9 @@ export function createPipeline(deps: {
       const retried = entries.filter((e) => e.item.retryOf !== undefined).length;
       await repo.insertLog(
         trx,
-        entries.filter((e) => e.item.retryOf === undefined && !claimedEntries.has(e)).map((e) => logRowOf(e, e.outcome)),
+        entries
+          .filter((e) => e.item.retryOf === undefined && !claimedEntries.has(e))
+          .map((e) => logRowOf(e, e.outcome)),
       );
       await repo.updateLogOutcomes(
         trx,
@@ -334,7 +361,9 @@ export function createPipeline(deps: {
         raw: item.raw,
       };
       if (item.retryOf !== undefined) {
-        await repo.updateLogOutcomes(trx, [{ id: item.retryOf, outcome: 'rejected', reason: 'processing_error', key }]);
+        await repo.updateLogOutcomes(trx, [
+          { id: item.retryOf, outcome: 'rejected', reason: 'processing_error', key },
+        ]);
       } else if (!known) {
         await repo.insertLog(trx, [row]);
       }
@@ -380,9 +409,16 @@ export async function applyMessages(
   }
   const bookings = preloaded ?? (await repo.loadBookings(trx, [...bookingIds]));
   // A transition may omit event_id: its stored booking names the event, which must be loaded too.
-  for (const state of bookings.values()) for (const r of Object.values(state)) if (r?.eventId !== undefined) eventIds.add(r.eventId);
+  for (const state of bookings.values())
+    for (const r of Object.values(state)) if (r?.eventId !== undefined) eventIds.add(r.eventId);
   const events = await repo.loadEvents(trx, [...eventIds]);
-  const plan = planBatch({ messages, bookings, events, baseCurrency: opts.baseCurrency, dayOfBucket: opts.dayOfBucket });
+  const plan = planBatch({
+    messages,
+    bookings,
+    events,
+    baseCurrency: opts.baseCurrency,
+    dayOfBucket: opts.dayOfBucket,
+  });
 
   const userIds = [...new Set([...plan.deltas.userBookings.keys(), ...plan.userFirstBooking.keys()])];
   const dayKeys = [...plan.deltas.dayEvents].filter(([, d]) => d.transitions !== 0).map(([k]) => k);

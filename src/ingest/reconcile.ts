@@ -30,18 +30,33 @@ export interface ReconcileReport {
 /** Every stored figure, as comparable text keyed by table and row. */
 async function snapshot(trx: Db): Promise<Map<string, string>> {
   const queries: [string, ReturnType<typeof sql<{ k: string; v: string }>>][] = [
-    ['events', sql`select event_id::text as k, row(event_name, category, total_capacity, deleted, total_bookings,
+    [
+      'events',
+      sql`select event_id::text as k, row(event_name, category, total_capacity, deleted, total_bookings,
       pending_bookings, confirmed_bookings, cancelled_bookings, expired_bookings, tickets_sold, seats_held,
-      total_revenue, confirmed_base, first_booking, last_booking, created_at)::text as v from events`],
-    ['event_currency_revenue', sql`select event_id || '|' || currency as k, amount::text as v
-      from event_currency_revenue where amount <> 0`],
-    ['flow_day', sql`select day::text as k, row(new_bookings, confirmed, cancelled, expired, revenue,
+      total_revenue, confirmed_base, first_booking, last_booking, created_at)::text as v from events`,
+    ],
+    [
+      'event_currency_revenue',
+      sql`select event_id || '|' || currency as k, amount::text as v
+      from event_currency_revenue where amount <> 0`,
+    ],
+    [
+      'flow_day',
+      sql`select day::text as k, row(new_bookings, confirmed, cancelled, expired, revenue,
       gross_confirmed, confirmed_base, new_users, active_events)::text as v from flow_day
-      where (new_bookings, confirmed, cancelled, expired, new_users, active_events) <> (0,0,0,0,0,0) or revenue <> 0`],
-    ['flow_bucket', sql`select bucket::text as k, row(new_bookings, confirmed, cancelled, expired, revenue,
+      where (new_bookings, confirmed, cancelled, expired, new_users, active_events) <> (0,0,0,0,0,0) or revenue <> 0`,
+    ],
+    [
+      'flow_bucket',
+      sql`select bucket::text as k, row(new_bookings, confirmed, cancelled, expired, revenue,
       gross_confirmed, confirmed_base, new_users)::text as v from flow_bucket
-      where (new_bookings, confirmed, cancelled, expired, new_users) <> (0,0,0,0,0) or revenue <> 0`],
-    ['users', sql`select user_id::text as k, row(bookings, first_booking_at)::text as v from users where bookings > 0`],
+      where (new_bookings, confirmed, cancelled, expired, new_users) <> (0,0,0,0,0) or revenue <> 0`,
+    ],
+    [
+      'users',
+      sql`select user_id::text as k, row(bookings, first_booking_at)::text as v from users where bookings > 0`,
+    ],
     ['totals', sql`select 'totals' as k, row(bookings, revenue, users)::text as v from totals`],
   ];
   const out = new Map<string, string>();
@@ -101,12 +116,24 @@ export async function reconcile(deps: {
 }
 
 export async function lastReconcile(db: Db): Promise<Omit<ReconcileReport, 'differences'> | undefined> {
-  const { rows } = await sql<{ checked_at: string; drift: boolean; comparable: boolean; n: number; duration_ms: number }>`
+  const { rows } = await sql<{
+    checked_at: string;
+    drift: boolean;
+    comparable: boolean;
+    n: number;
+    duration_ms: number;
+  }>`
     select to_char(checked_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as checked_at, drift, comparable,
       difference_count as n, duration_ms
     from reconcile_runs order by id desc limit 1`.execute(db);
   const r = rows[0];
   return r
-    ? { checked_at: r.checked_at, drift: r.drift, comparable: r.comparable, difference_count: r.n, duration_ms: r.duration_ms }
+    ? {
+        checked_at: r.checked_at,
+        drift: r.drift,
+        comparable: r.comparable,
+        difference_count: r.n,
+        duration_ms: r.duration_ms,
+      }
     : undefined;
 }

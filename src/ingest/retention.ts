@@ -21,7 +21,8 @@ export function startRetention(deps: { db: Db; days: number; logger: Logger }): 
       deps.logger.info({ ...result, retentionDays: deps.days }, 'event-log retention');
     }
   };
-  const tick = () => void run().catch((error: unknown) => deps.logger.warn({ err: error }, 'event-log retention failed'));
+  const tick = () =>
+    void run().catch((error: unknown) => deps.logger.warn({ err: error }, 'event-log retention failed'));
   tick();
   const timer = setInterval(tick, EVERY_MS);
   timer.unref();

@@ -81,9 +81,7 @@ export function createRedisBus(redis: Redis, storeId: string, onError: (error: u
       // Not connected: the other instances learn the version through their barrier instead. Not
       // awaited: a slow Redis must not hold up the ingest answer that published the notice.
       if (redis.status !== 'ready') return;
-      redis
-        .publish(channelName, JSON.stringify({ ...message, origin } satisfies WireMessage))
-        .catch(onError);
+      redis.publish(channelName, JSON.stringify({ ...message, origin } satisfies WireMessage)).catch(onError);
     },
     subscribe: (listener) => local.subscribe(listener),
     async close() {

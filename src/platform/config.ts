@@ -97,7 +97,6 @@ async function defaultZeroFetch(token: string): Promise<Record<string, Record<st
   return out;
 }
 
-
 class Reader {
   readonly problems: string[] = [];
   constructor(private readonly env: Env) {}
@@ -136,7 +135,8 @@ class Reader {
 function databaseUrlFrom(r: Reader): string | undefined {
   const url = r.optional('DATABASE_URL');
   if (url) {
-    if (!/^postgres(ql)?:\/\//.test(url)) r.problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+    if (!/^postgres(ql)?:\/\//.test(url))
+      r.problems.push('DATABASE_URL must start with postgres:// or postgresql://');
     return url;
   }
   const host = r.optional('DB_HOST');
@@ -145,7 +145,9 @@ function databaseUrlFrom(r: Reader): string | undefined {
   const name = r.str('DB_NAME', 'evently_analytics');
   const user = r.str('DB_USER', 'postgres');
   const password = r.optional('DB_PASSWORD');
-  const auth = password ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}` : encodeURIComponent(user);
+  const auth = password
+    ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}`
+    : encodeURIComponent(user);
   return `postgresql://${auth}@${host}:${port}/${encodeURIComponent(name)}`;
 }
 
@@ -170,7 +172,10 @@ function trustProxyFrom(r: Reader): boolean | number | string[] {
   if (raw === undefined || raw.toLowerCase() === 'false') return false;
   if (raw.toLowerCase() === 'true') return true;
   if (/^\d+$/.test(raw)) return Number(raw);
-  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Embedded mode without JWT_SECRET: generate one once and keep it under DATA_DIR. */
@@ -211,11 +216,14 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
   if (!/^[A-Z]{3}$/.test(baseCurrency)) r.problems.push('BASE_CURRENCY must be a 3-letter ISO 4217 code');
 
   const roleRaw = overrides.role ?? r.str('ROLE', 'all');
-  if (!['api', 'worker', 'all'].includes(roleRaw)) r.problems.push(`ROLE must be api, worker or all (got "${roleRaw}")`);
+  if (!['api', 'worker', 'all'].includes(roleRaw))
+    r.problems.push(`ROLE must be api, worker or all (got "${roleRaw}")`);
 
   const logLevel = r.str('LOG_LEVEL', 'info');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
-    r.problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
+    r.problems.push(
+      `LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`,
+    );
   }
   const corsOrigins = r
     .str('CORS_ORIGINS', '')

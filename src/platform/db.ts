@@ -36,7 +36,10 @@ class PGlitePool {
   waiting = 0;
   constructor(private readonly lite: PGliteLike) {}
 
-  async connect(): Promise<{ query: (text: string, params?: unknown[]) => Promise<QueryResultLike>; release: () => void }> {
+  async connect(): Promise<{
+    query: (text: string, params?: unknown[]) => Promise<QueryResultLike>;
+    release: () => void;
+  }> {
     this.waiting++;
     let release!: () => void;
     const previous = this.tail;

@@ -22,7 +22,9 @@ function flowPayload(d: FlowDelta): Record<string, unknown> {
 
 const FLOW_RECORD = sql.raw(`new_bookings int, confirmed int, cancelled int, expired int, revenue numeric,
   gross_confirmed numeric, confirmed_base int`);
-const FLOW_COLUMNS = sql.raw('new_bookings, confirmed, cancelled, expired, revenue, gross_confirmed, confirmed_base');
+const FLOW_COLUMNS = sql.raw(
+  'new_bookings, confirmed, cancelled, expired, revenue, gross_confirmed, confirmed_base',
+);
 
 function flowUpdate(table: string) {
   return sql.raw(`new_bookings = ${table}.new_bookings + excluded.new_bookings,
@@ -67,7 +69,6 @@ export async function applyDayFlows(
       new_users = flow_day.new_users + excluded.new_users,
       active_events = flow_day.active_events + excluded.active_events`.execute(trx);
 }
-
 
 export async function applyEventFlows(
   trx: Db,

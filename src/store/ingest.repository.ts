@@ -49,7 +49,9 @@ export async function findProcessedKeys(trx: Db, keys: string[]): Promise<Set<st
   if (keys.length === 0) return new Set();
   const { rows } = await sql<{ key: string }>`
     select key from event_log
-    where outcome = 'processed' and key in (select jsonb_array_elements_text(${json(keys)}::jsonb))`.execute(trx);
+    where outcome = 'processed' and key in (select jsonb_array_elements_text(${json(keys)}::jsonb))`.execute(
+    trx,
+  );
   return new Set(rows.map((r) => r.key));
 }
 
@@ -59,7 +61,10 @@ export async function loadBookings(trx: Db, ids: number[]): Promise<Map<number, 
     select booking_id::float8 as booking_id, state from bookings
     where booking_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(trx);
   return new Map(
-    rows.map((r) => [r.booking_id, typeof r.state === 'string' ? (JSON.parse(r.state) as BookingState) : r.state]),
+    rows.map((r) => [
+      r.booking_id,
+      typeof r.state === 'string' ? (JSON.parse(r.state) as BookingState) : r.state,
+    ]),
   );
 }
 
@@ -82,7 +87,9 @@ export async function loadEvents(trx: Db, ids: number[]): Promise<Map<number, Ev
       (extract(epoch from event_date) * 1000)::float8 as event_date,
       (extract(epoch from created_at) * 1000)::float8 as created_at,
       (extract(epoch from meta_time) * 1000)::float8 as meta_time, meta_field_times, deleted
-    from events where event_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(trx);
+    from events where event_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(
+    trx,
+  );
   return new Map(
     rows.map((r) => [
       r.event_id,
@@ -122,14 +129,18 @@ export async function stillRejected(trx: Db, ids: number[]): Promise<Set<number>
   if (ids.length === 0) return new Set();
   const { rows } = await sql<{ id: number }>`
     select id::float8 as id from event_log
-    where outcome = 'rejected' and id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(trx);
+    where outcome = 'rejected' and id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(
+    trx,
+  );
   return new Set(rows.map((r) => r.id));
 }
 
 /** Whether this raw message is already kept as a poison message (a re-delivery adds no row). */
 export async function isKnownPoison(trx: Db, key: string): Promise<boolean> {
   const { rows } = await sql`
-    select 1 from event_log where outcome = 'rejected' and reason = 'processing_error' and key = ${key} limit 1`.execute(trx);
+    select 1 from event_log where outcome = 'rejected' and reason = 'processing_error' and key = ${key} limit 1`.execute(
+    trx,
+  );
   return rows.length > 0;
 }
 
@@ -137,8 +148,12 @@ export async function loadUsers(trx: Db, ids: number[]): Promise<Map<number, Sto
   if (ids.length === 0) return new Map();
   const { rows } = await sql<{ user_id: number; bookings: number; first: number | null }>`
     select user_id::float8 as user_id, bookings, (extract(epoch from first_booking_at) * 1000)::float8 as first
-    from users where user_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(trx);
-  return new Map(rows.map((r) => [r.user_id, { bookings: r.bookings, firstBookingAt: r.first ?? undefined }]));
+    from users where user_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(
+    trx,
+  );
+  return new Map(
+    rows.map((r) => [r.user_id, { bookings: r.bookings, firstBookingAt: r.first ?? undefined }]),
+  );
 }
 
 /** Earliest booking creation per user, from the bookings as now written. */
@@ -231,7 +246,13 @@ export async function updateLogOutcomes(
 
 export async function upsertBookings(
   trx: Db,
-  rows: { id: number; state: BookingState; eventId: number; userId: number | undefined; createdAt: number | undefined }[],
+  rows: {
+    id: number;
+    state: BookingState;
+    eventId: number;
+    userId: number | undefined;
+    createdAt: number | undefined;
+  }[],
 ): Promise<void> {
   if (rows.length === 0) return;
   const payload = rows.map((r) => ({
@@ -289,7 +310,17 @@ export async function applyEventChanges(
   times: ReadonlyMap<number, { min: number; max: number } | 'recompute'>,
 ): Promise<void> {
   const rows = new Map<number, Record<string, unknown>>();
-  const zero = { total: 0, pending: 0, confirmed: 0, cancelled: 0, expired: 0, tickets: 0, held: 0, revenue: '0', confirmed_base: 0 };
+  const zero = {
+    total: 0,
+    pending: 0,
+    confirmed: 0,
+    cancelled: 0,
+    expired: 0,
+    tickets: 0,
+    held: 0,
+    revenue: '0',
+    confirmed_base: 0,
+  };
   for (const [id, d] of deltas) {
     rows.set(id, {
       event_id: id,
@@ -360,7 +391,9 @@ export async function applyCurrencyRevenue(trx: Db, deltas: [string, number][]):
     insert into event_currency_revenue (event_id, currency, amount)
     select event_id, currency, amount
     from jsonb_to_recordset(${json(payload)}::jsonb) as x(event_id bigint, currency text, amount numeric)
-    on conflict (event_id, currency) do update set amount = event_currency_revenue.amount + excluded.amount`.execute(trx);
+    on conflict (event_id, currency) do update set amount = event_currency_revenue.amount + excluded.amount`.execute(
+    trx,
+  );
 }
 
 export async function upsertUsers(
@@ -378,14 +411,19 @@ export async function upsertUsers(
 }
 
 /** Applies user status changes that are newer than what is stored (order of arrival does not matter). */
-export async function applyUserStatus(trx: Db, status: Map<number, { disabled: boolean; time: number }>): Promise<void> {
+export async function applyUserStatus(
+  trx: Db,
+  status: Map<number, { disabled: boolean; time: number }>,
+): Promise<void> {
   if (status.size === 0) return;
   const rows = [...status].map(([id, s]) => ({ user_id: id, disabled: s.disabled, time: s.time }));
   await setUserStatus(trx, rows);
 }
 
 export async function isDisabled(db: Db, userId: number): Promise<boolean> {
-  const { rows } = await sql<{ disabled: boolean }>`select disabled from user_status where user_id = ${userId}`.execute(db);
+  const { rows } = await sql<{
+    disabled: boolean;
+  }>`select disabled from user_status where user_id = ${userId}`.execute(db);
   return rows[0]?.disabled ?? false;
 }
 
@@ -442,7 +480,11 @@ export interface LoggedMessage {
 }
 
 /** Processed messages in the order they were logged, after `afterId`: what a rebuild replays. */
-export async function processedMessagesAfter(trx: Db, afterId: number, limit: number): Promise<LoggedMessage[]> {
+export async function processedMessagesAfter(
+  trx: Db,
+  afterId: number,
+  limit: number,
+): Promise<LoggedMessage[]> {
   const { rows } = await sql<{ id: number; raw: string; received_at: number }>`
     select id::float8 as id, raw, (extract(epoch from received_at) * 1000)::float8 as received_at
     from event_log where outcome = 'processed' and id > ${afterId} order by id limit ${limit}`.execute(trx);
@@ -451,6 +493,8 @@ export async function processedMessagesAfter(trx: Db, afterId: number, limit: nu
 
 export async function bumpDataVersion(trx: Db): Promise<number> {
   const { rows } = await sql<{ v: number }>`
-    update totals set data_version = data_version + 1 where id = 1 returning data_version::float8 as v`.execute(trx);
+    update totals set data_version = data_version + 1 where id = 1 returning data_version::float8 as v`.execute(
+    trx,
+  );
   return rows[0]?.v ?? 0;
 }

@@ -42,7 +42,9 @@ export async function clearAggregates(trx: Db): Promise<void> {
 /** The time before which processed messages lost their payload to retention, if ever. */
 export async function logPrunedBefore(db: Db): Promise<string | undefined> {
   const { rows } = await sql<{ t: string | null }>`
-    select to_char(log_pruned_before at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as t from totals where id = 1`.execute(db);
+    select to_char(log_pruned_before at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as t from totals where id = 1`.execute(
+    db,
+  );
   return rows[0]?.t ?? undefined;
 }
 
@@ -61,7 +63,9 @@ export async function pruneEventLog(trx: Db, olderThanDays: number): Promise<Ret
   const deleted = await sql`
     delete from event_log where received_at < ${cutoff} and outcome <> 'processed'`.execute(trx);
   const dropped = await sql`
-    update event_log set raw = '' where received_at < ${cutoff} and outcome = 'processed' and raw <> ''`.execute(trx);
+    update event_log set raw = '' where received_at < ${cutoff} and outcome = 'processed' and raw <> ''`.execute(
+    trx,
+  );
   const payloadsDropped = Number(dropped.numAffectedRows ?? 0);
   if (payloadsDropped > 0) {
     await sql`update totals set log_pruned_before = greatest(coalesce(log_pruned_before, ${cutoff}), ${cutoff}) where id = 1`.execute(

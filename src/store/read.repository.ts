@@ -86,7 +86,8 @@ function filterSql(f: EventFilter): RawBuilder<unknown> {
   const parts = [sql`not ev.deleted`];
   if (f.category !== undefined) parts.push(sql`ev.category = ${f.category}`);
   if (f.status !== undefined) parts.push(sql`ev.status = ${f.status}`);
-  if (f.q !== undefined) parts.push(sql`ev.event_name ilike ${`%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
+  if (f.q !== undefined)
+    parts.push(sql`ev.event_name ilike ${`%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
   return sql.join(parts, sql` and `);
 }
 
@@ -107,7 +108,9 @@ export async function listEvents(
   const direction = sql.raw(order === 'asc' ? 'asc nulls last' : 'desc nulls last');
   const [page, summary] = await Promise.all([
     sql<EventRow>`select * from ${EVENT_VIEW} where ${where}
-      order by ${sql.ref(`ev.${sort}`)} ${direction}, ev.event_id asc limit ${limit} offset ${offset}`.execute(db),
+      order by ${sql.ref(`ev.${sort}`)} ${direction}, ev.event_id asc limit ${limit} offset ${offset}`.execute(
+      db,
+    ),
     sql<EventSummary & { total: number }>`
       select count(*)::int as total,
         coalesce(sum(ev.total_bookings), 0)::int as total_bookings,
@@ -117,7 +120,13 @@ export async function listEvents(
           as avg_cancellation_rate
       from ${EVENT_VIEW} where ${where}`.execute(db),
   ]);
-  const s = summary.rows[0] ?? { total: 0, total_bookings: 0, total_revenue: 0, avg_capacity_utilization: 0, avg_cancellation_rate: 0 };
+  const s = summary.rows[0] ?? {
+    total: 0,
+    total_bookings: 0,
+    total_revenue: 0,
+    avg_capacity_utilization: 0,
+    avg_cancellation_rate: 0,
+  };
   const { total, ...rest } = s;
   return { rows: page.rows, total, summary: rest };
 }
@@ -138,7 +147,11 @@ export interface RankedEventRow extends EventRow {
 export type RankBy = 'bookings' | 'revenue' | 'utilization';
 
 /** Live events in one ranking order, each with its position in all three. */
-export async function rankedEvents(db: Db, by: RankBy, limit: number): Promise<{ rows: RankedEventRow[]; total: number }> {
+export async function rankedEvents(
+  db: Db,
+  by: RankBy,
+  limit: number,
+): Promise<{ rows: RankedEventRow[]; total: number }> {
   const rankColumn = sql.raw(`${by === 'bookings' ? 'booking' : by}_rank`);
   const { rows } = await sql<RankedEventRow & { total: number }>`
     select * from (
@@ -153,7 +166,9 @@ export async function rankedEvents(db: Db, by: RankBy, limit: number): Promise<{
 }
 
 async function countLiveEvents(db: Db): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from events where not deleted`.execute(db);
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from events where not deleted`.execute(
+    db,
+  );
   return rows[0]?.n ?? 0;
 }
 
@@ -222,7 +237,12 @@ export async function systemTotals(db: Db): Promise<SystemRow> {
   return rows[0] as SystemRow;
 }
 
-export async function countEventsCreatedBetween(db: Db, from: string, to: string, tz: string): Promise<number> {
+export async function countEventsCreatedBetween(
+  db: Db,
+  from: string,
+  to: string,
+  tz: string,
+): Promise<number> {
   const { rows } = await sql<{ n: number }>`
     select count(*)::int as n from events
     where not deleted
@@ -232,7 +252,9 @@ export async function countEventsCreatedBetween(db: Db, from: string, to: string
 }
 
 export async function dataVersion(db: Db): Promise<number> {
-  const { rows } = await sql<{ v: number }>`select data_version::float8 as v from totals where id = 1`.execute(db);
+  const { rows } = await sql<{
+    v: number;
+  }>`select data_version::float8 as v from totals where id = 1`.execute(db);
   return rows[0]?.v ?? 0;
 }
 
@@ -307,7 +329,12 @@ function bucketRange(from: string, to: string, tz: string): RawBuilder<unknown> 
 }
 
 /** Bookings created before a local date: the running total a series starts from. */
-export async function bookingsCreatedBefore(db: Db, date: string, tz: string, dayZone: string): Promise<number> {
+export async function bookingsCreatedBefore(
+  db: Db,
+  date: string,
+  tz: string,
+  dayZone: string,
+): Promise<number> {
   if (tz === dayZone) {
     const { rows } = await sql<{ n: number }>`
       select coalesce(sum(new_bookings), 0)::float8 as n from flow_day where day < ${date}::date`.execute(db);
@@ -315,7 +342,9 @@ export async function bookingsCreatedBefore(db: Db, date: string, tz: string, da
   }
   const { rows } = await sql<{ n: number }>`
     select coalesce(sum(new_bookings), 0)::float8 as n from flow_bucket
-    where bucket < floor(extract(epoch from ((${date}::date)::timestamp at time zone ${tz})) / 900)`.execute(db);
+    where bucket < floor(extract(epoch from ((${date}::date)::timestamp at time zone ${tz})) / 900)`.execute(
+    db,
+  );
   return rows[0]?.n ?? 0;
 }
 
@@ -342,7 +371,12 @@ export async function activeEventsByPeriod(
 }
 
 /** Minutes with at least one heartbeat per local day in [from, to]. */
-export async function heartbeatMinutes(db: Db, from: string, to: string, tz: string): Promise<Map<string, number>> {
+export async function heartbeatMinutes(
+  db: Db,
+  from: string,
+  to: string,
+  tz: string,
+): Promise<Map<string, number>> {
   const { rows } = await sql<{ day: string; n: number }>`
     select ((to_timestamp(minute * 60) at time zone ${tz})::date)::text as day, count(*)::int as n
     from heartbeats

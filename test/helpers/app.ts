@@ -23,7 +23,12 @@ export interface TestApp {
   token: string;
   database: TestDatabase | undefined;
   /** Mints a token with the test secret. */
-  mint(claims?: { role?: string; userId?: number; type?: string; expiresInSeconds?: number }): Promise<string>;
+  mint(claims?: {
+    role?: string;
+    userId?: number;
+    type?: string;
+    expiresInSeconds?: number;
+  }): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -74,18 +74,28 @@ export function matches(actual: unknown, expected: unknown, at = '$'): string[] 
       : [`${at}: expected ${expected}, got ${JSON.stringify(actual)}`];
   }
   if (expected === null || typeof expected !== 'object') {
-    return actual === expected ? [] : [`${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
+    return actual === expected
+      ? []
+      : [`${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
   }
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual)) return [`${at}: expected an array, got ${JSON.stringify(actual)}`];
-    if (actual.length !== expected.length) return [`${at}: expected ${expected.length} items, got ${actual.length}`];
+    if (actual.length !== expected.length)
+      return [`${at}: expected ${expected.length} items, got ${actual.length}`];
     return expected.flatMap((e, i) => matches(actual[i], e, `${at}[${i}]`));
   }
-  if (actual === null || typeof actual !== 'object') return [`${at}: expected an object, got ${JSON.stringify(actual)}`];
-  return Object.entries(expected).flatMap(([k, v]) => matches((actual as Record<string, unknown>)[k], v, `${at}.${k}`));
+  if (actual === null || typeof actual !== 'object')
+    return [`${at}: expected an object, got ${JSON.stringify(actual)}`];
+  return Object.entries(expected).flatMap(([k, v]) =>
+    matches((actual as Record<string, unknown>)[k], v, `${at}.${k}`),
+  );
 }
 
-export async function getData(app: FastifyInstance, token: string, url: string): Promise<Record<string, unknown>> {
+export async function getData(
+  app: FastifyInstance,
+  token: string,
+  url: string,
+): Promise<Record<string, unknown>> {
   const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
   if (res.statusCode !== 200) throw new Error(`GET ${url} → ${res.statusCode}: ${res.body}`);
   return res.json<{ data: Record<string, unknown> }>().data;
@@ -96,13 +106,18 @@ export async function assertFigures(app: FastifyInstance, token: string, c: Conf
   const e = c.expected;
   const base = '/api/v1/analytics';
   const problems: string[] = [];
-  const check = (actual: unknown, expected: unknown, label: string) => problems.push(...matches(actual, expected, label));
+  const check = (actual: unknown, expected: unknown, label: string) =>
+    problems.push(...matches(actual, expected, label));
 
   for (const [id, stats] of Object.entries(e.events)) {
     check(await getData(app, token, `${base}/events/${id}?as_of=${c.config.as_of}`), stats, `events[${id}]`);
   }
   for (const id of e.deleted_events) {
-    const res = await app.inject({ method: 'GET', url: `${base}/events/${id}`, headers: { authorization: `Bearer ${token}` } });
+    const res = await app.inject({
+      method: 'GET',
+      url: `${base}/events/${id}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
     if (res.statusCode !== 404) problems.push(`deleted event ${id}: expected 404, got ${res.statusCode}`);
   }
   for (const granularity of ['day', 'week', 'month'] as const) {
@@ -121,13 +136,23 @@ export async function assertFigures(app: FastifyInstance, token: string, c: Conf
     check(ids, e.top_events[sortBy], `top_events.${sortBy}`);
   }
   check(await getData(app, token, `${base}/capacity`), e.capacity, 'capacity');
-  check(await getData(app, token, `${base}/revenue?days=30&as_of=${c.config.as_of}`), e.revenue_30, 'revenue_30');
-  check(await getData(app, token, `${base}/revenue?days=7&as_of=${c.config.as_of}`), e.revenue_7, 'revenue_7');
+  check(
+    await getData(app, token, `${base}/revenue?days=30&as_of=${c.config.as_of}`),
+    e.revenue_30,
+    'revenue_30',
+  );
+  check(
+    await getData(app, token, `${base}/revenue?days=7&as_of=${c.config.as_of}`),
+    e.revenue_7,
+    'revenue_7',
+  );
   expect(problems.slice(0, 25)).toEqual([]);
 }
 
 export async function assertOutcomes(app: FastifyInstance, c: ConformanceCase): Promise<void> {
-  const health = (await app.inject({ method: 'GET', url: '/health' })).json<{ ingest: Record<string, number> }>();
+  const health = (await app.inject({ method: 'GET', url: '/health' })).json<{
+    ingest: Record<string, number>;
+  }>();
   expect({
     processed: health.ingest.processed,
     duplicate: health.ingest.duplicates,
@@ -153,7 +178,8 @@ export async function ingestHttp(
     });
     if (res.statusCode !== 200) throw new Error(`ingest → ${res.statusCode}: ${res.body}`);
     const body = res.json<{ data: { results: { index: number; outcome: string; reason?: string }[] } }>();
-    for (const r of body.data.results) results[i + r.index] = r.reason ? { outcome: r.outcome, reason: r.reason } : { outcome: r.outcome };
+    for (const r of body.data.results)
+      results[i + r.index] = r.reason ? { outcome: r.outcome, reason: r.reason } : { outcome: r.outcome };
   }
   return results;
 }

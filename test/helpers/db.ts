@@ -5,11 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_URL =
+  process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export function assertTestDatabase(name: string): void {
-  if (!/^evently_test_[a-z0-9_]+$/.test(name)) throw new Error(`refusing to touch database "${name}": not a test database`);
+  if (!/^evently_test_[a-z0-9_]+$/.test(name))
+    throw new Error(`refusing to touch database "${name}": not a test database`);
 }
 
 export interface TestDatabase {
@@ -55,7 +57,11 @@ export function uniqueKey(prefix: string): string {
 }
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -65,7 +71,8 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -76,7 +83,10 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
  * @example
  * const t = await waitFor('4 processed', when(() => totals(db), (t) => t.processed === 4));
  */
-export function when<T>(probe: () => T | Promise<T>, until: (value: T) => boolean): () => Promise<T | undefined> {
+export function when<T>(
+  probe: () => T | Promise<T>,
+  until: (value: T) => boolean,
+): () => Promise<T | undefined> {
   return async () => {
     const value = await probe();
     return until(value) ? value : undefined;

@@ -18,12 +18,18 @@ describe.each(cases)('conformance case $name over the Redis Stream', (c) => {
     });
     const redis = t.deps.redis;
     if (!redis) throw new Error('the test needs Redis');
-    const consumer = createStreamConsumer({ redis, pipeline: t.deps.ingest, config: t.config, logger: t.deps.logger });
+    const consumer = createStreamConsumer({
+      redis,
+      pipeline: t.deps.ingest,
+      config: t.config,
+      logger: t.deps.logger,
+    });
     try {
       const lines = shuffled(c.lines, 3 + c.lines.length);
       for (let i = 0; i < lines.length; i += 500) {
         const pipeline = redis.pipeline();
-        for (const line of lines.slice(i, i + 500)) pipeline.xadd(t.config.streamKey, '*', 'payload', line.raw);
+        for (const line of lines.slice(i, i + 500))
+          pipeline.xadd(t.config.streamKey, '*', 'payload', line.raw);
         await pipeline.exec();
       }
       consumer.start();

@@ -78,10 +78,14 @@ describe('a worker killed in the middle of a backlog', () => {
         return undefined;
       }
     });
-    await waitFor('a part of the backlog to be committed', async () => {
-      const n = await processed().catch(() => 0);
-      return n >= 2_000 ? n : undefined;
-    }, 60_000);
+    await waitFor(
+      'a part of the backlog to be committed',
+      async () => {
+        const n = await processed().catch(() => 0);
+        return n >= 2_000 ? n : undefined;
+      },
+      60_000,
+    );
     first.kill('SIGKILL');
     await exited(first);
     const logged = await processed();
@@ -110,7 +114,10 @@ describe('a worker killed in the middle of a backlog', () => {
     const byOutcome = Object.fromEntries(counts.rows.map((r) => [r.outcome, Number(r.n)]));
     expect(byOutcome.processed).toBe(c.expected.outcomes.processed);
 
-    const t = await startTestApp({ databaseUrl: db.url, env: { REPORTING_TIMEZONE: c.config.REPORTING_TIMEZONE } });
+    const t = await startTestApp({
+      databaseUrl: db.url,
+      env: { REPORTING_TIMEZONE: c.config.REPORTING_TIMEZONE },
+    });
     try {
       await assertFigures(t.app, t.token, c);
     } finally {

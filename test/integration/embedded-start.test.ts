@@ -27,7 +27,9 @@ it('starts embedded with nothing configured, answers /health and refuses /system
       'the embedded service to answer',
       async () => {
         const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-        return res?.ok ? ((await res.json()) as { status: string; checks: { redis: { status: string } } }) : undefined;
+        return res?.ok
+          ? ((await res.json()) as { status: string; checks: { redis: { status: string } } })
+          : undefined;
       },
       60_000,
     );

@@ -146,7 +146,10 @@ describe('Redis down while serving and ingesting', () => {
     const heard: BusMessage[] = [];
     t.deps.bus.subscribe((m) => heard.push(m));
     await waitFor('the bus to hear other instances again', async () => {
-      await redis.publish(internalChannel(await storeId(t.deps.database.db)), JSON.stringify({ kind: 'users' }));
+      await redis.publish(
+        internalChannel(await storeId(t.deps.database.db)),
+        JSON.stringify({ kind: 'users' }),
+      );
       return heard.some((m) => m.kind === 'users') ? true : undefined;
     });
 

@@ -12,12 +12,19 @@ describe('HTTP edges', () => {
   afterAll(async () => t.close());
   const auth = () => ({ authorization: `Bearer ${t.token}` });
 
-  it.each(['0x7', '7.0', '1e3', '99999999999999999999'])('refuses the event id %s instead of coercing it', async (id) => {
-    const res = await t.app.inject({ method: 'GET', url: `/api/v1/analytics/events/${id}`, headers: auth() });
-    expect(res.statusCode).toBe(400);
-    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-    expect(res.json<{ detail: string }>().detail).toMatch(/event_id/);
-  });
+  it.each(['0x7', '7.0', '1e3', '99999999999999999999'])(
+    'refuses the event id %s instead of coercing it',
+    async (id) => {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/analytics/events/${id}`,
+        headers: auth(),
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(res.json<{ detail: string }>().detail).toMatch(/event_id/);
+    },
+  );
 
   it('refuses a NUL byte in a text parameter with a 400 problem', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/analytics/events?q=%00', headers: auth() });
@@ -49,13 +56,21 @@ describe('HTTP edges', () => {
     });
     expect(listed.headers['access-control-allow-origin']).toBe('https://admin.evently.test');
     expect(listed.headers['access-control-allow-credentials']).toBe('true');
-    const other = await t.app.inject({ method: 'GET', url: '/health', headers: { origin: 'https://evil.test' } });
+    const other = await t.app.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { origin: 'https://evil.test' },
+    });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
     expect(other.headers['access-control-allow-credentials']).toBeUndefined();
   });
 
   it('mints a stream token that the stream accepts in its URL and the API refuses in a header', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/stream/token', headers: auth() });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/stream/token',
+      headers: auth(),
+    });
     expect(res.statusCode).toBe(200);
     const { token, expires_in } = res.json<{ data: { token: string; expires_in: number } }>().data;
     expect(expires_in).toBeLessThanOrEqual(300);

@@ -12,7 +12,13 @@ const event = (id: number) =>
   JSON.stringify({
     type: 'EventCreated',
     event_id: id,
-    event_data: { id, name: `Event ${id}`, category: 'music', capacity: 100, created_at: '2026-11-01T10:00:00' },
+    event_data: {
+      id,
+      name: `Event ${id}`,
+      category: 'music',
+      capacity: 100,
+      created_at: '2026-11-01T10:00:00',
+    },
   });
 const booking = (id: number, eventId: number) =>
   JSON.stringify({
@@ -41,7 +47,8 @@ async function listen(url: string): Promise<{ events: { data_version: number }[]
           const frame = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           const data = /^data: (.*)$/m.exec(frame)?.[1];
-          if (frame.includes('event: change') && data) events.push(JSON.parse(data) as { data_version: number });
+          if (frame.includes('event: change') && data)
+            events.push(JSON.parse(data) as { data_version: number });
         }
       });
       resolve({ events, close: () => req.destroy() });
@@ -87,14 +94,23 @@ describe('two instances on one database and one Redis', () => {
       });
       return res.json<{ data: { token: string } }>().data.token;
     };
-    const streamA = await listen(`http://127.0.0.1:${port(a)}/api/v1/analytics/stream?token=${await streamToken(a)}`);
-    const streamB = await listen(`http://127.0.0.1:${port(b)}/api/v1/analytics/stream?token=${await streamToken(b)}`);
+    const streamA = await listen(
+      `http://127.0.0.1:${port(a)}/api/v1/analytics/stream?token=${await streamToken(a)}`,
+    );
+    const streamB = await listen(
+      `http://127.0.0.1:${port(b)}/api/v1/analytics/stream?token=${await streamToken(b)}`,
+    );
     try {
       const results = await ingestHttp(a.app, a.token, [booking(4, 1)]);
       expect(results[0]?.outcome).toBe('processed');
-      const version = (await getData(a.app, a.token, '/api/v1/analytics/system')) && (await a.deps.readState.dataVersion());
+      const version =
+        (await getData(a.app, a.token, '/api/v1/analytics/system')) && (await a.deps.readState.dataVersion());
       for (const s of [streamA, streamB]) {
-        await waitFor('the change event', async () => (s.events.some((e) => e.data_version >= version) ? true : undefined), 5_000);
+        await waitFor(
+          'the change event',
+          async () => (s.events.some((e) => e.data_version >= version) ? true : undefined),
+          5_000,
+        );
       }
     } finally {
       streamA.close();
@@ -109,6 +125,8 @@ describe('two instances on one database and one Redis', () => {
     expect(access.statusCode).toBe(401);
     expect(access.json<{ detail: string }>().detail).toMatch(/stream token/);
     const long = await b.mint({ type: 'stream', expiresInSeconds: 3600 });
-    expect((await b.app.inject({ method: 'GET', url: `/api/v1/analytics/stream?token=${long}` })).statusCode).toBe(401);
+    expect(
+      (await b.app.inject({ method: 'GET', url: `/api/v1/analytics/stream?token=${long}` })).statusCode,
+    ).toBe(401);
   });
 });

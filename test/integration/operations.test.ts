@@ -15,7 +15,11 @@ describe('operations on the event log', () => {
 
   beforeAll(async () => {
     t = await startTestApp();
-    await ingestHttp(t.app, t.token, c.lines.map((l) => l.raw));
+    await ingestHttp(
+      t.app,
+      t.token,
+      c.lines.map((l) => l.raw),
+    );
   });
   afterAll(async () => t.close());
 
@@ -34,13 +38,18 @@ describe('operations on the event log', () => {
     const report = res.json<{ data: { drift: boolean; differences: { table: string }[] } }>().data;
     expect(report.drift).toBe(true);
     expect(report.differences[0]?.table).toBe('events');
-    const health = (await t.app.inject({ method: 'GET', url: '/health' })).json<{ status: string; reasons: string[] }>();
+    const health = (await t.app.inject({ method: 'GET', url: '/health' })).json<{
+      status: string;
+      reasons: string[];
+    }>();
     expect(health.status).toBe('degraded');
     expect(health.reasons.join(' ')).toMatch(/reconcile/);
 
     const rebuilt = await post('/api/v1/analytics/rebuild');
     expect(rebuilt.statusCode).toBe(200);
-    expect(rebuilt.json<{ data: { messages: number; duration_ms: number } }>().data.messages).toBeGreaterThan(0);
+    expect(rebuilt.json<{ data: { messages: number; duration_ms: number } }>().data.messages).toBeGreaterThan(
+      0,
+    );
     const again = (await post('/api/v1/analytics/reconcile')).json<{ data: { drift: boolean } }>().data;
     expect(again.drift).toBe(false);
     const system = await getData(t.app, t.token, `/api/v1/analytics/system?as_of=${c.config.as_of}`);

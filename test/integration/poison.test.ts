@@ -21,7 +21,9 @@ describe('a poison message', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp();
-    await sql.raw(`
+    await sql
+      .raw(
+        `
       create function refuse_666() returns trigger language plpgsql as $$
       begin
         if new.booking_id = 666 then raise exception 'refusing booking 666'; end if;
@@ -30,7 +32,9 @@ describe('a poison message', () => {
         return new;
       end $$;
       create trigger refuse_666 before insert or update on bookings for each row execute function refuse_666();
-    `).execute(t.deps.database.db);
+    `,
+      )
+      .execute(t.deps.database.db);
   });
   afterAll(async () => t.close());
 
@@ -51,7 +55,11 @@ describe('a poison message', () => {
   });
 
   it('lets a booking through when what fails is a parked transition it releases', async () => {
-    const confirm = JSON.stringify({ type: 'BookingConfirmed', booking_id: 777, booking_data: { confirmed_at: '2026-11-10T11:00:00' } });
+    const confirm = JSON.stringify({
+      type: 'BookingConfirmed',
+      booking_id: 777,
+      booking_data: { confirmed_at: '2026-11-10T11:00:00' },
+    });
     expect((await ingestHttp(t.app, t.token, [confirm]))[0]?.reason).toBe('unknown_booking');
     const results = await ingestHttp(t.app, t.token, [created(777)]);
     expect(results[0]?.outcome).toBe('processed');
@@ -66,15 +74,21 @@ describe('a poison message', () => {
   it('keeps one dead letter when the same poison message is delivered again', async () => {
     await ingestHttp(t.app, t.token, [created(666)]);
     const { rows } = await sql<{ n: number }>`
-      select count(*)::int as n from event_log where reason = 'processing_error' and raw like '%666%'`.execute(t.deps.database.db);
+      select count(*)::int as n from event_log where reason = 'processing_error' and raw like '%666%'`.execute(
+      t.deps.database.db,
+    );
     expect(rows[0]?.n).toBe(1);
   });
 
   it('stops instead of dead-lettering message after message when the service itself is broken', async () => {
-    await sql.raw(`
+    await sql
+      .raw(
+        `
       create or replace function refuse_666() returns trigger language plpgsql as $$
       begin raise exception 'refusing every booking'; end $$;
-    `).execute(t.deps.database.db);
+    `,
+      )
+      .execute(t.deps.database.db);
     const res = await t.app.inject({
       method: 'POST',
       url: '/api/v1/analytics/ingest',
@@ -82,7 +96,9 @@ describe('a poison message', () => {
       payload: { messages: [10, 11, 12, 13, 14, 15].map(created) },
     });
     expect(res.statusCode).toBe(500);
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from event_log where reason = 'processing_error'`.execute(
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*)::int as n from event_log where reason = 'processing_error'`.execute(
       t.deps.database.db,
     );
     expect(rows[0]?.n).toBeLessThanOrEqual(1 + 3);

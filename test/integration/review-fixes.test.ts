@@ -15,7 +15,11 @@ describe('review regressions', () => {
   afterAll(async () => t.close());
 
   it('keeps a parked message processed when its retry races with the booking that releases it', async () => {
-    const confirm = JSON.stringify({ type: 'BookingConfirmed', booking_id: 9200, booking_data: { confirmed_at: '2026-11-02T10:00:00' } });
+    const confirm = JSON.stringify({
+      type: 'BookingConfirmed',
+      booking_id: 9200,
+      booking_data: { confirmed_at: '2026-11-02T10:00:00' },
+    });
     const created = JSON.stringify({
       type: 'BookingCreated',
       booking_id: 9200,
@@ -25,13 +29,22 @@ describe('review regressions', () => {
     });
     await ingestHttp(t.app, t.token, [confirm]);
     const { rows } = await sql<{ id: number }>`
-      select id::float8 as id from event_log where booking_id = 9200 and reason = 'unknown_booking'`.execute(t.deps.database.db);
+      select id::float8 as id from event_log where booking_id = 9200 and reason = 'unknown_booking'`.execute(
+      t.deps.database.db,
+    );
     const parked = rows[0]?.id;
     await Promise.all([
-      t.app.inject({ method: 'POST', url: `${BASE}/ingest`, headers: auth(), payload: { messages: [created] } }),
+      t.app.inject({
+        method: 'POST',
+        url: `${BASE}/ingest`,
+        headers: auth(),
+        payload: { messages: [created] },
+      }),
       t.app.inject({ method: 'POST', url: `${BASE}/dead-letters/${parked}/retry`, headers: auth() }),
     ]);
-    const row = await sql<{ outcome: string }>`select outcome from event_log where id = ${parked}`.execute(t.deps.database.db);
+    const row = await sql<{ outcome: string }>`select outcome from event_log where id = ${parked}`.execute(
+      t.deps.database.db,
+    );
     expect(row.rows[0]?.outcome).toBe('processed');
     expect((await ingestHttp(t.app, t.token, [confirm]))[0]?.outcome).toBe('duplicate');
     expect((await getData(t.app, t.token, `${BASE}/events/79`)).confirmed_bookings).toBe(1);
@@ -41,8 +54,13 @@ describe('review regressions', () => {
 
   it('applies the newest user status whatever the order, and a rebuild does not undo an admin', async () => {
     const as = async (userId: number) =>
-      (await t.app.inject({ method: 'GET', url: `${BASE}/system`, headers: { authorization: `Bearer ${await t.mint({ userId })}` } }))
-        .statusCode;
+      (
+        await t.app.inject({
+          method: 'GET',
+          url: `${BASE}/system`,
+          headers: { authorization: `Bearer ${await t.mint({ userId })}` },
+        })
+      ).statusCode;
     await ingestHttp(t.app, t.token, [
       JSON.stringify({ type: 'UserDeactivated', user_id: 503, timestamp: '2026-01-03T00:00:00Z' }),
       JSON.stringify({ type: 'UserReactivated', user_id: 503, timestamp: '2026-01-01T00:00:00Z' }),
@@ -89,7 +107,11 @@ describe('review regressions', () => {
     const realNow = Date.now();
     vi.spyOn(Date, 'now').mockImplementation(() => realNow + 86_400_000);
     try {
-      const next = await t.app.inject({ method: 'GET', url: `${BASE}/daily?days=7`, headers: { ...longLived, 'if-none-match': etag } });
+      const next = await t.app.inject({
+        method: 'GET',
+        url: `${BASE}/daily?days=7`,
+        headers: { ...longLived, 'if-none-match': etag },
+      });
       expect(next.statusCode).toBe(200);
     } finally {
       vi.restoreAllMocks();

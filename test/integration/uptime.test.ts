@@ -18,7 +18,9 @@ describe('system uptime', () => {
 
   it('reports each day the share of its minutes with a heartbeat', async () => {
     const data = await getData(t.app, t.token, '/api/v1/analytics/daily?from=2026-11-09&to=2026-11-11');
-    const uptime = (data.series as { date: string; system_uptime: number | null }[]).map((d) => d.system_uptime);
+    const uptime = (data.series as { date: string; system_uptime: number | null }[]).map(
+      (d) => d.system_uptime,
+    );
     expect(uptime).toEqual([0, 50, 0]);
   });
 
@@ -28,7 +30,11 @@ describe('system uptime', () => {
   });
 
   it('buckets heartbeats in the requested zone', async () => {
-    const data = await getData(t.app, t.token, '/api/v1/analytics/daily?from=2026-11-09&to=2026-11-10&tz=Asia/Kolkata');
+    const data = await getData(
+      t.app,
+      t.token,
+      '/api/v1/analytics/daily?from=2026-11-09&to=2026-11-10&tz=Asia/Kolkata',
+    );
     const uptime = (data.series as { system_uptime: number | null }[]).map((d) => d.system_uptime);
     // 00:00–12:00 UTC is 05:30–17:30 in Kolkata: all of it on 2026-11-10 local.
     expect(uptime).toEqual([0, 50]);

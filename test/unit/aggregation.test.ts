@@ -412,7 +412,12 @@ describe('event metadata from partial updates', () => {
     const inOrder = mergeEventMeta(mergeEventMeta(undefined, created), capacityOnly);
     const reversed = mergeEventMeta(mergeEventMeta(undefined, capacityOnly), created);
     for (const e of [inOrder, reversed]) {
-      expect(e).toMatchObject({ name: 'Jazz Night', category: 'music', capacity: 450, createdAt: created.createdAt });
+      expect(e).toMatchObject({
+        name: 'Jazz Night',
+        category: 'music',
+        capacity: 450,
+        createdAt: created.createdAt,
+      });
     }
   });
 });

@@ -33,7 +33,12 @@ describe('configuration', () => {
     expect(config.jwt.generated).toBe(true);
     expect(readFileSync(path.join(dir, 'jwt-secret'), 'utf8')).toBe(config.jwt.secret);
     expect(loadConfig({ DATA_DIR: dir }).jwt.secret).toBe(config.jwt.secret);
-    expect(config).toMatchObject({ port: 8003, cacheTtlSeconds: 300, reportingTimezone: 'UTC', baseCurrency: 'USD' });
+    expect(config).toMatchObject({
+      port: 8003,
+      cacheTtlSeconds: 300,
+      reportingTimezone: 'UTC',
+      baseCurrency: 'USD',
+    });
   });
 
   it('reports every bad key at once', () => {
@@ -87,8 +92,12 @@ describe('configuration', () => {
 
   it('fails start with a clear message when Zero is unreachable and a required secret has no fallback', async () => {
     const unreachable = () => Promise.reject(new Error('getaddrinfo ENOTFOUND'));
-    await expect(resolveEnv({ ZERO_TOKEN: 't' }, unreachable)).rejects.toThrow(/Zero could not be reached.*JWT_SECRET/s);
-    await expect(resolveEnv({ ZERO_TOKEN: 't', JWT_SECRET: 'x'.repeat(32) }, unreachable)).resolves.toMatchObject({
+    await expect(resolveEnv({ ZERO_TOKEN: 't' }, unreachable)).rejects.toThrow(
+      /Zero could not be reached.*JWT_SECRET/s,
+    );
+    await expect(
+      resolveEnv({ ZERO_TOKEN: 't', JWT_SECRET: 'x'.repeat(32) }, unreachable),
+    ).resolves.toMatchObject({
       JWT_SECRET: 'x'.repeat(32),
     });
   });

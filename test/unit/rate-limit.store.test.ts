@@ -66,7 +66,12 @@ describe('createCounter', () => {
       },
     } as unknown as Redis;
     const count = createCounter({ redis, prefix: 'p:' });
-    const answers = await Promise.all([count('a', 60_000), count('b', 60_000), count('a', 60_000), count('a', 60_000)]);
+    const answers = await Promise.all([
+      count('a', 60_000),
+      count('b', 60_000),
+      count('a', 60_000),
+      count('a', 60_000),
+    ]);
     expect(calls).toHaveLength(1);
     expect(calls[0]?.slice(1)).toEqual([2, 'p:a', 'p:b', '3', '60000', '1', '60000']);
     expect(answers).toEqual([

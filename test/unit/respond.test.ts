@@ -134,15 +134,23 @@ describe('serveRead', () => {
     for (const res of [miss, hit]) {
       expect(res.headers['content-encoding']).toBe('gzip');
       expect(res.headers.vary).toContain('Accept-Encoding');
-      expect(JSON.parse(gunzipSync(res.rawPayload).toString('utf8'))).toMatchObject({ data: { figure: 1, series } });
+      expect(JSON.parse(gunzipSync(res.rawPayload).toString('utf8'))).toMatchObject({
+        data: { figure: 1, series },
+      });
     }
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(plain.json<Body>().meta.cached).toBe(true);
     expect(gunzipSync(hit.rawPayload).toString('utf8')).toBe(plain.body);
     expect(hit.headers.etag).not.toBe(plain.headers.etag);
-    const revalidated = await app.inject({ url: '/figures', headers: { ...zipped, 'if-none-match': String(hit.headers.etag) } });
+    const revalidated = await app.inject({
+      url: '/figures',
+      headers: { ...zipped, 'if-none-match': String(hit.headers.etag) },
+    });
     expect(revalidated.statusCode).toBe(304);
-    expect((await app.inject({ url: '/figures', headers: { 'if-none-match': String(hit.headers.etag) } })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ url: '/figures', headers: { 'if-none-match': String(hit.headers.etag) } }))
+        .statusCode,
+    ).toBe(200);
   });
 
   it('leaves a small answer uncompressed', async () => {
@@ -156,7 +164,9 @@ describe('serveRead', () => {
 
 describe('acceptsGzip', () => {
   const asks = (header: string | undefined) =>
-    acceptsGzip({ headers: header === undefined ? {} : { 'accept-encoding': header } } as Parameters<typeof acceptsGzip>[0]);
+    acceptsGzip({ headers: header === undefined ? {} : { 'accept-encoding': header } } as Parameters<
+      typeof acceptsGzip
+    >[0]);
   it('reads Accept-Encoding as RFC 9110 says', () => {
     expect(asks(undefined)).toBe(false);
     expect(asks('identity')).toBe(false);
