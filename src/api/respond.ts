@@ -7,7 +7,8 @@
  * (`meta.stale: true`, `X-Data-Stale: true`); with none, 503 with Retry-After.
  */
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ReadContext } from './analytics.service.ts';
 import { toCsv } from './csv.ts';
@@ -77,7 +78,12 @@ function computeRequestKey(request: FastifyRequest, csv: boolean, ctx: ReadConte
 /** ETags last a minute at most: uptime figures move with the clock, not with the data version. */
 const ETAG_SLOT_MS = 60_000;
 
-/** The gzipped and the plain answer are two representations: each has its own tag. */
+/**
+ * The gzipped and the plain answer are two representations: each has its own tag. The tag follows
+ * what the client takes, so an answer too small to compress still gets the `-gz` tag for a client
+ * that takes gzip (the same bytes under two tags: at worst one 304 missed when a client changes
+ * its Accept-Encoding).
+ */
 function etagFor(key: string, version: number, gzip: boolean): string {
   const slot = Math.floor(Date.now() / ETAG_SLOT_MS);
   const memoKey = gzip ? `${key}|gz` : key;
@@ -89,14 +95,19 @@ function etagFor(key: string, version: number, gzip: boolean): string {
   return tag;
 }
 
+/** Adds Accept-Encoding to Vary (once: a request can get here twice, fresh then stale). */
+function varyOnEncoding(reply: FastifyReply): void {
+  const vary = reply.getHeader('vary');
+  if (vary === undefined) void reply.header('Vary', 'Accept-Encoding');
+  else if (!/\baccept-encoding\b/i.test(String(vary)))
+    void reply.header('Vary', `${String(vary)}, Accept-Encoding`);
+}
+
 /** Sets the validators; true when the client already holds this answer. */
 function notModified(request: FastifyRequest, reply: FastifyReply, key: string, version: number): boolean {
   const etag = etagFor(key, version, acceptsGzip(request));
-  const vary = reply.getHeader('vary');
-  void reply
-    .header('ETag', etag)
-    .header('Cache-Control', 'private, no-cache')
-    .header('Vary', vary ? `${String(vary)}, Accept-Encoding` : 'Accept-Encoding');
+  void reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
+  varyOnEncoding(reply);
   return request.headers['if-none-match'] === etag;
 }
 
@@ -115,6 +126,8 @@ export async function serveRead<T>(
     return serveStale(state, request, reply, opts.minVersion, key, csv, error);
   }
 }
+
+const gzipAsync = promisify(gzip);
 
 /** Smaller answers are not worth compressing. */
 const GZIP_MIN_BYTES = 1_024;
@@ -162,11 +175,20 @@ function encoded(key: string, body: string): Encoded {
 }
 
 /** Sends an answer, gzipped when the client takes it and it is big enough to gain from it. */
-function sendBody(request: FastifyRequest, reply: FastifyReply, type: string, answer: Encoded): FastifyReply {
+function sendBody(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  type: string,
+  answer: Encoded,
+): FastifyReply | Promise<FastifyReply> {
   void reply.type(type);
   if (answer.bytes.length < GZIP_MIN_BYTES || !acceptsGzip(request)) return reply.send(answer.bytes);
-  answer.gzipped ??= gzipSync(answer.bytes);
-  return reply.header('Content-Encoding', 'gzip').send(answer.gzipped);
+  if (answer.gzipped) return reply.header('Content-Encoding', 'gzip').send(answer.gzipped);
+  // Off the event loop (zlib's thread pool): a big CSV must not hold up other requests.
+  return gzipAsync(answer.bytes).then((zipped) => {
+    answer.gzipped = zipped;
+    return reply.header('Content-Encoding', 'gzip').send(zipped);
+  });
 }
 
 function plain(body: string): Encoded {

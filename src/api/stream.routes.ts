@@ -64,14 +64,20 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       },
     },
     (request, reply) => {
+      // Headers set on the reply so far (security, CORS, rate limit) go out with the stream's own:
+      // a hijacked reply does not send them by itself.
+      const earlier: Record<string, string | number | string[]> = {};
+      for (const [name, value] of Object.entries(reply.getHeaders()))
+        if (value !== undefined) earlier[name] = value;
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
-        'Content-Type': 'text/event-stream; charset=utf-8',
-        'Cache-Control': 'no-cache, no-transform',
-        Connection: 'keep-alive',
-        'X-Accel-Buffering': 'no',
-        'X-Request-Id': request.id,
+        ...earlier,
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': request.id,
       });
       res.write(': connected\n\n');
       // A slow client never blocks ingestion: when its socket buffer is full, notices are dropped

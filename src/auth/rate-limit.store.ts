@@ -109,7 +109,11 @@ export function createCounter(opts: FallbackStoreOptions): (key: string, windowM
   const switchTo = (next: 'redis' | 'local', error?: unknown) => {
     if (next === mode) return;
     mode = next;
-    onModeChange(next, error);
+    try {
+      onModeChange(next, error);
+    } catch {
+      // Being told is a courtesy: it must never keep a request from its answer.
+    }
   };
   let pending = new Map<string, PendingKey>();
   let scheduled = false;
@@ -121,10 +125,12 @@ export function createCounter(opts: FallbackStoreOptions): (key: string, windowM
     const args: string[] = [];
     for (const [, { windowMs, hits }] of batch) args.push(String(hits.length), String(windowMs));
     try {
-      const reply = (await withTimeout(
+      const reply = await withTimeout<unknown>(
         client.eval(INCR_SCRIPT, batch.length, ...batch.map(([key]) => prefix + key), ...args),
         timeoutMs,
-      )) as number[];
+      );
+      if (!Array.isArray(reply) || reply.length !== 2 * batch.length)
+        throw new Error('unexpected reply from the rate-limit script');
       switchTo('redis');
       batch.forEach(([, { hits }], k) => {
         const total = Number(reply[2 * k]);

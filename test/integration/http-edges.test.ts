@@ -1,4 +1,5 @@
 /** Edges of the HTTP layer: what Fastify or Node would otherwise answer in their own formats. */
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -80,5 +81,32 @@ describe('HTTP edges', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(asHeader.statusCode).toBe(401);
+  });
+
+  it('sends the security, CORS and request-id headers with the event stream too', async () => {
+    const port = (t.app.server.address() as net.AddressInfo).port;
+    const headers = await new Promise<http.IncomingHttpHeaders>((resolve, reject) => {
+      const req = http.get(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/v1/analytics/stream',
+          headers: { ...auth(), origin: 'https://admin.evently.test', 'x-request-id': 'sse-edge-1' },
+        },
+        (res) => {
+          resolve(res.headers);
+          req.destroy();
+        },
+      );
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        error.code === 'ECONNRESET' ? undefined : reject(error),
+      );
+    });
+    expect(headers['content-type']).toContain('text/event-stream');
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(headers['access-control-allow-origin']).toBe('https://admin.evently.test');
+    expect(headers['x-request-id']).toBe('sse-edge-1');
+    expect(headers['ratelimit-limit']).toBeDefined();
   });
 });

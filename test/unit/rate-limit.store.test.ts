@@ -85,6 +85,25 @@ describe('createCounter', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('answers every hit of a failed multi-key call with its own count, even if the listener throws', async () => {
+    const answers = [Promise.reject(new Error('ECONNRESET')), Promise.resolve(['not', 'a', 'count'])];
+    const redis = { status: 'ready', eval: () => answers.shift() } as unknown as Redis;
+    const count = createCounter({
+      redis,
+      prefix: 'p:',
+      onModeChange: () => {
+        throw new Error('a broken listener');
+      },
+    });
+    expect(await Promise.all([count('a', 60_000), count('b', 60_000), count('a', 60_000)])).toMatchObject([
+      { current: 1 },
+      { current: 1 },
+      { current: 2 },
+    ]);
+    // A reply of the wrong shape is a failure too, not NaN counts.
+    expect(await count('a', 60_000)).toMatchObject({ current: 3 });
+  });
+
   it('says when Redis is back', async () => {
     const modes: string[] = [];
     let up = false;

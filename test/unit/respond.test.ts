@@ -153,6 +153,37 @@ describe('serveRead', () => {
     ).toBe(200);
   });
 
+  it('names Accept-Encoding once in Vary when a fresh read falls back to the stale answer', async () => {
+    const { db, state } = pretendDatabase();
+    const series = Array.from({ length: 200 }, (_, i) => ({ day: i }));
+    let fail = false;
+    const app = await appOver(state, async () => {
+      if (fail) throw new DatabaseUnavailableError('the database is unavailable', 1_000);
+      return { figure: db.figure, series };
+    });
+    await app.inject('/figures');
+    db.version = 2;
+    fail = true;
+    const res = await app.inject({ url: '/figures?format=csv', headers: { 'accept-encoding': 'gzip' } });
+    const stale = await app.inject({ url: '/figures', headers: { 'accept-encoding': 'gzip' } });
+    expect(res.statusCode).toBe(503);
+    expect(stale.statusCode).toBe(200);
+    expect(stale.headers['x-data-stale']).toBe('true');
+    expect(stale.headers.vary).toBe('Accept-Encoding');
+    expect(JSON.parse(gunzipSync(stale.rawPayload).toString('utf8'))).toMatchObject({
+      meta: { stale: true },
+    });
+  });
+
+  it('gzips CSV as well', async () => {
+    const { state } = pretendDatabase();
+    const app = await appOver(state, async () => ({ figure: 1, note: 'x'.repeat(2_000) }));
+    const res = await app.inject({ url: '/figures?format=csv', headers: { 'accept-encoding': 'gzip' } });
+    expect(res.headers['content-type']).toContain('text/csv');
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(res.rawPayload).toString('utf8')).toContain('x'.repeat(2_000));
+  });
+
   it('leaves a small answer uncompressed', async () => {
     const { state } = pretendDatabase();
     const app = await appOver(state, async () => ({ figure: 1 }));
