@@ -42,7 +42,7 @@ export async function applyBucketFlows(trx: Db, deltas: [number, FlowDelta][]): 
   await sql`
     insert into flow_bucket (bucket, ${FLOW_COLUMNS}, new_users)
     select bucket, ${FLOW_COLUMNS}, new_users
-    from jsonb_to_recordset(${json(payload)}::jsonb) as x(bucket int, ${FLOW_RECORD}, new_users int)
+    from json_to_recordset(${json(payload)}::json) as x(bucket int, ${FLOW_RECORD}, new_users int)
     on conflict (bucket) do update set ${flowUpdate('flow_bucket')},
       new_users = flow_bucket.new_users + excluded.new_users`.execute(trx);
 }
@@ -64,7 +64,7 @@ export async function applyDayFlows(
   await sql`
     insert into flow_day (day, ${FLOW_COLUMNS}, new_users, active_events)
     select day, ${FLOW_COLUMNS}, new_users, active_events
-    from jsonb_to_recordset(${json(payload)}::jsonb) as x(day date, ${FLOW_RECORD}, new_users int, active_events int)
+    from json_to_recordset(${json(payload)}::json) as x(day date, ${FLOW_RECORD}, new_users int, active_events int)
     on conflict (day) do update set ${flowUpdate('flow_day')},
       new_users = flow_day.new_users + excluded.new_users,
       active_events = flow_day.active_events + excluded.active_events`.execute(trx);
@@ -90,7 +90,7 @@ export async function applyEventFlows(
   await sql`
     insert into ${sql.table(table)} (${sql.raw(period)}, event_id, ${FLOW_COLUMNS}, transitions)
     select at, event_id, ${FLOW_COLUMNS}, transitions
-    from jsonb_to_recordset(${json(payload)}::jsonb)
+    from json_to_recordset(${json(payload)}::json)
       as x(at ${periodType}, event_id bigint, ${FLOW_RECORD}, transitions int)
     on conflict (event_id, ${sql.raw(period)}) do update set ${flowUpdate(table)},
       transitions = ${sql.table(table)}.transitions + excluded.transitions`.execute(trx);

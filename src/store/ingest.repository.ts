@@ -1,6 +1,6 @@
 /**
  * The SQL of one ingest transaction. Every write is one multi-row statement fed by a JSON array
- * (jsonb_to_recordset), so a batch costs a fixed number of round trips whatever its size.
+ * (json_to_recordset), so a batch costs a fixed number of round trips whatever its size.
  */
 import { sql } from 'kysely';
 import type { BookingState } from '../aggregate/booking.ts';
@@ -12,7 +12,10 @@ import type { Db } from '../platform/db.ts';
 /** Serializes writers across instances: one ingest transaction at a time. */
 const WRITER_LOCK = 7_335_001;
 
-/** Rows as one JSON parameter, for jsonb_to_recordset / jsonb_array_elements_text. */
+/**
+ * Rows as one JSON parameter, for json_to_recordset / json_array_elements_text (json, not jsonb:
+ * each is read once, so converting it to jsonb first would be wasted work).
+ */
 export const json = (rows: unknown[]): string => JSON.stringify(rows);
 const ms = (value: number | null | undefined): number | null => (value === undefined ? null : value);
 
@@ -49,7 +52,7 @@ export async function findProcessedKeys(trx: Db, keys: string[]): Promise<Set<st
   if (keys.length === 0) return new Set();
   const { rows } = await sql<{ key: string }>`
     select key from event_log
-    where outcome = 'processed' and key in (select jsonb_array_elements_text(${json(keys)}::jsonb))`.execute(
+    where outcome = 'processed' and key in (select json_array_elements_text(${json(keys)}::json))`.execute(
     trx,
   );
   return new Set(rows.map((r) => r.key));
@@ -59,7 +62,7 @@ export async function loadBookings(trx: Db, ids: number[]): Promise<Map<number, 
   if (ids.length === 0) return new Map();
   const { rows } = await sql<{ booking_id: number; state: BookingState | string }>`
     select booking_id::float8 as booking_id, state from bookings
-    where booking_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(trx);
+    where booking_id in (select (json_array_elements_text(${json(ids)}::json))::bigint)`.execute(trx);
   return new Map(
     rows.map((r) => [
       r.booking_id,
@@ -87,7 +90,7 @@ export async function loadEvents(trx: Db, ids: number[]): Promise<Map<number, Ev
       (extract(epoch from event_date) * 1000)::float8 as event_date,
       (extract(epoch from created_at) * 1000)::float8 as created_at,
       (extract(epoch from meta_time) * 1000)::float8 as meta_time, meta_field_times, deleted
-    from events where event_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(
+    from events where event_id in (select (json_array_elements_text(${json(ids)}::json))::bigint)`.execute(
     trx,
   );
   return new Map(
@@ -119,7 +122,7 @@ export async function loadParked(trx: Db, bookingIds: number[]): Promise<ParkedM
       (extract(epoch from received_at) * 1000)::float8 as "receivedAt"
     from event_log
     where outcome = 'rejected' and reason = 'unknown_booking'
-      and booking_id in (select (jsonb_array_elements_text(${json(bookingIds)}::jsonb))::bigint)
+      and booking_id in (select (json_array_elements_text(${json(bookingIds)}::json))::bigint)
     order by id`.execute(trx);
   return rows;
 }
@@ -129,7 +132,7 @@ export async function stillRejected(trx: Db, ids: number[]): Promise<Set<number>
   if (ids.length === 0) return new Set();
   const { rows } = await sql<{ id: number }>`
     select id::float8 as id from event_log
-    where outcome = 'rejected' and id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(
+    where outcome = 'rejected' and id in (select (json_array_elements_text(${json(ids)}::json))::bigint)`.execute(
     trx,
   );
   return new Set(rows.map((r) => r.id));
@@ -148,9 +151,7 @@ export async function loadUsers(trx: Db, ids: number[]): Promise<Map<number, Sto
   if (ids.length === 0) return new Map();
   const { rows } = await sql<{ user_id: number; bookings: number; first: number | null }>`
     select user_id::float8 as user_id, bookings, (extract(epoch from first_booking_at) * 1000)::float8 as first
-    from users where user_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)`.execute(
-    trx,
-  );
+    from users where user_id in (select (json_array_elements_text(${json(ids)}::json))::bigint)`.execute(trx);
   return new Map(
     rows.map((r) => [r.user_id, { bookings: r.bookings, firstBookingAt: r.first ?? undefined }]),
   );
@@ -161,7 +162,7 @@ export async function recomputeUserFirstBooking(trx: Db, ids: number[]): Promise
   if (ids.length === 0) return new Map();
   const { rows } = await sql<{ user_id: number; first: number }>`
     select user_id::float8 as user_id, (extract(epoch from min(created_at)) * 1000)::float8 as first
-    from bookings where user_id in (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint)
+    from bookings where user_id in (select (json_array_elements_text(${json(ids)}::json))::bigint)
       and created_at is not null
     group by user_id`.execute(trx);
   return new Map(rows.map((r) => [r.user_id, r.first]));
@@ -176,7 +177,7 @@ export async function loadDayEventTransitions(trx: Db, keys: string[]): Promise<
   const { rows } = await sql<{ day: string; event_id: number; transitions: number }>`
     select f.day::text as day, f.event_id::float8 as event_id, f.transitions
     from flow_day_event f
-    join jsonb_to_recordset(${json(pairs)}::jsonb) as k(day date, event_id bigint)
+    join json_to_recordset(${json(pairs)}::json) as k(day date, event_id bigint)
       on f.day = k.day and f.event_id = k.event_id`.execute(trx);
   return new Map(rows.map((r) => [`${r.day}|${r.event_id}`, r.transitions]));
 }
@@ -190,7 +191,7 @@ export async function claimKeys(trx: Db, rows: LogRow[]): Promise<Map<string, nu
   const { rows: written } = await sql<{ id: number; key: string }>`
     insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw)
     select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw
-    from jsonb_to_recordset(${json(rows.map(logPayload))}::jsonb) as x(transport text, channel text, outcome text,
+    from json_to_recordset(${json(rows.map(logPayload))}::json) as x(transport text, channel text, outcome text,
       reason text, detail text, key text, message_type text, booking_id bigint, raw text)
     on conflict (key) where outcome = 'processed' do nothing
     returning id::float8 as id, key`.execute(trx);
@@ -205,7 +206,7 @@ export async function markRejected(
   if (rows.length === 0) return;
   await sql`
     update event_log e set outcome = 'rejected', reason = x.reason, detail = x.detail, key = null
-    from jsonb_to_recordset(${json(rows)}::jsonb) as x(id bigint, reason text, detail text)
+    from json_to_recordset(${json(rows)}::json) as x(id bigint, reason text, detail text)
     where e.id = x.id`.execute(trx);
 }
 
@@ -228,7 +229,7 @@ export async function insertLog(trx: Db, rows: LogRow[]): Promise<void> {
   await sql`
     insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw)
     select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw
-    from jsonb_to_recordset(${json(rows.map(logPayload))}::jsonb) as x(transport text, channel text, outcome text,
+    from json_to_recordset(${json(rows.map(logPayload))}::json) as x(transport text, channel text, outcome text,
       reason text, detail text, key text, message_type text, booking_id bigint, raw text)`.execute(trx);
 }
 
@@ -240,7 +241,7 @@ export async function updateLogOutcomes(
   if (rows.length === 0) return;
   await sql`
     update event_log e set outcome = x.outcome, reason = x.reason, key = coalesce(x.key, e.key), retried_at = now()
-    from jsonb_to_recordset(${json(rows)}::jsonb) as x(id bigint, outcome text, reason text, key text)
+    from json_to_recordset(${json(rows)}::json) as x(id bigint, outcome text, reason text, key text)
     where e.id = x.id and e.outcome = 'rejected'`.execute(trx);
 }
 
@@ -265,7 +266,7 @@ export async function upsertBookings(
   await sql`
     insert into bookings (booking_id, state, event_id, user_id, created_at)
     select booking_id, state, event_id, user_id, to_timestamp(created_at / 1000.0)
-    from jsonb_to_recordset(${json(payload)}::jsonb)
+    from json_to_recordset(${json(payload)}::json)
       as x(booking_id bigint, state json, event_id bigint, user_id bigint, created_at float8)
     on conflict (booking_id) do update set state = excluded.state, event_id = excluded.event_id,
       user_id = excluded.user_id, created_at = excluded.created_at`.execute(trx);
@@ -291,7 +292,7 @@ export async function upsertEventMeta(trx: Db, events: Map<number, EventMeta>): 
       meta_time, meta_field_times, deleted)
     select event_id, event_name, category, total_capacity, price, status, to_timestamp(event_date / 1000.0),
       to_timestamp(created_at / 1000.0), to_timestamp(meta_time / 1000.0), meta_field_times, deleted
-    from jsonb_to_recordset(${json(payload)}::jsonb) as x(event_id bigint, event_name text, category text,
+    from json_to_recordset(${json(payload)}::json) as x(event_id bigint, event_name text, category text,
       total_capacity int, price numeric, status text, event_date float8, created_at float8, meta_time float8,
       meta_field_times jsonb, deleted boolean)
     on conflict (event_id) do update set event_name = excluded.event_name, category = excluded.category,
@@ -360,7 +361,7 @@ export async function applyEventChanges(
         else least(e.first_booking, to_timestamp(x.min / 1000.0)) end,
       last_booking = case when x.max is null then e.last_booking
         else greatest(e.last_booking, to_timestamp(x.max / 1000.0)) end
-    from jsonb_to_recordset(${json([...rows.values()])}::jsonb) as x(event_id bigint, total int, pending int,
+    from json_to_recordset(${json([...rows.values()])}::json) as x(event_id bigint, total int, pending int,
       confirmed int, cancelled int, expired int, tickets int, held int, revenue numeric, confirmed_base int,
       min float8, max float8)
     where e.event_id = x.event_id`.execute(trx);
@@ -372,7 +373,7 @@ export async function recomputeEventBookingTimes(trx: Db, ids: number[]): Promis
     update events e set first_booking = t.first, last_booking = t.last
     from (
       select k.id, min(b.created_at) as first, max(b.created_at) as last
-      from (select (jsonb_array_elements_text(${json(ids)}::jsonb))::bigint as id) k
+      from (select (json_array_elements_text(${json(ids)}::json))::bigint as id) k
       left join bookings b on b.event_id = k.id
       group by k.id
     ) t
@@ -390,7 +391,7 @@ export async function applyCurrencyRevenue(trx: Db, deltas: [string, number][]):
   await sql`
     insert into event_currency_revenue (event_id, currency, amount)
     select event_id, currency, amount
-    from jsonb_to_recordset(${json(payload)}::jsonb) as x(event_id bigint, currency text, amount numeric)
+    from json_to_recordset(${json(payload)}::json) as x(event_id bigint, currency text, amount numeric)
     on conflict (event_id, currency) do update set amount = event_currency_revenue.amount + excluded.amount`.execute(
     trx,
   );
@@ -405,7 +406,7 @@ export async function upsertUsers(
   await sql`
     insert into users (user_id, bookings, first_booking_at)
     select user_id, bookings, to_timestamp(first / 1000.0)
-    from jsonb_to_recordset(${json(payload)}::jsonb) as x(user_id bigint, bookings int, first float8)
+    from json_to_recordset(${json(payload)}::json) as x(user_id bigint, bookings int, first float8)
     on conflict (user_id) do update set bookings = excluded.bookings,
       first_booking_at = excluded.first_booking_at`.execute(trx);
 }
@@ -434,7 +435,7 @@ export async function setUserStatus(
   const result = await sql`
     insert into user_status (user_id, disabled, changed_at)
     select user_id, disabled, to_timestamp(time / 1000.0)
-    from jsonb_to_recordset(${json(rows)}::jsonb) as x(user_id bigint, disabled boolean, time float8)
+    from json_to_recordset(${json(rows)}::json) as x(user_id bigint, disabled boolean, time float8)
     on conflict (user_id) do update set disabled = excluded.disabled, changed_at = excluded.changed_at
       where excluded.changed_at >= user_status.changed_at`.execute(db);
   return Number(result.numAffectedRows ?? 0);
