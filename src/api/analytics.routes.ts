@@ -3,6 +3,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { EVENT_SORT_FIELDS, type EventSortField } from '../store/read.repository.ts';
 import type { AnalyticsService } from './analytics.service.ts';
 import { Common, Days, Format, Range, querySchema, readContext, resolveWindow } from './params.ts';
+import { csvOf } from './csv.ts';
 import { serveRead, type ReadState } from './respond.ts';
 import {
   BookingTrendsSchema,
@@ -19,6 +20,15 @@ import {
   TopEventsSchema,
   withCsv,
 } from './schemas.ts';
+
+/** The columns of each list endpoint's CSV: its items' schema, so an empty list still has its header. */
+const CSV = {
+  EVENTS: csvOf(EventsSchema, 'events'),
+  DAILY: csvOf(DailySchema, 'series'),
+  TRENDS: csvOf(BookingTrendsSchema, 'daily_breakdown'),
+  REVENUE: csvOf(RevenueSchema, 'daily_revenue_breakdown'),
+  TOP: csvOf(TopEventsSchema, 'events'),
+} as const;
 
 export interface AnalyticsRoutesOptions {
   service: AnalyticsService;
@@ -94,7 +104,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         ctx,
         minVersion: q.min_version,
         compute: () => service.events(ctx, query),
-        csv: (d) => (d as { events: Record<string, unknown>[] }).events,
+        csv: CSV.EVENTS,
       });
     },
   );
@@ -139,7 +149,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         ctx,
         minVersion: req.query.min_version,
         compute: () => service.daily(ctx, window, req.query.granularity ?? 'day'),
-        csv: (d) => d.series as unknown as Record<string, unknown>[],
+        csv: CSV.DAILY,
       });
     },
   );
@@ -165,7 +175,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         ctx,
         minVersion: req.query.min_version,
         compute: () => service.bookingTrends(ctx, window, req.query.granularity ?? 'day'),
-        csv: (d) => (d as { daily_breakdown: Record<string, unknown>[] }).daily_breakdown,
+        csv: CSV.TRENDS,
       });
     },
   );
@@ -190,7 +200,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         ctx,
         minVersion: req.query.min_version,
         compute: () => service.revenue(ctx, req.query.days ?? 30),
-        csv: (d) => (d as { daily_revenue_breakdown: Record<string, unknown>[] }).daily_revenue_breakdown,
+        csv: CSV.REVENUE,
       });
     },
   );
@@ -245,7 +255,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         ctx,
         minVersion: req.query.min_version,
         compute: () => service.topEvents(req.query.sort_by ?? 'bookings', req.query.limit ?? 10),
-        csv: (d) => (d as { events: Record<string, unknown>[] }).events,
+        csv: CSV.TOP,
       });
     },
   );

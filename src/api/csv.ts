@@ -7,9 +7,23 @@ function cell(value: unknown): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
-export function toCsv(rows: readonly Record<string, unknown>[]): string {
-  if (rows.length === 0) return '';
-  const columns = Object.keys(rows[0] as Record<string, unknown>);
+/** A list endpoint's CSV: the columns (from the item schema) and how to get the rows. */
+export interface CsvShape<T> {
+  columns: readonly string[];
+  rows: (data: T) => readonly Record<string, unknown>[];
+}
+
+/** The CSV shape of the array property `list` of an object schema: its items' properties, in order. */
+export function csvOf<T>(schema: { properties: Record<string, unknown> }, list: string): CsvShape<T> {
+  const items = (schema.properties[list] as { items?: { properties?: Record<string, unknown> } } | undefined)
+    ?.items;
+  if (!items?.properties) throw new Error(`${list} is not an array of objects in this schema`);
+  const columns = Object.keys(items.properties);
+  return { columns, rows: (data) => (data as Record<string, Record<string, unknown>[]>)[list] ?? [] };
+}
+
+/** A header row always (an empty list is a header alone), then one line per row. */
+export function toCsv(rows: readonly Record<string, unknown>[], columns: readonly string[]): string {
   const lines = [columns.join(',')];
   for (const row of rows) lines.push(columns.map((c) => cell(row[c])).join(','));
   return `${lines.join('\r\n')}\r\n`;

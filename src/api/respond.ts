@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ReadContext } from './analytics.service.ts';
-import { toCsv } from './csv.ts';
+import { toCsv, type CsvShape } from './csv.ts';
 import { UnavailableError } from './errors.ts';
 import type { BreakerSnapshot } from '../platform/breaker.ts';
 import type { ResponseCache } from '../platform/cache.ts';
@@ -33,8 +33,8 @@ export interface ReadOptions<T> {
   ctx?: ReadContext;
   minVersion?: number | undefined;
   compute: () => Promise<T>;
-  /** Rows for text/csv, when the endpoint is a list or series. */
-  csv?: (data: T) => readonly Record<string, unknown>[];
+  /** Columns and rows for text/csv, when the endpoint is a list or series. */
+  csv?: CsvShape<T>;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -215,7 +215,7 @@ async function serveCurrent<T>(
 
   const data = await state.read(opts.compute);
   if (csv && opts.csv) {
-    const body = toCsv(opts.csv(data));
+    const body = toCsv(opts.csv.rows(data), opts.csv.columns);
     await state.cache.set(key, version, body);
     return sendBody(request, reply.header('X-Cache', 'MISS'), CSV_TYPE, plain(body));
   }

@@ -188,4 +188,16 @@ describe('CSV answers', () => {
       expect(response.headers['content-type'], url).toBe('application/json; charset=utf-8');
     }
   });
+
+  it('answers the header row alone when the list is empty', async () => {
+    const response = await service.app.inject({
+      url: `${BASE}/events?category=no-such-category&format=csv&as_of=${AS_OF}`,
+      headers: { authorization: `Bearer ${service.token}` },
+    });
+    expect(response.statusCode).toBe(200);
+    const table = parseCsv(response.body);
+    expect(table).toHaveLength(1);
+    expect(table[0]).toContain('event_id');
+    expect(table[0]).toContain('total_revenue');
+  });
 });

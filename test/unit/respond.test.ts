@@ -40,7 +40,7 @@ async function appOver(state: ReadState, compute: () => Promise<unknown>): Promi
     serveRead(state, req, reply, {
       minVersion: req.query.min_version === undefined ? undefined : Number(req.query.min_version),
       compute,
-      csv: (d) => [d as Record<string, unknown>],
+      csv: { columns: ['figure', 'note', 'series'], rows: (d) => [d as Record<string, unknown>] },
     }),
   );
   await app.ready();
