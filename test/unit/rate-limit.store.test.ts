@@ -86,8 +86,12 @@ describe('createCounter', () => {
   });
 
   it('answers every hit of a failed multi-key call with its own count, even if the listener throws', async () => {
-    const answers = [Promise.reject(new Error('ECONNRESET')), Promise.resolve(['not', 'a', 'count'])];
-    const redis = { status: 'ready', eval: () => answers.shift() } as unknown as Redis;
+    // Made when asked for: a rejected promise made up front would be unhandled until then.
+    const answers = [
+      () => Promise.reject(new Error('ECONNRESET')),
+      () => Promise.resolve(['not', 'a', 'count']),
+    ];
+    const redis = { status: 'ready', eval: () => answers.shift()?.() } as unknown as Redis;
     const count = createCounter({
       redis,
       prefix: 'p:',
