@@ -138,8 +138,10 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
 
   app.addSchema(ProblemSchema);
   app.addHook('onRoute', documentResponses);
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks on every request take a callback rather than return a promise: one microtask less each.
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
+    done();
   });
   app.addHook('preValidation', guardParameters);
 

@@ -21,13 +21,14 @@ export interface MetricsRoutesOptions {
 export const UNMATCHED_ROUTE = 'unmatched';
 
 const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { metrics, sources }) => {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.observeRequest({
       route: request.routeOptions.url ?? UNMATCHED_ROUTE,
       method: request.method,
       status: reply.statusCode,
       seconds: reply.elapsedTime / 1000,
     });
+    done();
   });
 
   app.get(

@@ -3,7 +3,7 @@
  * written as plain decimal digits (no 1e309, 0x7, 7.0 or 20-digit overflows), and no value may hold
  * a NUL byte (PostgreSQL refuses it in text) or be absurdly long.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { BadRequestError } from './errors.ts';
 import { PARAM_RULES } from './params.ts';
 
@@ -29,9 +29,19 @@ function check(values: unknown, schema: ObjectSchema | undefined): void {
   }
 }
 
-export async function guardParameters(request: FastifyRequest): Promise<void> {
+export function guardParameters(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+): void {
   const schema = request.routeOptions.schema as
     { querystring?: ObjectSchema; params?: ObjectSchema } | undefined;
-  check(request.query, schema?.querystring);
-  check(request.params, schema?.params);
+  try {
+    check(request.query, schema?.querystring);
+    check(request.params, schema?.params);
+  } catch (error) {
+    done(error instanceof Error ? error : new Error(String(error)));
+    return;
+  }
+  done();
 }
