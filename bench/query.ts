@@ -20,7 +20,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { once as onceEvent } from 'node:events';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
@@ -28,6 +27,7 @@ import { sql } from 'kysely';
 import { mintToken } from '../src/auth/tokens.ts';
 import { createPipeline } from '../src/ingest/pipeline.ts';
 import { openPostgres } from '../src/platform/db.ts';
+import { freePort } from '../test/helpers/servers.ts';
 import { ScratchDatabases } from '../test/support/scratch-database.ts';
 import { once, onInterrupt } from './cleanup.ts';
 import { loadDataset } from './dataset.ts';
@@ -42,19 +42,6 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
 const WARMUP_SECONDS = 3;
 const TARGET_RATIO = 0.6;
 const TARGET_P99_MS = 25;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 function startChild(label: string, args: string[], env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, args, {

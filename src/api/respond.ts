@@ -103,9 +103,16 @@ function varyOnEncoding(reply: FastifyReply): void {
     void reply.header('Vary', `${String(vary)}, Accept-Encoding`);
 }
 
+/** What one request asks for, worked out once: its cache key, its format and whether it takes gzip. */
+interface Target {
+  key: string;
+  csv: boolean;
+  gzip: boolean;
+}
+
 /** Sets the validators; true when the client already holds this answer. */
-function notModified(request: FastifyRequest, reply: FastifyReply, key: string, version: number): boolean {
-  const etag = etagFor(key, version, acceptsGzip(request));
+function notModified(request: FastifyRequest, reply: FastifyReply, target: Target, version: number): boolean {
+  const etag = etagFor(target.key, version, target.gzip);
   void reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
   varyOnEncoding(reply);
   return request.headers['if-none-match'] === etag;
@@ -118,12 +125,12 @@ export async function serveRead<T>(
   opts: ReadOptions<T>,
 ): Promise<unknown> {
   const csv = opts.csv !== undefined && wantsCsv(request);
-  const key = requestKey(request, csv, opts.ctx);
+  const target: Target = { key: requestKey(request, csv, opts.ctx), csv, gzip: acceptsGzip(request) };
   try {
-    return await serveCurrent(state, request, reply, opts, key, csv);
+    return await serveCurrent(state, request, reply, opts, target);
   } catch (error) {
     if (!isDatabaseUnavailable(error)) throw error;
-    return serveStale(state, request, reply, opts.minVersion, key, csv, error);
+    return serveStale(state, request, reply, opts.minVersion, target, error);
   }
 }
 
@@ -176,13 +183,12 @@ function encoded(key: string, body: string): Encoded {
 
 /** Sends an answer, gzipped when the client takes it and it is big enough to gain from it. */
 function sendBody(
-  request: FastifyRequest,
   reply: FastifyReply,
-  type: string,
+  target: Target,
   answer: Encoded,
 ): FastifyReply | Promise<FastifyReply> {
-  void reply.type(type);
-  if (answer.bytes.length < GZIP_MIN_BYTES || !acceptsGzip(request)) return reply.send(answer.bytes);
+  void reply.type(target.csv ? CSV_TYPE : JSON_TYPE);
+  if (answer.bytes.length < GZIP_MIN_BYTES || !target.gzip) return reply.send(answer.bytes);
   if (answer.gzipped) return reply.header('Content-Encoding', 'gzip').send(answer.gzipped);
   // Off the event loop (zlib's thread pool): a big CSV must not hold up other requests.
   return gzipAsync(answer.bytes).then((zipped) => {
@@ -200,24 +206,23 @@ async function serveCurrent<T>(
   request: FastifyRequest,
   reply: FastifyReply,
   opts: ReadOptions<T>,
-  key: string,
-  csv: boolean,
+  target: Target,
 ): Promise<unknown> {
+  const { key, csv } = target;
   if (opts.minVersion !== undefined && !(await state.waitForVersion(opts.minVersion, 5_000))) {
     throw new UnavailableError(`data version ${opts.minVersion} is not applied yet`, 1);
   }
   const version = await state.dataVersion();
-  if (notModified(request, reply, key, version)) return reply.code(304).send();
+  if (notModified(request, reply, target, version)) return reply.code(304).send();
 
   const hit = await state.cache.get(key, version);
-  if (hit !== undefined)
-    return sendBody(request, reply.header('X-Cache', 'HIT'), csv ? CSV_TYPE : JSON_TYPE, encoded(key, hit));
+  if (hit !== undefined) return sendBody(reply.header('X-Cache', 'HIT'), target, encoded(key, hit));
 
   const data = await state.read(opts.compute);
   if (csv && opts.csv) {
     const body = toCsv(opts.csv.rows(data), opts.csv.columns);
     await state.cache.set(key, version, body);
-    return sendBody(request, reply.header('X-Cache', 'MISS'), CSV_TYPE, plain(body));
+    return sendBody(reply.header('X-Cache', 'MISS'), target, plain(body));
   }
   const meta = {
     generated_at: new Date().toISOString(),
@@ -228,12 +233,7 @@ async function serveCurrent<T>(
   // The data is serialized once; the cached copy differs only in its meta.
   const head = `{"success":true,"data":${JSON.stringify(data)},"meta":`;
   await state.cache.set(key, version, `${head}${JSON.stringify({ ...meta, cached: true })}}`);
-  return sendBody(
-    request,
-    reply.header('X-Cache', 'MISS'),
-    JSON_TYPE,
-    plain(`${head}${JSON.stringify(meta)}}`),
-  );
+  return sendBody(reply.header('X-Cache', 'MISS'), target, plain(`${head}${JSON.stringify(meta)}}`));
 }
 
 /** The stored answer marked stale; undefined if what was stored cannot be read back. */
@@ -252,14 +252,13 @@ async function serveStale(
   request: FastifyRequest,
   reply: FastifyReply,
   minVersion: number | undefined,
-  key: string,
-  csv: boolean,
+  target: Target,
   cause: unknown,
 ): Promise<unknown> {
-  const last = await state.cache.lastGood(key);
+  const last = await state.cache.lastGood(target.key);
   // An answer older than the version the client has already seen would not be read-your-writes.
   const usable = last && (minVersion === undefined || last.version >= minVersion) ? last : undefined;
-  const body = usable && markedStale(usable.body, csv);
+  const body = usable && markedStale(usable.body, target.csv);
   if (!usable || body === undefined) {
     const retryMs = cause instanceof DatabaseUnavailableError ? cause.retryAfterMs : 5_000;
     throw new UnavailableError(
@@ -272,6 +271,6 @@ async function serveStale(
     .header('X-Data-Stale', 'true')
     .header('Warning', '110 - "Response is Stale"')
     .header('X-Cache', 'STALE');
-  if (notModified(request, reply, key, usable.version)) return reply.code(304).send();
-  return sendBody(request, reply, csv ? CSV_TYPE : JSON_TYPE, plain(body));
+  if (notModified(request, reply, target, usable.version)) return reply.code(304).send();
+  return sendBody(reply, target, plain(body));
 }

@@ -5,6 +5,7 @@
  */
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
+import { withTimeout } from '../platform/deadline.ts';
 
 export interface Count {
   current: number;
@@ -78,14 +79,6 @@ export interface FallbackStoreOptions {
   /** Told once when counting moves to this process, and once when it moves back to Redis. */
   onModeChange?: (mode: 'redis' | 'local', error?: unknown) => void;
   local?: LocalWindows;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 interface PendingKey {

@@ -9,6 +9,7 @@
  * a Redis outage makes the cache smaller, never a request slower or failed.
  */
 import type { Redis } from 'ioredis';
+import { withTimeout } from './deadline.ts';
 
 export interface CachedAnswer {
   version: number;
@@ -112,14 +113,6 @@ class Lru<V> {
     this.map.clear();
     this.bytes = 0;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
