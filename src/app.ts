@@ -5,6 +5,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifySchema,
 } from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
@@ -16,7 +17,8 @@ import { healthRoutes, type ConsumerStats } from './api/health.routes.ts';
 import metricsRoutes from './api/metrics.routes.ts';
 import { documentResponses } from './api/operations.schemas.ts';
 import { guardParameters } from './api/param-guard.ts';
-import { PARAM_RULES } from './api/params.ts';
+import { ruleOf, type ParamSchema } from './api/params.ts';
+import { envelopeMeta } from './api/respond.ts';
 import { ProblemSchema } from './api/schemas.ts';
 import { streamRoutes } from './api/stream.routes.ts';
 import { adminAuth } from './auth/auth.plugin.ts';
@@ -46,31 +48,22 @@ const DOCS_CSP = {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-function validationDetail(error: FastifyError): string {
+function validationDetail(error: FastifyError, schema: FastifySchema | undefined): string {
   const first = error.validation?.[0];
   if (!first) return 'the request is invalid';
   const params = first.params;
   if (first.keyword === 'additionalProperties') {
     return `unknown parameter "${String(params.additionalProperty)}"`;
   }
-  const name =
-    first.instancePath.split('/').filter(Boolean)[0] ??
-    (typeof params.missingProperty === 'string' ? params.missingProperty : 'body');
-  const rule = PARAM_RULES[name];
   const where = error.validationContext ?? 'request';
   if (where === 'body')
     return `body${first.instancePath.replaceAll('/', '.')} ${first.message ?? 'is invalid'}`;
-  if (
-    first.keyword === 'maximum' ||
-    first.keyword === 'minimum' ||
-    first.keyword === 'type' ||
-    first.keyword === 'pattern' ||
-    rule
-  ) {
-    const limit = typeof params.limit === 'number' ? ` (limit ${params.limit})` : '';
-    return `${name} must be ${rule ?? first.message ?? 'valid'}${rule ? '' : limit}`;
-  }
-  return `${name} ${first.message ?? 'is invalid'}`;
+  const name =
+    first.instancePath.split('/').filter(Boolean)[0] ??
+    (typeof params.missingProperty === 'string' ? params.missingProperty : 'body');
+  const part = (schema as Record<string, { properties?: Record<string, ParamSchema> }> | undefined)?.[where];
+  const rule = ruleOf(name, part?.properties?.[name]);
+  return rule !== undefined ? `${name} must be ${rule}` : `${name} ${first.message ?? 'is invalid'}`;
 }
 
 function problemOf(status: number, title: string, detail: string, url: string, requestId: string): Problem {
@@ -158,7 +151,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     } else if (error.validation) {
       status = 400;
       title = 'Bad Request';
-      detail = validationDetail(error);
+      detail = validationDetail(error, request.routeOptions.schema);
     } else if (isDatabaseUnavailable(error)) {
       status = 503;
       title = 'Service Unavailable';
@@ -189,6 +182,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       instance: request.url.split('?')[0] ?? request.url,
       request_id: request.id,
     };
+    // Validators set before the read failed (a 404, a 503) must not let a client cache the error.
+    reply.removeHeader('etag');
     return reply.code(status).headers(headers).type('application/problem+json').send(problem);
   });
 
@@ -289,6 +284,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(
     async (api) => {
       await api.register(adminAuth, { verifier: deps.verifier });
+      api.addHook('preSerialization', envelopeMeta(deps.readState));
       await api.register(analyticsRateLimit, {
         limit: config.rateLimit,
         redis: deps.redis,

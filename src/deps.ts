@@ -126,6 +126,7 @@ function createReadState(
     note,
     read: (q) => guard.run(q),
     breaker: () => guard.snapshot(),
+    knownVersion: () => known,
     // A single embedded instance is the only writer: its own commits are all there is to know.
     dataVersion: () => (database.kind === 'pglite' && known > 0 ? Promise.resolve(known) : barrier()),
     async waitForVersion(version, timeoutMs) {

@@ -22,14 +22,19 @@ export function parseTimestamp(text: string): number | undefined {
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60)
     return undefined;
   const ms = Math.floor(Number(`0.${frac || '0'}`) * 1000);
-  let time = Date.UTC(year, month - 1, day, hour, minute, second, ms);
-  const check = new Date(Date.UTC(year, month - 1, day));
-  if (check.getUTCDate() !== day) return undefined;
+  // 24:00 is the end of the day (ISO 8601); 24:30 is no time at all.
+  if (hour === 24 && (minute > 0 || second > 0 || ms > 0)) return undefined;
+  const midnight = new Date(Date.UTC(year, month - 1, day));
+  // Date.UTC reads years 0-99 as 1900-1999: those get the year as written.
+  if (year < 100) midnight.setUTCFullYear(year, month - 1, day);
+  if (midnight.getUTCDate() !== day) return undefined;
+  let time = midnight.getTime() + ((hour * 60 + minute) * 60 + second) * 1000 + ms;
   if (zone && zone.toUpperCase() !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
-    const offset = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0');
-    if (offset > 18 * 60) return undefined;
+    const offsetMinutes = Number(digits.slice(2, 4) || '0');
+    const offset = Number(digits.slice(0, 2)) * 60 + offsetMinutes;
+    if (offsetMinutes > 59 || offset > 18 * 60) return undefined;
     time -= sign * offset * 60_000;
   }
   return Number.isFinite(time) ? time : undefined;

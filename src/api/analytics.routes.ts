@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { EVENT_SORT_FIELDS, type EventSortField } from '../store/read.repository.ts';
 import type { AnalyticsService } from './analytics.service.ts';
-import { Common, Days, Format, Range, querySchema, readContext, resolveWindow } from './params.ts';
+import { Common, Days, Format, FromTo, Range, querySchema, readContext, resolveWindow } from './params.ts';
 import { csvOf } from './csv.ts';
 import { serveRead, type ReadState } from './respond.ts';
 import {
@@ -49,17 +49,17 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         tags,
         security,
         summary: 'Everything the dashboard shows, in one call',
-        querystring: querySchema({ ...Common, ...Days }),
+        querystring: querySchema({ ...Common, ...Days, ...FromTo }),
         response: { 200: envelopeSchema('dashboard', DashboardSchema), ...errorResponses },
       },
     },
     async (req, reply) => {
       const ctx = readContext(req.query, defaultZone);
-      const days = req.query.days ?? 30;
+      const window = resolveWindow(ctx, req.query);
       return serveRead(state, req, reply, {
         ctx,
         minVersion: req.query.min_version,
-        compute: () => service.dashboard(ctx, days),
+        compute: () => service.dashboard(ctx, window),
       });
     },
   );
@@ -117,16 +117,17 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         security,
         summary: 'One event: its figures and its daily flows',
         params: Type.Object({ event_id: Type.Integer({ minimum: 0 }) }),
-        querystring: querySchema({ ...Common, ...Days }),
+        querystring: querySchema({ ...Common, ...Days, ...FromTo }),
         response: { 200: envelopeSchema('event', EventDetailSchema), ...errorResponses },
       },
     },
     async (req, reply) => {
       const ctx = readContext(req.query, defaultZone);
+      const window = resolveWindow(ctx, req.query);
       return serveRead(state, req, reply, {
         ctx,
         minVersion: req.query.min_version,
-        compute: () => service.event(ctx, req.params.event_id, req.query.days ?? 30),
+        compute: () => service.event(ctx, req.params.event_id, window),
       });
     },
   );
@@ -186,8 +187,8 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
       schema: {
         tags,
         security,
-        summary: 'Revenue over the last N days, growth, top events and daily breakdown',
-        querystring: querySchema({ ...Common, ...Days, ...Format }),
+        summary: 'Revenue over the last N days (or from/to), growth, top events and daily breakdown',
+        querystring: querySchema({ ...Common, ...Days, ...FromTo, ...Format }),
         response: {
           200: withCsv(envelopeSchema('revenue', RevenueSchema), 'daily_revenue_breakdown'),
           ...errorResponses,
@@ -196,10 +197,11 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
     },
     async (req, reply) => {
       const ctx = readContext(req.query, defaultZone);
+      const window = resolveWindow(ctx, req.query);
       return serveRead(state, req, reply, {
         ctx,
         minVersion: req.query.min_version,
-        compute: () => service.revenue(ctx, req.query.days ?? 30),
+        compute: () => service.revenue(ctx, window),
         csv: CSV.REVENUE,
       });
     },

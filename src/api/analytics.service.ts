@@ -49,19 +49,19 @@ export interface AnalyticsService {
       offset: number;
     },
   ): Promise<unknown>;
-  event(ctx: ReadContext, eventId: number, days: number): Promise<unknown>;
+  event(ctx: ReadContext, eventId: number, w: Window): Promise<unknown>;
   daily(
     ctx: ReadContext,
     w: Window,
     granularity: Granularity,
   ): Promise<{ granularity: Granularity; from: string; to: string; series: DailyStats[] }>;
   bookingTrends(ctx: ReadContext, w: Window, granularity: Granularity): Promise<unknown>;
-  revenue(ctx: ReadContext, days: number): Promise<unknown>;
+  revenue(ctx: ReadContext, w: Window): Promise<unknown>;
   capacity(): Promise<unknown>;
   topEvents(sortBy: read.RankBy, limit: number): Promise<unknown>;
   system(ctx: ReadContext): Promise<Record<string, unknown>>;
   overview(ctx: ReadContext): Promise<unknown>;
-  dashboard(ctx: ReadContext, days: number): Promise<unknown>;
+  dashboard(ctx: ReadContext, w: Window): Promise<unknown>;
 }
 
 /** Reads shared by the parts of one answer, keyed by what they read. */
@@ -190,8 +190,8 @@ export function createAnalyticsService(deps: {
     };
   }
 
-  async function revenue(ctx: ReadContext, days: number, memo: Memo = new Map()) {
-    const w = windowOf(ctx, days);
+  async function revenue(ctx: ReadContext, w: Window, memo: Memo = new Map()) {
+    const days = daysBetween(w.from, w.to) + 1;
     const [current, previous, top] = await Promise.all([
       windowTotals(ctx, w, memo),
       windowTotals(ctx, previousWindow(w), memo),
@@ -318,10 +318,9 @@ export function createAnalyticsService(deps: {
       );
       return { events: rows.map(toEventStats), total, limit: q.limit, offset: q.offset, summary };
     },
-    async event(ctx, eventId, days) {
+    async event(ctx, eventId, w) {
       const row = await read.findEvent(db, eventId);
       if (!row || row.deleted) throw new NotFoundError(`event ${eventId} not found`);
-      const w = windowOf(ctx, days);
       const flows = await read.dayFlows(db, w.from, w.to, ctx.tz, deps.dayZone(), eventId);
       const daily = buildSeries({ from: w.from, to: w.to, granularity: 'day', flows, bookingsBefore: 0 }).map(
         (d) => ({
@@ -345,8 +344,7 @@ export function createAnalyticsService(deps: {
     topEvents,
     system,
     overview,
-    async dashboard(ctx, days) {
-      const w = windowOf(ctx, days);
+    async dashboard(ctx, w) {
       // One memo for the whole answer: its parts ask for the same windows (the 30-day series
       // four times), which are read once.
       const memo: Memo = new Map();
@@ -356,7 +354,7 @@ export function createAnalyticsService(deps: {
         series(ctx, w, 'day', memo),
         bookingTrends(ctx, w, 'day', memo),
         capacity(),
-        revenue(ctx, days, memo),
+        revenue(ctx, w, memo),
       ]);
       return {
         overview: ov,

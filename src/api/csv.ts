@@ -1,9 +1,12 @@
-/** RFC 4180 CSV of flat rows; nested values are written as JSON. */
+/** A whole number as JSON writes it: harmless in a spreadsheet, whatever its sign. */
+const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+
+/** One RFC 4180 CSV cell; nested values are written as JSON. */
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = typeof value === 'string' ? value : JSON.stringify(value);
-  // A leading =, +, - or @ would be a formula in a spreadsheet.
-  const safe = /^[=+\-@\t\r]/.test(text) && !/^-?\d/.test(text) ? `'${text}` : text;
+  // A leading =, +, - or @ would be a formula in a spreadsheet; a plain number (-12.5) is not.
+  const safe = /^[=+\-@\t\r]/.test(text) && !NUMBER.test(text) ? `'${text}` : text;
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 

@@ -5,13 +5,13 @@
  */
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { BadRequestError } from './errors.ts';
-import { PARAM_RULES } from './params.ts';
+import { ruleOf, type ParamSchema } from './params.ts';
 
 const INTEGER = /^-?\d{1,15}$/;
 const MAX_VALUE_LENGTH = 1_000;
 
 interface ObjectSchema {
-  properties?: Record<string, { type?: string }>;
+  properties?: Record<string, ParamSchema>;
 }
 
 function check(values: unknown, schema: ObjectSchema | undefined): void {
@@ -22,8 +22,9 @@ function check(values: unknown, schema: ObjectSchema | undefined): void {
       if (value.includes('\u0000')) throw new BadRequestError(`${name} must not contain a NUL byte`);
       if (value.length > MAX_VALUE_LENGTH)
         throw new BadRequestError(`${name} is longer than ${MAX_VALUE_LENGTH} characters`);
-      if (schema?.properties?.[name]?.type === 'integer' && !INTEGER.test(value)) {
-        throw new BadRequestError(`${name} must be ${PARAM_RULES[name] ?? 'an integer'}`);
+      const property = schema?.properties?.[name];
+      if (property?.type === 'integer' && !INTEGER.test(value)) {
+        throw new BadRequestError(`${name} must be ${ruleOf(name, property) ?? 'an integer'}`);
       }
     }
   }

@@ -7,22 +7,55 @@ import { addDays, daysBetween, isValidDate, isValidTimeZone, todayIn } from '../
 import { BadRequestError } from './errors.ts';
 import type { ReadContext, Window } from './analytics.service.ts';
 
+/**
+ * The days a query may name: real calendar days, in a span every window reaching two years back
+ * (or a day forward) stays inside of, for JavaScript and PostgreSQL alike.
+ */
+const FIRST_DATE = '1900-01-01';
+const LAST_DATE = '2999-12-31';
+const DATE_RULE = `a date YYYY-MM-DD from ${FIRST_DATE} to ${LAST_DATE}`;
+
+function isQueryDate(text: string): boolean {
+  return isValidDate(text) && text >= FIRST_DATE && text <= LAST_DATE;
+}
+
+/** Parameters whose rule is worded by hand; every other one's is read off its schema (ruleOf). */
 export const PARAM_RULES: Record<string, string> = {
-  as_of: 'a date YYYY-MM-DD',
+  as_of: DATE_RULE,
   tz: 'an IANA time zone such as Europe/Paris',
-  days: 'an integer from 1 to 365',
-  from: 'a date YYYY-MM-DD',
-  to: 'a date YYYY-MM-DD',
-  granularity: 'one of day, week, month',
-  limit: 'an integer in the allowed range',
-  offset: 'an integer >= 0',
-  min_version: 'an integer >= 0',
-  format: 'json or csv',
-  sort_by: 'one of bookings, revenue, utilization',
-  order: 'asc or desc',
-  event_id: 'a non-negative integer',
-  id: 'a positive integer',
+  from: DATE_RULE,
+  to: DATE_RULE,
 };
+
+/** The part of a JSON schema a parameter's rule is read from. */
+export interface ParamSchema {
+  type?: string;
+  minimum?: number;
+  maximum?: number;
+  maxLength?: number;
+  const?: unknown;
+  anyOf?: readonly ParamSchema[];
+}
+
+/** The rule a parameter is held to, as a 400 names it ("limit must be an integer from 1 to 50"). */
+export function ruleOf(name: string, schema: ParamSchema | undefined): string | undefined {
+  const fixed = PARAM_RULES[name];
+  if (fixed !== undefined || schema === undefined) return fixed;
+  const choices = (schema.anyOf ?? [])
+    .map((s) => s.const)
+    .filter((c): c is string | number => typeof c === 'string' || typeof c === 'number');
+  if (choices.length > 0) return `one of ${choices.join(', ')}`;
+  if (schema.type === 'integer') {
+    const { minimum: min, maximum: max } = schema;
+    if (min !== undefined && max !== undefined) return `an integer from ${min} to ${max}`;
+    if (min !== undefined) return `an integer >= ${min}`;
+    return max !== undefined ? `an integer <= ${max}` : 'an integer';
+  }
+  if (schema.type === 'boolean') return 'true or false';
+  if (schema.type === 'string' && schema.maxLength !== undefined)
+    return `a text of at most ${schema.maxLength} characters`;
+  return undefined;
+}
 
 const date = (description: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description });
 
@@ -48,9 +81,15 @@ export const Format = {
   ),
 };
 
-export const Range = {
+/** A window given by its days instead of `days` (every endpoint that takes `days`). */
+export const FromTo = {
   from: Type.Optional(date('First day (inclusive), instead of days.')),
   to: Type.Optional(date('Last day (inclusive), instead of days.')),
+};
+
+/** FromTo and the bucket size, for the endpoints whose series is not daily by name. */
+export const Range = {
+  ...FromTo,
   granularity: Type.Optional(
     Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')], { default: 'day' }),
   ),
@@ -68,7 +107,7 @@ export function readContext(
 ): ReadContext {
   const tz = q.tz ?? defaultZone;
   if (!isValidTimeZone(tz)) throw new BadRequestError(`tz must be ${PARAM_RULES.tz} (got "${tz}")`);
-  if (q.as_of !== undefined && !isValidDate(q.as_of))
+  if (q.as_of !== undefined && !isQueryDate(q.as_of))
     throw new BadRequestError(`as_of must be ${PARAM_RULES.as_of}`);
   return { tz, asOf: q.as_of ?? todayIn(tz) };
 }
@@ -87,7 +126,7 @@ export function resolveWindow(
   if (q.days !== undefined) throw new BadRequestError('use either days or from/to, not both');
   for (const name of ['from', 'to'] as const) {
     const value = q[name];
-    if (value !== undefined && !isValidDate(value))
+    if (value !== undefined && !isQueryDate(value))
       throw new BadRequestError(`${name} must be ${PARAM_RULES[name]}`);
   }
   const to = q.to ?? ctx.asOf;

@@ -18,8 +18,10 @@ import type { ResponseCache } from '../platform/cache.ts';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from '../platform/db-guard.ts';
 
 export interface ReadState {
-  /** The newest data version this instance knows of. */
+  /** The data version now committed (read after the call began, so never behind a commit before it). */
   dataVersion(): Promise<number>;
+  /** The newest data version this instance has seen so far, without asking anyone. */
+  knownVersion(): number;
   /** Resolves true once the data version reaches `version`, false after the timeout. */
   waitForVersion(version: number, timeoutMs: number): Promise<boolean>;
   /** Runs a database read behind the circuit breaker; DatabaseUnavailableError while it is open. */
@@ -40,13 +42,34 @@ export interface ReadOptions<T> {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const CSV_TYPE = 'text/csv; charset=utf-8';
 
+/** The q-value of each media range of an Accept header (RFC 9110, section 12.5.1). */
+function acceptWeights(accept: string): Map<string, number> {
+  const weights = new Map<string, number>();
+  for (const part of accept.split(',')) {
+    const [range = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    if (range === '') continue;
+    const q = params.find((p) => p.startsWith('q='));
+    const weight = q === undefined ? 1 : Number(q.slice(2));
+    weights.set(range, Number.isFinite(weight) ? weight : 0);
+  }
+  return weights;
+}
+
+/**
+ * CSV when `format=csv`, or when `Accept` names text/csv with a weight above zero and at least
+ * that of JSON (application/json, application/*, or any type).
+ */
 export function wantsCsv(request: FastifyRequest): boolean {
   const format = (request.query as { format?: string } | undefined)?.format;
   if (format !== undefined) return format === 'csv';
-  return (request.headers.accept ?? '').includes('text/csv');
+  const accept = request.headers.accept;
+  if (accept === undefined || !accept.toLowerCase().includes('text/csv')) return false;
+  const weights = acceptWeights(accept);
+  const csv = weights.get('text/csv') ?? 0;
+  const json = weights.get('application/json') ?? weights.get('application/*') ?? weights.get('*/*') ?? 0;
+  return csv > 0 && csv >= json;
 }
 
-/** Route, path parameters, query (without min_version) and format: one answer per key and version. */
 /**
  * Route, path and query parameters, format, and the *resolved* as_of and zone: a request without
  * as_of means "today", which changes at midnight while the URL stays the same.
@@ -95,12 +118,19 @@ function etagFor(key: string, version: number, gzip: boolean): string {
   return tag;
 }
 
-/** Adds Accept-Encoding to Vary (once: a request can get here twice, fresh then stale). */
-function varyOnEncoding(reply: FastifyReply): void {
+/** Adds a request header to Vary (once: a request can get here twice, fresh then stale). */
+function varyOn(reply: FastifyReply, field: string): void {
   const vary = reply.getHeader('vary');
-  if (vary === undefined) void reply.header('Vary', 'Accept-Encoding');
-  else if (!/\baccept-encoding\b/i.test(String(vary)))
-    void reply.header('Vary', `${String(vary)}, Accept-Encoding`);
+  if (vary === undefined) void reply.header('Vary', field);
+  else if (!new RegExp(`(^|,)\\s*${field}\\s*(,|$)`, 'i').test(String(vary)))
+    void reply.header('Vary', `${String(vary)}, ${field}`);
+}
+
+/** True when If-None-Match lists this tag (weak comparison, RFC 9110, section 13.1.2). */
+function listsTag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header === etag) return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
 
 /** What one request asks for, worked out once: its cache key, its format and whether it takes gzip. */
@@ -108,14 +138,17 @@ interface Target {
   key: string;
   csv: boolean;
   gzip: boolean;
+  /** The endpoint also answers text/csv, so the format follows the Accept header. */
+  negotiated: boolean;
 }
 
 /** Sets the validators; true when the client already holds this answer. */
 function notModified(request: FastifyRequest, reply: FastifyReply, target: Target, version: number): boolean {
   const etag = etagFor(target.key, version, target.gzip);
   void reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
-  varyOnEncoding(reply);
-  return request.headers['if-none-match'] === etag;
+  if (target.negotiated) varyOn(reply, 'Accept');
+  varyOn(reply, 'Accept-Encoding');
+  return listsTag(request.headers['if-none-match'], etag);
 }
 
 export async function serveRead<T>(
@@ -125,7 +158,12 @@ export async function serveRead<T>(
   opts: ReadOptions<T>,
 ): Promise<unknown> {
   const csv = opts.csv !== undefined && wantsCsv(request);
-  const target: Target = { key: requestKey(request, csv, opts.ctx), csv, gzip: acceptsGzip(request) };
+  const target: Target = {
+    key: requestKey(request, csv, opts.ctx),
+    csv,
+    gzip: acceptsGzip(request),
+    negotiated: opts.csv !== undefined,
+  };
   try {
     return await serveCurrent(state, request, reply, opts, target);
   } catch (error) {
@@ -273,4 +311,32 @@ async function serveStale(
     .header('X-Cache', 'STALE');
   if (notModified(request, reply, target, usable.version)) return reply.code(304).send();
   return sendBody(reply, target, plain(body));
+}
+
+interface Envelope {
+  success: true;
+  data?: { data_version?: unknown };
+  meta?: unknown;
+}
+
+function isEnvelope(payload: unknown): payload is Envelope {
+  return typeof payload === 'object' && payload !== null && (payload as Envelope).success === true;
+}
+
+/**
+ * A preSerialization hook that completes the success envelope (api.md) of answers handlers build
+ * as objects (ingest, dead letters, rebuild, ...) with its `meta`. The analytics reads send bytes
+ * that already hold theirs, and errors are problem details: neither passes through here.
+ */
+export function envelopeMeta(state: Pick<ReadState, 'dataVersion' | 'knownVersion'>) {
+  return async (_request: FastifyRequest, _reply: FastifyReply, payload: unknown): Promise<unknown> => {
+    if (!isEnvelope(payload) || payload.meta !== undefined) return payload;
+    const given = payload.data?.data_version;
+    const version =
+      typeof given === 'number' ? given : await state.dataVersion().catch(() => state.knownVersion());
+    return {
+      ...payload,
+      meta: { generated_at: new Date().toISOString(), as_of: null, data_version: version, cached: false },
+    };
+  };
 }

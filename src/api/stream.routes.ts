@@ -1,6 +1,7 @@
 /** Server-Sent Events: a `change` after each committed batch (on every instance), heartbeats every 15 s. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { mintToken } from '../auth/tokens.ts';
+import { envelopeSchema, errorResponses } from './schemas.ts';
 import type { Bus } from '../platform/bus.ts';
 import type { JwtAlgorithm } from '../platform/config.ts';
 
@@ -21,10 +22,11 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         security: [{ bearerAuth: [] }],
         summary: 'A short-lived token for GET /stream?token= (EventSource cannot send headers)',
         response: {
-          200: Type.Object({
-            success: Type.Literal(true),
-            data: Type.Object({ token: Type.String(), expires_in: Type.Integer() }),
-          }),
+          200: envelopeSchema(
+            'stream token',
+            Type.Object({ token: Type.String(), expires_in: Type.Integer() }),
+          ),
+          ...errorResponses,
         },
       },
     },

@@ -1,6 +1,6 @@
 /** Admin operations on users: disable (every token of the user is refused) and enable again. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { errorResponses } from '../api/schemas.ts';
+import { envelopeSchema, errorResponses } from '../api/schemas.ts';
 import type { UserStatus } from './user-status.ts';
 
 const tags = ['admin'];
@@ -10,14 +10,14 @@ const UserParams = Type.Object({
   id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The platform user id.' }),
 });
 
-const UserStatusResponse = Type.Object({
-  success: Type.Literal(true),
-  data: Type.Object({
+const UserStatusResponse = envelopeSchema(
+  'user status',
+  Type.Object({
     user_id: Type.Integer(),
     disabled: Type.Boolean(),
     changed: Type.Boolean({ description: 'False when the user already had this status.' }),
   }),
-});
+);
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserStatus }> = async (app, opts) => {
   for (const action of ['disable', 'enable'] as const) {

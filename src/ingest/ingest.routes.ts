@@ -1,7 +1,7 @@
 /** HTTP transport of the pipeline, and the operator's tools on the event log. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError, NotFoundError } from '../api/errors.ts';
-import { errorResponses } from '../api/schemas.ts';
+import { envelopeSchema, errorResponses } from '../api/schemas.ts';
 import type { Db } from '../platform/db.ts';
 import type { ResponseCache } from '../platform/cache.ts';
 import type { Pipeline } from './pipeline.ts';
@@ -48,10 +48,10 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({
-            success: Type.Literal(true),
-            data: Type.Object({ results: Type.Array(ResultSchema), data_version: Type.Integer() }),
-          }),
+          200: envelopeSchema(
+            'ingest',
+            Type.Object({ results: Type.Array(ResultSchema), data_version: Type.Integer() }),
+          ),
           ...errorResponses,
         },
       },

@@ -158,12 +158,16 @@ function optionalString(value: unknown): string | null {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null;
 }
 
+/** Deeper than this, a message is refused rather than walked (no producer nests this far). */
+export const MAX_NESTING = 64;
+
 /** Canonical JSON (sorted keys) for the content-hash idempotency key. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+export function canonicalJson(value: unknown, depth = 0): string {
+  if (depth > MAX_NESTING) reject('invalid_json', `message nests deeper than ${MAX_NESTING} levels`);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
   if (isObject(value)) {
     const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k], depth + 1)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
@@ -187,7 +191,9 @@ function readEnvelope(top: Json): Envelope {
   if (present(top.specversion)) {
     const ceType = top.type;
     if (typeof ceType !== 'string' || ceType === '') return reject('missing_type', 'CloudEvent has no type');
-    const type = CLOUD_EVENT_TYPES[ceType] ?? reject('unknown_type', `unknown CloudEvents type "${ceType}"`);
+    const type =
+      (Object.hasOwn(CLOUD_EVENT_TYPES, ceType) ? CLOUD_EVENT_TYPES[ceType] : undefined) ??
+      reject('unknown_type', `unknown CloudEvents type "${ceType}"`);
     const data = isObject(top.data) ? top.data : {};
     const explicitKey = typeof top.id === 'string' && top.id !== '' ? top.id : undefined;
     return { type, data, top: {}, explicitKey, fallbackTime: timestampField(top, 'time') };
@@ -348,7 +354,7 @@ export function parseMessage(raw: string, receivedAt: number): ParseResult {
     if (!isObject(value)) return reject('not_object', 'message is not a JSON object');
     const env = readEnvelope(value);
     if (IGNORED_TYPES.has(env.type)) return { outcome: 'ignored', type: env.type };
-    const transition = BOOKING_TYPES[env.type];
+    const transition = Object.hasOwn(BOOKING_TYPES, env.type) ? BOOKING_TYPES[env.type] : undefined;
     if (transition) return { outcome: 'valid', message: parseBooking(env, transition, receivedAt) };
     if (EVENT_TYPES.has(env.type)) return { outcome: 'valid', message: parseEvent(env, receivedAt, value) };
     if (USER_TYPES.has(env.type)) return { outcome: 'valid', message: parseUser(env, receivedAt) };
@@ -356,6 +362,12 @@ export function parseMessage(raw: string, receivedAt: number): ParseResult {
   } catch (error) {
     if (error instanceof Rejection)
       return { outcome: 'rejected', reason: error.reason, detail: error.detail };
-    throw error;
+    // A message this parser cannot handle is a dead letter to retry after a fix, never a reason
+    // to stop the stream it came in.
+    return {
+      outcome: 'rejected',
+      reason: 'processing_error',
+      detail: 'the message could not be parsed; it is kept for a retry after a fix',
+    };
   }
 }

@@ -147,7 +147,12 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
     if (previous) await previous;
   }
 
-  async function step(connection: Redis): Promise<void> {
+  /**
+   * Reads one batch and starts its commit. True when the step saw something through (a commit
+   * finished, or a read found nothing to do); false when it only started a commit, whose fate the
+   * next step learns: an outage is over only once something went through, not when a retry began.
+   */
+  async function step(connection: Redis): Promise<boolean> {
     if (!groupReady) {
       await createGroup();
       groupReady = true;
@@ -159,22 +164,23 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
       (await claimIfDue()) ?? (readPending ? await readOwnPending() : await readNew(connection));
     if (entries.length === 0) {
       await settle();
-      return;
+      return true;
     }
     const previous = inFlight;
     const current = commit(entries);
     // Observed by the next step or by settle(); never an unhandled rejection in between.
     current.catch(() => undefined);
     inFlight = current;
-    if (previous) await previous;
+    if (!previous) return false;
+    await previous;
+    return true;
   }
 
   async function loop(connection: Redis): Promise<void> {
     while (!stopping) {
       await refreshInfo();
       try {
-        await step(connection);
-        outage.succeeded();
+        if (await step(connection)) outage.succeeded();
       } catch (error) {
         if (stopping) break;
         // Whatever was read and not acknowledged is in this consumer's PEL: read it again first.

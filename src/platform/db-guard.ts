@@ -67,7 +67,7 @@ export interface DbGuard {
 /**
  * @example
  * const guard = createDbGuard({ threshold: 3, timeoutMs: 10_000 });
- * const figures = await guard.run(() => service.dashboard(ctx, 30));
+ * const figures = await guard.run(() => service.dashboard(ctx, windowOf(ctx, 30)));
  */
 export function createDbGuard(options: DbGuardOptions = {}): DbGuard {
   const breaker = createBreaker(options);

@@ -383,6 +383,7 @@ describe('routes serialized through their schema', () => {
     expect((await call('POST', `${BASE}/cache/clear`)).json()).toEqual({
       success: true,
       data: { cleared: true },
+      meta: { generated_at: anyString, as_of: null, data_version: anyNumber, cached: false },
     });
   });
 });

@@ -140,6 +140,35 @@ describe('stream consumer', () => {
     await pendingWhen(key, 0);
   });
 
+  it('waits longer and longer between attempts while the database stays unreachable', async () => {
+    const key = newStream();
+    await add(key, lifecycle);
+    const unreachable = await harness.unreachablePipeline();
+    let attempts = 0;
+    const counting: Pipeline = {
+      processBatch: (items) => {
+        attempts++;
+        return unreachable.processBatch(items);
+      },
+    };
+    const patient = consumer(counting, key, 'patient');
+    patient.start();
+    await waitFor(
+      'the outage to be reported',
+      when(
+        () => patient.stats(),
+        (s) => s.lastError !== null,
+      ),
+    );
+    const before = attempts;
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await patient.stop();
+    // 100 ms doubling: 200, 400, 800, 1,600 ms apart, so a handful in 3 s. A backoff that starts
+    // over at each retry makes it a retry every ~100 ms (some 20 or more).
+    expect(attempts - before).toBeLessThanOrEqual(6);
+    expect(await pendingCount(key)).toBe(4);
+  });
+
   it('retries its own pending entries once the database is back', async () => {
     const { name, db, pipeline } = await harness.freshPipeline();
     const key = newStream();

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { parseTimestamp } from '../../src/aggregate/time.ts';
 import { MAX_MESSAGE_BYTES, parseMessage, type NormalizedMessage } from '../../src/ingest/parse.ts';
 
 /** When the service received the message: the last-resort occurrence time. */
@@ -578,5 +579,49 @@ describe('occurrence time (events.md §2c)', () => {
   it('falls back to the time the service received the message', () => {
     expect(timeOf(booking('BookingCancelled'))).toBe(RECEIVED_AT);
     expect(timeOf({ type: 'EventDeleted', event_id: 7 })).toBe(RECEIVED_AT);
+  });
+});
+
+describe('hostile and odd messages found in review', () => {
+  const deep = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
+
+  it('refuses a deeply nested content-hashed message instead of overflowing the stack', () => {
+    const raw = `{"type":"EventUpdated","event_id":7,"event_data":{"name":"x","extra":${deep(6_000)}}}`;
+    expect(raw.length).toBeLessThan(MAX_MESSAGE_BYTES);
+    const result = parse(raw);
+    expect(result).toMatchObject({ outcome: 'rejected', reason: 'invalid_json' });
+    // Nesting a producer might really use is still fine.
+    expect(parse(`{"type":"EventUpdated","event_id":7,"event_data":{"x":${deep(20)}}}`).outcome).toBe(
+      'valid',
+    );
+  });
+
+  it('takes only its own type names, never what every object inherits', () => {
+    for (const type of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
+      expect(reasonOf({ type, booking_id: 502, event_id: 7, quantity: 1, total_amount: 10 })).toBe(
+        'unknown_type',
+      );
+    }
+    expect(
+      reasonOf({ specversion: '1.0', id: 'x', source: '/b', type: 'constructor', data: { booking_id: 1 } }),
+    ).toBe('unknown_type');
+  });
+});
+
+describe('ISO 8601 timestamps as written', () => {
+  it('reads a year below 100 as that year, not as 19xx', () => {
+    expect(new Date(parseTimestamp('0026-11-03T12:00:00Z') ?? NaN).getUTCFullYear()).toBe(26);
+  });
+
+  it('takes 24:00 as the end of the day and refuses other hours past it', () => {
+    expect(parseTimestamp('2026-11-03T24:00:00Z')).toBe(utc('2026-11-04T00:00:00Z'));
+    expect(parseTimestamp('2026-11-03T24:30:00Z')).toBeUndefined();
+  });
+
+  it('refuses offsets with more than 59 minutes and days a month does not have', () => {
+    expect(parseTimestamp('2026-11-03T12:00:00+05:99')).toBeUndefined();
+    expect(parseTimestamp('2026-11-03T12:00:00+05:45')).toBe(utc('2026-11-03T06:15:00Z'));
+    expect(parseTimestamp('2025-02-29T00:00:00Z')).toBeUndefined();
+    expect(parseTimestamp('2024-02-29T00:00:00Z')).toBe(utc('2024-02-29T00:00:00Z'));
   });
 });

@@ -16,6 +16,7 @@ function pretendDatabase() {
       if (!db.up) throw unavailable();
       return db.version;
     },
+    knownVersion: () => db.version,
     waitForVersion: async (v) => {
       if (!db.up) throw unavailable();
       return db.version >= v;
@@ -153,7 +154,7 @@ describe('serveRead', () => {
     ).toBe(200);
   });
 
-  it('names Accept-Encoding once in Vary when a fresh read falls back to the stale answer', async () => {
+  it('names Accept and Accept-Encoding once each in Vary when a fresh read falls back to the stale answer', async () => {
     const { db, state } = pretendDatabase();
     const series = Array.from({ length: 200 }, (_, i) => ({ day: i }));
     let fail = false;
@@ -169,7 +170,7 @@ describe('serveRead', () => {
     expect(res.statusCode).toBe(503);
     expect(stale.statusCode).toBe(200);
     expect(stale.headers['x-data-stale']).toBe('true');
-    expect(stale.headers.vary).toBe('Accept-Encoding');
+    expect(stale.headers.vary).toBe('Accept, Accept-Encoding');
     expect(JSON.parse(gunzipSync(stale.rawPayload).toString('utf8'))).toMatchObject({
       meta: { stale: true },
     });

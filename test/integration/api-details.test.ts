@@ -1,0 +1,170 @@
+/**
+ * The finer points of api.md a client meets: 400s that name the rule of the route at hand, dates
+ * the service can compute with, from/to wherever days is taken, the envelope's meta on every
+ * success, validators that never revalidate an error, Accept read with its q-values, and CSV
+ * cells a spreadsheet will not run.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { ingestHttp } from '../helpers/conformance.ts';
+import { bookingMessage, eventCreated, jazzNightAround } from '../support/messages.ts';
+
+const BASE = '/api/v1/analytics';
+const DAY = Date.UTC(2026, 10, 3, 12);
+
+describe('API details', () => {
+  let t: TestApp;
+  const auth = () => ({ authorization: `Bearer ${t.token}` });
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    t.app.inject({ method: 'GET', url: `${BASE}${url}`, headers: { ...auth(), ...headers } });
+  const detailOf = async (url: string, method: 'GET' | 'POST' = 'GET') => {
+    const res = await t.app.inject({ method, url: `${BASE}${url}`, headers: auth() });
+    expect(res.statusCode, url).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    return res.json<{ detail: string }>().detail;
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const { lifecycle } = jazzNightAround(DAY);
+    await ingestHttp(t.app, t.token, lifecycle);
+  });
+  afterAll(async () => t.close());
+
+  it("names the allowed range of the route's own parameter in a 400", async () => {
+    expect(await detailOf('/top-events?limit=51')).toBe('limit must be an integer from 1 to 50');
+    expect(await detailOf('/events?limit=0')).toBe('limit must be an integer from 1 to 500');
+    expect(await detailOf('/events?offset=1000001')).toBe('offset must be an integer from 0 to 1000000');
+    expect(await detailOf('/events?sort=foo')).toMatch(/^sort must be one of event_id, event_name, /);
+    expect(await detailOf('/daily?granularity=year')).toBe('granularity must be one of day, week, month');
+    expect(await detailOf('/rebuild?force=maybe', 'POST')).toBe('force must be true or false');
+    expect(await detailOf('/daily?days=400')).toBe('days must be an integer from 1 to 365');
+  });
+
+  it('refuses dates it cannot compute with as a 400, never a 500', async () => {
+    for (const url of [
+      '/system?as_of=0000-01-01',
+      '/system?as_of=0001-01-15',
+      '/daily?as_of=0001-01-01&days=2',
+      '/daily?from=0000-01-01&to=0000-01-02',
+      '/daily?from=3000-01-01&to=3000-01-02',
+    ]) {
+      expect(await detailOf(url)).toMatch(/must be a date YYYY-MM-DD from 1900-01-01 to 2999-12-31$/);
+    }
+    expect((await get('/system?as_of=1900-01-01')).statusCode).toBe(200);
+  });
+
+  it('takes from/to wherever it takes days', async () => {
+    const revenue = await get('/revenue?from=2026-11-01&to=2026-11-07');
+    expect(revenue.statusCode).toBe(200);
+    expect(revenue.json()).toMatchObject({
+      data: { from: '2026-11-01', to: '2026-11-07', period_days: 7, total_revenue: 80 },
+    });
+    expect(
+      revenue.json<{ data: { daily_revenue_breakdown: unknown[] } }>().data.daily_revenue_breakdown,
+    ).toHaveLength(7);
+
+    const event = await get('/events/7?from=2026-11-02&to=2026-11-04');
+    expect(event.statusCode).toBe(200);
+    const daily = event.json<{ data: { daily: { date: string; new_bookings: number }[] } }>().data.daily;
+    expect(daily.map((d) => d.date)).toEqual(['2026-11-02', '2026-11-03', '2026-11-04']);
+    expect(daily[1]?.new_bookings).toBe(2);
+
+    const dashboard = await get('/dashboard?from=2026-11-03&to=2026-11-03');
+    expect(dashboard.statusCode).toBe(200);
+    expect(dashboard.json()).toMatchObject({
+      data: {
+        daily_analytics: { from: '2026-11-03', to: '2026-11-03' },
+        revenue_analytics: { period_days: 1, total_revenue: 80 },
+      },
+    });
+    expect(await detailOf('/revenue?days=7&from=2026-11-01')).toBe('use either days or from/to, not both');
+  });
+
+  it('completes the envelope with meta on every success answer', async () => {
+    const ingest = await t.app.inject({
+      method: 'POST',
+      url: `${BASE}/ingest`,
+      headers: auth(),
+      payload: { messages: [bookingMessage('BookingCreated', jazzNightAround(DAY).booking(3))] },
+    });
+    const answer = ingest.json<{ data: { data_version: number }; meta: Record<string, unknown> }>();
+    expect(answer.meta).toMatchObject({ as_of: null, cached: false, data_version: answer.data.data_version });
+    expect(Date.parse(String(answer.meta.generated_at))).not.toBeNaN();
+
+    for (const [method, url] of [
+      ['GET', '/dead-letters'],
+      ['POST', '/cache/clear'],
+      ['POST', '/stream/token'],
+      ['POST', '/admin/users/77/enable'],
+    ] as const) {
+      const res = await t.app.inject({ method, url: `${BASE}${url}`, headers: auth() });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.json<{ meta: unknown }>().meta, url).toMatchObject({
+        as_of: null,
+        cached: false,
+        data_version: answer.data.data_version,
+      });
+    }
+  });
+
+  it('never lets a client revalidate an error into a 304', async () => {
+    const missing = await get('/events/99999');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers.etag).toBeUndefined();
+    const again = await get('/events/99999', { 'if-none-match': '"anything"' });
+    expect(again.statusCode).toBe(404);
+  });
+
+  it('compares If-None-Match weakly and takes a list of tags', async () => {
+    const first = await get('/system');
+    const etag = String(first.headers.etag);
+    expect(etag).toMatch(/^"v\d+-/);
+    expect((await get('/system', { 'if-none-match': `W/${etag}` })).statusCode).toBe(304);
+    expect((await get('/system', { 'if-none-match': `"other", ${etag}` })).statusCode).toBe(304);
+    expect((await get('/system', { 'if-none-match': '"other", W/"else"' })).statusCode).toBe(200);
+  });
+
+  it('reads Accept with its q-values and says the answer varies with it', async () => {
+    const refused = await get('/daily', { accept: 'application/json, text/csv;q=0' });
+    expect(refused.headers['content-type']).toContain('application/json');
+    const preferred = await get('/daily', { accept: 'application/json;q=0.5, text/csv' });
+    expect(preferred.headers['content-type']).toContain('text/csv');
+    expect(String(preferred.headers.vary)).toMatch(/(^|, )Accept(,|$)/);
+    const browser = await get('/daily', { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
+    expect(browser.headers['content-type']).toContain('application/json');
+  });
+
+  it('neutralizes an event name a spreadsheet would run as a formula', async () => {
+    const name = `-1+cmd|' /C calc'!A0`;
+    await ingestHttp(t.app, t.token, [
+      eventCreated({
+        id: 8,
+        name,
+        category: 'music',
+        capacity: 10,
+        price: 5,
+        createdAt: DAY,
+        eventDate: DAY,
+      }),
+    ]);
+    const csv = await get('/events?format=csv');
+    expect(csv.statusCode).toBe(200);
+    expect(csv.body).toContain(`8,'-1+cmd|' /C calc'!A0,`);
+    expect(csv.body).not.toContain(`,-1+cmd`);
+  });
+
+  it('keeps a batch going when one message nests too deep, and says why', async () => {
+    const deep = `${'['.repeat(6_000)}1${']'.repeat(6_000)}`;
+    const results = await ingestHttp(t.app, t.token, [
+      bookingMessage('BookingCreated', jazzNightAround(DAY).booking(4)),
+      `{"type":"EventUpdated","event_id":7,"event_data":{"extra":${deep}}}`,
+      JSON.stringify({ type: 'constructor', booking_id: 502, event_id: 7, quantity: 1, total_amount: 10 }),
+    ]);
+    expect(results).toEqual([
+      { outcome: 'processed' },
+      { outcome: 'rejected', reason: 'invalid_json' },
+      { outcome: 'rejected', reason: 'unknown_type' },
+    ]);
+  });
+});
