@@ -2,7 +2,7 @@
  * Shapes stored aggregates into the figures of metrics.md: series filling, week/month buckets,
  * rates. Pure: rows in, payloads out.
  */
-import { round2 } from './money.ts';
+import { decimalToUnits, round2, unitsPerCount, unitsToAmount } from './money.ts';
 import { addDays, daysBetween, isoUtc } from './time.ts';
 
 export type Granularity = 'day' | 'week' | 'month';
@@ -69,8 +69,9 @@ interface Accumulator {
   confirmed: number;
   cancelled: number;
   expired: number;
-  revenue: number;
-  gross: number;
+  /** Exact, in units of 1/10,000 (rounded once, on output). */
+  revenue: bigint;
+  gross: bigint;
   confirmedBase: number;
   newUsers: number;
   active: number;
@@ -107,8 +108,8 @@ export function buildSeries(input: SeriesInput): DailyStats[] {
         confirmed: 0,
         cancelled: 0,
         expired: 0,
-        revenue: 0,
-        gross: 0,
+        revenue: 0n,
+        gross: 0n,
         confirmedBase: 0,
         newUsers: 0,
         active: input.granularity === 'day' ? 0 : (input.activeByPeriod?.get(key) ?? 0),
@@ -124,8 +125,8 @@ export function buildSeries(input: SeriesInput): DailyStats[] {
       acc.confirmed += f.confirmed;
       acc.cancelled += f.cancelled;
       acc.expired += f.expired;
-      acc.revenue += Number(f.revenue);
-      acc.gross += Number(f.gross_confirmed);
+      acc.revenue += decimalToUnits(f.revenue);
+      acc.gross += decimalToUnits(f.gross_confirmed);
       acc.confirmedBase += f.confirmed_base;
       acc.newUsers += f.new_users;
       if (input.granularity === 'day') acc.active = f.active_events;
@@ -144,8 +145,8 @@ export function buildSeries(input: SeriesInput): DailyStats[] {
     confirmed_bookings: a.confirmed,
     cancelled_bookings: a.cancelled,
     expired_bookings: a.expired,
-    total_revenue: round2(a.revenue),
-    avg_booking_value: a.confirmedBase === 0 ? 0 : round2(a.gross / a.confirmedBase),
+    total_revenue: unitsToAmount(a.revenue),
+    avg_booking_value: unitsPerCount(a.gross, a.confirmedBase),
     total_bookings: a.runningTotal,
     active_events: a.active,
     new_users: a.newUsers,
@@ -214,3 +215,8 @@ export function toEventStats(row: EventStatsRow) {
 }
 
 export type EventStats = ReturnType<typeof toEventStats>;
+
+/** The exact revenue of these flows, rounded once (a window's total is not the sum of rounded days). */
+export function totalRevenue(flows: readonly Pick<DayFlow, 'revenue'>[]): number {
+  return unitsToAmount(flows.reduce((sum, f) => sum + decimalToUnits(f.revenue), 0n));
+}

@@ -148,9 +148,17 @@ export function zoneOffsetMs(timeZone: string, at: number): number {
   return local - Math.floor(at / 1000) * 1000;
 }
 
-/** The UTC instant at which a local date begins in a zone. */
+/**
+ * The UTC instant at which a local date begins in a zone: its midnight, or, where clocks jump
+ * forward at midnight (America/Santiago, America/Havana), the jump itself (01:00 local).
+ */
 export function localMidnightUtc(date: string, timeZone: string): number {
   const guess = Date.parse(`${date}T00:00:00Z`);
   const first = guess - zoneOffsetMs(timeZone, guess);
-  return guess - zoneOffsetMs(timeZone, first);
+  const second = guess - zoneOffsetMs(timeZone, first);
+  const localDate = (at: number) => formatter('date', timeZone).format(new Date(at));
+  // The two candidates read midnight with the offset before and after a change near it; the day
+  // begins at the earlier one that lies in it.
+  const within = [second, first].filter((at) => localDate(at) === date);
+  return within.length > 0 ? Math.min(...within) : second;
 }

@@ -8,6 +8,7 @@ import {
   growthRate,
   percent,
   toEventStats,
+  totalRevenue,
   type DailyStats,
   type EventStats,
   type Granularity,
@@ -107,6 +108,12 @@ export function createAnalyticsService(deps: {
     };
   }
 
+  function dayFlows(ctx: ReadContext, w: Window, memo: Memo): Promise<read.DayFlowRow[]> {
+    return once(memo, `flows|${ctx.tz}|${w.from}|${w.to}`, () =>
+      read.dayFlows(db, w.from, w.to, ctx.tz, deps.dayZone()),
+    );
+  }
+
   function series(ctx: ReadContext, w: Window, granularity: Granularity, memo: Memo): Promise<DailyStats[]> {
     return once(memo, `series|${ctx.tz}|${w.from}|${w.to}|${granularity}`, () =>
       readSeries(ctx, w, granularity, memo),
@@ -121,7 +128,7 @@ export function createAnalyticsService(deps: {
   ): Promise<DailyStats[]> {
     const zone = deps.dayZone();
     const [flows, before, activeByPeriod, uptime] = await Promise.all([
-      read.dayFlows(db, w.from, w.to, ctx.tz, zone),
+      dayFlows(ctx, w, memo),
       read.bookingsCreatedBefore(db, w.from, ctx.tz, zone),
       granularity === 'day'
         ? undefined
@@ -141,7 +148,11 @@ export function createAnalyticsService(deps: {
 
   /** Sums of a window's daily flows (no series materialized for the caller). */
   async function windowTotals(ctx: ReadContext, w: Window, memo: Memo) {
-    const [days, uptimeOf] = await Promise.all([series(ctx, w, 'day', memo), uptimeFn(ctx, w, memo)]);
+    const [days, flows, uptimeOf] = await Promise.all([
+      series(ctx, w, 'day', memo),
+      dayFlows(ctx, w, memo),
+      uptimeFn(ctx, w, memo),
+    ]);
     const sum = (f: (d: DailyStats) => number) => days.reduce((acc, d) => acc + f(d), 0);
     // Over the window: minutes up / minutes elapsed (today counts only its minutes so far).
     let up = 0;
@@ -156,7 +167,7 @@ export function createAnalyticsService(deps: {
       bookings: sum((d) => d.new_bookings),
       cancelled: sum((d) => d.cancelled_bookings),
       confirmed: sum((d) => d.confirmed_bookings),
-      revenue: round2(sum((d) => d.total_revenue)),
+      revenue: totalRevenue(flows),
       newUsers: sum((d) => d.new_users),
       uptime: span === 0 ? null : round2((100 * up) / span),
     };

@@ -11,7 +11,7 @@ const FLOW_COLUMNS = 'new_bookings, confirmed, cancelled, expired, revenue, gros
  * re-derived from the quarter-hour buckets, which do not depend on any zone.
  */
 export async function rebuildDayTables(trx: Db, zone: string): Promise<void> {
-  const day = sql`(to_timestamp(bucket * 900) at time zone ${zone})::date`;
+  const day = sql`(to_timestamp(bucket::bigint * 900) at time zone ${zone})::date`;
   await sql`delete from flow_day_event`.execute(trx);
   await sql`delete from flow_day`.execute(trx);
   await sql`

@@ -52,6 +52,7 @@ const EVENT_VIEW = sql.raw(`(
       from event_currency_revenue c where c.event_id = e.event_id and c.amount <> 0), '{}'::jsonb)
       as other_currency_revenue,
     e.event_id as sort_id,
+    e.total_revenue as exact_revenue,
     case when e.total_capacity > 0 then 100.0 * e.seats_held / e.total_capacity end as exact_utilization,
     case when e.total_bookings > 0 then 100.0 * e.cancelled_bookings / e.total_bookings end as exact_cancellation_rate
   from events e
@@ -114,7 +115,7 @@ export async function listEvents(
     sql<EventSummary & { total: number }>`
       select count(*)::int as total,
         coalesce(sum(ev.total_bookings), 0)::int as total_bookings,
-        coalesce(round(sum(ev.total_revenue::numeric), 2), 0)::float8 as total_revenue,
+        coalesce(round(sum(ev.exact_revenue), 2), 0)::float8 as total_revenue,
         coalesce(round(avg(ev.exact_utilization), 2), 0)::float8 as avg_capacity_utilization,
         coalesce(round(avg(ev.exact_cancellation_rate), 2), 0)::float8
           as avg_cancellation_rate
@@ -157,8 +158,8 @@ export async function rankedEvents(
     select * from (
       select ev.*,
         row_number() over (order by ev.total_bookings desc, ev.event_id)::int as booking_rank,
-        row_number() over (order by ev.total_revenue desc, ev.event_id)::int as revenue_rank,
-        row_number() over (order by ev.capacity_utilization desc nulls last, ev.event_id)::int as utilization_rank,
+        row_number() over (order by ev.exact_revenue desc, ev.event_id)::int as revenue_rank,
+        row_number() over (order by ev.exact_utilization desc nulls last, ev.event_id)::int as utilization_rank,
         count(*) over ()::int as total
       from ${EVENT_VIEW} where not ev.deleted
     ) r order by ${rankColumn} limit ${limit}`.execute(db);
@@ -303,7 +304,7 @@ export async function dayFlows(
     return rows;
   }
   const range = bucketRange(from, to, tz);
-  const localDay = sql`((to_timestamp(bucket * 900) at time zone ${tz})::date)::text`;
+  const localDay = sql`((to_timestamp(bucket::bigint * 900) at time zone ${tz})::date)::text`;
   if (eventId !== undefined) {
     const { rows } = await sql<DayFlowRow>`
       select ${localDay} as day, ${counts}, ${money}, 0 as new_users, 1 as active_events
@@ -363,7 +364,7 @@ export async function activeEventsByPeriod(
           select (date_trunc(${unit}, day)::date)::text as period, count(distinct event_id)::int as n
           from flow_day_event where day between ${from}::date and ${to}::date and transitions > 0 group by 1`
       : sql<{ period: string; n: number }>`
-          select (date_trunc(${unit}, (to_timestamp(bucket * 900) at time zone ${tz})::date)::date)::text as period,
+          select (date_trunc(${unit}, (to_timestamp(bucket::bigint * 900) at time zone ${tz})::date)::date)::text as period,
             count(distinct event_id)::int as n
           from flow_bucket_event where ${bucketRange(from, to, tz)} and transitions > 0 group by 1`;
   const { rows } = await query.execute(db);

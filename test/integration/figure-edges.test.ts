@@ -1,0 +1,102 @@
+/**
+ * Figures at the edges the conformance cases do not reach: instants past 2038 read in any zone,
+ * money summed exactly and rounded once however large, and rankings that agree with each other.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { getData, ingestHttp } from '../helpers/conformance.ts';
+import { bookingMessage, eventCreated, type BookingFacts } from '../support/messages.ts';
+
+const BASE = '/api/v1/analytics';
+const DAY = 86_400_000;
+
+describe('figures at the edges', () => {
+  let t: TestApp;
+  const data = (url: string) => getData(t.app, t.token, `${BASE}${url}`);
+
+  /** An event and one booking of it, created and confirmed at `at`. */
+  const confirmedBooking = (b: Omit<BookingFacts, 'userId' | 'createdAt'>, at: number, capacity = 100) => [
+    eventCreated({
+      id: b.eventId,
+      name: `Event ${b.eventId}`,
+      category: 'music',
+      capacity,
+      price: 1,
+      createdAt: at - DAY,
+      eventDate: at + 30 * DAY,
+    }),
+    bookingMessage('BookingCreated', { ...b, userId: b.id, createdAt: at }),
+    bookingMessage('BookingConfirmed', { ...b, userId: b.id, createdAt: at }, at + 60_000),
+  ];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('reads flows after 2038 in any zone (quarter-hour buckets past 2^31 seconds)', async () => {
+    const at = Date.UTC(2038, 1, 1, 10);
+    await ingestHttp(
+      t.app,
+      t.token,
+      confirmedBooking({ id: 1, eventId: 1, quantity: 1, totalAmount: 5 }, at),
+    );
+    const daily = await data('/daily?from=2038-02-01&to=2038-02-01&as_of=2038-02-01&tz=Asia/Kolkata');
+    expect(daily.series).toMatchObject([{ date: '2038-02-01', new_bookings: 1, total_revenue: 5 }]);
+    expect(await data('/system?as_of=2038-02-10&tz=Europe/Berlin')).toMatchObject({ recent_bookings: 1 });
+    expect(await data('/events/1?from=2038-02-01&to=2038-02-01&tz=Europe/Berlin')).toMatchObject({
+      daily: [{ date: '2038-02-01', new_bookings: 1 }],
+    });
+  });
+
+  it('sums money exactly and rounds it once, whatever its size', async () => {
+    const messages = [
+      ...confirmedBooking(
+        { id: 11, eventId: 11, quantity: 1, totalAmount: 0.005 },
+        Date.UTC(2026, 10, 1, 10),
+      ),
+      ...confirmedBooking(
+        { id: 12, eventId: 11, quantity: 1, totalAmount: 0.005 },
+        Date.UTC(2026, 10, 2, 10),
+      ),
+      ...confirmedBooking(
+        { id: 13, eventId: 11, quantity: 1, totalAmount: 0.005 },
+        Date.UTC(2026, 10, 3, 10),
+      ),
+      ...confirmedBooking(
+        { id: 14, eventId: 12, quantity: 1, totalAmount: 1_234_567.005 },
+        Date.UTC(2026, 10, 5, 10),
+      ),
+    ];
+    // Event 11 is announced again with each booking: duplicates, so one event with three bookings.
+    await ingestHttp(t.app, t.token, messages);
+    const window = 'from=2026-11-01&to=2026-11-10';
+    // 3 × 0.005 + 1,234,567.005 = 1,234,567.02 exactly; rounding each day first gives .03.
+    expect(await data(`/revenue?${window}`)).toMatchObject({ total_revenue: 1_234_567.02 });
+    expect(await data(`/booking-trends?${window}`)).toMatchObject({ total_revenue: 1_234_567.02 });
+    expect(await data('/system?as_of=2026-11-10')).toMatchObject({ recent_revenue: 1_234_567.02 });
+    // All events so far: these two and the 5.00 of 2038 (rounded per event first: 1,234,572.03).
+    expect(await data('/events')).toMatchObject({ summary: { total_revenue: 1_234_572.02 } });
+    // One day of a large amount, half a cent up: 1,234,567.01 (a float rounding gives 1,234,567).
+    const day = await data('/daily?from=2026-11-05&to=2026-11-05');
+    expect(day.series).toMatchObject([{ total_revenue: 1_234_567.01, avg_booking_value: 1_234_567.01 }]);
+  });
+
+  it('ranks by the exact figure, so /top-events and /capacity agree', async () => {
+    const at = Date.UTC(2026, 10, 6, 10);
+    // 1 of 3 seats (33.333 %) and 100,001 of 300,000 (33.3337 %): both show 33.33.
+    await ingestHttp(t.app, t.token, [
+      ...confirmedBooking({ id: 21, eventId: 21, quantity: 1, totalAmount: 1 }, at, 3),
+      ...confirmedBooking({ id: 22, eventId: 22, quantity: 100_001, totalAmount: 1 }, at, 300_000),
+    ]);
+    const top = (await data('/top-events?sort_by=utilization&limit=50')).events as {
+      event_id: number;
+      capacity_utilization: number;
+    }[];
+    const order = top.map((e) => e.event_id).filter((id) => id === 21 || id === 22);
+    expect(order).toEqual([22, 21]);
+    expect(top.find((e) => e.event_id === 21)?.capacity_utilization).toBe(33.33);
+    const capacity = (await data('/capacity')).top_utilized_events as { event_id: number }[];
+    expect(capacity.map((e) => e.event_id).filter((id) => id === 21 || id === 22)).toEqual(order);
+  });
+});

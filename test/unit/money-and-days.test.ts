@@ -1,0 +1,65 @@
+/** Exact money out of PostgreSQL's NUMERIC text, and the instant each local day begins. */
+import { describe, expect, it } from 'vitest';
+import { decimalToUnits, unitsPerCount, unitsToAmount } from '../../src/aggregate/money.ts';
+import { localMidnightUtc } from '../../src/aggregate/time.ts';
+
+describe('money in units of 1/10,000', () => {
+  it('reads NUMERIC text exactly, signs and missing decimals included', () => {
+    expect(decimalToUnits('1234567.0050')).toBe(12_345_670_050n);
+    expect(decimalToUnits('-0.0050')).toBe(-50n);
+    expect(decimalToUnits('7')).toBe(70_000n);
+    expect(decimalToUnits('99999999999999999.9999')).toBe(999_999_999_999_999_999_999n);
+    expect(decimalToUnits(null)).toBe(0n);
+    expect(() => decimalToUnits('1e5')).toThrow(/not a decimal/);
+  });
+
+  it('rounds half away from zero to cents once, however large the amount', () => {
+    expect(unitsToAmount(12_345_670_050n)).toBe(1_234_567.01);
+    expect(unitsToAmount(12_345_670_049n)).toBe(1_234_567);
+    expect(unitsToAmount(-50n)).toBe(-0.01);
+    expect(unitsToAmount(150n)).toBe(0.02);
+    expect(unitsToAmount(0n)).toBe(0);
+  });
+
+  it('averages over a count with the same rounding, and 0 over none', () => {
+    expect(unitsPerCount(1_000_000n, 3)).toBe(33.33);
+    expect(unitsPerCount(2_000_000n, 3)).toBe(66.67);
+    expect(unitsPerCount(-2_000_000n, 3)).toBe(-66.67);
+    expect(unitsPerCount(500n, 0)).toBe(0);
+  });
+});
+
+describe('the instant a local day begins', () => {
+  const dateIn = (zone: string, at: number) =>
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    }).format(new Date(at));
+
+  it('is the first instant of that date in the zone, where clocks jump at midnight too', () => {
+    const zones = [
+      'America/Santiago',
+      'America/Havana',
+      'America/New_York',
+      'Australia/Lord_Howe',
+      'Asia/Kathmandu',
+    ];
+    for (const zone of zones) {
+      for (let day = Date.UTC(2026, 0, 1); day < Date.UTC(2027, 0, 1); day += 86_400_000) {
+        const date = new Date(day).toISOString().slice(0, 10);
+        const start = localMidnightUtc(date, zone);
+        expect(dateIn(zone, start), `${zone} ${date}`).toBe(date);
+        expect(dateIn(zone, start - 1), `${zone} ${date}`).not.toBe(date);
+      }
+    }
+  });
+
+  it('begins at 01:00 local on the day Santiago skips its midnight', () => {
+    expect(localMidnightUtc('2026-09-06', 'America/Santiago')).toBe(Date.UTC(2026, 8, 6, 4));
+    expect(
+      localMidnightUtc('2026-09-07', 'America/Santiago') - localMidnightUtc('2026-09-06', 'America/Santiago'),
+    ).toBe(23 * 3_600_000);
+  });
+});
