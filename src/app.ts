@@ -296,7 +296,11 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
         state: deps.readState,
         defaultZone: config.reportingTimezone,
       });
-      await api.register(streamRoutes, { bus: deps.bus, jwt: config.jwt });
+      await api.register(streamRoutes, {
+        bus: deps.bus,
+        jwt: config.jwt,
+        isDisabled: (userId) => deps.disabledUsers.has(userId),
+      });
       await api.register(ingestRoutes, {
         pipeline: deps.ingest,
         db: deps.database.db,

@@ -9,7 +9,7 @@ import type { ReadState } from './api/respond.ts';
 import { createTokenVerifier, type TokenVerifier } from './auth/tokens.ts';
 import { createPipeline, type BatchResult, type IngestItem, type Pipeline } from './ingest/pipeline.ts';
 import { createResponseCache, type ResponseCache } from './platform/cache.ts';
-import { createDbGuard } from './platform/db-guard.ts';
+import { createDbGuard, isDatabaseUnavailable } from './platform/db-guard.ts';
 import { createLocalBus, createRedisBus, type Bus } from './platform/bus.ts';
 import type { Config } from './platform/config.ts';
 import { openPGlite, openPostgres, type Database } from './platform/db.ts';
@@ -47,13 +47,23 @@ export interface DisabledUsers {
   refresh(): Promise<void>;
 }
 
-async function withRetry<T>(what: string, logger: Logger, attempt: () => Promise<T>, tries = 30): Promise<T> {
+/**
+ * Tries until it works, with backoff (200 ms doubling to 5 s): `tries` times, or for as long as the
+ * dependency is merely unreachable when `tries` is Infinity. An error that waiting will not cure (a
+ * refused password, a missing database) is thrown at once.
+ */
+async function withRetry<T>(
+  what: string,
+  logger: Logger,
+  attempt: () => Promise<T>,
+  tries: number,
+): Promise<T> {
   let delay = 200;
   for (let i = 1; ; i++) {
     try {
       return await attempt();
     } catch (error) {
-      if (i >= tries) throw error;
+      if (i >= tries || !isDatabaseUnavailable(error)) throw error;
       logger.warn({ attempt: i, err: (error as Error).message }, `${what} not reachable yet; retrying`);
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 5_000);
@@ -71,7 +81,8 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   }
   const url = config.databaseUrl;
   const database = await openPostgres(url);
-  await withRetry('PostgreSQL', logger, () => sql`select 1`.execute(database.db));
+  // An orchestrator may start the service before its database: it waits, however long that takes.
+  await withRetry('PostgreSQL', logger, () => sql`select 1`.execute(database.db), Infinity);
   return database;
 }
 

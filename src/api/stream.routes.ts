@@ -1,4 +1,8 @@
-/** Server-Sent Events: a `change` after each committed batch (on every instance), heartbeats every 15 s. */
+/**
+ * Server-Sent Events: a `change` after each committed batch (on every instance), heartbeats every
+ * 15 s. A stream ends when its user is disabled (within a second) and when the service shuts
+ * down, so neither a disabled user nor an open browser tab holds anything up.
+ */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { mintToken } from '../auth/tokens.ts';
 import { envelopeSchema, errorResponses } from './schemas.ts';
@@ -8,12 +12,33 @@ import type { JwtAlgorithm } from '../platform/config.ts';
 export interface StreamRoutesOptions {
   bus: Bus;
   jwt: { secret: string; algorithm: JwtAlgorithm };
+  /** Whether a user has been disabled (their open streams are ended). */
+  isDisabled: (userId: number) => boolean;
   heartbeatMs?: number;
 }
+
+/** How often open streams are checked against disabled users. */
+const USER_CHECK_MS = 1_000;
 
 const STREAM_TOKEN_SECONDS = 120;
 
 export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = async (app, opts) => {
+  /** The streams open on this instance, each with its user and how to end it. */
+  const open = new Map<() => void, number>();
+  const userCheck = setInterval(() => {
+    for (const [end, userId] of open) if (opts.isDisabled(userId)) end();
+  }, USER_CHECK_MS);
+  userCheck.unref();
+  // A stream never ends by itself: without this, closing the server would wait for every tab.
+  app.addHook('preClose', (done) => {
+    for (const end of [...open.keys()]) end();
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(userCheck);
+    done();
+  });
+
   app.post(
     '/stream/token',
     {
@@ -66,6 +91,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       },
     },
     (request, reply) => {
+      const principal = request.principal;
+      if (!principal) throw new Error('auth hook did not run');
       // Headers set on the reply so far (security, CORS, rate limit) go out with the stream's own:
       // a hijacked reply does not send them by itself.
       const earlier: Record<string, string | number | string[]> = {};
@@ -95,7 +122,13 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       const close = () => {
         clearInterval(heartbeat);
         unsubscribe();
+        open.delete(end);
       };
+      const end = () => {
+        close();
+        res.end();
+      };
+      open.set(end, principal.userId);
       request.raw.on('close', close);
       res.on('error', close);
     },

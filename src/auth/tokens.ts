@@ -77,6 +77,9 @@ export function createTokenVerifier(opts: {
         } catch (error) {
           return { ok: false, status: 401, detail: refusal(error) };
         }
+        // jose checks exp and nbf; a token from the future is no better than one from the past.
+        if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS)
+          return { ok: false, status: 401, detail: 'token is issued in the future' };
         if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear();
         verified.set(token, payload);
       }

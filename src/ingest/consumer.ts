@@ -3,6 +3,7 @@
  * and how they report an outage (once when it starts, once when it ends, never per retry).
  */
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '../platform/db-guard.ts';
 
 export interface ConsumerStats {
   /** Stream: entries not yet delivered to the group (null when Redis cannot tell). Pub/sub: null. */
@@ -24,6 +25,15 @@ export interface Consumer {
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * What /health may say of a consumer's failure: a category, never the driver's text (which names
+ * hosts, ports and users). The full error is in the log line of the outage.
+ */
+export function publicReason(error: unknown): string {
+  if (isDatabaseUnavailable(error)) return 'a dependency (PostgreSQL or Redis) is unreachable; retrying';
+  return 'failing; retrying (the service log has the error)';
 }
 
 /** A sleep that `wake()` cuts short; a wake with nobody waiting ends the next wait at once. */
@@ -76,7 +86,7 @@ export class Outage {
   failed(error: unknown): number {
     if (this.failures === 0)
       this.log.error({ err: error }, `${this.what} failed; retrying with backoff until it recovers`);
-    this.error = errorMessage(error);
+    this.error = publicReason(error);
     this.failures++;
     return Math.min(this.maxMs, this.minMs * 2 ** (this.failures - 1));
   }

@@ -289,11 +289,14 @@ export function configSummary(config: Config): Record<string, unknown> {
   };
 }
 
+/**
+ * A connection URL fit for /info: scheme, host, port and database only. The user, the password and
+ * the query string (where drivers also take `password=`, `sslkey=`, ...) are left out.
+ */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
   } catch {
     return '***';
   }

@@ -109,4 +109,29 @@ describe('HTTP edges', () => {
     expect(headers['x-request-id']).toBe('sse-edge-1');
     expect(headers['ratelimit-limit']).toBeDefined();
   });
+  it("ends a disabled user's open event stream within a couple of seconds", async () => {
+    const port = (t.app.server.address() as net.AddressInfo).port;
+    const userToken = await t.mint({ userId: 4242 });
+    const stream = await fetch(`http://127.0.0.1:${port}/api/v1/analytics/stream`, {
+      headers: { authorization: `Bearer ${userToken}` },
+    });
+    expect(stream.status).toBe(200);
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain(': connected');
+    const disabled = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/admin/users/4242/disable',
+      headers: auth(),
+    });
+    expect(disabled.statusCode).toBe(200);
+    const ended = await Promise.race([
+      (async () => {
+        while (!(await reader.read()).done);
+        return true;
+      })(),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3_000)),
+    ]);
+    expect(ended).toBe(true);
+    await t.app.inject({ method: 'POST', url: '/api/v1/analytics/admin/users/4242/enable', headers: auth() });
+  });
 });

@@ -160,6 +160,9 @@ describe('stream consumer', () => {
         (s) => s.lastError !== null,
       ),
     );
+    // What /health shows of it names the kind of failure, not the driver's host and port.
+    expect(patient.stats().lastError).toMatch(/unreachable/);
+    expect(patient.stats().lastError).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);
     const before = attempts;
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     await patient.stop();

@@ -93,6 +93,11 @@ export async function hostileTokens(secret: string): Promise<HostileToken[]> {
       status: 401,
     },
     {
+      name: 'a token issued an hour from now',
+      token: await hs('HS256', secret, adminClaims({ iat: now() + 3600 })),
+      status: 401,
+    },
+    {
       name: 'a token without exp',
       token: await hs('HS256', secret, adminClaims({ exp: undefined })),
       status: 401,

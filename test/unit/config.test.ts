@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, resolveEnv } from '../../src/platform/config.ts';
+import { ConfigError, configSummary, loadConfig, resolveEnv } from '../../src/platform/config.ts';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -100,5 +100,20 @@ describe('configuration', () => {
     ).resolves.toMatchObject({
       JWT_SECRET: 'x'.repeat(32),
     });
+  });
+});
+
+describe('the configuration summary (/info)', () => {
+  it('names where the stores are, never who connects or with what password', () => {
+    const config = loadConfig({
+      JWT_SECRET: 'a-secret-that-is-long-enough-for-hs256-0123456789',
+      DATABASE_URL: 'postgresql://app:Pw1@db.internal:5432/analytics?password=S3cretPw&sslmode=require',
+      REDIS_URL: 'redis://:R3dis@cache.internal:6379/2',
+    });
+    const text = JSON.stringify(configSummary(config));
+    expect(text).toContain('db.internal:5432/analytics');
+    expect(text).toContain('cache.internal:6379/2');
+    for (const secret of ['Pw1', 'S3cretPw', 'R3dis', 'app@', 'password=', 'a-secret-that'])
+      expect(text).not.toContain(secret);
   });
 });

@@ -1,0 +1,42 @@
+/** What log lines may hold: never a stack trace, never a credential from a URL. */
+import { describe, expect, it } from 'vitest';
+import { createLogger, redactQuery } from '../../src/platform/logger.ts';
+
+function capture() {
+  const lines: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
+  return { logger, lines };
+}
+
+describe('log lines', () => {
+  it('keep an error as its type, message and code, without a stack trace', () => {
+    const { logger, lines } = capture();
+    const error = Object.assign(
+      new Error('connect ECONNREFUSED 127.0.0.1:5432', { cause: new TypeError('inner') }),
+      {
+        code: 'ECONNREFUSED',
+      },
+    );
+    logger.error({ err: error }, 'database unavailable');
+    const line = JSON.parse(lines[0] ?? '{}') as { err: Record<string, unknown> };
+    expect(line.err).toEqual({
+      type: 'Error',
+      message: 'connect ECONNREFUSED 127.0.0.1:5432',
+      code: 'ECONNREFUSED',
+      cause: { type: 'TypeError', message: 'inner' },
+    });
+    expect(lines[0]).not.toMatch(/stack|\n\s+at /);
+  });
+
+  it('redact a token in the query string however its name is written', () => {
+    expect(redactQuery('/api/v1/analytics/stream?token=eyJ.a.b')).toBe(
+      '/api/v1/analytics/stream?token=[redacted]',
+    );
+    expect(redactQuery('/stream?%74oken=eyJ.a.b&x=1')).toBe('/stream?%74oken=[redacted]&x=1');
+    expect(redactQuery('/stream?a=1&ACCESS_TOKEN=s3cret#frag')).toBe(
+      '/stream?a=1&ACCESS_TOKEN=[redacted]#frag',
+    );
+    expect(redactQuery('/daily?days=7&tz=UTC')).toBe('/daily?days=7&tz=UTC');
+    expect(redactQuery('/daily?%zz=1')).toBe('/daily?%zz=1');
+  });
+});
