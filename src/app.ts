@@ -221,6 +221,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       callback(null, origin !== undefined && allowedOrigins.has(origin) ? origin : false),
     credentials: true,
     strictPreflight: false,
+    // A browser may reuse a preflight answer for 10 minutes instead of asking before each request.
+    maxAge: 600,
     exposedHeaders: [
       'X-Request-Id',
       'ETag',

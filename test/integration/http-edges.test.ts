@@ -66,6 +66,21 @@ describe('HTTP edges', () => {
     expect(other.headers['access-control-allow-credentials']).toBeUndefined();
   });
 
+  it("answers a listed origin's preflight once for ten minutes", async () => {
+    const preflight = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/analytics/system',
+      headers: {
+        origin: 'https://admin.evently.test',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
+    });
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://admin.evently.test');
+    expect(preflight.headers['access-control-max-age']).toBe('600');
+  });
+
   it('mints a stream token that the stream accepts in its URL and the API refuses in a header', async () => {
     const res = await t.app.inject({
       method: 'POST',
