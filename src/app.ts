@@ -29,7 +29,7 @@ import dashboard from './dashboard/dashboard.plugin.ts';
 import type { Deps } from './deps.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
 import { isDatabaseUnavailable } from './platform/db-guard.ts';
-import { securityHeaders } from './platform/security-headers.ts';
+import { API_SECURITY_HEADERS, securityHeaders } from './platform/security-headers.ts';
 
 export const VERSION = '1.0.0';
 
@@ -104,7 +104,13 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     // Errors Fastify raises before routing (a malformed URL, ...) get the same problem body.
     frameworkErrors: (error, request, reply) => {
       const problem = problemOf(400, 'Bad Request', 'the request URL is malformed', request.url, request.id);
-      void (reply as FastifyReply).code(400).type('application/problem+json').send(problem);
+      // No hook ran for this request: its headers are set here.
+      void (reply as FastifyReply)
+        .code(400)
+        .headers(API_SECURITY_HEADERS)
+        .header('X-Request-Id', request.id)
+        .type('application/problem+json')
+        .send(problem);
     },
     // Requests Node's HTTP parser refuses (headers too large, bad framing) never reach a route.
     clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {

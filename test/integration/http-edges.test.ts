@@ -27,6 +27,15 @@ describe('HTTP edges', () => {
     },
   );
 
+  it('answers a malformed URL with a problem and the same headers as any answer', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/%zz', headers: { 'x-request-id': 'bad-url-1' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.headers['x-request-id']).toBe('bad-url-1');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['content-security-policy']).toBeDefined();
+  });
+
   it('refuses a NUL byte in a text parameter with a 400 problem', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/analytics/events?q=%00', headers: auth() });
     expect(res.statusCode).toBe(400);
