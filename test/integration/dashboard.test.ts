@@ -140,6 +140,18 @@ describe('dashboard page', () => {
     expect(await page.getAttribute('body', 'data-marker')).toBe('before-ingest');
   });
 
+  it('refuses an unknown zone without keeping it for the next visit', async () => {
+    await page.fill('#tz', 'Mars/Olympus');
+    await page.press('#tz', 'Enter');
+    await page.waitForFunction(() => /tz must be/.test(document.querySelector('#alert')?.textContent ?? ''));
+    await page.reload();
+    await page.waitForFunction(
+      () => document.querySelector('[data-kpi=total_bookings]')?.textContent === '3',
+    );
+    expect(await page.inputValue('#tz')).not.toBe('Mars/Olympus');
+    expect(await text('#alert')).toBe('');
+  });
+
   it('runs under the app’s Content-Security-Policy without a violation or a script error', () => {
     expect(pageErrors).toEqual([]);
   });

@@ -31,6 +31,8 @@ const state = {
   controller: null,
   stream: null,
   refetchTimer: 0,
+  /** Signs out when the token expires. */
+  expiryTimer: 0,
   chart: null,
   /** When the last change of period or zone was applied (see onControls). */
   appliedAt: 0,
@@ -99,7 +101,9 @@ function render(data, meta) {
   state.chart ??= createDailyChart($('chart'));
   const drawn = state.chart.update(series);
   $('chart').dataset.points = String(drawn ? series.length : 0);
-  $('chart-empty').hidden = drawn;
+  // The series has a row for every day; a period without a booking or any money is still empty.
+  const active = series.some((d) => d.new_bookings > 0 || d.total_revenue !== 0 || d.cancelled_bookings > 0);
+  $('chart-empty').hidden = drawn && active;
   renderDailyTable(series);
   renderTopEvents(data.top_events);
   renderCapacity(data.capacity_utilization);
@@ -123,6 +127,8 @@ async function load() {
     });
     render(data, meta);
     if (Number.isInteger(meta.data_version)) state.shownVersion = meta.data_version;
+    // Kept only once they worked: a zone the service refuses is not there again after a reload.
+    savePrefs();
     clearAlert();
     setStatus(`Updated ${new Date().toLocaleTimeString()}`);
   } catch (error) {
@@ -188,13 +194,27 @@ function enterDashboard() {
   $('dashboard').hidden = false;
   state.shownVersion = 0;
   state.wantedVersion = 0;
+  scheduleExpiry(claims?.exp);
   setLive('connecting');
   startStream();
   void load();
 }
 
+/** The service allows 30 s of clock skew past `exp`; the page signs out then, not at the next change. */
+const EXPIRY_SKEW_MS = 30_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function scheduleExpiry(exp) {
+  window.clearTimeout(state.expiryTimer);
+  if (typeof exp !== 'number') return;
+  const wait = Math.max(0, exp * 1000 + EXPIRY_SKEW_MS - Date.now());
+  if (wait > MAX_TIMER_MS) return;
+  state.expiryTimer = setTimeout(() => signOut('Your token has expired: sign in with a new one.'), wait);
+}
+
 /** Forgets the token and everything shown with it; `reason` (e.g. a 401 detail) goes in the alert. */
 function signOut(reason) {
+  window.clearTimeout(state.expiryTimer);
   state.stream?.close();
   state.stream = null;
   state.controller?.abort();
@@ -243,7 +263,6 @@ function onControls(event) {
   state.days = DAY_CHOICES.includes(days) ? days : 30;
   state.tz = tz;
   state.appliedAt = Date.now();
-  savePrefs();
   void load();
 }
 

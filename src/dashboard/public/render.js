@@ -298,7 +298,7 @@ export function renderRevenue(revenue, days) {
         : null,
     ),
     eventList(
-      'Top events by revenue',
+      'Top events by revenue (all time)',
       r.top_revenue_events,
       (e) =>
         h(
