@@ -48,22 +48,22 @@ export interface DisabledUsers {
 }
 
 /**
- * Tries until it works, with backoff (200 ms doubling to 5 s): `tries` times, or for as long as the
- * dependency is merely unreachable when `tries` is Infinity. An error that waiting will not cure (a
- * refused password, a missing database) is thrown at once.
+ * Tries until it works, with backoff (200 ms doubling to 5 s), at most `tries` times (Infinity:
+ * for as long as it takes). An error `retryable` says waiting will not cure is thrown at once.
  */
 async function withRetry<T>(
   what: string,
   logger: Logger,
   attempt: () => Promise<T>,
   tries: number,
+  retryable: (error: unknown) => boolean = () => true,
 ): Promise<T> {
   let delay = 200;
   for (let i = 1; ; i++) {
     try {
       return await attempt();
     } catch (error) {
-      if (i >= tries || !isDatabaseUnavailable(error)) throw error;
+      if (i >= tries || !retryable(error)) throw error;
       logger.warn({ attempt: i, err: (error as Error).message }, `${what} not reachable yet; retrying`);
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 5_000);
@@ -71,7 +71,13 @@ async function withRetry<T>(
   }
 }
 
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+/**
+ * Opens the configured database once it answers. `patient` (the service's start): waits for as
+ * long as it is unreachable, since an orchestrator may start the service first. Otherwise (the
+ * operator commands) gives up after about two minutes rather than hang a job. A refused password or
+ * a missing database fails at once either way.
+ */
+export async function openDatabase(config: Config, logger: Logger, patient = false): Promise<Database> {
   if (!config.databaseUrl) {
     logger.info(
       { dataDir: config.dataDir },
@@ -81,8 +87,13 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   }
   const url = config.databaseUrl;
   const database = await openPostgres(url);
-  // An orchestrator may start the service before its database: it waits, however long that takes.
-  await withRetry('PostgreSQL', logger, () => sql`select 1`.execute(database.db), Infinity);
+  await withRetry(
+    'PostgreSQL',
+    logger,
+    () => sql`select 1`.execute(database.db),
+    patient ? Infinity : 30,
+    isDatabaseUnavailable,
+  );
   return database;
 }
 
@@ -180,8 +191,8 @@ function createDisabledUsers(database: Database): DisabledUsers {
   };
 }
 
-export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
-  const database = await openDatabase(config, logger);
+export async function createDeps(config: Config, logger: Logger, patient = false): Promise<Deps> {
+  const database = await openDatabase(config, logger, patient);
   const migration = await migrateToLatest(database.db);
   if (migration.error)
     throw migration.error instanceof Error ? migration.error : new Error('migration failed');

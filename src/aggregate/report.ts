@@ -216,7 +216,7 @@ export function toEventStats(row: EventStatsRow) {
 
 export type EventStats = ReturnType<typeof toEventStats>;
 
-/** The exact revenue of these flows, rounded once (a window's total is not the sum of rounded days). */
-export function totalRevenue(flows: readonly Pick<DayFlow, 'revenue'>[]): number {
-  return unitsToAmount(flows.reduce((sum, f) => sum + decimalToUnits(f.revenue), 0n));
+/** The exact revenue of these flows, in units (a window's total is not the sum of rounded days). */
+export function revenueUnits(flows: readonly Pick<DayFlow, 'revenue'>[]): bigint {
+  return flows.reduce((sum, f) => sum + decimalToUnits(f.revenue), 0n);
 }

@@ -149,16 +149,23 @@ export function zoneOffsetMs(timeZone: string, at: number): number {
 }
 
 /**
- * The UTC instant at which a local date begins in a zone: its midnight, or, where clocks jump
- * forward at midnight (America/Santiago, America/Havana), the jump itself (01:00 local).
+ * The UTC instant at which a local date begins in a zone: its midnight (the first one, where
+ * clocks go back from 01:00 to 00:00, as in Asia/Amman), or, where clocks jump forward at
+ * midnight (America/Santiago, America/Havana), the jump itself (01:00 local).
  */
 export function localMidnightUtc(date: string, timeZone: string): number {
   const guess = Date.parse(`${date}T00:00:00Z`);
   const first = guess - zoneOffsetMs(timeZone, guess);
   const second = guess - zoneOffsetMs(timeZone, first);
   const localDate = (at: number) => formatter('date', timeZone).format(new Date(at));
-  // The two candidates read midnight with the offset before and after a change near it; the day
-  // begins at the earlier one that lies in it.
-  const within = [second, first].filter((at) => localDate(at) === date);
+  // Midnight read with each offset in force around it (a day either side covers any change near
+  // midnight); the day begins at the earliest of them that lies in it.
+  const candidates = [
+    second,
+    first,
+    guess - zoneOffsetMs(timeZone, guess - 86_400_000),
+    guess - zoneOffsetMs(timeZone, guess + 86_400_000),
+  ];
+  const within = candidates.filter((at) => localDate(at) === date);
   return within.length > 0 ? Math.min(...within) : second;
 }

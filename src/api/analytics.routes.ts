@@ -116,7 +116,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         tags,
         security,
         summary: 'One event: its figures and its daily flows',
-        params: Type.Object({ event_id: Type.Integer({ minimum: 0 }) }),
+        params: Type.Object({ event_id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }),
         querystring: querySchema({ ...Common, ...Days, ...FromTo }),
         response: { 200: envelopeSchema('event', EventDetailSchema), ...errorResponses },
       },

@@ -2,13 +2,13 @@
  * Every analytics payload of api.md, composed from read queries and the pure report functions.
  * No HTTP here: handlers pass validated parameters in and get plain payloads out.
  */
-import { round2 } from '../aggregate/money.ts';
+import { round2, unitsPerCount, unitsToAmount } from '../aggregate/money.ts';
 import {
   buildSeries,
   growthRate,
   percent,
   toEventStats,
-  totalRevenue,
+  revenueUnits,
   type DailyStats,
   type EventStats,
   type Granularity,
@@ -162,12 +162,14 @@ export function createAnalyticsService(deps: {
       up += u.up;
       span += u.span;
     }
+    const exactRevenue = revenueUnits(flows);
     return {
       days,
       bookings: sum((d) => d.new_bookings),
       cancelled: sum((d) => d.cancelled_bookings),
       confirmed: sum((d) => d.confirmed_bookings),
-      revenue: totalRevenue(flows),
+      revenue: unitsToAmount(exactRevenue),
+      revenueUnits: exactRevenue,
       newUsers: sum((d) => d.new_users),
       uptime: span === 0 ? null : round2((100 * up) / span),
     };
@@ -213,7 +215,7 @@ export function createAnalyticsService(deps: {
       from: w.from,
       to: w.to,
       total_revenue: current.revenue,
-      average_daily_revenue: round2(current.revenue / days),
+      average_daily_revenue: unitsPerCount(current.revenueUnits, days),
       revenue_growth_rate: growthRate(current.revenue, previous.revenue),
       top_revenue_events: top.rows.map((e) => ({
         event_id: e.event_id,

@@ -55,7 +55,7 @@ export const HealthSchema = Open(
   },
   'Health; 200 when healthy or degraded, 503 when the service cannot serve',
 );
-export const ReadySchema = Open({ status: Type.String(), checks: Open({ database: Check }) }, 'Readiness');
+export const ReadySchema = Open({ status: Type.String() }, 'Readiness');
 export const LiveSchema = Open({ status: Type.Literal('alive') }, 'Liveness');
 export const InfoSchema = Open(
   {

@@ -7,7 +7,8 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import { BadRequestError } from './errors.ts';
 import { ruleOf, type ParamSchema } from './params.ts';
 
-const INTEGER = /^-?\d{1,15}$/;
+// Up to 16 digits: every safe integer; the schema's own range then decides.
+const INTEGER = /^-?\d{1,16}$/;
 const MAX_VALUE_LENGTH = 1_000;
 
 interface ObjectSchema {

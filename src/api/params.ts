@@ -65,7 +65,11 @@ export const Common = {
     Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone days are bucketed in.' }),
   ),
   min_version: Type.Optional(
-    Type.Integer({ minimum: 0, description: 'Read-your-writes: wait up to 5 s for this data version.' }),
+    Type.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'Read-your-writes: wait up to 5 s for this data version.',
+    }),
   ),
 };
 

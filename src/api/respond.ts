@@ -42,15 +42,19 @@ export interface ReadOptions<T> {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const CSV_TYPE = 'text/csv; charset=utf-8';
 
+/** The weight an Accept-style list element gives itself with `q=` (1 without; 0 when unreadable). */
+function weightOf(params: readonly string[]): number {
+  const q = params.find((p) => p.startsWith('q='));
+  const weight = q === undefined ? 1 : Number(q.slice(2));
+  return Number.isFinite(weight) ? weight : 0;
+}
+
 /** The q-value of each media range of an Accept header (RFC 9110, section 12.5.1). */
 function acceptWeights(accept: string): Map<string, number> {
   const weights = new Map<string, number>();
   for (const part of accept.split(',')) {
     const [range = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
-    if (range === '') continue;
-    const q = params.find((p) => p.startsWith('q='));
-    const weight = q === undefined ? 1 : Number(q.slice(2));
-    weights.set(range, Number.isFinite(weight) ? weight : 0);
+    if (range !== '') weights.set(range, weightOf(params));
   }
   return weights;
 }
@@ -185,8 +189,7 @@ export function acceptsGzip(request: FastifyRequest): boolean {
   for (const part of header.split(',')) {
     const [name = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
     if (name !== 'gzip' && name !== '*') continue;
-    const q = params.find((p) => p.startsWith('q='));
-    const accepted = q === undefined || Number(q.slice(2)) > 0;
+    const accepted = weightOf(params) > 0;
     if (name === 'gzip') return accepted;
     wildcard = accepted;
   }
@@ -331,9 +334,12 @@ function isEnvelope(payload: unknown): payload is Envelope {
 export function envelopeMeta(state: Pick<ReadState, 'dataVersion' | 'knownVersion'>) {
   return async (_request: FastifyRequest, _reply: FastifyReply, payload: unknown): Promise<unknown> => {
     if (!isEnvelope(payload) || payload.meta !== undefined) return payload;
+    // The version the operation produced, else the newest this instance knows; only an instance
+    // that has seen none yet asks the database.
     const given = payload.data?.data_version;
+    const known = state.knownVersion();
     const version =
-      typeof given === 'number' ? given : await state.dataVersion().catch(() => state.knownVersion());
+      typeof given === 'number' ? given : known > 0 ? known : await state.dataVersion().catch(() => known);
     return {
       ...payload,
       meta: { generated_at: new Date().toISOString(), as_of: null, data_version: version, cached: false },

@@ -22,7 +22,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function start(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const startedAt = Date.now();
-  const deps = await createDeps(config, logger);
+  // The service waits for its database however long that takes; an operator command does not.
+  const deps = await createDeps(config, logger, true);
   const consumers: Record<string, Consumer> = {};
   if (config.role !== 'api' && deps.redis) {
     const consumerLogger = logger.child({ component: 'consumer' });

@@ -82,6 +82,24 @@ describe('figures at the edges', () => {
     expect(day.series).toMatchObject([{ total_revenue: 1_234_567.01, avg_booking_value: 1_234_567.01 }]);
   });
 
+  it('averages revenue over the days from the exact total, not from a rounded one', async () => {
+    await ingestHttp(t.app, t.token, [
+      ...confirmedBooking(
+        { id: 31, eventId: 31, quantity: 1, totalAmount: 0.0125 },
+        Date.UTC(2026, 11, 1, 10),
+      ),
+      ...confirmedBooking(
+        { id: 32, eventId: 31, quantity: 1, totalAmount: 0.0125 },
+        Date.UTC(2026, 11, 2, 10),
+      ),
+    ]);
+    // 0.025 shows as 0.03; over 2 days that is 0.0125, so 0.01 (0.03 / 2 would round to 0.02).
+    expect(await data('/revenue?from=2026-12-01&to=2026-12-02')).toMatchObject({
+      total_revenue: 0.03,
+      average_daily_revenue: 0.01,
+    });
+  });
+
   it('ranks by the exact figure, so /top-events and /capacity agree', async () => {
     const at = Date.UTC(2026, 10, 6, 10);
     // 1 of 3 seats (33.333 %) and 100,001 of 300,000 (33.3337 %): both show 33.33.

@@ -56,6 +56,18 @@ describe('the instant a local day begins', () => {
     }
   });
 
+  it('is the first of two midnights where clocks go back from 01:00 to 00:00', () => {
+    for (const zone of ['Asia/Amman', 'Asia/Gaza']) {
+      for (let day = Date.UTC(2021, 0, 1); day < Date.UTC(2022, 0, 1); day += 86_400_000) {
+        const date = new Date(day).toISOString().slice(0, 10);
+        const start = localMidnightUtc(date, zone);
+        expect(dateIn(zone, start), `${zone} ${date}`).toBe(date);
+        expect(dateIn(zone, start - 1), `${zone} ${date}`).not.toBe(date);
+      }
+    }
+    expect(localMidnightUtc('2021-10-29', 'Asia/Amman')).toBe(Date.UTC(2021, 9, 28, 21));
+  });
+
   it('begins at 01:00 local on the day Santiago skips its midnight', () => {
     expect(localMidnightUtc('2026-09-06', 'America/Santiago')).toBe(Date.UTC(2026, 8, 6, 4));
     expect(
