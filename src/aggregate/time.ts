@@ -154,6 +154,20 @@ export function zoneOffsetMs(timeZone: string, at: number): number {
  * midnight (America/Santiago, America/Havana), the jump itself (01:00 local).
  */
 export function localMidnightUtc(date: string, timeZone: string): number {
+  const key = `${timeZone}|${date}`;
+  let start = midnights.get(key);
+  if (start === undefined) {
+    start = findLocalMidnight(date, timeZone);
+    if (midnights.size >= 100_000) midnights.clear();
+    midnights.set(key, start);
+  }
+  return start;
+}
+
+/** A day's start never changes: a window of a year asks for 366 of them on every read. */
+const midnights = new Map<string, number>();
+
+function findLocalMidnight(date: string, timeZone: string): number {
   const guess = Date.parse(`${date}T00:00:00Z`);
   const first = guess - zoneOffsetMs(timeZone, guess);
   const second = guess - zoneOffsetMs(timeZone, first);
