@@ -51,17 +51,12 @@ describe('figures at the edges', () => {
 
   it('sums money exactly and rounds it once, whatever its size', async () => {
     const messages = [
-      ...confirmedBooking(
-        { id: 11, eventId: 11, quantity: 1, totalAmount: 0.005 },
-        Date.UTC(2026, 10, 1, 10),
-      ),
-      ...confirmedBooking(
-        { id: 12, eventId: 11, quantity: 1, totalAmount: 0.005 },
-        Date.UTC(2026, 10, 2, 10),
-      ),
-      ...confirmedBooking(
-        { id: 13, eventId: 11, quantity: 1, totalAmount: 0.005 },
-        Date.UTC(2026, 10, 3, 10),
+      // Half a cent on each of 1-3 November, bookings 11-13 of event 11.
+      ...[1, 2, 3].flatMap((day) =>
+        confirmedBooking(
+          { id: 10 + day, eventId: 11, quantity: 1, totalAmount: 0.005 },
+          Date.UTC(2026, 10, day, 10),
+        ),
       ),
       ...confirmedBooking(
         { id: 14, eventId: 12, quantity: 1, totalAmount: 1_234_567.005 },
