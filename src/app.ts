@@ -308,6 +308,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
         bus: deps.bus,
         jwt: config.jwt,
         isDisabled: (userId) => deps.disabledUsers.has(userId),
+        onStreamEnd: ({ route, seconds }) =>
+          deps.metrics.observeRequest({ route, method: 'GET', status: 200, seconds }),
       });
       await api.register(ingestRoutes, {
         pipeline: deps.ingest,

@@ -14,6 +14,8 @@ export interface StreamRoutesOptions {
   jwt: { secret: string; algorithm: JwtAlgorithm };
   /** Whether a user has been disabled (their open streams are ended). */
   isDisabled: (userId: number) => boolean;
+  /** Told of each stream when it ends: a hijacked reply never reaches the metrics hook. */
+  onStreamEnd?: (stream: { route: string; seconds: number }) => void;
   heartbeatMs?: number;
 }
 
@@ -119,10 +121,16 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         if (m.kind === 'change') send(`event: change\ndata: ${JSON.stringify(m.notice)}\n\n`);
       });
       const heartbeat = setInterval(() => send(': heartbeat\n\n'), opts.heartbeatMs ?? 15_000);
+      const openedAt = performance.now();
       const close = () => {
+        if (!open.has(end)) return;
         clearInterval(heartbeat);
         unsubscribe();
         open.delete(end);
+        opts.onStreamEnd?.({
+          route: request.routeOptions.url ?? request.url,
+          seconds: (performance.now() - openedAt) / 1000,
+        });
       };
       const end = () => {
         close();

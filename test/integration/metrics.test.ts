@@ -2,10 +2,12 @@
  * GET /metrics against the real app and PostgreSQL: request counts by route pattern, ingest
  * counters by outcome and transport, cache hits and misses, database pool and consumer gauges.
  */
+import type { AddressInfo } from 'node:net';
 import { register as globalRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitFor, when } from '../helpers/db.ts';
 import { bookingMessage, eventCreated } from '../support/messages.ts';
 
 const HOUR = 3_600_000;
@@ -107,6 +109,30 @@ describe('GET /metrics', () => {
         status: '404',
       }),
     ).toBe(2);
+  });
+
+  it('counts a live stream once it ends, with how long it was open', async () => {
+    const { port } = (await service.app
+      .listen({ port: 0, host: '127.0.0.1' })
+      .then(() => service.app.server.address())) as AddressInfo;
+    const aborting = new AbortController();
+    const stream = await fetch(`http://127.0.0.1:${port}/api/v1/analytics/stream`, {
+      headers: { authorization: `Bearer ${service.token}` },
+      signal: aborting.signal,
+    });
+    expect(stream.status).toBe(200);
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    aborting.abort();
+    const labels = { route: '/api/v1/analytics/stream', method: 'GET', status: '200' };
+    await waitFor(
+      'the stream to be counted',
+      when(
+        async () => valueOf(await scrape(), 'evently_analytics_http_requests_total', labels),
+        (n) => n === 1,
+      ),
+    );
+    expect(valueOf(await scrape(), 'evently_analytics_http_request_duration_seconds_count', labels)).toBe(1);
   });
 
   it('counts ingested messages by outcome and transport, with the batch size and commit time', async () => {
