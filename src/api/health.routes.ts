@@ -8,6 +8,7 @@ import type { Db } from '../platform/db.ts';
 import { lastReconcile } from '../ingest/reconcile.ts';
 import { logPrunedBefore } from '../store/maintenance.repository.ts';
 import { systemTotals } from '../store/read.repository.ts';
+import { withTimeout } from '../platform/deadline.ts';
 
 export interface ConsumerStats {
   lag: number | null;
@@ -32,10 +33,7 @@ type Check = { status: 'up' | 'down' | 'disabled'; latency_ms?: number; detail?:
 async function timed(probe: () => Promise<unknown>): Promise<Check> {
   const start = performance.now();
   try {
-    await Promise.race([
-      probe(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000)),
-    ]);
+    await withTimeout(probe(), 2_000, 'health probe');
     return { status: 'up', latency_ms: Math.round((performance.now() - start) * 100) / 100 };
   } catch {
     return { status: 'down', detail: 'not reachable' };

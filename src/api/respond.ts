@@ -125,9 +125,14 @@ function etagFor(key: string, version: number, gzip: boolean): string {
 /** Adds a request header to Vary (once: a request can get here twice, fresh then stale). */
 function varyOn(reply: FastifyReply, field: string): void {
   const vary = reply.getHeader('vary');
-  if (vary === undefined) void reply.header('Vary', field);
-  else if (!new RegExp(`(^|,)\\s*${field}\\s*(,|$)`, 'i').test(String(vary)))
-    void reply.header('Vary', `${String(vary)}, ${field}`);
+  if (vary === undefined) {
+    void reply.header('Vary', field);
+    return;
+  }
+  const named = String(vary);
+  const lower = field.toLowerCase();
+  if (!named.split(',').some((name) => name.trim().toLowerCase() === lower))
+    void reply.header('Vary', `${named}, ${field}`);
 }
 
 /** True when If-None-Match lists this tag (weak comparison, RFC 9110, section 13.1.2). */

@@ -4,6 +4,7 @@
  * down, so neither a disabled user nor an open browser tab holds anything up.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { principalOf } from '../auth/auth.plugin.ts';
 import { mintToken } from '../auth/tokens.ts';
 import { envelopeSchema, errorResponses } from './schemas.ts';
 import type { Bus } from '../platform/bus.ts';
@@ -58,8 +59,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const principal = request.principal;
-      if (!principal) throw new Error('auth hook did not run');
+      const principal = principalOf(request);
       const token = await mintToken({
         secret: opts.jwt.secret,
         algorithm: opts.jwt.algorithm,
@@ -93,8 +93,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       },
     },
     (request, reply) => {
-      const principal = request.principal;
-      if (!principal) throw new Error('auth hook did not run');
+      const principal = principalOf(request);
       // Headers set on the reply so far (security, CORS, rate limit) go out with the stream's own:
       // a hijacked reply does not send them by itself.
       const earlier: Record<string, string | number | string[]> = {};

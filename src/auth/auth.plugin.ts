@@ -38,6 +38,12 @@ function bearer(
   return undefined;
 }
 
+/** The caller of a route inside adminAuth's scope (whose hooks refuse a request without one). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error('the admin-auth hooks did not run for this route');
+  return request.principal;
+}
+
 export const adminAuth = fp<{ verifier: TokenVerifier }>(
   async (app, opts) => {
     const refusals = new WeakMap<FastifyRequest, DomainError>();

@@ -4,6 +4,7 @@
  * instead of every request waiting out connection and statement timeouts of its own.
  */
 import { createBreaker, type BreakerOptions, type BreakerSnapshot } from './breaker.ts';
+import { withTimeout } from './deadline.ts';
 
 /** The database could not be reached, or the circuit breaker is not letting reads through. */
 export class DatabaseUnavailableError extends Error {
@@ -79,21 +80,13 @@ export function createDbGuard(options: DbGuardOptions = {}): DbGuard {
       if (!breaker.tryAcquire()) {
         throw new DatabaseUnavailableError('the database is unavailable (circuit open)', retryAfter());
       }
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new DatabaseUnavailableError(
-                `the database did not answer within ${timeoutMs} ms`,
-                retryAfter(),
-              ),
-            ),
-          timeoutMs,
-        );
-      });
       try {
-        const value = await Promise.race([read(), deadline]);
+        const value = await withTimeout(
+          read(),
+          timeoutMs,
+          () =>
+            new DatabaseUnavailableError(`the database did not answer within ${timeoutMs} ms`, retryAfter()),
+        );
         breaker.success();
         return value;
       } catch (error) {
@@ -105,8 +98,6 @@ export function createDbGuard(options: DbGuardOptions = {}): DbGuard {
         breaker.failure();
         if (error instanceof DatabaseUnavailableError) throw error;
         throw new DatabaseUnavailableError('the database is unavailable', retryAfter(), { cause: error });
-      } finally {
-        clearTimeout(timer);
       }
     },
     snapshot: () => breaker.snapshot(),
