@@ -40,8 +40,10 @@ const CONNECTION_CODES = new Set([
   '53300', // too_many_connections
 ]);
 // What node-postgres says, without a code, when a connection ends or cannot be had.
+// And PostgreSQL's refusal of a database closed to connections (55000, a code shared with
+// query-level errors, so matched by its text).
 const CONNECTION_MESSAGES =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|not queryable/i;
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|not queryable|is not currently accepting connections/i;
 
 /** True when the error says the database cannot be reached (as opposed to a query that failed). */
 export function isDatabaseUnavailable(error: unknown): boolean {

@@ -15,6 +15,9 @@ describe('isDatabaseUnavailable', () => {
       isDatabaseUnavailable(withCode('terminating connection due to administrator command', '57P01')),
     ).toBe(true);
     expect(isDatabaseUnavailable(withCode('the database system is starting up', '57P03'))).toBe(true);
+    expect(
+      isDatabaseUnavailable(withCode('database "analytics" is not currently accepting connections', '55000')),
+    ).toBe(true);
     expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isDatabaseUnavailable(new Error('timeout exceeded when trying to connect'))).toBe(true);
     expect(isDatabaseUnavailable(new AggregateError([refused(), refused()], ''))).toBe(true);
