@@ -32,6 +32,14 @@ export interface RateLimitOptions {
   logger: Logger;
 }
 
+/**
+ * The route config of POST /ingest: its own count per caller (`ingestMax` calls per window, apart
+ * from the analytics requests), or none at all when `ingestMax` is 0.
+ */
+export function ingestRateLimit(limit: Config['rateLimit']): { max: number; groupId: string } | false {
+  return limit.ingestMax === 0 ? false : { max: limit.ingestMax, groupId: ':ingest' };
+}
+
 /** The rate-limit key: the user behind a valid token, else the client address. */
 export function rateLimitKey(request: Pick<FastifyRequest, 'principal' | 'ip'>): string {
   return request.principal ? `user:${request.principal.userId}` : `ip:${normalizeIP(request.ip)}`;

@@ -10,13 +10,14 @@ import { IncompleteLogError, rebuildAggregates } from './rebuild.ts';
 import { reconcile } from './reconcile.ts';
 import type { Config } from '../platform/config.ts';
 import type { Bus } from '../platform/bus.ts';
+import { ingestRateLimit } from '../auth/rate-limit.plugin.ts';
 
 export interface IngestRoutesOptions {
   pipeline: Pipeline;
   db: Db;
   cache: ResponseCache;
   bus: Bus;
-  config: Pick<Config, 'baseCurrency' | 'reportingTimezone'>;
+  config: Pick<Config, 'baseCurrency' | 'reportingTimezone' | 'rateLimit'>;
 }
 
 const tags = ['ingest'];
@@ -34,13 +35,15 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
     '/ingest',
     {
       bodyLimit: 1024 * 1024,
+      config: { rateLimit: ingestRateLimit(opts.config.rateLimit) },
       schema: {
         tags,
         security,
         summary: 'Ingest a batch of messages; answered after the batch is committed',
         description:
           'Each message is an envelope object (Evently, flat or CloudEvents format), or a string holding the raw ' +
-          'message text exactly as a producer published it.',
+          'message text exactly as a producer published it. Rate limited apart from the analytics requests: ' +
+          '`RATE_LIMIT_INGEST` calls per caller per `RATE_LIMIT_WINDOW` (0: unlimited).',
         body: Type.Object(
           {
             messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 }),

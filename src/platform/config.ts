@@ -34,7 +34,11 @@ export interface Config {
   readonly streamKey: string;
   readonly consumerGroup: string;
   readonly channelPattern: string;
-  readonly rateLimit: { readonly max: number; readonly windowMinutes: number };
+  /**
+   * Requests per user per window. `ingestMax` is POST /ingest's own budget (0: unlimited), apart
+   * from `max`, so producers and back-fills do not use up the readers' requests, nor they theirs.
+   */
+  readonly rateLimit: { readonly max: number; readonly windowMinutes: number; readonly ingestMax: number };
   readonly logLevel: string;
   readonly eventRetentionDays: number | undefined;
   readonly consumerName: string;
@@ -259,6 +263,7 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
     rateLimit: {
       max: r.int('RATE_LIMIT_ANALYTICS', 100, 1, 1_000_000),
       windowMinutes: r.int('RATE_LIMIT_WINDOW', 15, 1, 24 * 60),
+      ingestMax: r.int('RATE_LIMIT_INGEST', 10_000, 0, 1_000_000),
     },
     logLevel,
     eventRetentionDays: retention === 0 ? undefined : retention,
@@ -284,7 +289,11 @@ export function configSummary(config: Config): Record<string, unknown> {
     stream_key: config.streamKey,
     consumer_group: config.consumerGroup,
     channel_pattern: config.channelPattern,
-    rate_limit: config.rateLimit,
+    rate_limit: {
+      max: config.rateLimit.max,
+      window_minutes: config.rateLimit.windowMinutes,
+      ingest_max: config.rateLimit.ingestMax,
+    },
     event_retention_days: config.eventRetentionDays ?? null,
   };
 }

@@ -72,7 +72,7 @@ describe('one instance', () => {
     expect(Number(served[0]?.headers['ratelimit-reset'])).toBeGreaterThan(0);
 
     expectLimited(await system(t, token), 3);
-    // Every route of the API shares the one limit.
+    // Every analytics route shares the one limit (POST /ingest has its own, below).
     expectLimited(
       await t.app.inject({
         method: 'GET',
@@ -125,6 +125,52 @@ describe('one instance', () => {
       expect(response.statusCode, url).not.toBe(429);
       expect(response.headers['ratelimit-limit'], url).toBeUndefined();
     }
+  });
+});
+
+describe('POST /ingest, a budget of its own', () => {
+  function ingest(t: TestApp, token: string): Promise<LightMyRequestResponse> {
+    return t.app.inject({
+      method: 'POST',
+      url: `${API}/ingest`,
+      headers: { authorization: `Bearer ${token}` },
+      payload: { messages: [{ type: 'PaymentCompleted', booking_id: 1 }] },
+    });
+  }
+
+  it('counts producers apart from readers: neither uses up the other', async () => {
+    const t = await start({
+      env: { RATE_LIMIT_ANALYTICS: '2', RATE_LIMIT_INGEST: '3', RATE_LIMIT_WINDOW: '1' },
+    });
+    const token = await freshUser(t);
+    expect((await system(t, token)).statusCode).toBe(200);
+    expect((await system(t, token)).statusCode).toBe(200);
+    expectLimited(await system(t, token), 2);
+
+    const ingested = [await ingest(t, token), await ingest(t, token), await ingest(t, token)];
+    expect(ingested.map((r) => r.statusCode)).toEqual([200, 200, 200]);
+    expect(ingested.map((r) => r.headers['ratelimit-limit'])).toEqual(['3', '3', '3']);
+    expect(ingested.map(remaining)).toEqual([2, 1, 0]);
+    expectLimited(await ingest(t, token), 3);
+
+    // A producer at its limit leaves its reads alone.
+    const producer = await freshUser(t);
+    for (let i = 0; i < 3; i++) expect((await ingest(t, producer)).statusCode).toBe(200);
+    expectLimited(await ingest(t, producer), 3);
+    expect(remaining(await system(t, producer))).toBe(1);
+  });
+
+  it('is unlimited with RATE_LIMIT_INGEST=0', async () => {
+    const t = await start({
+      env: { RATE_LIMIT_ANALYTICS: '2', RATE_LIMIT_INGEST: '0', RATE_LIMIT_WINDOW: '1' },
+    });
+    const token = await freshUser(t);
+    for (let i = 0; i < 5; i++) {
+      const response = await ingest(t, token);
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['ratelimit-limit']).toBeUndefined();
+    }
+    expect(remaining(await system(t, token))).toBe(1);
   });
 });
 
