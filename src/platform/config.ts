@@ -263,7 +263,7 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
     rateLimit: {
       max: r.int('RATE_LIMIT_ANALYTICS', 100, 1, 1_000_000),
       windowMinutes: r.int('RATE_LIMIT_WINDOW', 15, 1, 24 * 60),
-      ingestMax: r.int('RATE_LIMIT_INGEST', 10_000, 0, 1_000_000),
+      ingestMax: r.int('RATE_LIMIT_INGEST', 100_000, 0, 10_000_000),
     },
     logLevel,
     eventRetentionDays: retention === 0 ? undefined : retention,
