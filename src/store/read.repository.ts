@@ -3,7 +3,23 @@
  * with the number of events and days asked for, never with the number of bookings.
  */
 import { sql, type RawBuilder } from 'kysely';
+import { addDays, localMidnightUtc } from '../aggregate/time.ts';
 import type { Db } from '../platform/db.ts';
+
+/**
+ * Where local days begin, in epoch seconds, worked out in TypeScript rather than with PostgreSQL's
+ * `'<date>'::timestamp at time zone`: where clocks go back over midnight (America/Havana,
+ * Atlantic/Azores) local midnight happens twice, PostgreSQL takes the second and the day's first
+ * hour would fall into the day before. A day begins at its first midnight.
+ */
+function dayStart(date: string, tz: string): number {
+  return localMidnightUtc(date, tz) / 1000;
+}
+
+/** [start of `from`, start of the day after `to`), in epoch seconds. */
+function daySpan(from: string, to: string, tz: string): { start: number; end: number } {
+  return { start: dayStart(from, tz), end: dayStart(addDays(to, 1), tz) };
+}
 
 export interface EventRow {
   event_id: number;
@@ -244,11 +260,10 @@ export async function countEventsCreatedBetween(
   to: string,
   tz: string,
 ): Promise<number> {
+  const { start, end } = daySpan(from, to, tz);
   const { rows } = await sql<{ n: number }>`
     select count(*)::int as n from events
-    where not deleted
-      and created_at >= (${from}::date)::timestamp at time zone ${tz}
-      and created_at < ((${to}::date + 1))::timestamp at time zone ${tz}`.execute(db);
+    where not deleted and created_at >= to_timestamp(${start}) and created_at < to_timestamp(${end})`.execute(db);
   return rows[0]?.n ?? 0;
 }
 
@@ -325,8 +340,8 @@ export async function dayFlows(
 }
 
 function bucketRange(from: string, to: string, tz: string): RawBuilder<unknown> {
-  return sql`bucket >= floor(extract(epoch from ((${from}::date)::timestamp at time zone ${tz})) / 900)
-    and bucket < floor(extract(epoch from ((${to}::date + 1)::timestamp at time zone ${tz})) / 900)`;
+  const { start, end } = daySpan(from, to, tz);
+  return sql`bucket >= ${Math.floor(start / 900)} and bucket < ${Math.floor(end / 900)}`;
 }
 
 /** Bookings created before a local date: the running total a series starts from. */
@@ -343,7 +358,7 @@ export async function bookingsCreatedBefore(
   }
   const { rows } = await sql<{ n: number }>`
     select coalesce(sum(new_bookings), 0)::float8 as n from flow_bucket
-    where bucket < floor(extract(epoch from ((${date}::date)::timestamp at time zone ${tz})) / 900)`.execute(
+    where bucket < ${Math.floor(dayStart(date, tz) / 900)}`.execute(
     db,
   );
   return rows[0]?.n ?? 0;
@@ -378,11 +393,11 @@ export async function heartbeatMinutes(
   to: string,
   tz: string,
 ): Promise<Map<string, number>> {
+  const { start, end } = daySpan(from, to, tz);
   const { rows } = await sql<{ day: string; n: number }>`
     select ((to_timestamp(minute * 60) at time zone ${tz})::date)::text as day, count(*)::int as n
     from heartbeats
-    where minute >= floor(extract(epoch from ((${from}::date)::timestamp at time zone ${tz})) / 60)
-      and minute < floor(extract(epoch from ((${to}::date + 1)::timestamp at time zone ${tz})) / 60)
+    where minute >= ${Math.floor(start / 60)} and minute < ${Math.floor(end / 60)}
     group by 1`.execute(db);
   return new Map(rows.map((r) => [r.day, r.n]));
 }

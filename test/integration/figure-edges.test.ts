@@ -1,6 +1,7 @@
 /**
  * Figures at the edges the conformance cases do not reach: instants past 2038 read in any zone,
- * money summed exactly and rounded once however large, and rankings that agree with each other.
+ * money summed exactly and rounded once however large, rankings that agree with each other, and
+ * days that begin at the first of two midnights.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -92,6 +93,42 @@ describe('figures at the edges', () => {
     expect(await data('/revenue?from=2026-12-01&to=2026-12-02')).toMatchObject({
       total_revenue: 0.03,
       average_daily_revenue: 0.01,
+    });
+  });
+
+  it('starts a day at its first midnight where clocks go back over midnight (America/Havana)', async () => {
+    // 7 November 2027 in Havana: at 01:00 daylight time clocks go back to 00:00, so the day begins
+    // at 04:00Z and its first hour comes before the 05:00Z of midnight read in standard time.
+    const at = Date.UTC(2027, 10, 7, 4, 30);
+    const booking = { id: 60, eventId: 60, userId: 60, quantity: 1, totalAmount: 10, createdAt: at };
+    await ingestHttp(t.app, t.token, [
+      eventCreated({
+        id: 60,
+        name: 'Havana',
+        category: 'music',
+        capacity: 10,
+        price: 10,
+        createdAt: at,
+        eventDate: at + 30 * DAY,
+      }),
+      bookingMessage('BookingCreated', booking),
+      bookingMessage('BookingConfirmed', booking, at + 10 * 60_000),
+    ]);
+    const zone = 'tz=America/Havana';
+    const daily = await data(`/daily?from=2027-11-06&to=2027-11-07&granularity=day&${zone}`);
+    expect(daily.series).toMatchObject([
+      { date: '2027-11-06', new_bookings: 0, confirmed_bookings: 0, total_revenue: 0 },
+      { date: '2027-11-07', new_bookings: 1, confirmed_bookings: 1, total_revenue: 10 },
+    ]);
+    // The window of 7-13 November holds it; the 7 days before do not.
+    expect(await data(`/revenue?days=7&as_of=2027-11-13&${zone}`)).toMatchObject({
+      total_revenue: 10,
+      revenue_growth_rate: null,
+    });
+    expect(await data(`/system?as_of=2027-12-06&${zone}`)).toMatchObject({ recent_events: 1 });
+    expect(await data(`/system?as_of=2027-11-06&${zone}`)).toMatchObject({
+      recent_events: 0,
+      recent_bookings: 0,
     });
   });
 
