@@ -184,7 +184,8 @@ interface Envelope {
   data: Json;
   top: Json;
   explicitKey: string | undefined;
-  fallbackTime: number | undefined;
+  /** The envelope's own time (`time`, `timestamp`, `occurred_at`); read only for aggregated types. */
+  fallbackTime: () => number | undefined;
 }
 
 function readEnvelope(top: Json): Envelope {
@@ -196,7 +197,7 @@ function readEnvelope(top: Json): Envelope {
       reject('unknown_type', `unknown CloudEvents type "${ceType}"`);
     const data = isObject(top.data) ? top.data : {};
     const explicitKey = typeof top.id === 'string' && top.id !== '' ? top.id : undefined;
-    return { type, data, top: {}, explicitKey, fallbackTime: timestampField(top, 'time') };
+    return { type, data, top: {}, explicitKey, fallbackTime: () => timestampField(top, 'time') };
   }
   const type = top.type;
   if (typeof type !== 'string' || type === '') return reject('missing_type', 'message has no type');
@@ -209,7 +210,7 @@ function readEnvelope(top: Json): Envelope {
       : typeof top.id === 'string' && top.id !== ''
         ? top.id
         : undefined;
-  const fallbackTime = timestampField(top, 'timestamp') ?? timestampField(top, 'occurred_at');
+  const fallbackTime = () => timestampField(top, 'timestamp') ?? timestampField(top, 'occurred_at');
   return { type, data, top, explicitKey, fallbackTime };
 }
 
@@ -224,7 +225,7 @@ function occurrenceTime(env: Envelope, receivedAt: number): number {
   const own = fieldName
     ? (timestampField(env.data, fieldName) ?? timestampField(env.top, fieldName))
     : undefined;
-  return own ?? env.fallbackTime ?? receivedAt;
+  return own ?? env.fallbackTime() ?? receivedAt;
 }
 
 function parseBooking(env: Envelope, transition: Transition, receivedAt: number): BookingMessage {
@@ -353,7 +354,10 @@ export function parseMessage(raw: string, receivedAt: number): ParseResult {
     }
     if (!isObject(value)) return reject('not_object', 'message is not a JSON object');
     const env = readEnvelope(value);
+    // A type the service does not aggregate is ignored whatever else it holds: none of it is read.
     if (IGNORED_TYPES.has(env.type)) return { outcome: 'ignored', type: env.type };
+    // An aggregated message's envelope time is checked even when its own time makes it unused.
+    env.fallbackTime();
     const transition = Object.hasOwn(BOOKING_TYPES, env.type) ? BOOKING_TYPES[env.type] : undefined;
     if (transition) return { outcome: 'valid', message: parseBooking(env, transition, receivedAt) };
     if (EVENT_TYPES.has(env.type)) return { outcome: 'valid', message: parseEvent(env, receivedAt, value) };

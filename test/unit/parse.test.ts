@@ -416,6 +416,20 @@ describe('ignored types (events.md §4)', () => {
     });
   });
 
+  it('ignores them whatever their envelope time says, where an aggregated type is refused', () => {
+    expect(parse({ type: 'BookingPaymentCompleted', booking_id: 1, timestamp: 'nope' })).toEqual({
+      outcome: 'ignored',
+      type: 'BookingPaymentCompleted',
+    });
+    expect(
+      parse({ specversion: '1.0', id: 'w-1', type: 'evently.waitlist.joined', time: 'soon', data: {} }),
+    ).toMatchObject({ outcome: 'ignored' });
+    expect(parse({ ...bookingCreated, timestamp: 'nope' })).toMatchObject({
+      outcome: 'rejected',
+      reason: 'invalid_timestamp',
+    });
+  });
+
   it('ignores the CloudEvents form of a payment completion', () => {
     expect(
       parse({
