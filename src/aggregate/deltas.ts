@@ -70,10 +70,16 @@ function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return value;
 }
 
+export interface CurrencyDelta {
+  confirmed: number;
+  /** Money units (money.ts). */
+  amount: number;
+}
+
 export class DeltaSet {
   readonly events = new Map<number, EventStatsDelta>();
-  /** `${eventId}|${currency}` → confirmed amount in a non-base currency. */
-  readonly otherCurrency = new Map<string, number>();
+  /** `${eventId}|${currency}` → confirmed bookings in a non-base currency and their amount. */
+  readonly otherCurrency = new Map<string, CurrencyDelta>();
   readonly buckets = new Map<number, FlowDelta>();
   /** `${bucket}|${eventId}` */
   readonly bucketEvents = new Map<string, EventFlowDelta>();
@@ -103,8 +109,12 @@ export class DeltaSet {
         stats.revenue += sign * b.amount;
         stats.confirmedBase += sign;
       } else {
-        const key = `${b.eventId}|${b.currency}`;
-        this.otherCurrency.set(key, (this.otherCurrency.get(key) ?? 0) + sign * b.amount);
+        const other = entry(this.otherCurrency, `${b.eventId}|${b.currency}`, () => ({
+          confirmed: 0,
+          amount: 0,
+        }));
+        other.confirmed += sign;
+        other.amount += sign * b.amount;
       }
     }
     if (b.status === 'pending' || b.status === 'confirmed') stats.seatsHeld += sign * b.quantity;

@@ -38,8 +38,8 @@ async function snapshot(trx: Db): Promise<Map<string, string>> {
     ],
     [
       'event_currency_revenue',
-      sql`select event_id || '|' || currency as k, amount::text as v
-      from event_currency_revenue where amount <> 0`,
+      sql`select event_id || '|' || currency as k, row(confirmed, amount)::text as v
+      from event_currency_revenue where confirmed <> 0 or amount <> 0`,
     ],
     [
       'flow_day',

@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { BookingState } from '../aggregate/booking.ts';
-import type { EventStatsDelta } from '../aggregate/deltas.ts';
+import type { CurrencyDelta, EventStatsDelta } from '../aggregate/deltas.ts';
 import type { EventMeta } from '../aggregate/events.ts';
 import { unitsToDecimal } from '../aggregate/money.ts';
 import type { Db } from '../platform/db.ts';
@@ -380,21 +380,25 @@ export async function recomputeEventBookingTimes(trx: Db, ids: number[]): Promis
     where e.event_id = t.id`.execute(trx);
 }
 
-export async function applyCurrencyRevenue(trx: Db, deltas: [string, number][]): Promise<void> {
+export async function applyCurrencyRevenue(trx: Db, deltas: [string, CurrencyDelta][]): Promise<void> {
   const payload = deltas
-    .filter(([, units]) => units !== 0)
-    .map(([key, units]) => {
+    .filter(([, d]) => d.confirmed !== 0 || d.amount !== 0)
+    .map(([key, d]) => {
       const [eventId, currency] = key.split('|');
-      return { event_id: Number(eventId), currency, amount: unitsToDecimal(units) };
+      return {
+        event_id: Number(eventId),
+        currency,
+        confirmed: d.confirmed,
+        amount: unitsToDecimal(d.amount),
+      };
     });
   if (payload.length === 0) return;
   await sql`
-    insert into event_currency_revenue (event_id, currency, amount)
-    select event_id, currency, amount
-    from json_to_recordset(${json(payload)}::json) as x(event_id bigint, currency text, amount numeric)
-    on conflict (event_id, currency) do update set amount = event_currency_revenue.amount + excluded.amount`.execute(
-    trx,
-  );
+    insert into event_currency_revenue (event_id, currency, confirmed, amount)
+    select event_id, currency, confirmed, amount
+    from json_to_recordset(${json(payload)}::json) as x(event_id bigint, currency text, confirmed int, amount numeric)
+    on conflict (event_id, currency) do update set confirmed = event_currency_revenue.confirmed + excluded.confirmed,
+      amount = event_currency_revenue.amount + excluded.amount`.execute(trx);
 }
 
 export async function upsertUsers(

@@ -1,11 +1,15 @@
 import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Db } from '../platform/db.ts';
 import * as initial from './migrations/0001_initial.ts';
+import * as currencyConfirmations from './migrations/0002_currency_confirmations.ts';
 
 /** Migrations are listed here, in order; each is frozen once released. */
 class StaticProvider implements MigrationProvider {
   getMigrations(): Promise<Record<string, Migration>> {
-    return Promise.resolve({ '0001_initial': initial });
+    return Promise.resolve({
+      '0001_initial': initial,
+      '0002_currency_confirmations': currencyConfirmations,
+    });
   }
 }
 

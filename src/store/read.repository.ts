@@ -65,7 +65,7 @@ const EVENT_VIEW = sql.raw(`(
     (extract(epoch from e.first_booking) * 1000)::float8 as first_booking,
     (extract(epoch from e.last_booking) * 1000)::float8 as last_booking,
     coalesce((select jsonb_object_agg(c.currency, round(c.amount, 2)::float8 order by c.currency)
-      from event_currency_revenue c where c.event_id = e.event_id and c.amount <> 0), '{}'::jsonb)
+      from event_currency_revenue c where c.event_id = e.event_id and c.confirmed > 0), '{}'::jsonb)
       as other_currency_revenue,
     e.event_id as sort_id,
     e.total_revenue as exact_revenue,
@@ -263,7 +263,9 @@ export async function countEventsCreatedBetween(
   const { start, end } = daySpan(from, to, tz);
   const { rows } = await sql<{ n: number }>`
     select count(*)::int as n from events
-    where not deleted and created_at >= to_timestamp(${start}) and created_at < to_timestamp(${end})`.execute(db);
+    where not deleted and created_at >= to_timestamp(${start}) and created_at < to_timestamp(${end})`.execute(
+    db,
+  );
   return rows[0]?.n ?? 0;
 }
 
@@ -358,9 +360,7 @@ export async function bookingsCreatedBefore(
   }
   const { rows } = await sql<{ n: number }>`
     select coalesce(sum(new_bookings), 0)::float8 as n from flow_bucket
-    where bucket < ${Math.floor(dayStart(date, tz) / 900)}`.execute(
-    db,
-  );
+    where bucket < ${Math.floor(dayStart(date, tz) / 900)}`.execute(db);
   return rows[0]?.n ?? 0;
 }
 

@@ -132,6 +132,38 @@ describe('figures at the edges', () => {
     });
   });
 
+  it('lists a currency with confirmed bookings in it, free tickets too, and drops it once none is left', async () => {
+    const at = Date.UTC(2026, 10, 20, 10);
+    const free = {
+      id: 70,
+      eventId: 70,
+      userId: 70,
+      quantity: 1,
+      totalAmount: 0,
+      currency: 'EUR',
+      createdAt: at,
+    };
+    await ingestHttp(t.app, t.token, [
+      eventCreated({
+        id: 70,
+        name: 'Free',
+        category: 'music',
+        capacity: 10,
+        price: 0,
+        createdAt: at - DAY,
+        eventDate: at + DAY,
+      }),
+      bookingMessage('BookingCreated', free),
+      bookingMessage('BookingConfirmed', free, at + 60_000),
+    ]);
+    expect(await data('/events/70')).toMatchObject({
+      confirmed_bookings: 1,
+      other_currency_revenue: { EUR: 0 },
+    });
+    await ingestHttp(t.app, t.token, [bookingMessage('BookingCancelled', free, at + 120_000)]);
+    expect(await data('/events/70')).toMatchObject({ confirmed_bookings: 0, other_currency_revenue: {} });
+  });
+
   it('ranks by the exact figure, so /top-events and /capacity agree', async () => {
     const at = Date.UTC(2026, 10, 6, 10);
     // 1 of 3 seats (33.333 %) and 100,001 of 300,000 (33.3337 %): both show 33.33.

@@ -352,7 +352,7 @@ describe('revenue', () => {
       transition('created', 92, '2026-11-03T12:00:00', eur),
       transition('confirmed', 92, '2026-11-03T12:05:00', eur),
     ]);
-    expect(p.deltas.otherCurrency.get('7|EUR')).toBe(toMoneyUnits(12.5));
+    expect(p.deltas.otherCurrency.get('7|EUR')).toEqual({ confirmed: 1, amount: toMoneyUnits(12.5) });
     expect(p.deltas.events.get(7)).toMatchObject({
       total: 1,
       confirmed: 1,
@@ -376,7 +376,7 @@ describe('revenue', () => {
     const second = plan([transition('cancelled', 92, '2026-11-04T12:00:00', eur)], {
       bookings: new Map([[92, stateAfter(first, 92)]]),
     });
-    expect(second.deltas.otherCurrency.get('7|EUR')).toBe(-toMoneyUnits(12.5));
+    expect(second.deltas.otherCurrency.get('7|EUR')).toEqual({ confirmed: -1, amount: -toMoneyUnits(12.5) });
     expect(second.deltas.days.get('2026-11-04')).toMatchObject({ cancelled: 1, revenue: 0 });
   });
 });
