@@ -184,11 +184,17 @@ interface Envelope {
   data: Json;
   top: Json;
   explicitKey: string | undefined;
-  /** The envelope's own time (`time`, `timestamp`, `occurred_at`); read only for aggregated types. */
-  fallbackTime: () => number | undefined;
+  /** The envelope's own time (`time`, `timestamp`, `occurred_at`). */
+  fallbackTime: number | undefined;
 }
 
-function readEnvelope(top: Json): Envelope {
+/** An envelope before its time is read: its type decides whether the time is read at all. */
+interface EnvelopeHead extends Omit<Envelope, 'fallbackTime'> {
+  /** Where the envelope's own time is, in order of preference. */
+  timeFrom: { source: Json; fields: readonly string[] };
+}
+
+function readEnvelope(top: Json): EnvelopeHead {
   if (present(top.specversion)) {
     const ceType = top.type;
     if (typeof ceType !== 'string' || ceType === '') return reject('missing_type', 'CloudEvent has no type');
@@ -197,7 +203,7 @@ function readEnvelope(top: Json): Envelope {
       reject('unknown_type', `unknown CloudEvents type "${ceType}"`);
     const data = isObject(top.data) ? top.data : {};
     const explicitKey = typeof top.id === 'string' && top.id !== '' ? top.id : undefined;
-    return { type, data, top: {}, explicitKey, fallbackTime: () => timestampField(top, 'time') };
+    return { type, data, top: {}, explicitKey, timeFrom: { source: top, fields: ['time'] } };
   }
   const type = top.type;
   if (typeof type !== 'string' || type === '') return reject('missing_type', 'message has no type');
@@ -210,8 +216,14 @@ function readEnvelope(top: Json): Envelope {
       : typeof top.id === 'string' && top.id !== ''
         ? top.id
         : undefined;
-  const fallbackTime = () => timestampField(top, 'timestamp') ?? timestampField(top, 'occurred_at');
-  return { type, data, top, explicitKey, fallbackTime };
+  return { type, data, top, explicitKey, timeFrom: { source: top, fields: ['timestamp', 'occurred_at'] } };
+}
+
+/** Reads the envelope's time; an unparseable one rejects the message even when its own time is given. */
+function withFallbackTime({ timeFrom, ...head }: EnvelopeHead): Envelope {
+  let fallbackTime: number | undefined;
+  for (const name of timeFrom.fields) fallbackTime ??= timestampField(timeFrom.source, name);
+  return { ...head, fallbackTime };
 }
 
 /** A field from the nested payload, else from the top level (the flat format). */
@@ -225,7 +237,7 @@ function occurrenceTime(env: Envelope, receivedAt: number): number {
   const own = fieldName
     ? (timestampField(env.data, fieldName) ?? timestampField(env.top, fieldName))
     : undefined;
-  return own ?? env.fallbackTime() ?? receivedAt;
+  return own ?? env.fallbackTime ?? receivedAt;
 }
 
 function parseBooking(env: Envelope, transition: Transition, receivedAt: number): BookingMessage {
@@ -353,11 +365,10 @@ export function parseMessage(raw: string, receivedAt: number): ParseResult {
       return reject('invalid_json', 'message is not valid JSON');
     }
     if (!isObject(value)) return reject('not_object', 'message is not a JSON object');
-    const env = readEnvelope(value);
+    const head = readEnvelope(value);
     // A type the service does not aggregate is ignored whatever else it holds: none of it is read.
-    if (IGNORED_TYPES.has(env.type)) return { outcome: 'ignored', type: env.type };
-    // An aggregated message's envelope time is checked even when its own time makes it unused.
-    env.fallbackTime();
+    if (IGNORED_TYPES.has(head.type)) return { outcome: 'ignored', type: head.type };
+    const env = withFallbackTime(head);
     const transition = Object.hasOwn(BOOKING_TYPES, env.type) ? BOOKING_TYPES[env.type] : undefined;
     if (transition) return { outcome: 'valid', message: parseBooking(env, transition, receivedAt) };
     if (EVENT_TYPES.has(env.type)) return { outcome: 'valid', message: parseEvent(env, receivedAt, value) };
