@@ -5,7 +5,9 @@
  * their amounts add up to 0 (free tickets): the confirmations are counted beside the amount. Rows
  * written before are counted from the bookings as stored: a booking is confirmed while it has a
  * confirmation and neither an expiry nor a cancellation, in the currency its confirmation (else its
- * creation) names.
+ * creation) names. Only rows that exist are counted: free tickets confirmed before this migration
+ * never made a row (their sum was 0), and telling their currency from the base one needs
+ * BASE_CURRENCY, which a migration does not have. `npm run rebuild` lists those too.
  */
 import { sql, type Kysely } from 'kysely';
 
