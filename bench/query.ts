@@ -11,6 +11,9 @@
  * the dashboard to a client that does not take gzip. The service runs as in production
  * (`src/cli/main.ts start --role api`) on a bench database holding 10^4 bookings that went through
  * the real pipeline, with Redis (a separate logical database, so no key meets another run's).
+ * Each row also shows the CPU time one request took, in µs, in the server's process, in Redis and
+ * PostgreSQL (their backends for the bench database) together, and in the load generator (this
+ * process): on a machine whose speed drifts, where the time goes is steadier than requests/s.
  *
  * Knobs (environment): BENCH_BOOKINGS (10000), BENCH_CONNECTIONS (50), BENCH_DURATION (10 s),
  * BENCH_ROUNDS (3), BENCH_REDIS_DB (11), BENCH_CPU_PROF=<dir> (write a V8 CPU profile of the
@@ -23,10 +26,12 @@ import { once as onceEvent } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
+import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { mintToken } from '../src/auth/tokens.ts';
 import { createPipeline } from '../src/ingest/pipeline.ts';
-import { openPostgres } from '../src/platform/db.ts';
+import { openPostgres, type Db } from '../src/platform/db.ts';
+import { backendCpuBetween, backendCpuByPid, processCpuSeconds } from './server-cpu.ts';
 import { freePort } from '../test/helpers/servers.ts';
 import { ScratchDatabases } from '../test/support/scratch-database.ts';
 import { once, onInterrupt } from './cleanup.ts';
@@ -78,17 +83,77 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs = 60_000): 
   }
 }
 
-async function load(url: string, headers: Record<string, string>): Promise<Result> {
+/** CPU microseconds per request during a run, by process; undefined where it cannot be read. */
+interface CpuPerRequest {
+  server: number | undefined;
+  redis: number | undefined;
+  postgres: number | undefined;
+  loadGenerator: number;
+}
+
+interface Run extends Result {
+  cpu: CpuPerRequest;
+}
+
+/** Where the CPU time of a run is read: the server's process, Redis (INFO) and PostgreSQL's backends. */
+interface CpuProbes {
+  redis: Redis;
+  db: Db;
+  database: string;
+}
+
+async function redisCpuSeconds(redis: Redis): Promise<number | undefined> {
+  const info = await redis.info('cpu').catch(() => '');
+  const read = (field: string) => Number(new RegExp(`^${field}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  const seconds = read('used_cpu_sys') + read('used_cpu_user');
+  return Number.isFinite(seconds) ? seconds : undefined;
+}
+
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  server: ChildProcess,
+  probes: CpuProbes,
+): Promise<Run> {
   await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_SECONDS, headers });
+  const sample = () =>
+    Promise.all([
+      server.pid === undefined ? undefined : processCpuSeconds(server.pid),
+      redisCpuSeconds(probes.redis),
+      backendCpuByPid(probes.db, probes.database),
+    ]);
+  const before = await sample();
+  const loaderBefore = process.cpuUsage();
   const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers });
+  const loader = process.cpuUsage(loaderBefore);
+  const after = await sample();
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors under load`);
   }
-  return result;
+  const n = Math.max(1, result.requests.total);
+  const perRequest = (seconds: number | undefined) =>
+    seconds === undefined ? undefined : (seconds * 1e6) / n;
+  const between = (b: number | undefined, a: number | undefined) =>
+    a === undefined || b === undefined ? undefined : a - b;
+  return {
+    ...result,
+    cpu: {
+      server: perRequest(between(before[0], after[0])),
+      redis: perRequest(between(before[1], after[1])),
+      postgres: perRequest(backendCpuBetween(before[2], after[2])),
+      loadGenerator: (loader.user + loader.system) / n,
+    },
+  };
+}
+
+/** All the CPU one request of a run took, in µs (what cannot be read counts as 0). */
+function total(run: Run): number {
+  const { server = 0, redis = 0, postgres = 0, loadGenerator } = run.cpu;
+  return server + redis + postgres + loadGenerator;
 }
 
 /** The run with the median request rate (the upper one of the middle two for an even count). */
-function median(results: readonly Result[]): Result {
+function median<R extends Result>(results: readonly R[]): R {
   const sorted = [...results].sort((a, b) => a.requests.average - b.requests.average);
   const middle = sorted[Math.floor(sorted.length / 2)];
   if (!middle) throw new Error('no runs to take the median of');
@@ -99,8 +164,10 @@ async function main(): Promise<void> {
   const databases = new ScratchDatabases('bench');
   const children: ChildProcess[] = [];
   const bodyFile = path.join(tmpdir(), `evently-bench-dashboard-${randomBytes(4).toString('hex')}.json`);
+  let closeProbes = async (): Promise<void> => {};
   const cleanup = once(async () => {
     closeAgent();
+    await closeProbes();
     for (const child of children) await stopChild(child);
     rmSync(bodyFile, { force: true });
     await databases.dropAll();
@@ -197,28 +264,45 @@ async function main(): Promise<void> {
     // Every target gets the headers of a browser (the dashboard page is the API's client):
     // Accept-Encoding included. The hello world ignores it; the service answers gzip.
     const browser = { 'accept-encoding': 'gzip, deflate, br' };
+    const probeDatabase = await openPostgres(url, 1);
+    const probes: CpuProbes = {
+      redis: new Redis(`redis://127.0.0.1:6379/${REDIS_DB}`),
+      db: probeDatabase.db,
+      database: name,
+    };
+    closeProbes = async () => {
+      probes.redis.disconnect();
+      await probeDatabase.close();
+    };
     // The machine's speed drifts by tens of percent from minute to minute: the two targets the
     // ratio compares are measured in alternation, ROUNDS times each, and each row is their median.
-    const baselines: Result[] = [];
-    const dashboards: Result[] = [];
+    const baselines: Run[] = [];
+    const dashboards: Run[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      baselines.push(await load(helloUrl, browser));
-      dashboards.push(await load(dashboardUrl, { ...headers, ...browser }));
+      baselines.push(await load(helloUrl, browser, hello, probes));
+      dashboards.push(await load(dashboardUrl, { ...headers, ...browser }, service, probes));
     }
     const baseline = median(baselines);
     const dashboard = median(dashboards);
-    const sameBody = await load(`${helloUrl}body`, browser);
-    const identity = await load(dashboardUrl, headers);
+    const sameBody = await load(`${helloUrl}body`, browser, hello, probes);
+    const identity = await load(dashboardUrl, headers, service, probes);
 
-    const row = (label: string, r: Result) =>
+    const us = (value: number | undefined) => (value === undefined ? '?' : value.toFixed(0)).padStart(8);
+    const row = (label: string, r: Run) =>
       `${label.padEnd(24)}${r.requests.average.toFixed(0).padStart(10)}${String(r.latency.p50).padStart(9)}${String(r.latency.p99).padStart(9)}` +
-      `${r.latency.max.toFixed(0).padStart(9)}${(r.throughput.average / 1_048_576).toFixed(1).padStart(10)}`;
+      `${r.latency.max.toFixed(0).padStart(9)}${(r.throughput.average / 1_048_576).toFixed(1).padStart(10)}` +
+      `${us(r.cpu.server)}${us(r.cpu.redis === undefined || r.cpu.postgres === undefined ? undefined : r.cpu.redis + r.cpu.postgres)}` +
+      `${us(r.cpu.loadGenerator)}`;
     console.log(
       `\nruns, req/s: hello world ${baselines.map((r) => r.requests.average.toFixed(0)).join(', ')}; ` +
-        `dashboard ${dashboards.map((r) => r.requests.average.toFixed(0)).join(', ')}`,
+        `dashboard ${dashboards.map((r) => r.requests.average.toFixed(0)).join(', ')}; ` +
+        `service CPU per request / hello world's, round by round: ${dashboards
+          .map((d, i) => ((d.cpu.server ?? NaN) / (baselines[i]?.cpu.server ?? NaN)).toFixed(2))
+          .join(', ')}`,
     );
     console.log(
-      `${'target'.padEnd(24)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'MiB/s'.padStart(10)}`,
+      `${'target'.padEnd(24)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'MiB/s'.padStart(10)}` +
+        `${'server'.padStart(8)}${'redis+pg'.padStart(9)}${'loader'.padStart(8)}  (CPU µs per request)`,
     );
     console.log(row('hello world (baseline)', baseline));
     console.log(row('hello, dashboard body', sameBody));
@@ -229,6 +313,12 @@ async function main(): Promise<void> {
       `\n(informational) a client that does not take gzip gets the ${second.body.length.toLocaleString('en-US')}-byte body: ` +
         `${(identity.requests.average / baseline.requests.average).toFixed(2)} of hello world, ` +
         `${(identity.requests.average / sameBody.requests.average).toFixed(2)} of hello world sending the same body`,
+    );
+    const cpuRatio = (dashboard.cpu.server ?? NaN) / (baseline.cpu.server ?? NaN);
+    console.log(
+      `(informational) CPU per request, less noisy than req/s on a shared machine: the service spends ` +
+        `${cpuRatio.toFixed(2)}x the hello world's; with Redis, PostgreSQL and the load generator, a dashboard ` +
+        `request costs ${(total(dashboard) / total(baseline)).toFixed(2)}x a hello-world one`,
     );
     const ratioOk = ratio >= TARGET_RATIO;
     const p99Ok = dashboard.latency.p99 < TARGET_P99_MS;

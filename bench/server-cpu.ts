@@ -20,15 +20,38 @@ export async function processCpuSeconds(pid: number): Promise<number | undefined
   }
 }
 
-/** All backends now connected to `database` (a pool's connections live for the whole run). */
-export async function backendCpuSeconds(db: Db, database: string): Promise<number | undefined> {
+/** The CPU seconds of each backend now connected to `database`, by process id. */
+export async function backendCpuByPid(db: Db, database: string): Promise<Map<number, number> | undefined> {
   const { rows } = await sql<{ pid: number }>`
     select pid from pg_stat_activity where datname = ${database}`.execute(db);
-  let total = 0;
+  const seconds = new Map<number, number>();
   for (const { pid } of rows) {
-    const seconds = await processCpuSeconds(pid);
-    if (seconds === undefined) return undefined;
-    total += seconds;
+    const used = await processCpuSeconds(pid);
+    if (used === undefined) return undefined;
+    seconds.set(pid, used);
   }
-  return total;
+  return seconds;
+}
+
+/** All backends now connected to `database` (a pool's connections live for the whole run). */
+export async function backendCpuSeconds(db: Db, database: string): Promise<number | undefined> {
+  const seconds = await backendCpuByPid(db, database);
+  return seconds && [...seconds.values()].reduce((sum, s) => sum + s, 0);
+}
+
+/**
+ * The CPU seconds backends used between two readings: those connected at both (a connection that
+ * came or went in between is left out rather than counted as a negative or a whole life).
+ */
+export function backendCpuBetween(
+  before: Map<number, number> | undefined,
+  after: Map<number, number> | undefined,
+): number | undefined {
+  if (!before || !after) return undefined;
+  let used = 0;
+  for (const [pid, seconds] of after) {
+    const earlier = before.get(pid);
+    if (earlier !== undefined) used += seconds - earlier;
+  }
+  return used;
 }
