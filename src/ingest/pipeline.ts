@@ -422,10 +422,10 @@ export async function applyMessages(
 
   const userIds = [...new Set([...plan.deltas.userBookings.keys(), ...plan.userFirstBooking.keys()])];
   const dayKeys = [...plan.deltas.dayEvents].filter(([, d]) => d.transitions !== 0).map(([k]) => k);
-  const [storedUsers, dayTransitions] = await Promise.all([
+  const [storedUsers, dayTransitions] = await allStatements([
     repo.loadUsers(trx, userIds),
     repo.loadDayEventTransitions(trx, dayKeys),
-  ]);
+  ] as const);
   const bookingRows = [...plan.bookings].map(([id, b]) => ({
     id,
     state: b.state,
@@ -461,8 +461,23 @@ export async function applyMessages(
   writes.push(applyEventFlows(trx, 'flow_bucket_event', nonZero(d.bucketEvents)));
   writes.push(applyEventFlows(trx, 'flow_day_event', nonZero(d.dayEvents)));
   writes.push(repo.applyAggregateTotals(trx, d.totals));
-  await Promise.all(writes);
+  await allStatements(writes);
   return plan;
+}
+
+/**
+ * Promise.all for statements sent back to back on the transaction's connection, except that it
+ * settles only when every one has: when one fails, the rest (failing fast in the aborted
+ * transaction) are off the connection before the caller rolls back, rather than still queued
+ * behind the ROLLBACK (which node-postgres deprecates, and version 9 will refuse).
+ */
+async function allStatements<T extends readonly unknown[]>(statements: {
+  readonly [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
+  const settled = await Promise.allSettled(statements);
+  const failure = settled.find((s) => s.status === 'rejected');
+  if (failure) throw failure.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** Booking counts and first-booking times per user, and the new_users / total_users they move. */
