@@ -15,6 +15,7 @@ import { analyticsRoutes } from './api/analytics.routes.ts';
 import { DomainError, problemType, type Problem } from './api/errors.ts';
 import { healthRoutes, type ConsumerStats } from './api/health.routes.ts';
 import metricsRoutes from './api/metrics.routes.ts';
+import { createMethodIndex } from './api/allowed-methods.ts';
 import { documentResponses } from './api/operations.schemas.ts';
 import { guardParameters } from './api/param-guard.ts';
 import { ruleOf, type ParamSchema } from './api/params.ts';
@@ -137,6 +138,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
 
   app.addSchema(ProblemSchema);
   app.addHook('onRoute', documentResponses);
+  const methods = createMethodIndex();
+  app.addHook('onRoute', (route) => methods.add(route));
   // Hooks on every request take a callback rather than return a promise: one microtask less each.
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
@@ -194,15 +197,29 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const problem: Problem = {
-      type: problemType(404),
-      title: 'Not Found',
-      status: 404,
-      detail: `no route ${request.method} ${request.url.split('?')[0] ?? ''}`,
-      instance: request.url.split('?')[0] ?? request.url,
-      request_id: request.id,
-    };
-    return reply.code(404).type('application/problem+json').send(problem);
+    const path = request.url.split('?')[0] ?? request.url;
+    // The path exists, with other methods: 405 and what it is served with.
+    const allowed = methods.allowed(path);
+    const problem: Problem =
+      allowed.length > 0
+        ? {
+            type: problemType(405),
+            title: 'Method Not Allowed',
+            status: 405,
+            detail: `${path} is served with ${allowed.join(', ')}, not ${request.method}`,
+            instance: path,
+            request_id: request.id,
+          }
+        : {
+            type: problemType(404),
+            title: 'Not Found',
+            status: 404,
+            detail: `no route ${request.method} ${path}`,
+            instance: path,
+            request_id: request.id,
+          };
+    if (allowed.length > 0) void reply.header('Allow', allowed.join(', '));
+    return reply.code(problem.status).type('application/problem+json').send(problem);
   });
 
   await app.register(securityHeaders, {

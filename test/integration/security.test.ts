@@ -276,6 +276,23 @@ describe('hostile parameters', () => {
       expectClean(response, [url]);
     }
   });
+
+  it('answers 405 with Allow, not 404, for a path that exists with other methods', async () => {
+    const cases: [method: 'DELETE' | 'POST' | 'GET' | 'PUT', url: string, allow: string][] = [
+      ['DELETE', `${API}/dashboard`, 'GET, HEAD'],
+      ['POST', `${API}/events/7?days=7`, 'GET, HEAD'],
+      ['GET', `${API}/ingest`, 'POST'],
+      ['PUT', '/health', 'GET, HEAD'],
+    ];
+    for (const [method, url, allow] of cases) {
+      const response = await t.app.inject({ method, url, headers: { authorization: `Bearer ${t.token}` } });
+      const problem = expectProblem(response, 405);
+      expect(response.headers.allow, url).toBe(allow);
+      expect(problem.detail).toContain(allow);
+    }
+    // A path no route has is still a 404, whatever the method.
+    expectProblem(await t.app.inject({ method: 'DELETE', url: `${API}/events/7/nope` }), 404);
+  });
 });
 
 describe('request bodies', () => {
