@@ -22,7 +22,7 @@ import { createStreamConsumer } from '../src/ingest/stream-consumer.ts';
 import { openPostgres, type Db } from '../src/platform/db.ts';
 import { ScratchDatabases, TEST_REDIS_URL, uniqueName } from '../test/support/scratch-database.ts';
 import { profileQueries, profileServer } from './query-profile.ts';
-import { backendCpuSeconds, processCpuSeconds } from './server-cpu.ts';
+import { backendCpuBetween, backendCpuByPid, backendCpuSeconds, processCpuSeconds } from './server-cpu.ts';
 import { generateWorkload, type Workload } from './workload.ts';
 
 const TARGET_RATE = 20_000;
@@ -234,7 +234,7 @@ async function runLogOnly(
       bookingId: i,
       raw,
     }));
-    const pgBefore = await backendCpuSeconds(database.db, name);
+    const pgBefore = await backendCpuByPid(database.db, name);
     const nodeBefore = process.cpuUsage();
     const start = performance.now();
     for (let i = 0; i < rows.length; i += batchSize) {
@@ -245,8 +245,7 @@ async function runLogOnly(
     }
     const ms = performance.now() - start;
     const node = process.cpuUsage(nodeBefore);
-    const pgAfter = await backendCpuSeconds(database.db, name);
-    const pgCpu = pgBefore === undefined || pgAfter === undefined ? undefined : pgAfter - pgBefore;
+    const pgCpu = backendCpuBetween(pgBefore, await backendCpuByPid(database.db, name));
     const cpu =
       pgCpu === undefined
         ? 'CPU n/a'

@@ -31,7 +31,7 @@ import { sql } from 'kysely';
 import { mintToken } from '../src/auth/tokens.ts';
 import { createPipeline } from '../src/ingest/pipeline.ts';
 import { openPostgres, type Db } from '../src/platform/db.ts';
-import { backendCpuBetween, backendCpuByPid, processCpuSeconds } from './server-cpu.ts';
+import { backendCpuBetween, backendCpuByPid, processCpuSeconds, redisCpuSeconds } from './server-cpu.ts';
 import { freePort } from '../test/helpers/servers.ts';
 import { ScratchDatabases } from '../test/support/scratch-database.ts';
 import { once, onInterrupt } from './cleanup.ts';
@@ -100,13 +100,6 @@ interface CpuProbes {
   redis: Redis;
   db: Db;
   database: string;
-}
-
-async function redisCpuSeconds(redis: Redis): Promise<number | undefined> {
-  const info = await redis.info('cpu').catch(() => '');
-  const read = (field: string) => Number(new RegExp(`^${field}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
-  const seconds = read('used_cpu_sys') + read('used_cpu_user');
-  return Number.isFinite(seconds) ? seconds : undefined;
 }
 
 async function load(

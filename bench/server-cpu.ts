@@ -1,9 +1,11 @@
 /**
- * CPU seconds used by PostgreSQL backends, read from /proc (bench and server on one host). With
- * Node's own CPU time this gives a cost per message that does not depend on what else the machine
- * is running. Returns undefined where /proc is not readable.
+ * CPU seconds used by a process or PostgreSQL's backends, read from /proc (bench and server on one
+ * host), and by Redis, from its INFO. With Node's own CPU time this gives a cost per message or
+ * request that does not depend on what else the machine is running. Returns undefined where it
+ * cannot be read.
  */
 import { readFile } from 'node:fs/promises';
+import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Db } from '../src/platform/db.ts';
 
@@ -54,4 +56,12 @@ export function backendCpuBetween(
     if (earlier !== undefined) used += seconds - earlier;
   }
   return used;
+}
+
+/** What Redis has used in all, system and user time (INFO cpu). */
+export async function redisCpuSeconds(redis: Redis): Promise<number | undefined> {
+  const info = await redis.info('cpu').catch(() => '');
+  const read = (field: string) => Number(new RegExp(`^${field}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  const seconds = read('used_cpu_sys') + read('used_cpu_user');
+  return Number.isFinite(seconds) ? seconds : undefined;
 }

@@ -183,14 +183,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed');
     else if (status === 503)
       request.log.warn({ err: { message: error.message, code: error.code } }, 'dependency unavailable');
-    const problem: Problem = {
-      type: problemType(status),
-      title,
-      status,
-      detail,
-      instance: request.url.split('?')[0] ?? request.url,
-      request_id: request.id,
-    };
+    const problem = problemOf(status, title, detail, request.url, request.id);
     // Validators set before the read failed (a 404, a 503) must not let a client cache the error.
     reply.removeHeader('etag');
     return reply.code(status).headers(headers).type('application/problem+json').send(problem);
@@ -200,24 +193,16 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     const path = request.url.split('?')[0] ?? request.url;
     // The path exists, with other methods: 405 and what it is served with.
     const allowed = methods.allowed(path);
-    const problem: Problem =
+    const problem =
       allowed.length > 0
-        ? {
-            type: problemType(405),
-            title: 'Method Not Allowed',
-            status: 405,
-            detail: `${path} is served with ${allowed.join(', ')}, not ${request.method}`,
-            instance: path,
-            request_id: request.id,
-          }
-        : {
-            type: problemType(404),
-            title: 'Not Found',
-            status: 404,
-            detail: `no route ${request.method} ${path}`,
-            instance: path,
-            request_id: request.id,
-          };
+        ? problemOf(
+            405,
+            'Method Not Allowed',
+            `${path} is served with ${allowed.join(', ')}, not ${request.method}`,
+            path,
+            request.id,
+          )
+        : problemOf(404, 'Not Found', `no route ${request.method} ${path}`, path, request.id);
     if (allowed.length > 0) void reply.header('Allow', allowed.join(', '));
     return reply.code(problem.status).type('application/problem+json').send(problem);
   });
