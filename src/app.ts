@@ -294,7 +294,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(
     async (api) => {
       await api.register(adminAuth, { verifier: deps.verifier });
-      api.addHook('preSerialization', envelopeMeta(deps.readState));
+      api.addHook('preSerialization', envelopeMeta(deps.readState, config.reportingTimezone));
       await api.register(analyticsRateLimit, {
         limit: config.rateLimit,
         redis: deps.redis,

@@ -42,7 +42,8 @@ const earliest = (a: number | null | undefined, b: number | null | undefined): n
 
 /**
  * Each field takes its value from the newest message that carries it (ties: the later message),
- * so an update that leaves fields out gives the same event whichever message arrived first.
+ * so an update that leaves fields out gives the same event whichever message arrived first; a
+ * field sent as null (category, price, status, event date) is carried: the newest message cleared it.
  * `created_at` is the earliest creation time seen, whichever message carried it.
  */
 export function mergeEventMeta(current: EventMeta | undefined, m: EventMetaMessage): EventMeta {
@@ -52,7 +53,7 @@ export function mergeEventMeta(current: EventMeta | undefined, m: EventMetaMessa
   let changed = current === undefined;
   for (const field of META_FIELDS) {
     const value = m[field];
-    if (value === null) continue;
+    if (value === undefined) continue;
     const since = base.fieldTimes[field];
     if (since !== undefined && m.time < since) continue;
     (next as unknown as Record<MetaField, unknown>)[field] = value;

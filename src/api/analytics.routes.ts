@@ -79,11 +79,15 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
           q: Type.Optional(Type.String({ maxLength: 100, description: 'Substring of the event name.' })),
           sort: Type.Optional(
             Type.Union(
-              EVENT_SORT_FIELDS.map((f) => Type.Literal(f)),
-              { default: 'total_bookings' },
+              [...EVENT_SORT_FIELDS, 'name'].map((f) => Type.Literal(f)),
+              { default: 'total_bookings', description: '`name` is short for `event_name`.' },
             ),
           ),
-          order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' })),
+          order: Type.Optional(
+            Type.Union([Type.Literal('asc'), Type.Literal('desc')], {
+              description: 'Default: asc (A to Z) by name, desc (largest first) by a figure.',
+            }),
+          ),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
           offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
         }),
@@ -93,10 +97,11 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
     async (req, reply) => {
       const q = req.query;
       const ctx = readContext(q, defaultZone);
+      const sort = (q.sort === 'name' ? 'event_name' : (q.sort ?? 'total_bookings')) as EventSortField;
       const query = {
         filter: { category: q.category, status: q.status, q: q.q },
-        sort: (q.sort ?? 'total_bookings') as EventSortField,
-        order: q.order ?? 'desc',
+        sort,
+        order: q.order ?? (sort === 'event_name' ? 'asc' : 'desc'),
         limit: q.limit ?? 50,
         offset: q.offset ?? 0,
       };

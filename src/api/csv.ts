@@ -26,7 +26,7 @@ export function csvOf<T>(schema: { properties: Record<string, unknown> }, list: 
 }
 
 /** A header row always (an empty list is a header alone), then one line per row. */
-export function toCsv(rows: readonly Record<string, unknown>[], columns: readonly string[]): string {
+export function toCsv<T extends object>(rows: readonly T[], columns: readonly (keyof T & string)[]): string {
   const lines = [columns.join(',')];
   for (const row of rows) lines.push(columns.map((c) => cell(row[c])).join(','));
   return `${lines.join('\r\n')}\r\n`;

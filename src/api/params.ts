@@ -103,6 +103,9 @@ export function querySchema<P extends Record<string, TSchema>>(props: P) {
   return Type.Object(props, { additionalProperties: false });
 }
 
+/** A route that takes no query parameters still refuses unknown ones (400), as every route does. */
+export const NoQuery = querySchema({});
+
 export type CommonQuery = Static<ReturnType<typeof querySchema<typeof Common>>>;
 
 export function readContext(

@@ -13,6 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ReadContext } from './analytics.service.ts';
 import { toCsv, type CsvShape } from './csv.ts';
 import { UnavailableError } from './errors.ts';
+import { isValidTimeZone, todayIn } from '../aggregate/time.ts';
 import type { BreakerSnapshot } from '../platform/breaker.ts';
 import type { ResponseCache } from '../platform/cache.ts';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from '../platform/db-guard.ts';
@@ -32,7 +33,7 @@ export interface ReadState {
 }
 
 export interface ReadOptions<T> {
-  ctx?: ReadContext;
+  ctx: ReadContext;
   minVersion?: number | undefined;
   compute: () => Promise<T>;
   /** Columns and rows for text/csv, when the endpoint is a list or series. */
@@ -40,7 +41,7 @@ export interface ReadOptions<T> {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const CSV_TYPE = 'text/csv; charset=utf-8';
+export const CSV_TYPE = 'text/csv; charset=utf-8';
 
 /** The weight an Accept-style list element gives itself with `q=` (1 without; 0 when unreadable). */
 function weightOf(params: readonly string[]): number {
@@ -78,8 +79,8 @@ export function wantsCsv(request: FastifyRequest): boolean {
  * Route, path and query parameters, format, and the *resolved* as_of and zone: a request without
  * as_of means "today", which changes at midnight while the URL stays the same.
  */
-function requestKey(request: FastifyRequest, csv: boolean, ctx: ReadContext | undefined): string {
-  const memoKey = `${request.url}|${csv ? 'csv' : 'json'}|${ctx?.asOf ?? ''}|${ctx?.tz ?? ''}`;
+function requestKey(request: FastifyRequest, csv: boolean, ctx: ReadContext): string {
+  const memoKey = `${request.url}|${csv ? 'csv' : 'json'}|${ctx.asOf}|${ctx.tz}`;
   let key = requestKeys.get(memoKey);
   if (key === undefined) {
     key = computeRequestKey(request, csv, ctx);
@@ -94,12 +95,12 @@ const MEMO_ENTRIES = 1_000;
 const requestKeys = new Map<string, string>();
 const etags = new Map<string, { version: number; slot: number; tag: string }>();
 
-function computeRequestKey(request: FastifyRequest, csv: boolean, ctx: ReadContext | undefined): string {
+function computeRequestKey(request: FastifyRequest, csv: boolean, ctx: ReadContext): string {
   const url = new URL(request.url, 'http://x');
   const params = [...url.searchParams]
     .filter(([k]) => k !== 'min_version')
     .sort(([a], [b]) => a.localeCompare(b));
-  return `${request.routeOptions.url ?? url.pathname}|${JSON.stringify(request.params)}|${new URLSearchParams(params).toString()}|${csv ? 'csv' : 'json'}|${ctx?.asOf ?? ''}|${ctx?.tz ?? ''}`;
+  return `${request.routeOptions.url ?? url.pathname}|${JSON.stringify(request.params)}|${new URLSearchParams(params).toString()}|${csv ? 'csv' : 'json'}|${ctx.asOf}|${ctx.tz}`;
 }
 
 /** ETags last a minute at most: uptime figures move with the clock, not with the data version. */
@@ -272,7 +273,7 @@ async function serveCurrent<T>(
   }
   const meta = {
     generated_at: new Date().toISOString(),
-    as_of: opts.ctx?.asOf ?? null,
+    as_of: opts.ctx.asOf,
     data_version: version,
     cached: false,
   };
@@ -336,8 +337,8 @@ function isEnvelope(payload: unknown): payload is Envelope {
  * as objects (ingest, dead letters, rebuild, ...) with its `meta`. The analytics reads send bytes
  * that already hold theirs, and errors are problem details: neither passes through here.
  */
-export function envelopeMeta(state: Pick<ReadState, 'dataVersion' | 'knownVersion'>) {
-  return async (_request: FastifyRequest, _reply: FastifyReply, payload: unknown): Promise<unknown> => {
+export function envelopeMeta(state: Pick<ReadState, 'dataVersion' | 'knownVersion'>, defaultZone: string) {
+  return async (request: FastifyRequest, _reply: FastifyReply, payload: unknown): Promise<unknown> => {
     if (!isEnvelope(payload) || payload.meta !== undefined) return payload;
     // The version the operation produced, else the newest this instance knows; only an instance
     // that has seen none yet asks the database.
@@ -347,7 +348,22 @@ export function envelopeMeta(state: Pick<ReadState, 'dataVersion' | 'knownVersio
       typeof given === 'number' ? given : known > 0 ? known : await state.dataVersion().catch(() => known);
     return {
       ...payload,
-      meta: { generated_at: new Date().toISOString(), as_of: null, data_version: version, cached: false },
+      meta: {
+        generated_at: new Date().toISOString(),
+        as_of: asOfOf(request, defaultZone),
+        data_version: version,
+        cached: false,
+      },
     };
   };
+}
+
+/**
+ * The envelope's as_of for an answer that is not a figure: the as_of the request gave (a handler
+ * that takes one has checked it), else today in its zone or the reporting zone.
+ */
+function asOfOf(request: FastifyRequest, defaultZone: string): string {
+  const q = request.query as { as_of?: unknown; tz?: unknown } | undefined;
+  if (typeof q?.as_of === 'string') return q.as_of;
+  return todayIn(typeof q?.tz === 'string' && isValidTimeZone(q.tz) ? q.tz : defaultZone);
 }

@@ -33,7 +33,10 @@ export const errorResponses = {
 
 export const MetaSchema = Type.Object({
   generated_at: Type.String({ format: 'date-time' }),
-  as_of: Type.Union([Type.String(), Type.Null()]),
+  as_of: Type.String({
+    format: 'date',
+    description: 'The day the figures are as of (today in the zone unless as_of was given)',
+  }),
   data_version: Type.Integer(),
   cached: Type.Boolean(),
   stale: Type.Optional(Type.Boolean()),

@@ -7,6 +7,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { principalOf } from '../auth/auth.plugin.ts';
 import { mintToken } from '../auth/tokens.ts';
 import { envelopeSchema, errorResponses } from './schemas.ts';
+import { Common, NoQuery, readContext } from './params.ts';
 import type { Bus } from '../platform/bus.ts';
 import type { JwtAlgorithm } from '../platform/config.ts';
 
@@ -49,6 +50,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         tags: ['analytics'],
         security: [{ bearerAuth: [] }],
         summary: 'A short-lived token for GET /stream?token= (EventSource cannot send headers)',
+        querystring: NoQuery,
         response: {
           200: envelopeSchema(
             'stream token',
@@ -82,6 +84,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         summary: 'Live updates (text/event-stream): `change` events {data_version, changed}',
         querystring: Type.Object(
           {
+            as_of: Common.as_of,
+            tz: Common.tz,
             token: Type.Optional(
               Type.String({
                 description: 'A stream token from POST /stream/token (EventSource cannot send headers)',
@@ -93,6 +97,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       },
     },
     (request, reply) => {
+      // as_of and tz are accepted (and checked) as on every analytics GET; notices do not depend on them.
+      readContext(request.query, 'UTC');
       const principal = principalOf(request);
       // Headers set on the reply so far (security, CORS, rate limit) go out with the stream's own:
       // a hijacked reply does not send them by itself.

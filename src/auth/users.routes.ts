@@ -2,6 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { envelopeSchema, errorResponses } from '../api/schemas.ts';
 import type { UserStatus } from './user-status.ts';
+import { NoQuery } from '../api/params.ts';
 
 const tags = ['admin'];
 const security = [{ bearerAuth: [] }];
@@ -32,6 +33,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserStatus }> = asyn
             ? 'Disable a user: their tokens are refused (401) on every instance within a second'
             : 'Enable a disabled user again',
           params: UserParams,
+          querystring: NoQuery,
           response: { 200: UserStatusResponse, ...errorResponses },
         },
       },

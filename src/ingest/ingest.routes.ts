@@ -11,6 +11,9 @@ import { reconcile } from './reconcile.ts';
 import type { Config } from '../platform/config.ts';
 import type { Bus } from '../platform/bus.ts';
 import { ingestRateLimit } from '../auth/rate-limit.plugin.ts';
+import { Common, Format, NoQuery, readContext } from '../api/params.ts';
+import { CSV_TYPE, wantsCsv } from '../api/respond.ts';
+import { toCsv } from '../api/csv.ts';
 
 export interface IngestRoutesOptions {
   pipeline: Pipeline;
@@ -22,6 +25,8 @@ export interface IngestRoutesOptions {
 
 const tags = ['ingest'];
 const security = [{ bearerAuth: [] }];
+
+const DEAD_LETTER_COLUMNS = ['id', 'received_at', 'reason', 'detail', 'transport', 'channel', 'raw'] as const;
 
 const ResultSchema = Type.Object({
   index: Type.Integer(),
@@ -44,6 +49,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
           'Each message is an envelope object (Evently, flat or CloudEvents format), or a string holding the raw ' +
           'message text exactly as a producer published it. Rate limited apart from the analytics requests: ' +
           '`RATE_LIMIT_INGEST` calls per caller per `RATE_LIMIT_WINDOW` (0: unlimited).',
+        querystring: NoQuery,
         body: Type.Object(
           {
             messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 }),
@@ -75,9 +81,11 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
       schema: {
         tags,
         security,
-        summary: 'Rejected messages with their reason and raw payload',
+        summary: 'Rejected messages with their reason and raw payload (newest first; text/csv on request)',
         querystring: Type.Object(
           {
+            ...Common,
+            ...Format,
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
             offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
             reason: Type.Optional(Type.String({ maxLength: 40 })),
@@ -86,10 +94,14 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
         ),
       },
     },
-    async (req) => {
+    async (req, reply) => {
+      // Accepted as on every analytics GET; the list itself does not depend on a day or zone.
+      readContext(req.query, opts.config.reportingTimezone);
       const limit = req.query.limit ?? 50;
       const offset = req.query.offset ?? 0;
       const { items, total } = await listDeadLetters(opts.db, { reason: req.query.reason, limit, offset });
+      void reply.header('vary', 'Accept');
+      if (wantsCsv(req)) return reply.type(CSV_TYPE).send(toCsv(items, DEAD_LETTER_COLUMNS));
       return { success: true, data: { dead_letters: items, total, limit, offset } };
     },
   );
@@ -101,6 +113,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
         tags,
         security,
         summary: 'Re-process one rejected message (after a fix)',
+        querystring: NoQuery,
         params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
       },
     },
@@ -166,13 +179,18 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
         tags,
         security,
         summary: 'Compare the incremental figures with a recomputation from the event log; reports drift',
+        querystring: NoQuery,
       },
     },
     async () => ({ success: true, data: await reconcile({ db: opts.db, config: opts.config }) }),
   );
 
-  app.post('/cache/clear', { schema: { tags, security, summary: 'Drop cached responses' } }, async () => {
-    await opts.cache.clear();
-    return { success: true, data: { cleared: true } };
-  });
+  app.post(
+    '/cache/clear',
+    { schema: { tags, security, summary: 'Drop cached responses', querystring: NoQuery } },
+    async () => {
+      await opts.cache.clear();
+      return { success: true, data: { cleared: true } };
+    },
+  );
 };

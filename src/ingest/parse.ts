@@ -20,6 +20,8 @@ export type RejectReason =
   | 'unknown_type'
   | 'missing_booking_id'
   | 'missing_event_id'
+  /** A UserDeactivated / UserReactivated without a user_id (messages the spec's list predates). */
+  | 'missing_user_id'
   | 'invalid_quantity'
   | 'invalid_amount'
   | 'invalid_capacity'
@@ -53,12 +55,13 @@ export interface EventMetaMessage {
   key: string;
   eventId: number;
   time: number;
-  name: string | null;
-  category: string | null;
-  capacity: number | null;
-  price: number | null;
-  status: string | null;
-  eventDate: number | null;
+  /** Each metadata field: undefined when the message does not carry it; null when sent as null (cleared). */
+  name: string | undefined;
+  category: string | null | undefined;
+  capacity: number | undefined;
+  price: number | null | undefined;
+  status: string | null | undefined;
+  eventDate: number | null | undefined;
   createdAt: number | null;
 }
 
@@ -148,6 +151,17 @@ function asId(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
   if (typeof value === 'string' && /^\d{1,15}$/.test(value)) return Number(value);
   return undefined;
+}
+
+/**
+ * A metadata field an update may clear: read from where it is sent (the data object, else the top
+ * level); `null` when sent as null; undefined when the message does not carry it (or `read` cannot
+ * use its value), so an update that leaves it out keeps the value the event has.
+ */
+function clearable<T>(env: Envelope, name: string, read: (source: Json) => T | null): T | null | undefined {
+  const source = env.data[name] !== undefined ? env.data : env.top;
+  if (source[name] === undefined) return undefined;
+  return source[name] === null ? null : (read(source) ?? undefined);
 }
 
 function present(value: unknown): boolean {
@@ -310,10 +324,13 @@ function parseEvent(env: Envelope, receivedAt: number, raw: unknown): EventMetaM
   ) {
     return reject('invalid_capacity', 'capacity must be an integer >= 0');
   }
-  const priceRaw = field(env, 'price');
   const updatedAt = field(env, 'updated_at');
-  const createdAt = timestampField(env.data, 'created_at') ?? timestampField(env.top, 'created_at') ?? null;
-  const eventDate = timestampField(env.data, 'event_date') ?? timestampField(env.top, 'event_date') ?? null;
+  // An EventCreated happened when the event was created: without a created_at field, its
+  // occurrence time (the envelope's time, else when it was received) is the creation time.
+  const createdAt =
+    timestampField(env.data, 'created_at') ??
+    timestampField(env.top, 'created_at') ??
+    (env.type === 'EventCreated' ? time : null);
   const fallbackKey =
     env.type === 'EventCreated'
       ? `EventCreated:${eventId}`
@@ -325,19 +342,21 @@ function parseEvent(env: Envelope, receivedAt: number, raw: unknown): EventMetaM
     key: env.explicitKey ?? fallbackKey,
     eventId,
     time,
-    name: optionalString(field(env, 'name')) ?? optionalString(field(env, 'title')),
-    category: optionalString(field(env, 'category')),
-    capacity: present(capacityRaw) ? (capacityRaw as number) : null,
-    price: typeof priceRaw === 'number' && Number.isFinite(priceRaw) ? priceRaw : null,
-    status: optionalString(field(env, 'status')),
-    eventDate,
+    name: optionalString(field(env, 'name')) ?? optionalString(field(env, 'title')) ?? undefined,
+    category: clearable(env, 'category', (source) => optionalString(source.category)),
+    capacity: present(capacityRaw) ? (capacityRaw as number) : undefined,
+    price: clearable(env, 'price', ({ price }) =>
+      typeof price === 'number' && Number.isFinite(price) ? price : null,
+    ),
+    status: clearable(env, 'status', (source) => optionalString(source.status)),
+    eventDate: clearable(env, 'event_date', (source) => timestampField(source, 'event_date') ?? null),
     createdAt,
   };
 }
 
 function parseUser(env: Envelope, receivedAt: number): UserStatusMessage {
   const userId = asId(field(env, 'user_id') ?? env.data.id);
-  if (userId === undefined) return reject('missing_type', 'user message needs user_id');
+  if (userId === undefined) return reject('missing_user_id', 'user_id must be a non-negative integer');
   const time = occurrenceTime(env, receivedAt);
   return {
     kind: 'user_status',

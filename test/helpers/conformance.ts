@@ -8,7 +8,13 @@ import { expect } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { mulberry32 } from '../support/seeded-random.ts';
 
-export const CASES_DIR = path.resolve(import.meta.dirname, '../fixtures/conformance');
+/**
+ * The cases to run: the shared ones copied into the fixtures, or another folder of cases of the same
+ * layout (`CONFORMANCE_CASES=/path/to/cases npx vitest run test/integration/conformance.test.ts`).
+ */
+export const CASES_DIR = process.env.CONFORMANCE_CASES
+  ? path.resolve(process.env.CONFORMANCE_CASES)
+  : path.resolve(import.meta.dirname, '../fixtures/conformance');
 
 export interface CaseConfig {
   REPORTING_TIMEZONE: string;
@@ -161,7 +167,32 @@ export async function assertOutcomes(app: FastifyInstance, c: ConformanceCase): 
   }).toEqual(c.expected.outcomes);
 }
 
-/** Posts raw messages through HTTP ingest in chunks; returns each line's answer. */
+/** The spec's limits of one ingest call: 1,000 messages and a 1 MiB body (events.md, transports). */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Splits messages into calls of at most `chunk` messages whose body stays within 1 MiB, as a
+ * producer keeping to the limits would (one oversized message still fits a call of its own).
+ */
+function calls(raws: readonly string[], chunk: number): { start: number; messages: string[] }[] {
+  const out: { start: number; messages: string[] }[] = [];
+  let current: { start: number; messages: string[] } = { start: 0, messages: [] };
+  let bytes = Buffer.byteLength('{"messages":[]}');
+  raws.forEach((raw, i) => {
+    const size = Buffer.byteLength(JSON.stringify(raw)) + 1;
+    if (current.messages.length > 0 && (current.messages.length >= chunk || bytes + size > MAX_BODY_BYTES)) {
+      out.push(current);
+      current = { start: i, messages: [] };
+      bytes = Buffer.byteLength('{"messages":[]}');
+    }
+    current.messages.push(raw);
+    bytes += size;
+  });
+  if (current.messages.length > 0) out.push(current);
+  return out;
+}
+
+/** Posts raw messages through HTTP ingest in calls within the limits; returns each line's answer. */
 export async function ingestHttp(
   app: FastifyInstance,
   token: string,
@@ -169,17 +200,19 @@ export async function ingestHttp(
   chunk = 1000,
 ): Promise<{ outcome: string; reason?: string }[]> {
   const results: { outcome: string; reason?: string }[] = [];
-  for (let i = 0; i < raws.length; i += chunk) {
+  for (const call of calls(raws, chunk)) {
     const res = await app.inject({
       method: 'POST',
       url: '/api/v1/analytics/ingest',
       headers: { authorization: `Bearer ${token}` },
-      payload: { messages: raws.slice(i, i + chunk) },
+      payload: { messages: call.messages },
     });
     if (res.statusCode !== 200) throw new Error(`ingest → ${res.statusCode}: ${res.body}`);
     const body = res.json<{ data: { results: { index: number; outcome: string; reason?: string }[] } }>();
     for (const r of body.data.results)
-      results[i + r.index] = r.reason ? { outcome: r.outcome, reason: r.reason } : { outcome: r.outcome };
+      results[call.start + r.index] = r.reason
+        ? { outcome: r.outcome, reason: r.reason }
+        : { outcome: r.outcome };
   }
   return results;
 }

@@ -96,7 +96,13 @@ describe('API details', () => {
       payload: { messages: [bookingMessage('BookingCreated', jazzNightAround(DAY).booking(3))] },
     });
     const answer = ingest.json<{ data: { data_version: number }; meta: Record<string, unknown> }>();
-    expect(answer.meta).toMatchObject({ as_of: null, cached: false, data_version: answer.data.data_version });
+    // Not a figure, so no as_of was asked for: today in the reporting zone (UTC here), as for a read.
+    const today = [
+      new Date().toISOString().slice(0, 10),
+      new Date(Date.now() + 60_000).toISOString().slice(0, 10),
+    ];
+    expect(answer.meta).toMatchObject({ cached: false, data_version: answer.data.data_version });
+    expect(today).toContain(answer.meta.as_of);
     expect(Date.parse(String(answer.meta.generated_at))).not.toBeNaN();
 
     for (const [method, url] of [
@@ -107,12 +113,83 @@ describe('API details', () => {
     ] as const) {
       const res = await t.app.inject({ method, url: `${BASE}${url}`, headers: auth() });
       expect(res.statusCode, url).toBe(200);
-      expect(res.json<{ meta: unknown }>().meta, url).toMatchObject({
-        as_of: null,
-        cached: false,
-        data_version: answer.data.data_version,
-      });
+      const meta = res.json<{ meta: Record<string, unknown> }>().meta;
+      expect(meta, url).toMatchObject({ cached: false, data_version: answer.data.data_version });
+      expect(today, url).toContain(meta.as_of);
     }
+  });
+
+  it('takes as_of and tz on the dead-letter list and the live stream too, and checks them', async () => {
+    const listed = await get('/dead-letters?as_of=2026-01-01&tz=Europe/Paris');
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json<{ meta: { as_of: string } }>().meta.as_of).toBe('2026-01-01');
+    expect(await detailOf('/dead-letters?tz=Mars/Olympus')).toMatch(/^tz must be an IANA time zone/);
+    expect(await detailOf('/dead-letters?as_of=2026-02-30')).toMatch(/^as_of must be a date/);
+    expect(await detailOf('/stream?tz=Mars/Olympus')).toMatch(/^tz must be an IANA time zone/);
+  });
+
+  it('lists dead letters as CSV when asked, like every list', async () => {
+    await ingestHttp(t.app, t.token, ['not json at all', '{"type":"BookingCreated","booking_id":"x"}']);
+    for (const res of [
+      await get('/dead-letters?format=csv'),
+      await get('/dead-letters', { accept: 'text/csv' }),
+    ]) {
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+      expect(res.headers.vary).toContain('Accept');
+      const [header, ...rows] = res.body.trim().split('\r\n');
+      expect(header).toBe('id,received_at,reason,detail,transport,channel,raw');
+      expect(rows.some((r) => r.includes(',invalid_json,') && r.endsWith(',not json at all'))).toBe(true);
+      expect(rows.some((r) => r.includes(',missing_booking_id,'))).toBe(true);
+    }
+    expect((await get('/dead-letters')).headers['content-type']).toContain('application/json');
+  });
+
+  it('refuses unknown query parameters on every route, POSTs included', async () => {
+    expect(await detailOf('/cache/clear?foo=1', 'POST')).toMatch(/foo/);
+    expect(await detailOf('/reconcile?foo=1', 'POST')).toMatch(/foo/);
+    expect(await detailOf('/stream/token?foo=1', 'POST')).toMatch(/foo/);
+    expect(await detailOf('/admin/users/77/enable?foo=1', 'POST')).toMatch(/foo/);
+    const ingest = await t.app.inject({
+      method: 'POST',
+      url: `${BASE}/ingest?foo=1`,
+      headers: auth(),
+      payload: { messages: ['{}'] },
+    });
+    expect(ingest.statusCode).toBe(400);
+    expect(ingest.json<{ detail: string }>().detail).toMatch(/foo/);
+  });
+
+  it('sorts events by name (or event_name), A to Z unless asked otherwise', async () => {
+    await ingestHttp(t.app, t.token, [
+      eventCreated({
+        id: 801,
+        name: 'Aardvark Live',
+        category: 'music',
+        capacity: 10,
+        price: 1,
+        createdAt: DAY,
+        eventDate: DAY,
+      }),
+      eventCreated({
+        id: 802,
+        name: 'Zebra Night',
+        category: 'music',
+        capacity: 10,
+        price: 1,
+        createdAt: DAY,
+        eventDate: DAY,
+      }),
+    ]);
+    const names = async (query: string) =>
+      (await get(`/events?${query}&limit=500`))
+        .json<{ data: { events: { event_name: string }[] } }>()
+        .data.events.map((e) => e.event_name);
+    const ascending = await names('sort=name');
+    expect(ascending[0]).toBe('Aardvark Live');
+    expect(ascending.at(-1)).toBe('Zebra Night');
+    expect(await names('sort=event_name')).toEqual(ascending);
+    expect(await names('sort=name&order=desc')).toEqual([...ascending].reverse());
   });
 
   it('never lets a client revalidate an error into a 304', async () => {

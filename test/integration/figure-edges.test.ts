@@ -181,4 +181,33 @@ describe('figures at the edges', () => {
     const capacity = (await data('/capacity')).top_utilized_events as { event_id: number }[];
     expect(capacity.map((e) => e.event_id).filter((id) => id === 21 || id === 22)).toEqual(order);
   });
+  it('counts an event as created when its EventCreated occurred, if it carries no created_at', async () => {
+    const fields = { name: 'Late Show', category: 'music', capacity: 10, price: 5, status: 'published' };
+    await ingestHttp(t.app, t.token, [
+      // Evently format with only the envelope's occurred_at, and a CloudEvent with only its time.
+      JSON.stringify({
+        type: 'EventCreated',
+        event_id: 901,
+        event_data: { id: 901, ...fields },
+        occurred_at: '2040-05-10T08:00:00Z',
+      }),
+      JSON.stringify({
+        specversion: '1.0',
+        id: 'ce-902',
+        source: 'events',
+        type: 'evently.event.created',
+        time: '2040-05-12T23:30:00-02:00',
+        data: { id: 902, ...fields },
+      }),
+      // Known only from an update: when it was created is not known, so it is in no window.
+      JSON.stringify({
+        type: 'EventUpdated',
+        event_id: 903,
+        event_data: { id: 903, ...fields, updated_at: '2040-05-11T08:00:00Z' },
+      }),
+    ]);
+    expect(await data('/system?as_of=2040-05-31')).toMatchObject({ recent_events: 2 });
+    // 23:30 at UTC-2 is 01:30 on the 13th in UTC: outside a window that ends on the 12th.
+    expect(await data('/system?as_of=2040-05-12')).toMatchObject({ recent_events: 1 });
+  });
 });

@@ -399,11 +399,12 @@ describe('event metadata from partial updates', () => {
     ...created,
     key: 'EventUpdated:7:2026-11-02T10:00:00',
     time: Date.parse('2026-11-02T10:00:00Z'),
-    name: null,
-    category: null,
+    name: undefined,
+    category: undefined,
     capacity: 450,
-    price: null,
-    status: null,
+    price: undefined,
+    status: undefined,
+    eventDate: undefined,
     createdAt: null,
   };
 
@@ -418,6 +419,35 @@ describe('event metadata from partial updates', () => {
         capacity: 450,
         createdAt: created.createdAt,
       });
+    }
+  });
+
+  it('clears a field the newest message sends as null, whichever message arrived first', async () => {
+    const { mergeEventMeta } = await import('../../src/aggregate/events.ts');
+    const cleared = { ...capacityOnly, capacity: undefined, category: null, price: null };
+    const older = {
+      ...cleared,
+      key: 'EventUpdated:7:2026-10-30T10:00:00',
+      time: Date.parse('2026-10-30T10:00:00Z'),
+    };
+    for (const e of [
+      mergeEventMeta(mergeEventMeta(undefined, created), cleared),
+      mergeEventMeta(mergeEventMeta(undefined, cleared), created),
+    ]) {
+      expect(e).toMatchObject({
+        name: 'Jazz Night',
+        category: null,
+        price: null,
+        capacity: 500,
+        status: 'published',
+      });
+    }
+    // An older message's null does not clear what a newer one set.
+    for (const e of [
+      mergeEventMeta(mergeEventMeta(undefined, created), older),
+      mergeEventMeta(mergeEventMeta(undefined, older), created),
+    ]) {
+      expect(e).toMatchObject({ category: 'music', price: 40 });
     }
   });
 });

@@ -361,6 +361,26 @@ describe('envelope formats (events.md §2a, §2b)', () => {
     expect(ce('evently.event.deleted', { id: 7 })).toMatchObject({ kind: 'event_deleted', eventId: 7 });
   });
 
+  it('rejects a user status message without a user_id as missing_user_id', () => {
+    expect(reasonOf({ type: 'UserDeactivated' })).toBe('missing_user_id');
+    expect(reasonOf({ type: 'UserReactivated', user_id: 'seven' })).toBe('missing_user_id');
+  });
+
+  it('tells a metadata field sent as null (cleared) from one left out (kept)', () => {
+    const update = normalized({
+      type: 'EventUpdated',
+      event_id: 7,
+      event_data: { id: 7, category: null, price: null, updated_at: '2026-11-02T10:00:00Z' },
+    });
+    expect(update).toMatchObject({ kind: 'event_meta', category: null, price: null });
+    expect(update).toMatchObject({
+      name: undefined,
+      capacity: undefined,
+      status: undefined,
+      eventDate: undefined,
+    });
+  });
+
   it('reads an EventDeleted that carries only the event id', () => {
     expect(normalized({ type: 'EventDeleted', event_id: 7 })).toEqual({
       kind: 'event_deleted',

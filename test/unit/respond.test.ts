@@ -39,6 +39,7 @@ async function appOver(state: ReadState, compute: () => Promise<unknown>): Promi
   );
   app.get<{ Querystring: { min_version?: string } }>('/figures', async (req, reply) =>
     serveRead(state, req, reply, {
+      ctx: { tz: 'UTC', asOf: '2026-11-28' },
       minVersion: req.query.min_version === undefined ? undefined : Number(req.query.min_version),
       compute,
       csv: { columns: ['figure', 'note', 'series'], rows: (d) => [d as Record<string, unknown>] },
