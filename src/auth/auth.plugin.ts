@@ -4,8 +4,9 @@
  * Two steps, so the rate limiter can sit between them: `onRequest` identifies the caller (sets
  * `request.principal` when the token is good, remembers the refusal otherwise), the limiter's
  * route-level `onRequest` hook then keys on the user or the client IP, and `preParsing` refuses a
- * bad token before any body is read. Refused tokens are thereby counted against the client IP,
- * which is what stops a token from being guessed at full speed.
+ * bad token before any body is read. Invalid tokens are thereby counted against the client IP,
+ * which is what stops a token from being guessed at full speed; a valid token refused for its
+ * user (not an admin, disabled) counts against that user, as api.md's "per user" says.
  */
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
@@ -15,6 +16,8 @@ import type { Principal, TokenVerifier } from './tokens.ts';
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** The user a valid token names, accepted or not (a non-admin, a disabled user): rate limits count per user. */
+    caller?: number;
   }
   interface FastifyContextConfig {
     allowQueryToken?: boolean;
@@ -48,6 +51,7 @@ export const adminAuth = fp<{ verifier: TokenVerifier }>(
   async (app, opts) => {
     const refusals = new WeakMap<FastifyRequest, DomainError>();
     app.decorateRequest('principal', undefined);
+    app.decorateRequest('caller', undefined);
 
     app.addHook('onRequest', async (request) => {
       // EventSource cannot send headers: the live stream also takes the token as ?token=.
@@ -60,8 +64,10 @@ export const adminAuth = fp<{ verifier: TokenVerifier }>(
       const result = await opts.verifier.verify(given.token, given.kind);
       if (result.ok) {
         request.principal = result.principal;
+        request.caller = result.principal.userId;
         return;
       }
+      request.caller = result.userId;
       // The reason, never the token: the log must not become a place to harvest credentials.
       request.log.info({ status: result.status, reason: result.detail }, 'token refused');
       refusals.set(

@@ -40,9 +40,9 @@ export function ingestRateLimit(limit: Config['rateLimit']): { max: number; grou
   return limit.ingestMax === 0 ? false : { max: limit.ingestMax, groupId: ':ingest' };
 }
 
-/** The rate-limit key: the user behind a valid token, else the client address. */
-export function rateLimitKey(request: Pick<FastifyRequest, 'principal' | 'ip'>): string {
-  return request.principal ? `user:${request.principal.userId}` : `ip:${normalizeIP(request.ip)}`;
+/** The rate-limit key: the user a valid token names (admin or not), else the client address. */
+export function rateLimitKey(request: Pick<FastifyRequest, 'caller' | 'ip'>): string {
+  return request.caller !== undefined ? `user:${request.caller}` : `ip:${normalizeIP(request.ip)}`;
 }
 
 export const analyticsRateLimit = fp<RateLimitOptions>(

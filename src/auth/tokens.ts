@@ -13,7 +13,12 @@ export interface Principal {
 }
 
 export type VerifyResult =
-  { ok: true; principal: Principal } | { ok: false; status: 401 | 403; detail: string };
+  | { ok: true; principal: Principal }
+  /**
+   * `userId` when the token itself is valid (signed, unexpired, of the right kind) and only its
+   * user is refused: a disabled user (401) or one without the admin role (403).
+   */
+  | { ok: false; status: 401 | 403; detail: string; userId?: number };
 
 const CLOCK_SKEW_SECONDS = 30;
 export const STREAM_TOKEN_MAX_SECONDS = 300;
@@ -105,9 +110,9 @@ export function createTokenVerifier(opts: {
       }
       const userId = userIdOf(payload.user_id ?? payload.sub);
       if (userId === undefined) return { ok: false, status: 401, detail: 'token has no valid user_id' };
-      if (opts.isDisabled(userId)) return { ok: false, status: 401, detail: 'user is disabled' };
+      if (opts.isDisabled(userId)) return { ok: false, status: 401, detail: 'user is disabled', userId };
       const role = typeof payload.role === 'string' ? payload.role : '';
-      if (role !== 'admin') return { ok: false, status: 403, detail: 'the admin role is required' };
+      if (role !== 'admin') return { ok: false, status: 403, detail: 'the admin role is required', userId };
       return {
         ok: true,
         principal: {

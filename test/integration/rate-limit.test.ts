@@ -103,11 +103,19 @@ describe('one instance', () => {
     for (let i = 0; i < 3; i++) expectProblem(await system(t, `guess-${i}`, address), 401);
     expectLimited(await system(t, 'guess-4', address), 3);
     expectLimited(await system(t, undefined, address), 3);
-    // A refused non-admin token is not a user's own quota either.
-    expectLimited(await system(t, await t.mint({ role: 'user', userId: 5 }), address), 3);
     // Another address, and a valid user on the limited address, are still served.
     expectProblem(await system(t, undefined, '10.2.0.2'), 401);
     expect((await system(t, await freshUser(t), address)).statusCode).toBe(200);
+  });
+
+  it("counts a valid token refused for its user (not an admin, disabled) as that user's, not the address's", async () => {
+    const address = '10.3.0.1';
+    for (let i = 0; i < 3; i++) expectProblem(await system(t, `guess-${i}`, address), 401);
+    expectLimited(await system(t, undefined, address), 3);
+    // api.md: "valid token without the admin role → 403", rate limited "per user".
+    const nonAdmin = await t.mint({ role: 'user', userId: 905 });
+    for (let i = 0; i < 3; i++) expectProblem(await system(t, nonAdmin, address), 403);
+    expectLimited(await system(t, nonAdmin, '10.3.0.2'), 3);
   });
 
   it('groups IPv6 callers by their /64', async () => {
