@@ -233,6 +233,7 @@ async function runLogOnly(
       messageType: 'booking.created',
       bookingId: i,
       raw,
+      receivedAt: Date.now(),
     }));
     const pgBefore = await backendCpuByPid(database.db, name);
     const nodeBefore = process.cpuUsage();

@@ -5,7 +5,7 @@
  * field the handler returns.
  */
 import { Type, type TSchema } from '@fastify/type-provider-typebox';
-import { errorResponses, Nullable } from './schemas.ts';
+import { errorResponses, Nullable, withCsv } from './schemas.ts';
 
 const Open = <P extends Record<string, TSchema>>(properties: P, description?: string) =>
   Type.Object(properties, { additionalProperties: true, ...(description ? { description } : {}) });
@@ -129,11 +129,15 @@ const OPERATION_RESPONSES: Readonly<Record<string, Record<number, unknown>>> = {
         'text/event-stream: `event: change` with data {data_version, changed}, a heartbeat comment every 15 s',
       content: { 'text/event-stream': { schema: Type.String() } },
     },
+    400: errorResponses[400],
     401: errorResponses[401],
     403: errorResponses[403],
     429: errorResponses[429],
   },
-  'GET /api/v1/analytics/dead-letters': { 200: DeadLettersSchema, ...errorResponses },
+  'GET /api/v1/analytics/dead-letters': {
+    200: withCsv(DeadLettersSchema, 'the dead letters'),
+    ...errorResponses,
+  },
   'POST /api/v1/analytics/dead-letters/:id/retry': { 200: RetrySchema, ...errorResponses },
   'POST /api/v1/analytics/rebuild': { 200: RebuildSchema, ...errorResponses },
   'POST /api/v1/analytics/reconcile': { 200: ReconcileSchema, ...errorResponses },

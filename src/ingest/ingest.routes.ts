@@ -84,7 +84,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
         summary: 'Rejected messages with their reason and raw payload (newest first; text/csv on request)',
         querystring: Type.Object(
           {
-            ...Common,
+            as_of: Common.as_of,
+            tz: Common.tz,
             ...Format,
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
             offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),

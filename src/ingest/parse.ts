@@ -154,14 +154,14 @@ function asId(value: unknown): number | undefined {
 }
 
 /**
- * A metadata field an update may clear: read from where it is sent (the data object, else the top
- * level); `null` when sent as null; undefined when the message does not carry it (or `read` cannot
- * use its value), so an update that leaves it out keeps the value the event has.
+ * A metadata field an update may clear, read as `field` reads it (the data object, else the top
+ * level): `read`'s value when one is given, `null` when it is sent only as null (cleared), undefined
+ * when the message does not carry it (or `read` cannot use its value), so the event keeps its own.
  */
-function clearable<T>(env: Envelope, name: string, read: (source: Json) => T | null): T | null | undefined {
-  const source = env.data[name] !== undefined ? env.data : env.top;
-  if (source[name] === undefined) return undefined;
-  return source[name] === null ? null : (read(source) ?? undefined);
+function clearable<T>(env: Envelope, name: string, read: (value: unknown) => T | null): T | null | undefined {
+  const value = field(env, name);
+  if (present(value)) return read(value) ?? undefined;
+  return env.data[name] === null || env.top[name] === null ? null : undefined;
 }
 
 function present(value: unknown): boolean {
@@ -187,7 +187,10 @@ export function canonicalJson(value: unknown, depth = 0): string {
 }
 
 function timestampField(source: Json, field: string): number | undefined {
-  const raw = source[field];
+  return timestampValue(source[field], field);
+}
+
+function timestampValue(raw: unknown, field: string): number | undefined {
   if (!present(raw)) return undefined;
   const parsed = typeof raw === 'string' ? parseTimestamp(raw) : undefined;
   return parsed ?? reject('invalid_timestamp', `${field} is not an ISO 8601 timestamp`);
@@ -343,13 +346,13 @@ function parseEvent(env: Envelope, receivedAt: number, raw: unknown): EventMetaM
     eventId,
     time,
     name: optionalString(field(env, 'name')) ?? optionalString(field(env, 'title')) ?? undefined,
-    category: clearable(env, 'category', (source) => optionalString(source.category)),
+    category: clearable(env, 'category', optionalString),
     capacity: present(capacityRaw) ? (capacityRaw as number) : undefined,
-    price: clearable(env, 'price', ({ price }) =>
+    price: clearable(env, 'price', (price) =>
       typeof price === 'number' && Number.isFinite(price) ? price : null,
     ),
-    status: clearable(env, 'status', (source) => optionalString(source.status)),
-    eventDate: clearable(env, 'event_date', (source) => timestampField(source, 'event_date') ?? null),
+    status: clearable(env, 'status', optionalString),
+    eventDate: clearable(env, 'event_date', (date) => timestampValue(date, 'event_date') ?? null),
     createdAt,
   };
 }

@@ -73,6 +73,7 @@ function logRowOf(e: Entry, outcome: Outcome): repo.LogRow {
     messageType: typeOf(e.parsed),
     bookingId: bookingIdOf(e.parsed),
     raw: e.item.raw,
+    receivedAt: e.item.receivedAt ?? null,
   };
 }
 
@@ -290,9 +291,15 @@ export function createPipeline(deps: {
   }
 
   return {
-    processBatch(items) {
+    processBatch(given) {
       // Parsing needs no lock: it is done now, while an earlier batch may still be committing.
+      // The time of receipt is fixed here, once: it is the occurrence time of a message without
+      // one, so every later parse of the item (a split batch) and the log row (a rebuild, a
+      // reconcile, a retry) must see the same instant.
       const now = Date.now();
+      const items = given.map((item) =>
+        item.receivedAt === undefined ? { ...item, receivedAt: now } : item,
+      );
       const parsed = items.map((item, index) => toEntry(item, index, now));
       const next = queue.then(() => runIsolating(items, parsed));
       queue = next.catch(() => undefined);
@@ -359,6 +366,7 @@ export function createPipeline(deps: {
         messageType: null,
         bookingId: null,
         raw: item.raw,
+        receivedAt: item.receivedAt ?? null,
       };
       if (item.retryOf !== undefined) {
         await repo.updateLogOutcomes(trx, [

@@ -29,6 +29,8 @@ export interface LogRow {
   messageType: string | null;
   bookingId: number | null;
   raw: string;
+  /** When the service received it (ms since epoch); null: the transaction's time. */
+  receivedAt: number | null;
 }
 
 export interface StoredUser {
@@ -189,10 +191,11 @@ export async function loadDayEventTransitions(trx: Db, keys: string[]): Promise<
 export async function claimKeys(trx: Db, rows: LogRow[]): Promise<Map<string, number>> {
   if (rows.length === 0) return new Map();
   const { rows: written } = await sql<{ id: number; key: string }>`
-    insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw)
-    select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw
+    insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw, received_at)
+    select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw,
+      coalesce(to_timestamp(received_at / 1000.0), now())
     from json_to_recordset(${json(rows.map(logPayload))}::json) as x(transport text, channel text, outcome text,
-      reason text, detail text, key text, message_type text, booking_id bigint, raw text)
+      reason text, detail text, key text, message_type text, booking_id bigint, raw text, received_at float8)
     on conflict (key) where outcome = 'processed' do nothing
     returning id::float8 as id, key`.execute(trx);
   return new Map(written.map((r) => [r.key, r.id]));
@@ -221,16 +224,20 @@ function logPayload(r: LogRow): Record<string, unknown> {
     message_type: r.messageType,
     booking_id: r.bookingId,
     raw: r.raw,
+    received_at: r.receivedAt,
   };
 }
 
 export async function insertLog(trx: Db, rows: LogRow[]): Promise<void> {
   if (rows.length === 0) return;
   await sql`
-    insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw)
-    select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw
+    insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw, received_at)
+    select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw,
+      coalesce(to_timestamp(received_at / 1000.0), now())
     from json_to_recordset(${json(rows.map(logPayload))}::json) as x(transport text, channel text, outcome text,
-      reason text, detail text, key text, message_type text, booking_id bigint, raw text)`.execute(trx);
+      reason text, detail text, key text, message_type text, booking_id bigint, raw text, received_at float8)`.execute(
+    trx,
+  );
 }
 
 /** A retried dead letter keeps its row; only its outcome changes. */

@@ -23,8 +23,10 @@ interface EventPlan {
   capacity: number;
   priceCents: number;
   format: 'nested' | 'flat' | 'cloud';
+  /** The creation time only as the EventCreated's envelope time (occurred_at / CloudEvents time). */
+  timeInEnvelope: boolean;
   /** Minutes after the previous metadata message, so no two of one event share a time. */
-  updates: { after: number; capacity: number; renamed: boolean }[];
+  updates: { after: number; capacity: number; renamed: boolean; clearsCategory: boolean }[];
 }
 
 interface BookingPlan {
@@ -68,11 +70,13 @@ const eventArb: fc.Arbitrary<EventPlan> = fc.record({
   ),
   priceCents: fc.integer({ min: 500, max: 15_000 }),
   format: fc.constantFrom('nested', 'flat', 'cloud'),
+  timeInEnvelope: fc.boolean(),
   updates: fc.array(
     fc.record({
       after: fc.integer({ min: 1, max: 20 * 24 * 60 }),
       capacity: fc.integer({ min: 0, max: 150 }),
       renamed: fc.boolean(),
+      clearsCategory: fc.boolean(),
     }),
     { maxLength: 2 },
   ),
@@ -160,13 +164,14 @@ export function renderStream(plan: StreamPlan, ns: number): RenderedStream {
       price: money(e.priceCents),
       status: 'published',
       event_date: iso(createdAt + 90 * DAY),
-      created_at: iso(createdAt),
+      ...(e.timeInEnvelope ? {} : { created_at: iso(createdAt) }),
     });
     const meta = (
       type: 'EventCreated' | 'EventUpdated',
       data: Record<string, unknown>,
       n: number,
     ): string => {
+      const envelopeTime = type === 'EventCreated' && e.timeInEnvelope ? iso(createdAt) : undefined;
       if (e.format === 'cloud') {
         const ceType = type === 'EventCreated' ? 'evently.event.created' : 'evently.event.updated';
         return JSON.stringify({
@@ -174,17 +179,23 @@ export function renderStream(plan: StreamPlan, ns: number): RenderedStream {
           id: `ce-${ns}-event-${id}-${n}`,
           source: '/events',
           type: ceType,
+          ...(envelopeTime ? { time: envelopeTime } : {}),
           data: { id, ...data },
         });
       }
-      if (e.format === 'flat') return JSON.stringify({ type, event_id: id, ...data });
-      return JSON.stringify({ type, event_id: id, event_data: { id, ...data } });
+      const occurred = envelopeTime ? { occurred_at: envelopeTime } : {};
+      if (e.format === 'flat') return JSON.stringify({ type, event_id: id, ...data, ...occurred });
+      return JSON.stringify({ type, event_id: id, event_data: { id, ...data }, ...occurred });
     };
     out.push({ time: createdAt, raw: meta('EventCreated', fields(e.capacity, e.name), 0) });
     let t = createdAt;
     e.updates.forEach((u, n) => {
       t += u.after * MINUTE;
-      const data = { ...fields(u.capacity, u.renamed ? `${e.name} (new date)` : e.name), updated_at: iso(t) };
+      const data = {
+        ...fields(u.capacity, u.renamed ? `${e.name} (new date)` : e.name),
+        ...(u.clearsCategory ? { category: null } : {}),
+        updated_at: iso(t),
+      };
       out.push({ time: t, raw: meta('EventUpdated', data, n + 1) });
     });
   });

@@ -75,3 +75,39 @@ describe('operations on the event log', () => {
     expect(health.event_log.payloads_pruned_before).not.toBeNull();
   });
 });
+
+describe('a message that carries no time at all', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('finds no drift for messages that carry no time at all (their time of receipt is the one logged)', async () => {
+    await ingestHttp(t.app, t.token, [
+      JSON.stringify({
+        type: 'EventCreated',
+        event_id: 9101,
+        event_data: { id: 9101, name: 'Timeless', capacity: 5 },
+      }),
+      JSON.stringify({
+        type: 'BookingCreated',
+        booking_id: 9102,
+        event_id: 9101,
+        user_id: 9103,
+        booking_data: { quantity: 1, total_amount: 10, currency: 'USD' },
+      }),
+    ]);
+    const report = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/reconcile',
+        headers: { authorization: `Bearer ${t.token}` },
+      })
+    ).json<{
+      data: { drift: boolean; differences: unknown[] };
+    }>().data;
+    expect(report.differences).toEqual([]);
+    expect(report.drift).toBe(false);
+  });
+});

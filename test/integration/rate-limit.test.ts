@@ -116,6 +116,16 @@ describe('one instance', () => {
     const nonAdmin = await t.mint({ role: 'user', userId: 905 });
     for (let i = 0; i < 3; i++) expectProblem(await system(t, nonAdmin, address), 403);
     expectLimited(await system(t, nonAdmin, '10.3.0.2'), 3);
+    // A disabled user's token is valid too (api.md: "refused with 401 even with a valid token").
+    const disabled = await t.mint({ role: 'admin', userId: 906 });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `${API}/admin/users/906/disable`,
+      headers: { authorization: `Bearer ${await freshUser(t)}` },
+    });
+    expect(res.statusCode).toBe(200);
+    for (let i = 0; i < 3; i++) expectProblem(await system(t, disabled, address), 401);
+    expectLimited(await system(t, disabled, '10.3.0.3'), 3);
   });
 
   it('groups IPv6 callers by their /64', async () => {

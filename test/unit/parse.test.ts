@@ -379,6 +379,15 @@ describe('envelope formats (events.md §2a, §2b)', () => {
       status: undefined,
       eventDate: undefined,
     });
+    // A value in either place is the field's value, as for every other field; null only when no value is sent.
+    const mixed = normalized({
+      type: 'EventUpdated',
+      event_id: 7,
+      category: 'music',
+      status: null,
+      event_data: { id: 7, category: null, status: 'published', updated_at: '2026-11-02T10:00:00Z' },
+    });
+    expect(mixed).toMatchObject({ category: 'music', status: 'published' });
   });
 
   it('reads an EventDeleted that carries only the event id', () => {
