@@ -53,6 +53,8 @@ interface Entry {
   key: string | null;
   /** Index into the caller's items; parked retries pulled in by the batch have none. */
   index: number | undefined;
+  /** When the service first received it: its occurrence time when it has none of its own. */
+  receivedAt: number;
 }
 
 function typeOf(parsed: ParseResult): string | null {
@@ -73,7 +75,7 @@ function logRowOf(e: Entry, outcome: Outcome): repo.LogRow {
     messageType: typeOf(e.parsed),
     bookingId: bookingIdOf(e.parsed),
     raw: e.item.raw,
-    receivedAt: e.item.receivedAt ?? null,
+    receivedAt: e.receivedAt,
   };
 }
 
@@ -87,7 +89,8 @@ function bookingIdOf(parsed: ParseResult): number | null {
 }
 
 function toEntry(item: IngestItem, index: number | undefined, now: number): Entry {
-  const parsed = parseMessage(item.raw, item.receivedAt ?? now);
+  const receivedAt = item.receivedAt ?? now;
+  const parsed = parseMessage(item.raw, receivedAt);
   if (parsed.outcome === 'rejected') {
     return {
       item,
@@ -97,10 +100,11 @@ function toEntry(item: IngestItem, index: number | undefined, now: number): Entr
       detail: parsed.detail,
       key: null,
       index,
+      receivedAt,
     };
   }
-  if (parsed.outcome === 'ignored') return { item, parsed, outcome: 'ignored', key: null, index };
-  return { item, parsed, outcome: 'processed', key: parsed.message.key, index };
+  if (parsed.outcome === 'ignored') return { item, parsed, outcome: 'ignored', key: null, index, receivedAt };
+  return { item, parsed, outcome: 'processed', key: parsed.message.key, index, receivedAt };
 }
 
 function changedModels(plan: BatchPlan): string[] {
@@ -133,10 +137,10 @@ export function createPipeline(deps: {
   /** `parsed`: the items already parsed (outside the writer queue); parsed here when absent. */
   async function run(
     items: readonly IngestItem[],
+    now: number,
     parsed?: Entry[],
     withParked = true,
   ): Promise<BatchResult> {
-    const now = Date.now();
     const entries = parsed ?? items.map((item, index) => toEntry(item, index, now));
     const settled: Entry[] = [];
     return db.transaction().execute(async (trx) => {
@@ -291,17 +295,14 @@ export function createPipeline(deps: {
   }
 
   return {
-    processBatch(given) {
+    processBatch(items) {
       // Parsing needs no lock: it is done now, while an earlier batch may still be committing.
       // The time of receipt is fixed here, once: it is the occurrence time of a message without
-      // one, so every later parse of the item (a split batch) and the log row (a rebuild, a
-      // reconcile, a retry) must see the same instant.
+      // one, so every later parse of the items (a split batch) and their log rows (read by a
+      // rebuild, a reconcile, a retry) must see the same instant.
       const now = Date.now();
-      const items = given.map((item) =>
-        item.receivedAt === undefined ? { ...item, receivedAt: now } : item,
-      );
       const parsed = items.map((item, index) => toEntry(item, index, now));
-      const next = queue.then(() => runIsolating(items, parsed));
+      const next = queue.then(() => runIsolating(items, now, parsed));
       queue = next.catch(() => undefined);
       return next;
     },
@@ -313,9 +314,13 @@ export function createPipeline(deps: {
    * others are processed. A poison message never blocks the ones behind it. An outage is thrown
    * as is, so the transport retries the whole batch later.
    */
-  async function runIsolating(items: readonly IngestItem[], parsed?: Entry[]): Promise<BatchResult> {
+  async function runIsolating(
+    items: readonly IngestItem[],
+    now: number,
+    parsed?: Entry[],
+  ): Promise<BatchResult> {
     try {
-      const result = await run(items, parsed);
+      const result = await run(items, now, parsed);
       poisonInARow = 0;
       return result;
     } catch (error) {
@@ -323,7 +328,7 @@ export function createPipeline(deps: {
       if (items.length === 1) {
         // The parked transitions a message releases are part of its transaction: if one of them is
         // what fails, the message goes through alone and they stay parked as dead letters.
-        const alone = await run(items, undefined, false).catch(() => undefined);
+        const alone = await run(items, now, undefined, false).catch(() => undefined);
         if (alone) {
           poisonInARow = 0;
           return alone;
@@ -331,11 +336,11 @@ export function createPipeline(deps: {
         // Message after message failing alone is not a poison message but a broken service (a
         // schema or code bug): stop and let the transport retry, rather than dead-letter the stream.
         if (++poisonInARow > MAX_POISON_IN_A_ROW) throw error;
-        return rejectAsPoison(items[0] as IngestItem, error);
+        return rejectAsPoison(items[0] as IngestItem, now, error);
       }
       const middle = Math.ceil(items.length / 2);
-      const first = await runIsolating(items.slice(0, middle));
-      const second = await runIsolating(items.slice(middle));
+      const first = await runIsolating(items.slice(0, middle), now);
+      const second = await runIsolating(items.slice(middle), now);
       return {
         results: [...first.results, ...second.results.map((r) => ({ ...r, index: r.index + middle }))],
         dataVersion: Math.max(first.dataVersion, second.dataVersion),
@@ -350,7 +355,7 @@ export function createPipeline(deps: {
     }
   }
 
-  async function rejectAsPoison(item: IngestItem, error: unknown): Promise<BatchResult> {
+  async function rejectAsPoison(item: IngestItem, now: number, error: unknown): Promise<BatchResult> {
     deps.onPoison?.(error);
     // Keyed by content: the same poison message delivered again (a stream retry) adds no row.
     const key = `poison:${createHash('sha256').update(item.raw).digest('hex')}`;
@@ -366,7 +371,7 @@ export function createPipeline(deps: {
         messageType: null,
         bookingId: null,
         raw: item.raw,
-        receivedAt: item.receivedAt ?? null,
+        receivedAt: item.receivedAt ?? now,
       };
       if (item.retryOf !== undefined) {
         await repo.updateLogOutcomes(trx, [

@@ -29,8 +29,8 @@ export interface LogRow {
   messageType: string | null;
   bookingId: number | null;
   raw: string;
-  /** When the service received it (ms since epoch); null: the transaction's time. */
-  receivedAt: number | null;
+  /** When the service first received it (ms since epoch). */
+  receivedAt: number;
 }
 
 export interface StoredUser {
@@ -193,7 +193,7 @@ export async function claimKeys(trx: Db, rows: LogRow[]): Promise<Map<string, nu
   const { rows: written } = await sql<{ id: number; key: string }>`
     insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw, received_at)
     select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw,
-      coalesce(to_timestamp(received_at / 1000.0), now())
+      to_timestamp(received_at / 1000.0)
     from json_to_recordset(${json(rows.map(logPayload))}::json) as x(transport text, channel text, outcome text,
       reason text, detail text, key text, message_type text, booking_id bigint, raw text, received_at float8)
     on conflict (key) where outcome = 'processed' do nothing
@@ -233,7 +233,7 @@ export async function insertLog(trx: Db, rows: LogRow[]): Promise<void> {
   await sql`
     insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw, received_at)
     select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw,
-      coalesce(to_timestamp(received_at / 1000.0), now())
+      to_timestamp(received_at / 1000.0)
     from json_to_recordset(${json(rows.map(logPayload))}::json) as x(transport text, channel text, outcome text,
       reason text, detail text, key text, message_type text, booking_id bigint, raw text, received_at float8)`.execute(
     trx,
