@@ -30,6 +30,7 @@ const TARGET_RATIO = 0.2;
 const XADD_CHUNK = 5_000;
 const RUN_TIMEOUT_MS = 20 * 60_000;
 const FAILING_LIMIT_MS = 30_000;
+let runs = 0;
 
 const { values: args } = parseArgs({
   options: {
@@ -101,7 +102,9 @@ async function runStream(
   const measured = timed(
     createPipeline({ db: database.db, config: { baseCurrency: 'USD', reportingTimezone: 'UTC' } }),
   );
-  const config = { streamKey, consumerGroup: `bench-${batchSize}`, consumerName: 'bench', batchSize };
+  // A group of its own per run, so a batch size named twice is measured twice (not read from an empty group).
+  const group = `bench-${++runs}-${batchSize}`;
+  const config = { streamKey, consumerGroup: group, consumerName: 'bench', batchSize };
   const consumer = createStreamConsumer({ redis, pipeline: measured.pipeline, config, logger });
   const profile = args.profile ? profileQueries() : undefined;
   try {

@@ -86,6 +86,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     database,
     mint,
     async close() {
+      // Its Redis keys (cached answers, kept a day for outages) go with it, not left to expire.
+      if (config.redisUrl !== undefined) await deps.cache.clear().catch(() => undefined);
       await app.close();
       await deps.close();
       await database?.drop();
