@@ -258,5 +258,7 @@ describe('when Redis is unreachable', () => {
       async () => (t.deps.redis?.status === 'end' ? true : undefined),
       5_000,
     );
+    // Back, so that closing the app removes the answers it cached.
+    await t.deps.redis?.connect();
   });
 });
