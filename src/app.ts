@@ -192,18 +192,17 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? request.url;
     // The path exists, with other methods: 405 and what it is served with.
-    const allowed = methods.allowed(path);
-    const problem =
-      allowed.length > 0
-        ? problemOf(
-            405,
-            'Method Not Allowed',
-            `${path} is served with ${allowed.join(', ')}, not ${request.method}`,
-            path,
-            request.id,
-          )
-        : problemOf(404, 'Not Found', `no route ${request.method} ${path}`, path, request.id);
-    if (allowed.length > 0) void reply.header('Allow', allowed.join(', '));
+    const allowed = methods.allowed(path).join(', ');
+    const problem = allowed
+      ? problemOf(
+          405,
+          'Method Not Allowed',
+          `${path} is served with ${allowed}, not ${request.method}`,
+          path,
+          request.id,
+        )
+      : problemOf(404, 'Not Found', `no route ${request.method} ${path}`, path, request.id);
+    if (allowed) void reply.header('Allow', allowed);
     return reply.code(problem.status).type('application/problem+json').send(problem);
   });
 

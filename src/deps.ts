@@ -8,7 +8,7 @@ import { createAnalyticsService, type AnalyticsService } from './api/analytics.s
 import type { ReadState } from './api/respond.ts';
 import { createTokenVerifier, type TokenVerifier } from './auth/tokens.ts';
 import { createPipeline, type BatchResult, type IngestItem, type Pipeline } from './ingest/pipeline.ts';
-import { createResponseCache, type ResponseCache } from './platform/cache.ts';
+import { cachePrefix, createResponseCache, type ResponseCache } from './platform/cache.ts';
 import { createDbGuard, isDatabaseUnavailable } from './platform/db-guard.ts';
 import { createLocalBus, createRedisBus, type Bus } from './platform/bus.ts';
 import type { Config } from './platform/config.ts';
@@ -245,7 +245,7 @@ export async function createDeps(config: Config, logger: Logger, patient = false
   const cache = createResponseCache({
     ttlSeconds: config.cacheTtlSeconds,
     redis,
-    prefix: `evently:analytics:cache:${store}:`,
+    prefix: cachePrefix(store),
     onRedisError: redisError,
   });
   const readState = createReadState(database, bus, cache);

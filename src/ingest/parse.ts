@@ -328,12 +328,12 @@ function parseEvent(env: Envelope, receivedAt: number, raw: unknown): EventMetaM
     return reject('invalid_capacity', 'capacity must be an integer >= 0');
   }
   const updatedAt = field(env, 'updated_at');
-  // An EventCreated happened when the event was created: without a created_at field, its
-  // occurrence time (the envelope's time, else when it was received) is the creation time.
+  // An EventCreated happened when the event was created: its occurrence time (created_at, else
+  // the envelope's time, else when it was received) is the creation time. An update may carry one.
   const createdAt =
-    timestampField(env.data, 'created_at') ??
-    timestampField(env.top, 'created_at') ??
-    (env.type === 'EventCreated' ? time : null);
+    env.type === 'EventCreated'
+      ? time
+      : (timestampField(env.data, 'created_at') ?? timestampField(env.top, 'created_at') ?? null);
   const fallbackKey =
     env.type === 'EventCreated'
       ? `EventCreated:${eventId}`

@@ -123,6 +123,11 @@ class Lru<V> {
  * // PostgreSQL down:
  * const stale = await cache.lastGood(key); // { version, body } | undefined
  */
+/** Where a store's cached answers live in Redis (instances on one store share it). */
+export function cachePrefix(store: string): string {
+  return `evently:analytics:cache:${store}:`;
+}
+
 export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
   const ttlMs = opts.ttlSeconds * 1000;
   const prefix = opts.prefix ?? 'evently:analytics:cache:';

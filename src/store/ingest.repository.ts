@@ -191,11 +191,7 @@ export async function loadDayEventTransitions(trx: Db, keys: string[]): Promise<
 export async function claimKeys(trx: Db, rows: LogRow[]): Promise<Map<string, number>> {
   if (rows.length === 0) return new Map();
   const { rows: written } = await sql<{ id: number; key: string }>`
-    insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw, received_at)
-    select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw,
-      to_timestamp(received_at / 1000.0)
-    from json_to_recordset(${json(rows.map(logPayload))}::json) as x(transport text, channel text, outcome text,
-      reason text, detail text, key text, message_type text, booking_id bigint, raw text, received_at float8)
+    ${insertLogRows(rows)}
     on conflict (key) where outcome = 'processed' do nothing
     returning id::float8 as id, key`.execute(trx);
   return new Map(written.map((r) => [r.key, r.id]));
@@ -211,6 +207,16 @@ export async function markRejected(
     update event_log e set outcome = 'rejected', reason = x.reason, detail = x.detail, key = null
     from json_to_recordset(${json(rows)}::json) as x(id bigint, reason text, detail text)
     where e.id = x.id`.execute(trx);
+}
+
+/** The insert of log rows, fed by one JSON parameter; claimKeys adds its conflict clause. */
+function insertLogRows(rows: LogRow[]) {
+  return sql`
+    insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw, received_at)
+    select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw,
+      to_timestamp(received_at / 1000.0)
+    from json_to_recordset(${json(rows.map(logPayload))}::json) as x(transport text, channel text, outcome text,
+      reason text, detail text, key text, message_type text, booking_id bigint, raw text, received_at float8)`;
 }
 
 function logPayload(r: LogRow): Record<string, unknown> {
@@ -230,14 +236,7 @@ function logPayload(r: LogRow): Record<string, unknown> {
 
 export async function insertLog(trx: Db, rows: LogRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await sql`
-    insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw, received_at)
-    select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw,
-      to_timestamp(received_at / 1000.0)
-    from json_to_recordset(${json(rows.map(logPayload))}::json) as x(transport text, channel text, outcome text,
-      reason text, detail text, key text, message_type text, booking_id bigint, raw text, received_at float8)`.execute(
-    trx,
-  );
+  await insertLogRows(rows).execute(trx);
 }
 
 /** A retried dead letter keeps its row; only its outcome changes. */

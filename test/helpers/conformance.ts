@@ -169,6 +169,7 @@ export async function assertOutcomes(app: FastifyInstance, c: ConformanceCase): 
 
 /** The spec's limits of one ingest call: 1,000 messages and a 1 MiB body (events.md, transports). */
 const MAX_BODY_BYTES = 1024 * 1024;
+const EMPTY_BODY_BYTES = Buffer.byteLength('{"messages":[]}');
 
 /**
  * Splits messages into calls of at most `chunk` messages whose body stays within 1 MiB, as a
@@ -177,13 +178,13 @@ const MAX_BODY_BYTES = 1024 * 1024;
 function calls(raws: readonly string[], chunk: number): { start: number; messages: string[] }[] {
   const out: { start: number; messages: string[] }[] = [];
   let current: { start: number; messages: string[] } = { start: 0, messages: [] };
-  let bytes = Buffer.byteLength('{"messages":[]}');
+  let bytes = EMPTY_BODY_BYTES;
   raws.forEach((raw, i) => {
     const size = Buffer.byteLength(JSON.stringify(raw)) + 1;
     if (current.messages.length > 0 && (current.messages.length >= chunk || bytes + size > MAX_BODY_BYTES)) {
       out.push(current);
       current = { start: i, messages: [] };
-      bytes = Buffer.byteLength('{"messages":[]}');
+      bytes = EMPTY_BODY_BYTES;
     }
     current.messages.push(raw);
     bytes += size;

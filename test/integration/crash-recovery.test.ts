@@ -10,6 +10,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startTestApp, TEST_SECRET } from '../helpers/app.ts';
 import { assertFigures, loadCases } from '../helpers/conformance.ts';
 import { createTestDatabase, REDIS_URL, uniqueKey, waitFor, type TestDatabase } from '../helpers/db.ts';
+import { cachePrefix } from '../../src/platform/cache.ts';
+import { openPostgres } from '../../src/platform/db.ts';
+import { storeId } from '../../src/store/read.repository.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const c = loadCases().find((x) => x.name === '09-mixed-large');
@@ -44,14 +47,12 @@ describe('a worker killed in the middle of a backlog', () => {
 
   /** The answers the workers cached in Redis, under their store's namespace. */
   async function dropCachedAnswers(url: string): Promise<void> {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
+    const store = await openPostgres(url, 1);
     try {
-      const { rows } = await client.query<{ id: string }>('select store_id as id from totals where id = 1');
-      const keys = rows[0] ? await redis.keys(`evently:analytics:cache:${rows[0].id}:*`) : [];
+      const keys = await redis.keys(`${cachePrefix(await storeId(store.db))}*`);
       if (keys.length > 0) await redis.del(...keys);
     } finally {
-      await client.end();
+      await store.close();
     }
   }
 
