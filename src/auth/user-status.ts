@@ -6,7 +6,7 @@
  */
 import type { Bus } from '../platform/bus.ts';
 import type { Db } from '../platform/db.ts';
-import { isDisabled, setUserStatus } from '../store/ingest.repository.ts';
+import { isDisabled, setUserStatus } from '../store/users.repository.ts';
 
 export interface UserStatusDeps {
   db: Db;

@@ -3,15 +3,15 @@
  * every aggregate write. Every transport (stream, pub/sub, HTTP, dead-letter retry, rebuild) ends here.
  */
 import { createHash } from 'node:crypto';
-import { planBatch, type BatchPlan } from '../aggregate/batch.ts';
-import { carriesBookingFacts, type BookingState } from '../aggregate/booking.ts';
-import { nonZero } from '../aggregate/deltas.ts';
+import type { BatchPlan } from '../aggregate/batch.ts';
+import { carriesBookingFacts } from '../aggregate/booking.ts';
 import { localDayOfBucket } from '../aggregate/time.ts';
 import type { Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
 import { isDatabaseUnavailable } from '../platform/db-guard.ts';
-import { applyBucketFlows, applyDayFlows, applyEventFlows } from '../store/flows.repository.ts';
+import * as eventLog from '../store/event-log.repository.ts';
 import * as repo from '../store/ingest.repository.ts';
+import { applyMessages } from './apply.ts';
 import { parseMessage, type NormalizedMessage, type ParseResult, type RejectReason } from './parse.ts';
 
 const MAX_POISON_IN_A_ROW = 3;
@@ -64,7 +64,7 @@ function typeOf(parsed: ParseResult): string | null {
   return m.kind === 'booking' ? `booking.${m.transition}` : m.kind;
 }
 
-function logRowOf(e: Entry, outcome: Outcome): repo.LogRow {
+function logRowOf(e: Entry, outcome: Outcome): eventLog.LogRow {
   return {
     transport: e.item.transport,
     channel: e.item.channel ?? null,
@@ -148,7 +148,7 @@ export function createPipeline(deps: {
       // A retry checked its dead letter before it got the lock: if that row was processed meanwhile
       // (its booking arrived and took it along), the retry has nothing left to do.
       const retryIds = entries.map((e) => e.item.retryOf).filter((id) => id !== undefined);
-      const stillRejected = await repo.stillRejected(trx, retryIds);
+      const stillRejected = await eventLog.stillRejected(trx, retryIds);
       for (let i = entries.length - 1; i >= 0; i--) {
         const e = entries[i] as Entry;
         if (e.item.retryOf !== undefined && !stillRejected.has(e.item.retryOf)) {
@@ -173,7 +173,7 @@ export function createPipeline(deps: {
           becomingKnown.add(m.bookingId);
       }
       const retrying = new Set(entries.map((e) => e.item.retryOf).filter((id) => id !== undefined));
-      for (const p of withParked ? await repo.loadParked(trx, [...becomingKnown]) : []) {
+      for (const p of withParked ? await eventLog.loadParked(trx, [...becomingKnown]) : []) {
         if (retrying.has(p.id)) continue;
         const item: IngestItem = {
           raw: p.raw,
@@ -192,14 +192,14 @@ export function createPipeline(deps: {
       for (const e of valid)
         if (e.item.retryOf === undefined && !firstFresh.has(e.key as string))
           firstFresh.set(e.key as string, e);
-      const claimed = await repo.claimKeys(
+      const claimed = await eventLog.claimKeys(
         trx,
         [...firstFresh.values()].map((e) => logRowOf(e, 'processed')),
       );
       const claimedEntries = new Set([...firstFresh.values()].filter((e) => claimed.has(e.key as string)));
       const existing = new Set([...firstFresh.keys()].filter((key) => !claimed.has(key)));
       const retryKeys = valid.filter((e) => e.item.retryOf !== undefined).map((e) => e.key as string);
-      for (const key of await repo.findProcessedKeys(trx, retryKeys))
+      for (const key of await eventLog.findProcessedKeys(trx, retryKeys))
         if (!claimed.has(key)) existing.add(key);
 
       // Duplicates: seen in an earlier batch, or earlier in this one.
@@ -242,7 +242,7 @@ export function createPipeline(deps: {
       }
 
       // A claimed message that turned out to be a parked transition is a dead letter after all.
-      await repo.markRejected(
+      await eventLog.markRejected(
         trx,
         [...claimedEntries]
           .filter((e) => e.outcome === 'rejected')
@@ -256,13 +256,13 @@ export function createPipeline(deps: {
       for (const e of entries) counts[e.outcome]++;
       // A retried row that was counted as rejected before now counts under its new outcome.
       const retried = entries.filter((e) => e.item.retryOf !== undefined).length;
-      await repo.insertLog(
+      await eventLog.insertLog(
         trx,
         entries
           .filter((e) => e.item.retryOf === undefined && !claimedEntries.has(e))
           .map((e) => logRowOf(e, e.outcome)),
       );
-      await repo.updateLogOutcomes(
+      await eventLog.updateLogOutcomes(
         trx,
         entries
           .filter((e) => e.item.retryOf !== undefined)
@@ -360,7 +360,7 @@ export function createPipeline(deps: {
     // Keyed by content: the same poison message delivered again (a stream retry) adds no row.
     const key = `poison:${createHash('sha256').update(item.raw).digest('hex')}`;
     return db.transaction().execute(async (trx) => {
-      const known = item.retryOf === undefined && (await repo.isKnownPoison(trx, key));
+      const known = item.retryOf === undefined && (await eventLog.isKnownPoison(trx, key));
       const row = {
         transport: item.transport,
         channel: item.channel ?? null,
@@ -374,11 +374,11 @@ export function createPipeline(deps: {
         receivedAt: item.receivedAt ?? now,
       };
       if (item.retryOf !== undefined) {
-        await repo.updateLogOutcomes(trx, [
+        await eventLog.updateLogOutcomes(trx, [
           { id: item.retryOf, outcome: 'rejected', reason: 'processing_error', key },
         ]);
       } else if (!known) {
-        await repo.insertLog(trx, [row]);
+        await eventLog.insertLog(trx, [row]);
       }
       const dataVersion = await repo.applyCounters(trx, {
         processed: 0,
@@ -395,123 +395,4 @@ export function createPipeline(deps: {
       };
     });
   }
-}
-
-/**
- * Applies new messages to the stored aggregates inside the caller's transaction (which holds the
- * writer lock). Shared by live ingestion and by rebuild.
- *
- * Every read comes first; then the writes are issued one after another without waiting in
- * between, so each statement's payload is built while PostgreSQL executes the one before (the
- * transaction's connection runs them in order).
- */
-export async function applyMessages(
-  trx: Db,
-  messages: readonly NormalizedMessage[],
-  opts: { baseCurrency: string; dayOfBucket: (bucket: number) => string },
-  preloaded?: ReadonlyMap<number, BookingState>,
-): Promise<BatchPlan> {
-  const bookingIds = new Set<number>();
-  const eventIds = new Set<number>();
-  for (const m of messages) {
-    if (m.kind === 'event_meta' || m.kind === 'event_deleted') eventIds.add(m.eventId);
-    if (m.kind === 'booking') {
-      bookingIds.add(m.bookingId);
-      if (m.eventId !== undefined) eventIds.add(m.eventId);
-    }
-  }
-  const bookings = preloaded ?? (await repo.loadBookings(trx, [...bookingIds]));
-  // A transition may omit event_id: its stored booking names the event, which must be loaded too.
-  for (const state of bookings.values())
-    for (const r of Object.values(state)) if (r?.eventId !== undefined) eventIds.add(r.eventId);
-  const events = await repo.loadEvents(trx, [...eventIds]);
-  const plan = planBatch({
-    messages,
-    bookings,
-    events,
-    baseCurrency: opts.baseCurrency,
-    dayOfBucket: opts.dayOfBucket,
-  });
-
-  const userIds = [...new Set([...plan.deltas.userBookings.keys(), ...plan.userFirstBooking.keys()])];
-  const dayKeys = [...plan.deltas.dayEvents].filter(([, d]) => d.transitions !== 0).map(([k]) => k);
-  const [storedUsers, dayTransitions] = await allStatements([
-    repo.loadUsers(trx, userIds),
-    repo.loadDayEventTransitions(trx, dayKeys),
-  ] as const);
-  const bookingRows = [...plan.bookings].map(([id, b]) => ({
-    id,
-    state: b.state,
-    eventId: b.after.eventId,
-    userId: b.after.userId,
-    createdAt: b.after.createdAt,
-  }));
-  // Rare: a booking moved to another event or user, or its creation time changed. Their earliest
-  // booking is then recomputed from the bookings as written.
-  const recomputeUsers = [...plan.userFirstBooking].filter(([, v]) => v === 'recompute').map(([id]) => id);
-  const recomputeEvents = [...plan.eventBookingTimes].filter(([, v]) => v === 'recompute').map(([id]) => id);
-  let bookingsWritten = false;
-  let recomputedUsers = new Map<number, number>();
-  if (recomputeUsers.length > 0) {
-    await repo.upsertBookings(trx, bookingRows);
-    bookingsWritten = true;
-    recomputedUsers = await repo.recomputeUserFirstBooking(trx, recomputeUsers);
-  }
-  const userRows = planUsers(plan, userIds, storedUsers, recomputedUsers);
-  plan.deltas.applyActiveEventCrossings(dayTransitions);
-
-  const d = plan.deltas;
-  const writes: Promise<void>[] = [];
-  if (!bookingsWritten) writes.push(repo.upsertBookings(trx, bookingRows));
-  writes.push(repo.upsertEventMeta(trx, plan.events));
-  writes.push(repo.applyEventChanges(trx, nonZero(d.events), plan.eventBookingTimes));
-  writes.push(repo.recomputeEventBookingTimes(trx, recomputeEvents));
-  writes.push(repo.applyCurrencyRevenue(trx, [...d.otherCurrency]));
-  writes.push(repo.applyUserStatus(trx, plan.userStatus));
-  writes.push(repo.upsertUsers(trx, userRows));
-  writes.push(applyBucketFlows(trx, nonZero(d.buckets)));
-  writes.push(applyDayFlows(trx, nonZero(d.days), d.dayActiveEvents));
-  writes.push(applyEventFlows(trx, 'flow_bucket_event', nonZero(d.bucketEvents)));
-  writes.push(applyEventFlows(trx, 'flow_day_event', nonZero(d.dayEvents)));
-  writes.push(repo.applyAggregateTotals(trx, d.totals));
-  await allStatements(writes);
-  return plan;
-}
-
-/**
- * Promise.all for statements sent back to back on the transaction's connection, except that it
- * settles only when every one has: when one fails, the rest (failing fast in the aborted
- * transaction) are off the connection before the caller rolls back, rather than still queued
- * behind the ROLLBACK (which node-postgres deprecates, and version 9 will refuse).
- */
-async function allStatements<T extends readonly unknown[]>(statements: {
-  readonly [K in keyof T]: Promise<T[K]>;
-}): Promise<T> {
-  const settled = await Promise.allSettled(statements);
-  const failure = settled.find((s) => s.status === 'rejected');
-  if (failure) throw failure.reason;
-  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
-}
-
-/** Booking counts and first-booking times per user, and the new_users / total_users they move. */
-function planUsers(
-  plan: BatchPlan,
-  ids: readonly number[],
-  stored: ReadonlyMap<number, repo.StoredUser>,
-  recomputed: ReadonlyMap<number, number>,
-): { id: number; bookings: number; firstBookingAt: number | undefined }[] {
-  return ids.map((id) => {
-    const before = stored.get(id) ?? { bookings: 0, firstBookingAt: undefined };
-    const bookings = before.bookings + (plan.deltas.userBookings.get(id) ?? 0);
-    const added = plan.userFirstBooking.get(id);
-    const first =
-      added === 'recompute'
-        ? recomputed.get(id)
-        : added === undefined
-          ? before.firstBookingAt
-          : Math.min(before.firstBookingAt ?? Infinity, added);
-    plan.deltas.moveFirstBooking(before.firstBookingAt, first);
-    plan.deltas.countUser(before.bookings, bookings);
-    return { id, bookings, firstBookingAt: first };
-  });
 }

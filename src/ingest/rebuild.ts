@@ -6,10 +6,11 @@
  */
 import type { NormalizedMessage } from './parse.ts';
 import { parseMessage } from './parse.ts';
-import { applyMessages } from './pipeline.ts';
+import { applyMessages } from './apply.ts';
 import { localDayOfBucket } from '../aggregate/time.ts';
 import type { Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
+import * as eventLog from '../store/event-log.repository.ts';
 import * as repo from '../store/ingest.repository.ts';
 import { clearAggregates, logPrunedBefore, setDayZone } from '../store/maintenance.repository.ts';
 
@@ -48,9 +49,9 @@ export async function replayLog(
   // its booking known; it is applied again once the whole log has been read.
   let deferred: NormalizedMessage[] = [];
   for (;;) {
-    const chunk = await repo.processedMessagesAfter(trx, afterId, CHUNK);
+    const chunk = await eventLog.processedMessagesAfter(trx, afterId, CHUNK);
     if (chunk.length === 0) break;
-    afterId = (chunk[chunk.length - 1] as repo.LoggedMessage).id;
+    afterId = (chunk[chunk.length - 1] as eventLog.LoggedMessage).id;
     const parsed: NormalizedMessage[] = [];
     for (const row of chunk) {
       const result = parseMessage(row.raw, row.receivedAt);

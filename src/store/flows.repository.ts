@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { zeroFlow, type EventFlowDelta, type FlowDelta } from '../aggregate/deltas.ts';
 import { unitsToDecimal } from '../aggregate/money.ts';
 import type { Db } from '../platform/db.ts';
-import { json } from './ingest.repository.ts';
+import { json } from './rows.ts';
 
 function flowPayload(d: FlowDelta): Record<string, unknown> {
   return {

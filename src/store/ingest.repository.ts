@@ -1,6 +1,7 @@
 /**
  * The SQL of one ingest transaction. Every write is one multi-row statement fed by a JSON array
- * (json_to_recordset), so a batch costs a fixed number of round trips whatever its size.
+ * (json_to_recordset), so a batch costs a fixed number of round trips whatever its size. The event
+ * log's and the users' statements are in their own repositories.
  */
 import { sql } from 'kysely';
 import type { BookingState } from '../aggregate/booking.ts';
@@ -8,56 +9,13 @@ import type { CurrencyDelta, EventStatsDelta } from '../aggregate/deltas.ts';
 import type { EventMeta } from '../aggregate/events.ts';
 import { unitsToDecimal } from '../aggregate/money.ts';
 import type { Db } from '../platform/db.ts';
+import { json, ms } from './rows.ts';
 
 /** Serializes writers across instances: one ingest transaction at a time. */
 const WRITER_LOCK = 7_335_001;
 
-/**
- * Rows as one JSON parameter, for json_to_recordset / json_array_elements_text (json, not jsonb:
- * each is read once, so converting it to jsonb first would be wasted work).
- */
-export const json = (rows: unknown[]): string => JSON.stringify(rows);
-const ms = (value: number | null | undefined): number | null => (value === undefined ? null : value);
-
-export interface LogRow {
-  transport: string;
-  channel: string | null;
-  outcome: string;
-  reason: string | null;
-  detail: string | null;
-  key: string | null;
-  messageType: string | null;
-  bookingId: number | null;
-  raw: string;
-  /** When the service first received it (ms since epoch). */
-  receivedAt: number;
-}
-
-export interface StoredUser {
-  bookings: number;
-  firstBookingAt: number | undefined;
-}
-
-export interface ParkedMessage {
-  id: number;
-  raw: string;
-  transport: string;
-  channel: string | null;
-  receivedAt: number;
-}
-
 export async function lockWriter(trx: Db): Promise<void> {
   await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
-}
-
-export async function findProcessedKeys(trx: Db, keys: string[]): Promise<Set<string>> {
-  if (keys.length === 0) return new Set();
-  const { rows } = await sql<{ key: string }>`
-    select key from event_log
-    where outcome = 'processed' and key in (select json_array_elements_text(${json(keys)}::json))`.execute(
-    trx,
-  );
-  return new Set(rows.map((r) => r.key));
 }
 
 export async function loadBookings(trx: Db, ids: number[]): Promise<Map<number, BookingState>> {
@@ -116,60 +74,6 @@ export async function loadEvents(trx: Db, ids: number[]): Promise<Map<number, Ev
   );
 }
 
-/** Messages parked as `unknown_booking` that name one of these bookings. */
-export async function loadParked(trx: Db, bookingIds: number[]): Promise<ParkedMessage[]> {
-  if (bookingIds.length === 0) return [];
-  const { rows } = await sql<ParkedMessage>`
-    select id::float8 as id, raw, transport, channel,
-      (extract(epoch from received_at) * 1000)::float8 as "receivedAt"
-    from event_log
-    where outcome = 'rejected' and reason = 'unknown_booking'
-      and booking_id in (select (json_array_elements_text(${json(bookingIds)}::json))::bigint)
-    order by id`.execute(trx);
-  return rows;
-}
-
-/** Of these event_log ids, the ones still rejected (a retry of anything else has nothing to do). */
-export async function stillRejected(trx: Db, ids: number[]): Promise<Set<number>> {
-  if (ids.length === 0) return new Set();
-  const { rows } = await sql<{ id: number }>`
-    select id::float8 as id from event_log
-    where outcome = 'rejected' and id in (select (json_array_elements_text(${json(ids)}::json))::bigint)`.execute(
-    trx,
-  );
-  return new Set(rows.map((r) => r.id));
-}
-
-/** Whether this raw message is already kept as a poison message (a re-delivery adds no row). */
-export async function isKnownPoison(trx: Db, key: string): Promise<boolean> {
-  const { rows } = await sql`
-    select 1 from event_log where outcome = 'rejected' and reason = 'processing_error' and key = ${key} limit 1`.execute(
-    trx,
-  );
-  return rows.length > 0;
-}
-
-export async function loadUsers(trx: Db, ids: number[]): Promise<Map<number, StoredUser>> {
-  if (ids.length === 0) return new Map();
-  const { rows } = await sql<{ user_id: number; bookings: number; first: number | null }>`
-    select user_id::float8 as user_id, bookings, (extract(epoch from first_booking_at) * 1000)::float8 as first
-    from users where user_id in (select (json_array_elements_text(${json(ids)}::json))::bigint)`.execute(trx);
-  return new Map(
-    rows.map((r) => [r.user_id, { bookings: r.bookings, firstBookingAt: r.first ?? undefined }]),
-  );
-}
-
-/** Earliest booking creation per user, from the bookings as now written. */
-export async function recomputeUserFirstBooking(trx: Db, ids: number[]): Promise<Map<number, number>> {
-  if (ids.length === 0) return new Map();
-  const { rows } = await sql<{ user_id: number; first: number }>`
-    select user_id::float8 as user_id, (extract(epoch from min(created_at)) * 1000)::float8 as first
-    from bookings where user_id in (select (json_array_elements_text(${json(ids)}::json))::bigint)
-      and created_at is not null
-    group by user_id`.execute(trx);
-  return new Map(rows.map((r) => [r.user_id, r.first]));
-}
-
 export async function loadDayEventTransitions(trx: Db, keys: string[]): Promise<Map<string, number>> {
   if (keys.length === 0) return new Map();
   const pairs = keys.map((k) => {
@@ -182,73 +86,6 @@ export async function loadDayEventTransitions(trx: Db, keys: string[]): Promise<
     join json_to_recordset(${json(pairs)}::json) as k(day date, event_id bigint)
       on f.day = k.day and f.event_id = k.event_id`.execute(trx);
   return new Map(rows.map((r) => [`${r.day}|${r.event_id}`, r.transitions]));
-}
-
-/**
- * Writes the log rows of new messages as processed, except those whose key was processed before
- * (the unique index skips them). Returns key → row id of the rows written.
- */
-export async function claimKeys(trx: Db, rows: LogRow[]): Promise<Map<string, number>> {
-  if (rows.length === 0) return new Map();
-  const { rows: written } = await sql<{ id: number; key: string }>`
-    ${insertLogRows(rows)}
-    on conflict (key) where outcome = 'processed' do nothing
-    returning id::float8 as id, key`.execute(trx);
-  return new Map(written.map((r) => [r.key, r.id]));
-}
-
-/** Log rows written as processed that turned out to be rejected (parked transitions). */
-export async function markRejected(
-  trx: Db,
-  rows: { id: number; reason: string | null; detail: string | null }[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  await sql`
-    update event_log e set outcome = 'rejected', reason = x.reason, detail = x.detail, key = null
-    from json_to_recordset(${json(rows)}::json) as x(id bigint, reason text, detail text)
-    where e.id = x.id`.execute(trx);
-}
-
-/** The insert of log rows, fed by one JSON parameter; claimKeys adds its conflict clause. */
-function insertLogRows(rows: LogRow[]) {
-  return sql`
-    insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw, received_at)
-    select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw,
-      to_timestamp(received_at / 1000.0)
-    from json_to_recordset(${json(rows.map(logPayload))}::json) as x(transport text, channel text, outcome text,
-      reason text, detail text, key text, message_type text, booking_id bigint, raw text, received_at float8)`;
-}
-
-function logPayload(r: LogRow): Record<string, unknown> {
-  return {
-    transport: r.transport,
-    channel: r.channel,
-    outcome: r.outcome,
-    reason: r.reason,
-    detail: r.detail,
-    key: r.key,
-    message_type: r.messageType,
-    booking_id: r.bookingId,
-    raw: r.raw,
-    received_at: r.receivedAt,
-  };
-}
-
-export async function insertLog(trx: Db, rows: LogRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await insertLogRows(rows).execute(trx);
-}
-
-/** A retried dead letter keeps its row; only its outcome changes. */
-export async function updateLogOutcomes(
-  trx: Db,
-  rows: { id: number; outcome: string; reason: string | null; key: string | null }[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  await sql`
-    update event_log e set outcome = x.outcome, reason = x.reason, key = coalesce(x.key, e.key), retried_at = now()
-    from json_to_recordset(${json(rows)}::json) as x(id bigint, outcome text, reason text, key text)
-    where e.id = x.id and e.outcome = 'rejected'`.execute(trx);
 }
 
 export async function upsertBookings(
@@ -407,50 +244,6 @@ export async function applyCurrencyRevenue(trx: Db, deltas: [string, CurrencyDel
       amount = event_currency_revenue.amount + excluded.amount`.execute(trx);
 }
 
-export async function upsertUsers(
-  trx: Db,
-  rows: { id: number; bookings: number; firstBookingAt: number | undefined }[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  const payload = rows.map((r) => ({ user_id: r.id, bookings: r.bookings, first: ms(r.firstBookingAt) }));
-  await sql`
-    insert into users (user_id, bookings, first_booking_at)
-    select user_id, bookings, to_timestamp(first / 1000.0)
-    from json_to_recordset(${json(payload)}::json) as x(user_id bigint, bookings int, first float8)
-    on conflict (user_id) do update set bookings = excluded.bookings,
-      first_booking_at = excluded.first_booking_at`.execute(trx);
-}
-
-/** Applies user status changes that are newer than what is stored (order of arrival does not matter). */
-export async function applyUserStatus(
-  trx: Db,
-  status: Map<number, { disabled: boolean; time: number }>,
-): Promise<void> {
-  if (status.size === 0) return;
-  const rows = [...status].map(([id, s]) => ({ user_id: id, disabled: s.disabled, time: s.time }));
-  await setUserStatus(trx, rows);
-}
-
-export async function isDisabled(db: Db, userId: number): Promise<boolean> {
-  const { rows } = await sql<{
-    disabled: boolean;
-  }>`select disabled from user_status where user_id = ${userId}`.execute(db);
-  return rows[0]?.disabled ?? false;
-}
-
-export async function setUserStatus(
-  db: Db,
-  rows: { user_id: number; disabled: boolean; time: number }[],
-): Promise<number> {
-  const result = await sql`
-    insert into user_status (user_id, disabled, changed_at)
-    select user_id, disabled, to_timestamp(time / 1000.0)
-    from json_to_recordset(${json(rows)}::json) as x(user_id bigint, disabled boolean, time float8)
-    on conflict (user_id) do update set disabled = excluded.disabled, changed_at = excluded.changed_at
-      where excluded.changed_at >= user_status.changed_at`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
-}
-
 export interface OutcomeCounters {
   processed: number;
   duplicates: number;
@@ -482,24 +275,6 @@ export async function applyCounters(trx: Db, d: OutcomeCounters): Promise<number
     where id = 1
     returning data_version::float8 as data_version`.execute(trx);
   return rows[0]?.data_version ?? 0;
-}
-
-export interface LoggedMessage {
-  id: number;
-  raw: string;
-  receivedAt: number;
-}
-
-/** Processed messages in the order they were logged, after `afterId`: what a rebuild replays. */
-export async function processedMessagesAfter(
-  trx: Db,
-  afterId: number,
-  limit: number,
-): Promise<LoggedMessage[]> {
-  const { rows } = await sql<{ id: number; raw: string; received_at: number }>`
-    select id::float8 as id, raw, (extract(epoch from received_at) * 1000)::float8 as received_at
-    from event_log where outcome = 'processed' and id > ${afterId} order by id limit ${limit}`.execute(trx);
-  return rows.map((r) => ({ id: r.id, raw: r.raw, receivedAt: r.received_at }));
 }
 
 export async function bumpDataVersion(trx: Db): Promise<number> {

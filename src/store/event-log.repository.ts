@@ -1,0 +1,157 @@
+/**
+ * The event log: every message received, with its outcome. Its unique index on processed keys is
+ * the idempotency check; its rejected rows are the dead letters, parked transitions among them.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../platform/db.ts';
+import { json } from './rows.ts';
+
+export interface LogRow {
+  transport: string;
+  channel: string | null;
+  outcome: string;
+  reason: string | null;
+  detail: string | null;
+  key: string | null;
+  messageType: string | null;
+  bookingId: number | null;
+  raw: string;
+  /** When the service first received it (ms since epoch). */
+  receivedAt: number;
+}
+
+export interface ParkedMessage {
+  id: number;
+  raw: string;
+  transport: string;
+  channel: string | null;
+  receivedAt: number;
+}
+
+export async function findProcessedKeys(trx: Db, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const { rows } = await sql<{ key: string }>`
+    select key from event_log
+    where outcome = 'processed' and key in (select json_array_elements_text(${json(keys)}::json))`.execute(
+    trx,
+  );
+  return new Set(rows.map((r) => r.key));
+}
+
+/** Messages parked as `unknown_booking` that name one of these bookings. */
+export async function loadParked(trx: Db, bookingIds: number[]): Promise<ParkedMessage[]> {
+  if (bookingIds.length === 0) return [];
+  const { rows } = await sql<ParkedMessage>`
+    select id::float8 as id, raw, transport, channel,
+      (extract(epoch from received_at) * 1000)::float8 as "receivedAt"
+    from event_log
+    where outcome = 'rejected' and reason = 'unknown_booking'
+      and booking_id in (select (json_array_elements_text(${json(bookingIds)}::json))::bigint)
+    order by id`.execute(trx);
+  return rows;
+}
+
+/** Of these event_log ids, the ones still rejected (a retry of anything else has nothing to do). */
+export async function stillRejected(trx: Db, ids: number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await sql<{ id: number }>`
+    select id::float8 as id from event_log
+    where outcome = 'rejected' and id in (select (json_array_elements_text(${json(ids)}::json))::bigint)`.execute(
+    trx,
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Whether this raw message is already kept as a poison message (a re-delivery adds no row). */
+export async function isKnownPoison(trx: Db, key: string): Promise<boolean> {
+  const { rows } = await sql`
+    select 1 from event_log where outcome = 'rejected' and reason = 'processing_error' and key = ${key} limit 1`.execute(
+    trx,
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Writes the log rows of new messages as processed, except those whose key was processed before
+ * (the unique index skips them). Returns key → row id of the rows written.
+ */
+export async function claimKeys(trx: Db, rows: LogRow[]): Promise<Map<string, number>> {
+  if (rows.length === 0) return new Map();
+  const { rows: written } = await sql<{ id: number; key: string }>`
+    ${insertLogRows(rows)}
+    on conflict (key) where outcome = 'processed' do nothing
+    returning id::float8 as id, key`.execute(trx);
+  return new Map(written.map((r) => [r.key, r.id]));
+}
+
+/** Log rows written as processed that turned out to be rejected (parked transitions). */
+export async function markRejected(
+  trx: Db,
+  rows: { id: number; reason: string | null; detail: string | null }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    update event_log e set outcome = 'rejected', reason = x.reason, detail = x.detail, key = null
+    from json_to_recordset(${json(rows)}::json) as x(id bigint, reason text, detail text)
+    where e.id = x.id`.execute(trx);
+}
+
+/** The insert of log rows, fed by one JSON parameter; claimKeys adds its conflict clause. */
+function insertLogRows(rows: LogRow[]) {
+  return sql`
+    insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw, received_at)
+    select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw,
+      to_timestamp(received_at / 1000.0)
+    from json_to_recordset(${json(rows.map(logPayload))}::json) as x(transport text, channel text, outcome text,
+      reason text, detail text, key text, message_type text, booking_id bigint, raw text, received_at float8)`;
+}
+
+function logPayload(r: LogRow): Record<string, unknown> {
+  return {
+    transport: r.transport,
+    channel: r.channel,
+    outcome: r.outcome,
+    reason: r.reason,
+    detail: r.detail,
+    key: r.key,
+    message_type: r.messageType,
+    booking_id: r.bookingId,
+    raw: r.raw,
+    received_at: r.receivedAt,
+  };
+}
+
+export async function insertLog(trx: Db, rows: LogRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await insertLogRows(rows).execute(trx);
+}
+
+/** A retried dead letter keeps its row; only its outcome changes. */
+export async function updateLogOutcomes(
+  trx: Db,
+  rows: { id: number; outcome: string; reason: string | null; key: string | null }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    update event_log e set outcome = x.outcome, reason = x.reason, key = coalesce(x.key, e.key), retried_at = now()
+    from json_to_recordset(${json(rows)}::json) as x(id bigint, outcome text, reason text, key text)
+    where e.id = x.id and e.outcome = 'rejected'`.execute(trx);
+}
+
+export interface LoggedMessage {
+  id: number;
+  raw: string;
+  receivedAt: number;
+}
+
+/** Processed messages in the order they were logged, after `afterId`: what a rebuild replays. */
+export async function processedMessagesAfter(
+  trx: Db,
+  afterId: number,
+  limit: number,
+): Promise<LoggedMessage[]> {
+  const { rows } = await sql<{ id: number; raw: string; received_at: number }>`
+    select id::float8 as id, raw, (extract(epoch from received_at) * 1000)::float8 as received_at
+    from event_log where outcome = 'processed' and id > ${afterId} order by id limit ${limit}`.execute(trx);
+  return rows.map((r) => ({ id: r.id, raw: r.raw, receivedAt: r.received_at }));
+}

@@ -1,0 +1,74 @@
+/** Per-user booking counts and first bookings (new_users, total_users), and user status (disabled). */
+import { sql } from 'kysely';
+import type { Db } from '../platform/db.ts';
+import { json, ms } from './rows.ts';
+
+export interface StoredUser {
+  bookings: number;
+  firstBookingAt: number | undefined;
+}
+
+export async function loadUsers(trx: Db, ids: number[]): Promise<Map<number, StoredUser>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<{ user_id: number; bookings: number; first: number | null }>`
+    select user_id::float8 as user_id, bookings, (extract(epoch from first_booking_at) * 1000)::float8 as first
+    from users where user_id in (select (json_array_elements_text(${json(ids)}::json))::bigint)`.execute(trx);
+  return new Map(
+    rows.map((r) => [r.user_id, { bookings: r.bookings, firstBookingAt: r.first ?? undefined }]),
+  );
+}
+
+/** Earliest booking creation per user, from the bookings as now written. */
+export async function recomputeUserFirstBooking(trx: Db, ids: number[]): Promise<Map<number, number>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<{ user_id: number; first: number }>`
+    select user_id::float8 as user_id, (extract(epoch from min(created_at)) * 1000)::float8 as first
+    from bookings where user_id in (select (json_array_elements_text(${json(ids)}::json))::bigint)
+      and created_at is not null
+    group by user_id`.execute(trx);
+  return new Map(rows.map((r) => [r.user_id, r.first]));
+}
+
+export async function upsertUsers(
+  trx: Db,
+  rows: { id: number; bookings: number; firstBookingAt: number | undefined }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const payload = rows.map((r) => ({ user_id: r.id, bookings: r.bookings, first: ms(r.firstBookingAt) }));
+  await sql`
+    insert into users (user_id, bookings, first_booking_at)
+    select user_id, bookings, to_timestamp(first / 1000.0)
+    from json_to_recordset(${json(payload)}::json) as x(user_id bigint, bookings int, first float8)
+    on conflict (user_id) do update set bookings = excluded.bookings,
+      first_booking_at = excluded.first_booking_at`.execute(trx);
+}
+
+/** Applies user status changes that are newer than what is stored (order of arrival does not matter). */
+export async function applyUserStatus(
+  trx: Db,
+  status: Map<number, { disabled: boolean; time: number }>,
+): Promise<void> {
+  if (status.size === 0) return;
+  const rows = [...status].map(([id, s]) => ({ user_id: id, disabled: s.disabled, time: s.time }));
+  await setUserStatus(trx, rows);
+}
+
+export async function isDisabled(db: Db, userId: number): Promise<boolean> {
+  const { rows } = await sql<{
+    disabled: boolean;
+  }>`select disabled from user_status where user_id = ${userId}`.execute(db);
+  return rows[0]?.disabled ?? false;
+}
+
+export async function setUserStatus(
+  db: Db,
+  rows: { user_id: number; disabled: boolean; time: number }[],
+): Promise<number> {
+  const result = await sql`
+    insert into user_status (user_id, disabled, changed_at)
+    select user_id, disabled, to_timestamp(time / 1000.0)
+    from json_to_recordset(${json(rows)}::json) as x(user_id bigint, disabled boolean, time float8)
+    on conflict (user_id) do update set disabled = excluded.disabled, changed_at = excluded.changed_at
+      where excluded.changed_at >= user_status.changed_at`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
