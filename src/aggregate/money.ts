@@ -52,3 +52,14 @@ export function unitsToAmount(units: bigint): number {
 export function unitsPerCount(units: bigint, count: number): number {
   return count === 0 ? 0 : Number(centsOf(units, BigInt(count))) / 100;
 }
+
+/**
+ * 100 × (current − previous) / previous from exact units, rounded half away from zero to 2
+ * decimals (a growth rate of money is worked out from the exact sums, not the rounded ones shown);
+ * null when there is no previous figure. A negative previous sum keeps the formula as is.
+ */
+export function unitsGrowthRate(current: bigint, previous: bigint): number | null {
+  if (previous === 0n) return null;
+  const sign = previous < 0n ? -1n : 1n;
+  return Number(centsOf(1_000_000n * (current - previous) * sign, previous * sign)) / 100;
+}

@@ -2,7 +2,7 @@
  * Every analytics payload of api.md, composed from read queries and the pure report functions.
  * No HTTP here: handlers pass validated parameters in and get plain payloads out.
  */
-import { round2, unitsPerCount, unitsToAmount } from '../aggregate/money.ts';
+import { round2, unitsGrowthRate, unitsPerCount, unitsToAmount } from '../aggregate/money.ts';
 import {
   buildSeries,
   growthRate,
@@ -198,7 +198,7 @@ export function createAnalyticsService(deps: {
       avg_capacity_utilization: totalsRow.avg_capacity_utilization,
       avg_cancellation_rate: totalsRow.avg_cancellation_rate,
       booking_growth_rate: growthRate(current.bookings, previous.bookings),
-      revenue_growth_rate: growthRate(current.revenue, previous.revenue),
+      revenue_growth_rate: unitsGrowthRate(current.revenueUnits, previous.revenueUnits),
       system_uptime: current.uptime,
     };
   }
@@ -216,7 +216,7 @@ export function createAnalyticsService(deps: {
       to: w.to,
       total_revenue: current.revenue,
       average_daily_revenue: unitsPerCount(current.revenueUnits, days),
-      revenue_growth_rate: growthRate(current.revenue, previous.revenue),
+      revenue_growth_rate: unitsGrowthRate(current.revenueUnits, previous.revenueUnits),
       top_revenue_events: top.rows.map((e) => ({
         event_id: e.event_id,
         event_name: e.event_name,

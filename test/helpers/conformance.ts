@@ -217,3 +217,37 @@ export async function ingestHttp(
   }
   return results;
 }
+
+/**
+ * The lines that end rejected, from the ingest answers: a transition answered `unknown_booking`
+ * is parked, and processed after all when its booking arrives later in the stream, so it counts
+ * as rejected only while it is still among the dead letters.
+ */
+export async function finalRejections(
+  app: FastifyInstance,
+  token: string,
+  raws: readonly string[],
+  answers: readonly { outcome: string; reason?: string }[],
+): Promise<{ index: number; reason: string | undefined }[]> {
+  const stillParked = new Map<string, number>();
+  for (let offset = 0; ; offset += 500) {
+    const data = await getData(
+      app,
+      token,
+      `/api/v1/analytics/dead-letters?reason=unknown_booking&limit=500&offset=${offset}`,
+    );
+    const page = data.dead_letters as { raw: string }[];
+    for (const d of page) stillParked.set(d.raw, (stillParked.get(d.raw) ?? 0) + 1);
+    if (page.length < 500) break;
+  }
+  return answers.flatMap((r, index) => {
+    if (r.outcome !== 'rejected') return [];
+    if (r.reason === 'unknown_booking') {
+      const raw = raws[index] as string;
+      const left = stillParked.get(raw) ?? 0;
+      if (left === 0) return [];
+      stillParked.set(raw, left - 1);
+    }
+    return [{ index, reason: r.reason }];
+  });
+}

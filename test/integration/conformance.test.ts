@@ -5,7 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startTestApp } from '../helpers/app.ts';
-import { assertFigures, assertOutcomes, ingestHttp, loadCases, shuffled } from '../helpers/conformance.ts';
+import {
+  assertFigures,
+  assertOutcomes,
+  finalRejections,
+  ingestHttp,
+  loadCases,
+  shuffled,
+} from '../helpers/conformance.ts';
 
 const cases = loadCases();
 
@@ -16,12 +23,8 @@ describe.each(cases)('conformance case $name', (c) => {
   it('reports the reference figures after HTTP ingest in file order (PostgreSQL)', async () => {
     const t = await startTestApp({ env });
     try {
-      const results = await ingestHttp(t.app, t.token, raws);
-      const rejections = results
-        .map((r, index) => ({ index, reason: r.reason, outcome: r.outcome }))
-        .filter((r) => r.outcome === 'rejected')
-        .map(({ index, reason }) => ({ index, reason }));
-      expect(rejections).toEqual(c.expected.rejections);
+      const answers = await ingestHttp(t.app, t.token, raws);
+      expect(await finalRejections(t.app, t.token, raws, answers)).toEqual(c.expected.rejections);
       await assertOutcomes(t.app, c);
       await assertFigures(t.app, t.token, c);
     } finally {

@@ -1,6 +1,6 @@
 /** Exact money out of PostgreSQL's NUMERIC text, and the instant each local day begins. */
 import { describe, expect, it } from 'vitest';
-import { decimalToUnits, unitsPerCount, unitsToAmount } from '../../src/aggregate/money.ts';
+import { decimalToUnits, unitsGrowthRate, unitsPerCount, unitsToAmount } from '../../src/aggregate/money.ts';
 import { localMidnightUtc } from '../../src/aggregate/time.ts';
 
 describe('money in units of 1/10,000', () => {
@@ -26,6 +26,16 @@ describe('money in units of 1/10,000', () => {
     expect(unitsPerCount(2_000_000n, 3)).toBe(66.67);
     expect(unitsPerCount(-2_000_000n, 3)).toBe(-66.67);
     expect(unitsPerCount(500n, 0)).toBe(0);
+  });
+
+  it('works out a revenue growth rate from the exact sums, not the cents shown', () => {
+    // 0.005 before (shown as 0.01), -3,453.68 now: the exact rate, not the one of the rounded sum.
+    expect(unitsGrowthRate(-34_536_800n, 50n)).toBe(-69_073_700);
+    expect(unitsGrowthRate(1_500_000n, 1_000_000n)).toBe(50);
+    expect(unitsGrowthRate(2_000_000n, 3_000_000n)).toBe(-33.33);
+    // A negative previous sum (refunds only) keeps the formula as is: -100 → +50 is -150 %.
+    expect(unitsGrowthRate(500_000n, -1_000_000n)).toBe(-150);
+    expect(unitsGrowthRate(1_000_000n, 0n)).toBeNull();
   });
 });
 
