@@ -2,7 +2,7 @@
  * One batch of raw messages → one transaction: idempotency check, the pure aggregation core, and
  * every aggregate write. Every transport (stream, pub/sub, HTTP, dead-letter retry, rebuild) ends here.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { BatchPlan } from '../aggregate/batch.ts';
 import { carriesBookingFacts } from '../aggregate/booking.ts';
 import { localDayOfBucket } from '../aggregate/time.ts';
@@ -14,10 +14,11 @@ import * as repo from '../store/ingest.repository.ts';
 import { applyMessages } from './apply.ts';
 import { parseMessage, type NormalizedMessage, type ParseResult, type RejectReason } from './parse.ts';
 
-const MAX_POISON_IN_A_ROW = 3;
-
 export type Transport = 'stream' | 'pubsub' | 'http' | 'retry' | 'rebuild';
 export type Outcome = 'processed' | 'duplicate' | 'ignored' | 'rejected';
+
+/** Thrown to roll back a batch processed only to see whether it can be. */
+class RolledBack extends Error {}
 
 export interface IngestItem {
   raw: string;
@@ -132,14 +133,17 @@ export function createPipeline(deps: {
   // Batches of one process queue here so they never compete for pool connections; across
   // processes the advisory lock in the transaction serializes writers.
   let queue: Promise<unknown> = Promise.resolve();
-  let poisonInARow = 0;
 
-  /** `parsed`: the items already parsed (outside the writer queue); parsed here when absent. */
+  /**
+   * `parsed`: the items already parsed (outside the writer queue); parsed here when absent.
+   * `withParked`: parked transitions the batch releases are processed with it. `rollback`: the
+   * batch is processed and then rolled back (RolledBack is thrown).
+   */
   async function run(
     items: readonly IngestItem[],
     now: number,
     parsed?: Entry[],
-    withParked = true,
+    { withParked = true, rollback = false } = {},
   ): Promise<BatchResult> {
     const entries = parsed ?? items.map((item, index) => toEntry(item, index, now));
     const settled: Entry[] = [];
@@ -290,8 +294,30 @@ export function createPipeline(deps: {
           key: e.key,
         }))
         .sort((a, b) => a.index - b.index);
+      if (rollback) throw new RolledBack();
       return { results, dataVersion, changed, counts };
     });
+  }
+
+  /**
+   * Whether the service can process a known-good message now: a booking of its own (ids no producer
+   * uses, a key of its own), processed in full and rolled back.
+   */
+  async function canProcess(now: number): Promise<boolean> {
+    const probe = JSON.stringify({
+      type: 'BookingCreated',
+      message_id: `evently-analytics-probe:${randomUUID()}`,
+      booking_id: Number.MAX_SAFE_INTEGER,
+      event_id: Number.MAX_SAFE_INTEGER,
+      user_id: Number.MAX_SAFE_INTEGER,
+      booking_data: { quantity: 1, total_amount: 1, created_at: new Date(now).toISOString() },
+    });
+    try {
+      await run([{ raw: probe, transport: 'http' }], now, undefined, { withParked: false, rollback: true });
+      return false;
+    } catch (error) {
+      return error instanceof RolledBack;
+    }
   }
 
   return {
@@ -320,22 +346,19 @@ export function createPipeline(deps: {
     parsed?: Entry[],
   ): Promise<BatchResult> {
     try {
-      const result = await run(items, now, parsed);
-      poisonInARow = 0;
-      return result;
+      return await run(items, now, parsed);
     } catch (error) {
       if (isDatabaseUnavailable(error)) throw error;
       if (items.length === 1) {
         // The parked transitions a message releases are part of its transaction: if one of them is
         // what fails, the message goes through alone and they stay parked as dead letters.
-        const alone = await run(items, now, undefined, false).catch(() => undefined);
-        if (alone) {
-          poisonInARow = 0;
-          return alone;
-        }
-        // Message after message failing alone is not a poison message but a broken service (a
-        // schema or code bug): stop and let the transport retry, rather than dead-letter the stream.
-        if (++poisonInARow > MAX_POISON_IN_A_ROW) throw error;
+        const alone = await run(items, now, undefined, { withParked: false }).catch(() => undefined);
+        if (alone) return alone;
+        // A message that fails alone is poison only while a known-good message still goes through.
+        // When that fails too, the service itself is broken (a schema or code bug): stop and let the
+        // transport retry, rather than dead-letter the stream. Poison after poison, however many in
+        // a row, never stops the messages behind them.
+        if (!(await canProcess(now))) throw error;
         return rejectAsPoison(items[0] as IngestItem, now, error);
       }
       const middle = Math.ceil(items.length / 2);

@@ -205,7 +205,7 @@ export async function applyEventChanges(
       last_booking = case when x.max is null then e.last_booking
         else greatest(e.last_booking, to_timestamp(x.max / 1000.0)) end
     from json_to_recordset(${json([...rows.values()])}::json) as x(event_id bigint, total int, pending int,
-      confirmed int, cancelled int, expired int, tickets int, held int, revenue numeric, confirmed_base int,
+      confirmed int, cancelled int, expired int, tickets bigint, held bigint, revenue numeric, confirmed_base int,
       min float8, max float8)
     where e.event_id = x.event_id`.execute(trx);
 }

@@ -2,6 +2,7 @@ import { Migrator, type Migration, type MigrationProvider, type MigrationResultS
 import type { Db } from '../platform/db.ts';
 import * as initial from './migrations/0001_initial.ts';
 import * as currencyConfirmations from './migrations/0002_currency_confirmations.ts';
+import * as ticketSumsBigint from './migrations/0003_ticket_sums_bigint.ts';
 
 /** Migrations are listed here, in order; each is frozen once released. */
 class StaticProvider implements MigrationProvider {
@@ -9,6 +10,7 @@ class StaticProvider implements MigrationProvider {
     return Promise.resolve({
       '0001_initial': initial,
       '0002_currency_confirmations': currencyConfirmations,
+      '0003_ticket_sums_bigint': ticketSumsBigint,
     });
   }
 }

@@ -53,7 +53,7 @@ const EVENT_VIEW = sql.raw(`(
     e.status, (extract(epoch from e.event_date) * 1000)::float8 as event_date,
     (extract(epoch from e.created_at) * 1000)::float8 as created_at, e.deleted,
     e.total_bookings, e.confirmed_bookings, e.cancelled_bookings, e.expired_bookings, e.pending_bookings,
-    e.tickets_sold,
+    e.tickets_sold::float8 as tickets_sold,
     case when e.total_capacity > 0 then round(100.0 * e.seats_held / e.total_capacity, 2)::float8 end
       as capacity_utilization,
     case when e.total_capacity > 0 then round(100.0 * e.tickets_sold / e.total_capacity, 2)::float8 end

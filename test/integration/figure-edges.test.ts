@@ -210,4 +210,39 @@ describe('figures at the edges', () => {
     // 23:30 at UTC-2 is 01:30 on the 13th in UTC: outside a window that ends on the 12th.
     expect(await data('/system?as_of=2040-05-12')).toMatchObject({ recent_events: 1 });
   });
+
+  it('sums tickets past 2^31 for one event (2,200 bookings of a million tickets)', async () => {
+    const at = Date.UTC(2041, 0, 10, 10);
+    const bookings = Array.from({ length: 2_200 }, (_, i) =>
+      bookingMessage(
+        'BookingConfirmed',
+        { id: 50_000 + i, eventId: 5_000, userId: 1, quantity: 1_000_000, totalAmount: 1, createdAt: at },
+        at,
+      ),
+    );
+    const answers = await ingestHttp(t.app, t.token, bookings);
+    expect(answers.filter((a) => a.outcome !== 'processed')).toEqual([]);
+    expect(await data('/events/5000')).toMatchObject({
+      confirmed_bookings: 2_200,
+      tickets_sold: 2_200_000_000,
+    });
+  });
+
+  it('stores a NUL character in a name or a raw message as U+FFFD instead of failing the message', async () => {
+    const answers = await ingestHttp(t.app, t.token, [
+      JSON.stringify({
+        type: 'EventUpdated',
+        event_id: 6_000,
+        event_data: { id: 6_000, name: 'Open\u0000Air', capacity: 10, updated_at: '2041-02-01T00:00:00Z' },
+      }),
+      // A raw NUL inside the JSON text: not JSON, so a dead letter, kept with its NUL replaced.
+      '{"type":"EventDeleted","event_id":6001,"note":"a\u0000b"}',
+    ]);
+    expect(answers.map((a) => a.reason ?? a.outcome)).toEqual(['processed', 'invalid_json']);
+    expect(await data('/events/6000')).toMatchObject({ event_name: 'Open\uFFFDAir', total_capacity: 10 });
+    const letters = await data('/dead-letters?reason=invalid_json');
+    expect((letters.dead_letters as { raw: string }[]).map((d) => d.raw)).toContain(
+      '{"type":"EventDeleted","event_id":6001,"note":"a\uFFFDb"}',
+    );
+  });
 });
