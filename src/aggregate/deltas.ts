@@ -14,7 +14,8 @@ export interface EventStatsDelta {
   expired: number;
   ticketsSold: number;
   seatsHeld: number;
-  revenue: number;
+  /** Money units (money.ts), summed as bigint: exact however large the sum. */
+  revenue: bigint;
   confirmedBase: number;
 }
 
@@ -24,10 +25,10 @@ export interface FlowDelta {
   confirmed: number;
   cancelled: number;
   expired: number;
-  /** Net revenue: + confirmed amount − amount cancelled after confirmation (base currency). */
-  revenue: number;
-  /** Gross confirmed amount (base currency), for the average booking value. */
-  grossConfirmed: number;
+  /** Net revenue: + confirmed amount − amount cancelled after confirmation (base currency, units). */
+  revenue: bigint;
+  /** Gross confirmed amount (base currency, units), for the average booking value. */
+  grossConfirmed: bigint;
   confirmedBase: number;
   /** Users whose first booking falls in the period. */
   newUsers: number;
@@ -46,7 +47,7 @@ const zeroStats = (): EventStatsDelta => ({
   expired: 0,
   ticketsSold: 0,
   seatsHeld: 0,
-  revenue: 0,
+  revenue: 0n,
   confirmedBase: 0,
 });
 export const zeroFlow = (): FlowDelta => ({
@@ -54,8 +55,8 @@ export const zeroFlow = (): FlowDelta => ({
   confirmed: 0,
   cancelled: 0,
   expired: 0,
-  revenue: 0,
-  grossConfirmed: 0,
+  revenue: 0n,
+  grossConfirmed: 0n,
   confirmedBase: 0,
   newUsers: 0,
 });
@@ -73,7 +74,7 @@ function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
 export interface CurrencyDelta {
   confirmed: number;
   /** Money units (money.ts). */
-  amount: number;
+  amount: bigint;
 }
 
 export class DeltaSet {
@@ -90,7 +91,7 @@ export class DeltaSet {
   readonly userBookings = new Map<number, number>();
   /** day → change in the number of distinct events with a transition that day. */
   readonly dayActiveEvents = new Map<string, number>();
-  totals = { bookings: 0, revenue: 0, users: 0 };
+  totals = { bookings: 0, revenue: 0n, users: 0 };
 
   constructor(
     private readonly baseCurrency: string,
@@ -100,26 +101,27 @@ export class DeltaSet {
   /** Adds (sign = 1) or removes (sign = −1) everything one booking contributes. */
   addBooking(b: DerivedBooking, sign: 1 | -1): void {
     const base = b.currency === this.baseCurrency;
+    const amount = BigInt(sign * b.amount);
     const stats = entry(this.events, b.eventId, zeroStats);
     stats.total += sign;
     stats[b.status] += sign;
     if (b.status === 'confirmed') {
       stats.ticketsSold += sign * b.quantity;
       if (base) {
-        stats.revenue += sign * b.amount;
+        stats.revenue += amount;
         stats.confirmedBase += sign;
       } else {
         const other = entry(this.otherCurrency, `${b.eventId}|${b.currency}`, () => ({
           confirmed: 0,
-          amount: 0,
+          amount: 0n,
         }));
         other.confirmed += sign;
-        other.amount += sign * b.amount;
+        other.amount += amount;
       }
     }
     if (b.status === 'pending' || b.status === 'confirmed') stats.seatsHeld += sign * b.quantity;
     this.totals.bookings += sign;
-    if (b.status === 'confirmed' && base) this.totals.revenue += sign * b.amount;
+    if (b.status === 'confirmed' && base) this.totals.revenue += amount;
     if (b.userId !== undefined)
       this.userBookings.set(b.userId, (this.userBookings.get(b.userId) ?? 0) + sign);
 
@@ -128,8 +130,8 @@ export class DeltaSet {
       this.flow(b.confirmedAt, b.eventId, sign, (f) => {
         f.confirmed += sign;
         if (base) {
-          f.revenue += sign * b.amount;
-          f.grossConfirmed += sign * b.amount;
+          f.revenue += amount;
+          f.grossConfirmed += amount;
           f.confirmedBase += sign;
         }
       });
@@ -137,7 +139,7 @@ export class DeltaSet {
     if (b.cancelledAt !== undefined) {
       this.flow(b.cancelledAt, b.eventId, sign, (f) => {
         f.cancelled += sign;
-        if (base && b.confirmedAt !== undefined) f.revenue -= sign * b.amount;
+        if (base && b.confirmedAt !== undefined) f.revenue -= amount;
       });
     }
     if (b.expiredAt !== undefined) this.flow(b.expiredAt, b.eventId, sign, (f) => (f.expired += sign));
@@ -195,5 +197,5 @@ export class DeltaSet {
 
 /** Drops entries whose every field is zero, so unchanged keys cost no write. */
 export function nonZero<K, V extends object>(map: Map<K, V>): [K, V][] {
-  return [...map].filter(([, v]) => Object.values(v).some((n) => n !== 0));
+  return [...map].filter(([, v]) => Object.values(v).some((n) => n !== 0 && n !== 0n));
 }

@@ -8,13 +8,12 @@ export function toMoneyUnits(amount: number): number {
   return Math.round(amount * MONEY_SCALE);
 }
 
-/** Units → a NUMERIC literal ("-12.5000"), exact for any safe integer. */
-export function unitsToDecimal(units: number): string {
-  const sign = units < 0 ? '-' : '';
-  const abs = Math.abs(units);
-  const whole = Math.floor(abs / MONEY_SCALE);
-  const frac = String(abs % MONEY_SCALE).padStart(4, '0');
-  return `${sign}${whole}.${frac}`;
+/** Units → a NUMERIC literal ("-12.5000"), exact for any sum. */
+export function unitsToDecimal(units: bigint): string {
+  const sign = units < 0n ? '-' : '';
+  const abs = units < 0n ? -units : units;
+  const scale = BigInt(MONEY_SCALE);
+  return `${sign}${abs / scale}.${String(abs % scale).padStart(4, '0')}`;
 }
 
 /** Round half away from zero to 2 decimals, for output. */

@@ -8,7 +8,15 @@ export const BUCKET_MS = 15 * 60 * 1000;
 const ISO_8601 =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
-/** ISO 8601 → ms since epoch; a timestamp without an offset is UTC. undefined when unparseable. */
+/** The instants ISO 8601's four-digit years can write in UTC: 0000-01-01 up to 10000-01-01. */
+const FIRST_INSTANT = Date.UTC(2000, 0, 1) - 730_485 * 86_400_000;
+const END_OF_9999 = Date.UTC(9999, 11, 31) + 86_400_000;
+
+/**
+ * ISO 8601 → ms since epoch; a timestamp without an offset is UTC. undefined when unparseable, or
+ * when in UTC it falls outside the years 0000-9999 (9999-12-31T24:00 would be reported as
+ * +010000-01-01, a form the API does not promise).
+ */
 export function parseTimestamp(text: string): number | undefined {
   const m = ISO_8601.exec(text.trim());
   if (!m) return undefined;
@@ -37,7 +45,7 @@ export function parseTimestamp(text: string): number | undefined {
     if (offsetMinutes > 59 || offset > 18 * 60) return undefined;
     time -= sign * offset * 60_000;
   }
-  return Number.isFinite(time) ? time : undefined;
+  return time >= FIRST_INSTANT && time < END_OF_9999 ? time : undefined;
 }
 
 export function bucketOf(ms: number): number {

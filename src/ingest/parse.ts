@@ -8,7 +8,7 @@ import { toMoneyUnits } from '../aggregate/money.ts';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Bounds past which a value cannot be a real booking (and would overflow exact storage). */
-export const MAX_AMOUNT = 1e12;
+export const MAX_AMOUNT = 1e11;
 export const MAX_QUANTITY = 1_000_000;
 export const MAX_CAPACITY = 2_147_483_647;
 

@@ -225,7 +225,7 @@ export async function recomputeEventBookingTimes(trx: Db, ids: number[]): Promis
 
 export async function applyCurrencyRevenue(trx: Db, deltas: [string, CurrencyDelta][]): Promise<void> {
   const payload = deltas
-    .filter(([, d]) => d.confirmed !== 0 || d.amount !== 0)
+    .filter(([, d]) => d.confirmed !== 0 || d.amount !== 0n)
     .map(([key, d]) => {
       const [eventId, currency] = key.split('|');
       return {
@@ -254,9 +254,9 @@ export interface OutcomeCounters {
 
 export async function applyAggregateTotals(
   trx: Db,
-  d: { bookings: number; revenue: number; users: number },
+  d: { bookings: number; revenue: bigint; users: number },
 ): Promise<void> {
-  if (d.bookings === 0 && d.revenue === 0 && d.users === 0) return;
+  if (d.bookings === 0 && d.revenue === 0n && d.users === 0) return;
   await sql`
     update totals set bookings = bookings + ${d.bookings}, revenue = revenue + ${unitsToDecimal(d.revenue)}::numeric,
       users = users + ${d.users}

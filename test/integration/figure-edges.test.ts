@@ -78,6 +78,24 @@ describe('figures at the edges', () => {
     expect(day.series).toMatchObject([{ total_revenue: 1_234_567.01, avg_booking_value: 1_234_567.01 }]);
   });
 
+  it('sums money exactly in one batch past 2^53 units (ten amounts near the limit, then 0.0049 and 0.0001)', async () => {
+    const at = Date.UTC(2041, 2, 1, 10);
+    const bookings = [
+      ...Array.from({ length: 10 }, (_, i) => ({ id: 70_000 + i, totalAmount: 99_999_999_999.99 })),
+      { id: 70_101, totalAmount: 0.0049 },
+      { id: 70_102, totalAmount: 0.0001 },
+    ].map((b) =>
+      bookingMessage('BookingConfirmed', { ...b, eventId: 7_000, userId: 1, quantity: 1, createdAt: at }, at),
+    );
+    await ingestHttp(t.app, t.token, bookings);
+    // 999,999,999,999.9 + 0.005 = 999,999,999,999.905, shown .91. Summed as float units, past 2^53
+    // each odd unit is rounded to an even one: .9048, shown .90.
+    expect(await data('/events/7000')).toMatchObject({ total_revenue: 999_999_999_999.91 });
+    expect(await data('/daily?from=2041-03-01&to=2041-03-01')).toMatchObject({
+      series: [{ total_revenue: 999_999_999_999.91 }],
+    });
+  });
+
   it('averages revenue over the days from the exact total, not from a rounded one', async () => {
     await ingestHttp(t.app, t.token, [
       ...confirmedBooking(

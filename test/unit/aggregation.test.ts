@@ -293,7 +293,9 @@ describe('events', () => {
 });
 
 describe('revenue', () => {
-  const amount = toMoneyUnits(80);
+  // Money is summed in bigint units: exact however large the sum.
+  const amount = BigInt(toMoneyUnits(80));
+  const eurAmount = BigInt(toMoneyUnits(12.5));
   const created = transition('created', 91, '2026-11-03T12:00:00');
   const confirmed = transition('confirmed', 91, '2026-11-03T12:05:00');
   const cancelled = transition('cancelled', 91, '2026-11-06T08:00:00');
@@ -309,13 +311,13 @@ describe('revenue', () => {
     expect(p.deltas.days.get('2026-11-06')).toMatchObject({
       cancelled: 1,
       revenue: -amount,
-      grossConfirmed: 0,
+      grossConfirmed: 0n,
     });
-    expect(p.deltas.totals.revenue).toBe(0);
+    expect(p.deltas.totals.revenue).toBe(0n);
     expect(p.deltas.events.get(7)).toMatchObject({
       cancelled: 1,
       confirmed: 0,
-      revenue: 0,
+      revenue: 0n,
       ticketsSold: 0,
       seatsHeld: 0,
     });
@@ -323,7 +325,7 @@ describe('revenue', () => {
 
   it('does not flow out for a cancellation that was never confirmed', () => {
     const p = plan([created, cancelled]);
-    expect(p.deltas.days.get('2026-11-06')).toMatchObject({ cancelled: 1, revenue: 0 });
+    expect(p.deltas.days.get('2026-11-06')).toMatchObject({ cancelled: 1, revenue: 0n });
   });
 
   it('moves the net flow when a confirmation arrives after the cancellation was counted', () => {
@@ -331,7 +333,7 @@ describe('revenue', () => {
     const second = plan([confirmed], { bookings: new Map([[91, stateAfter(first, 91)]]) });
     expect(second.deltas.days.get('2026-11-03')).toMatchObject({ confirmed: 1, revenue: amount });
     expect(second.deltas.days.get('2026-11-06')).toMatchObject({ cancelled: 0, revenue: -amount });
-    expect(second.deltas.totals.revenue).toBe(0);
+    expect(second.deltas.totals.revenue).toBe(0n);
   });
 
   it('counts confirmed base-currency bookings in the event revenue and totals', () => {
@@ -352,20 +354,20 @@ describe('revenue', () => {
       transition('created', 92, '2026-11-03T12:00:00', eur),
       transition('confirmed', 92, '2026-11-03T12:05:00', eur),
     ]);
-    expect(p.deltas.otherCurrency.get('7|EUR')).toEqual({ confirmed: 1, amount: toMoneyUnits(12.5) });
+    expect(p.deltas.otherCurrency.get('7|EUR')).toEqual({ confirmed: 1, amount: eurAmount });
     expect(p.deltas.events.get(7)).toMatchObject({
       total: 1,
       confirmed: 1,
       ticketsSold: 2,
-      revenue: 0,
+      revenue: 0n,
       confirmedBase: 0,
     });
-    expect(p.deltas.totals).toMatchObject({ bookings: 1, revenue: 0 });
+    expect(p.deltas.totals).toMatchObject({ bookings: 1, revenue: 0n });
     expect(p.deltas.days.get('2026-11-03')).toMatchObject({
       newBookings: 1,
       confirmed: 1,
-      revenue: 0,
-      grossConfirmed: 0,
+      revenue: 0n,
+      grossConfirmed: 0n,
       confirmedBase: 0,
     });
   });
@@ -376,8 +378,8 @@ describe('revenue', () => {
     const second = plan([transition('cancelled', 92, '2026-11-04T12:00:00', eur)], {
       bookings: new Map([[92, stateAfter(first, 92)]]),
     });
-    expect(second.deltas.otherCurrency.get('7|EUR')).toEqual({ confirmed: -1, amount: -toMoneyUnits(12.5) });
-    expect(second.deltas.days.get('2026-11-04')).toMatchObject({ cancelled: 1, revenue: 0 });
+    expect(second.deltas.otherCurrency.get('7|EUR')).toEqual({ confirmed: -1, amount: -eurAmount });
+    expect(second.deltas.days.get('2026-11-04')).toMatchObject({ cancelled: 1, revenue: 0n });
   });
 });
 

@@ -667,4 +667,14 @@ describe('ISO 8601 timestamps as written', () => {
     expect(parseTimestamp('2025-02-29T00:00:00Z')).toBeUndefined();
     expect(parseTimestamp('2024-02-29T00:00:00Z')).toBe(utc('2024-02-29T00:00:00Z'));
   });
+
+  it('refuses an instant that falls outside the years 0000-9999 in UTC', () => {
+    expect(parseTimestamp('9999-12-31T24:00:00Z')).toBeUndefined();
+    expect(parseTimestamp('9999-12-31T23:00:00-02:00')).toBeUndefined();
+    expect(parseTimestamp('0000-01-01T01:00:00+02:00')).toBeUndefined();
+    expect(parseTimestamp('9999-12-31T23:59:59Z')).toBe(utc('9999-12-31T23:59:59Z'));
+    expect(new Date(parseTimestamp('0000-01-01T00:00:00Z') ?? NaN).toISOString()).toBe(
+      '0000-01-01T00:00:00.000Z',
+    );
+  });
 });
