@@ -201,6 +201,8 @@ interface Envelope {
   data: Json;
   top: Json;
   explicitKey: string | undefined;
+  /** The explicit key is the top-level `id` (Evently format), which flat events also use as their id. */
+  keyIsTopId: boolean;
   /** The envelope's own time (`time`, `timestamp`, `occurred_at`). */
   fallbackTime: number | undefined;
 }
@@ -220,20 +222,29 @@ function readEnvelope(top: Json): EnvelopeHead {
       reject('unknown_type', `unknown CloudEvents type "${ceType}"`);
     const data = isObject(top.data) ? top.data : {};
     const explicitKey = typeof top.id === 'string' && top.id !== '' ? top.id : undefined;
-    return { type, data, top: {}, explicitKey, timeFrom: { source: top, fields: ['time'] } };
+    return {
+      type,
+      data,
+      top: {},
+      explicitKey,
+      keyIsTopId: false,
+      timeFrom: { source: top, fields: ['time'] },
+    };
   }
   const type = top.type;
   if (typeof type !== 'string' || type === '') return reject('missing_type', 'message has no type');
   const nested = top.event_data ?? top.booking_data ?? top.data;
   const data = isObject(nested) ? nested : {};
-  const messageId = top.message_id;
-  const explicitKey =
-    typeof messageId === 'string' && messageId !== ''
-      ? messageId
-      : typeof top.id === 'string' && top.id !== ''
-        ? top.id
-        : undefined;
-  return { type, data, top, explicitKey, timeFrom: { source: top, fields: ['timestamp', 'occurred_at'] } };
+  const messageId = typeof top.message_id === 'string' && top.message_id !== '' ? top.message_id : undefined;
+  const topId = typeof top.id === 'string' && top.id !== '' ? top.id : undefined;
+  return {
+    type,
+    data,
+    top,
+    explicitKey: messageId ?? topId,
+    keyIsTopId: messageId === undefined && topId !== undefined,
+    timeFrom: { source: top, fields: ['timestamp', 'occurred_at'] },
+  };
 }
 
 /** Reads the envelope's time; an unparseable one rejects the message even when its own time is given. */
@@ -312,9 +323,12 @@ function parseBooking(env: Envelope, transition: Transition, receivedAt: number)
 function parseEvent(env: Envelope, receivedAt: number, raw: unknown): EventMetaMessage | EventDeletedMessage {
   const eventId = asId(env.top.event_id ?? env.data.id ?? env.data.event_id ?? env.top.id);
   if (eventId === undefined) return reject('missing_event_id', 'event_id must be a non-negative integer');
+  // A flat event's top-level `id` that names the event is its id, not an idempotency key: as a key
+  // it would make every later update and the deletion of the event duplicates of its creation.
+  const explicitKey = env.keyIsTopId && asId(env.top.id) === eventId ? undefined : env.explicitKey;
   const time = occurrenceTime(env, receivedAt);
   if (env.type === 'EventDeleted') {
-    return { kind: 'event_deleted', key: env.explicitKey ?? `EventDeleted:${eventId}`, eventId, time };
+    return { kind: 'event_deleted', key: explicitKey ?? `EventDeleted:${eventId}`, eventId, time };
   }
   const capacityRaw = field(env, 'capacity');
   if (
@@ -342,7 +356,7 @@ function parseEvent(env: Envelope, receivedAt: number, raw: unknown): EventMetaM
         : sha256(canonicalJson(raw));
   return {
     kind: 'event_meta',
-    key: env.explicitKey ?? fallbackKey,
+    key: explicitKey ?? fallbackKey,
     eventId,
     time,
     name: optionalString(field(env, 'name')) ?? optionalString(field(env, 'title')) ?? undefined,

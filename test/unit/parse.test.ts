@@ -289,6 +289,26 @@ describe('envelope formats (events.md §2a, §2b)', () => {
     expect(withoutKey(cloud)).toEqual(withoutKey(nested));
   });
 
+  it("reads a flat event's string id as its id, not as an idempotency key its updates would repeat", () => {
+    const { id: _id, ...fields } = eventData;
+    const created = normalized({ type: 'EventCreated', id: '7', ...fields });
+    const updated = normalized({
+      type: 'EventUpdated',
+      id: '7',
+      ...fields,
+      updated_at: '2026-11-02T10:00:00Z',
+    });
+    const deleted = normalized({ type: 'EventDeleted', id: '7' });
+    expect([created.key, updated.key, deleted.key]).toEqual([
+      'EventCreated:7',
+      'EventUpdated:7:2026-11-02T10:00:00Z',
+      'EventDeleted:7',
+    ]);
+    // A string id that is not the event's is the producer's key, as events.md says.
+    expect(normalized({ type: 'EventDeleted', event_id: 7, id: 'evt-msg-1' }).key).toBe('evt-msg-1');
+    expect(normalized({ type: 'EventDeleted', id: '7', message_id: 'm-1' }).key).toBe('m-1');
+  });
+
   it('takes the event name from title when name is absent', () => {
     const { name: _name, ...noName } = eventData;
     expect(
