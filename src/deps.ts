@@ -271,7 +271,12 @@ export async function createDeps(config: Config, logger: Logger, patient = false
     async processBatch(items: readonly IngestItem[]): Promise<BatchResult> {
       const started = performance.now();
       const result = await pipeline.processBatch(items);
-      metrics.observeBatch({ items, results: result.results, seconds: (performance.now() - started) / 1000 });
+      metrics.observeBatch({
+        items,
+        results: result.results,
+        counts: result.counts,
+        seconds: (performance.now() - started) / 1000,
+      });
       readState.note(result.dataVersion);
       if (result.changed.length > 0) {
         await bus.publish({

@@ -2,6 +2,7 @@
  * What the stream and pub/sub consumers share: the lifecycle they expose, how they pace retries,
  * and how they report an outage (once when it starts, once when it ends, never per retry).
  */
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '../platform/db-guard.ts';
 
@@ -34,6 +35,19 @@ export function errorMessage(error: unknown): string {
 export function publicReason(error: unknown): string {
   if (isDatabaseUnavailable(error)) return 'a dependency (PostgreSQL or Redis) is unreachable; retrying';
   return 'failing; retrying (the service log has the error)';
+}
+
+/**
+ * Connects a consumer's own connection (a lazy duplicate) and resolves once it is ready. Without an
+ * offline queue a command sent while it still connects fails at once: at every start that would be
+ * logged as an outage when it is only the wait for the connection. Rejects while Redis cannot be
+ * reached, and while ioredis is still reconnecting this connection even if the shared one is back,
+ * so that the consumer does not report a recovery that its next read disproves.
+ */
+export async function connected(connection: Redis): Promise<void> {
+  if (connection.status === 'wait') await connection.connect();
+  else if (connection.status !== 'ready' && connection.options.enableOfflineQueue === false)
+    throw new Error(`the consumer's Redis connection is not ready (${connection.status})`);
 }
 
 /** A sleep that `wake()` cuts short; a wake with nobody waiting ends the next wait at once. */

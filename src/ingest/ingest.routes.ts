@@ -1,6 +1,7 @@
 /** HTTP transport of the pipeline, and the operator's tools on the event log. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DomainError, NotFoundError } from '../api/errors.ts';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { BadRequestError, DomainError, NotFoundError } from '../api/errors.ts';
 import { envelopeSchema, errorResponses } from '../api/schemas.ts';
 import type { Db } from '../platform/db.ts';
 import type { ResponseCache } from '../platform/cache.ts';
@@ -35,12 +36,82 @@ const ResultSchema = Type.Object({
   key: Type.Union([Type.String(), Type.Null()]),
 });
 
-export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, opts) => {
+/**
+ * A message object back as JSON text, for the parser to read as it reads every transport's.
+ * JSON.stringify recurses, so a message nested a few thousand levels deep (which JSON.parse, not
+ * recursive, accepted) overflows the stack: that one is written out by `deepJsonText` instead, so
+ * it is kept and rejected like the same text from the stream, never a 500 for the whole call.
+ */
+function messageText(message: unknown): string {
+  if (typeof message === 'string') return message;
+  try {
+    return JSON.stringify(message);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return deepJsonText(message);
+  }
+}
+
+/** JSON.stringify with a stack of its own, for the values JSON.parse makes (no undefined, no toJSON). */
+function deepJsonText(root: unknown): string {
+  const out: string[] = [];
+  const open: { close: string; entries: [string | undefined, unknown][]; at: number }[] = [];
+  const write = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      out.push('[');
+      open.push({ close: ']', entries: value.map((v): [undefined, unknown] => [undefined, v]), at: 0 });
+    } else if (typeof value === 'object' && value !== null) {
+      out.push('{');
+      open.push({ close: '}', entries: Object.entries(value), at: 0 });
+    } else out.push(JSON.stringify(value));
+  };
+  write(root);
+  for (let frame = open.at(-1); frame; frame = open.at(-1)) {
+    const entry = frame.entries[frame.at];
+    if (!entry) {
+      out.push(frame.close);
+      open.pop();
+      continue;
+    }
+    if (frame.at++ > 0) out.push(',');
+    if (entry[0] !== undefined) out.push(JSON.stringify(entry[0]), ':');
+    write(entry[1]);
+  }
+  return out.join('');
+}
+
+/**
+ * The app's validator turns a lone value into an array (`coerceTypes: 'array'`, meant for repeated
+ * query parameters): without this check `{"messages": 5}` would be taken as `[5]`.
+ */
+function messagesAsSent(req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  const body = req.body as { messages?: unknown } | null | undefined;
+  const messages = typeof body === 'object' && body !== null ? body.messages : undefined;
+  if (messages !== undefined && !Array.isArray(messages))
+    done(new BadRequestError('body.messages must be an array of messages (objects or strings)'));
+  else done();
+}
+
+/**
+ * POST /ingest, in a scope of its own for its JSON parser. Fastify refuses a body holding a
+ * "__proto__" or "constructor.prototype" key anywhere, to protect code that merges a body into
+ * other objects; but such a key is legal in a message, and the same message is accepted as a
+ * string or over the stream. This route only turns each message back into text for the parser
+ * (which reads it with JSON.parse, as it reads the stream's: such a key becomes a plain property),
+ * and its envelope refuses any key but `messages`. Every other route keeps Fastify's protection.
+ */
+const ingestBatch: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, opts) => {
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('ignore', 'ignore'),
+  );
   app.post(
     '/ingest',
     {
       bodyLimit: 1024 * 1024,
       config: { rateLimit: ingestRateLimit(opts.config.rateLimit) },
+      preValidation: messagesAsSent,
       schema: {
         tags,
         security,
@@ -66,14 +137,15 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
       },
     },
     async (req) => {
-      const items = req.body.messages.map((m) => ({
-        raw: typeof m === 'string' ? m : JSON.stringify(m),
-        transport: 'http' as const,
-      }));
+      const items = req.body.messages.map((m) => ({ raw: messageText(m), transport: 'http' as const }));
       const result = await opts.pipeline.processBatch(items);
       return { success: true as const, data: { results: result.results, data_version: result.dataVersion } };
     },
   );
+};
+
+export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, opts) => {
+  await app.register(ingestBatch, opts);
 
   app.get(
     '/dead-letters',

@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../platform/config.ts';
-import { Outage, Wakeup, type Consumer } from './consumer.ts';
+import { Outage, Wakeup, connected, type Consumer } from './consumer.ts';
 import type { IngestItem, Pipeline } from './pipeline.ts';
 
 /** The service's own notifications (cache invalidation, live updates): never ingested. */
@@ -62,6 +62,7 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
     while (!stopping) {
       try {
         // ioredis re-subscribes by itself after a reconnect; only the first subscription needs retries.
+        await connected(connection);
         await connection.psubscribe(config.channelPattern);
         subscribeOutage.succeeded();
         log.info('subscribed');

@@ -7,9 +7,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../platform/config.ts';
-import { Outage, Wakeup, errorMessage, type Consumer } from './consumer.ts';
+import { Outage, Wakeup, connected, errorMessage, type Consumer } from './consumer.ts';
 import type { IngestItem, Pipeline } from './pipeline.ts';
-import { claimedEntries, groupInfo, readEntries, type StreamEntry } from './stream-replies.ts';
+import { claimedEntries, groupInfo, messageText, readEntries, type StreamEntry } from './stream-replies.ts';
 
 export interface StreamConsumerDeps {
   redis: Redis;
@@ -125,8 +125,7 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
     let deleted = 0;
     for (const entry of entries) {
       if (entry.fields === null) deleted++;
-      // A missing payload is still a message: the pipeline rejects it as invalid_json and keeps it.
-      else items.push({ raw: entry.fields.get('payload') ?? '', transport: 'stream' });
+      else items.push({ raw: messageText(key, entry.id, entry.fields), transport: 'stream' });
     }
     if (deleted > 0)
       log.warn({ count: deleted }, 'acknowledging entries deleted from the stream before processing');
@@ -153,6 +152,7 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
    * next step learns: an outage is over only once something went through, not when a retry began.
    */
   async function step(connection: Redis): Promise<boolean> {
+    await connected(connection);
     if (!groupReady) {
       await createGroup();
       groupReady = true;

@@ -28,6 +28,17 @@ function toEntries(raw: unknown): StreamEntry[] {
     .map((e) => ({ id: String(e[0]), fields: toFields(e[1]) }));
 }
 
+/**
+ * The message text of an entry: its `payload` field. An entry without one is still a message to
+ * keep: its text then says so and carries the entry's id and every field it had, so the dead letter
+ * (not JSON: invalid_json) lets an operator find the entry and re-publish what it held.
+ */
+export function messageText(key: string, id: string, fields: ReadonlyMap<string, string>): string {
+  const payload = fields.get('payload');
+  if (payload !== undefined) return payload;
+  return `stream ${key} entry ${id} has no "payload" field; its fields: ${JSON.stringify(Object.fromEntries(fields))}`;
+}
+
 /** The entries of an XREADGROUP reply that names a single stream. */
 export function readEntries(reply: unknown): StreamEntry[] {
   if (reply === null || reply === undefined) return [];

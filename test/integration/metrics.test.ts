@@ -172,6 +172,45 @@ describe('GET /metrics', () => {
     expect(delta('evently_analytics_ingest_commit_duration_seconds_sum')).toBeGreaterThan(0);
   });
 
+  it('counts the parked transitions a booking releases under "retry", as /health counts them', async () => {
+    const ingest = (messages: string[]) =>
+      service.app.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/ingest',
+        headers: { authorization: `Bearer ${service.token}` },
+        payload: { messages },
+      });
+    const ingestTotals = async () =>
+      (await service.app.inject({ url: '/health' })).json<{
+        ingest: { processed: number; rejected: number };
+      }>().ingest;
+    const parkedBooking = { ...booking, id: 3102 };
+    // A confirmation that cannot stand alone: parked as unknown_booking until its booking arrives.
+    const confirmation = JSON.stringify({
+      type: 'BookingConfirmed',
+      booking_id: parkedBooking.id,
+      booking_data: { confirmed_at: new Date(now - HOUR / 2).toISOString().slice(0, 19) },
+    });
+    expect(
+      (await ingest([confirmation])).json<{ data: { results: { reason?: string }[] } }>().data.results,
+    ).toMatchObject([{ reason: 'unknown_booking' }]);
+
+    const before = { samples: await scrape(), totals: await ingestTotals() };
+    expect((await ingest([bookingMessage('BookingCreated', parkedBooking)])).statusCode).toBe(200);
+    const after = { samples: await scrape(), totals: await ingestTotals() };
+
+    const messages = 'evently_analytics_ingest_messages_total';
+    const delta = (labels: Record<string, string>) =>
+      (valueOf(after.samples, messages, labels) ?? 0) - (valueOf(before.samples, messages, labels) ?? 0);
+    // /health: the booking and the released confirmation processed, one dead letter fewer.
+    expect(after.totals.processed - before.totals.processed).toBe(2);
+    expect(after.totals.rejected - before.totals.rejected).toBe(-1);
+    expect(delta({ outcome: 'processed', transport: 'http' })).toBe(1);
+    expect(delta({ outcome: 'processed', transport: 'retry' })).toBe(1);
+    for (const outcome of ['duplicate', 'ignored', 'rejected'])
+      for (const transport of ['http', 'retry']) expect(delta({ outcome, transport })).toBe(0);
+  });
+
   it('moves the cache miss count on a first read and the hit count on a repeated one', async () => {
     const url = '/api/v1/analytics/capacity?as_of=2025-03-01';
     const before = await scrape();

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/ingest/consumer.ts';
 import type { Pipeline } from '../../src/ingest/pipeline.ts';
@@ -113,6 +114,25 @@ describe('stream consumer', () => {
       { reason: 'invalid_json', transport: 'stream', channel: null },
       { reason: 'invalid_json', transport: 'stream', channel: null },
     ]);
+    await pendingWhen(key, 0);
+  });
+
+  it('keeps an entry without a payload field with its id and fields, so it can be found and re-sent', async () => {
+    const { db, pipeline } = await harness.freshPipeline();
+    const key = newStream();
+    const message = '{"type":"EventDeleted","event_id":5}';
+    const id = await redis.xadd(key, '*', 'data', message, 'producer', 'events-service');
+    consumer(pipeline, key).start();
+
+    await totalsWhen(db, '1 rejected', (t) => t.rejected === 1);
+    const { rows } = await sql<{ reason: string; raw: string }>`
+      select reason, raw from event_log where outcome = 'rejected'`.execute(db);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.reason).toBe('invalid_json');
+    const raw = rows[0]?.raw ?? '';
+    expect(raw).toContain(`${key} entry ${id} has no "payload" field`);
+    const fields = JSON.parse(raw.slice(raw.indexOf('{'))) as Record<string, string>;
+    expect(fields).toEqual({ data: message, producer: 'events-service' });
     await pendingWhen(key, 0);
   });
 
