@@ -5,9 +5,9 @@ import type { Redis } from 'ioredis';
 import type { BreakerSnapshot } from '../platform/breaker.ts';
 import { configSummary, type Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
-import { lastReconcile } from '../ingest/reconcile.ts';
+import { lastReconcile, reconcileCheck } from '../ingest/reconcile.ts';
+import { ingestCounters, readWithin } from '../store/health.repository.ts';
 import { logPrunedBefore } from '../store/maintenance.repository.ts';
-import { systemTotals } from '../store/read.repository.ts';
 import { withTimeout } from '../platform/deadline.ts';
 
 export interface ConsumerStats {
@@ -30,14 +30,26 @@ export interface HealthOptions {
 
 type Check = { status: 'up' | 'down' | 'disabled'; latency_ms?: number; detail?: string };
 
+/** Every dependency call /health makes answers within this, so the probe fits an orchestrator's budget. */
+const PROBE_MS = 2_000;
+
 async function timed(probe: () => Promise<unknown>): Promise<Check> {
   const start = performance.now();
   try {
-    await withTimeout(probe(), 2_000, 'health probe');
+    await withTimeout(probe(), PROBE_MS, 'health probe');
     return { status: 'up', latency_ms: Math.round((performance.now() - start) * 100) / 100 };
   } catch {
     return { status: 'down', detail: 'not reachable' };
   }
+}
+
+/** The store's figures /health reports; undefined when they could not be read in time. */
+function readFigures(db: Db) {
+  return readWithin(db, PROBE_MS, async (trx) => ({
+    counters: await ingestCounters(trx),
+    reconcile: await lastReconcile(trx),
+    prunedBefore: (await logPrunedBefore(trx)) ?? null,
+  })).catch(() => undefined);
 }
 
 export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts) => {
@@ -47,11 +59,13 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
     '/health',
     { schema: { ...hide, summary: 'Health with dependency checks and ingest counters' } },
     async (_req, reply) => {
-      const [database, redis] = await Promise.all([
+      // In parallel, each bounded: a lock on a table delays none of them past PROBE_MS.
+      const [database, redis, figures] = await Promise.all([
         timed(() => sql`select 1`.execute(opts.db)),
         opts.redis
           ? timed(() => (opts.redis as Redis).ping())
           : Promise.resolve<Check>({ status: 'disabled', detail: 'embedded mode' }),
+        readFigures(opts.db),
       ]);
       const consumers = opts.consumers();
       const consumerErrors = Object.values(consumers).filter((c) => c.lastError !== null);
@@ -59,26 +73,24 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
         (acc, c) => (c.lag === null ? acc : (acc ?? 0) + c.lag),
         null,
       );
-      const up = database.status === 'up';
-      const [totals, reconciled, prunedBefore] = up
-        ? await Promise.all([
-            systemTotals(opts.db).catch(() => undefined),
-            lastReconcile(opts.db).catch(() => undefined),
-            logPrunedBefore(opts.db).then(
-              (t) => t ?? null,
-              () => undefined,
-            ),
-          ])
-        : [undefined, undefined, undefined];
+      const totals = figures?.counters;
+      const prunedBefore = figures?.prunedBefore;
+      const reconciled = figures && reconcileCheck(figures.reconcile, figures.prunedBefore);
       const breaker = opts.breaker?.();
       const reasons: string[] = [];
       if (database.status === 'down') reasons.push('database unreachable');
-      else if (breaker && breaker.state !== 'closed')
-        reasons.push(`database reads paused by the circuit breaker (${breaker.state})`);
+      else {
+        if (!figures)
+          reasons.push(
+            `ingest counters, reconcile and retention state not read within ${PROBE_MS} ms (a lock held on their tables, or an overloaded database)`,
+          );
+        if (breaker && breaker.state !== 'closed')
+          reasons.push(`database reads paused by the circuit breaker (${breaker.state})`);
+      }
       if (redis.status === 'down') reasons.push('redis unreachable: serving from PostgreSQL, stream paused');
       for (const [name, c] of Object.entries(consumers))
         if (c.lastError) reasons.push(`${name} consumer: ${c.lastError}`);
-      if (reconciled?.drift) {
+      if (reconciled?.status === 'drift') {
         reasons.push(
           `reconcile at ${reconciled.checked_at} found ${reconciled.difference_count} figures that differ from a recomputation`,
         );

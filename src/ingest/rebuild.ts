@@ -32,7 +32,8 @@ export interface ReplayCounts {
 
 /**
  * Empties the aggregates and replays every processed message of the event log into them, inside
- * the caller's transaction (which must hold the writer lock).
+ * the caller's transaction (which must hold the writer lock). Readers keep the old rows until it
+ * commits (see clearAggregates); reconcile replays into private copies (shadowAggregates).
  */
 export async function replayLog(
   trx: Db,

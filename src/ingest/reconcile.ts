@@ -1,13 +1,14 @@
 /**
- * Reconcile: recompute every aggregate from the event log inside a transaction that is rolled
- * back, and compare with the incremental figures. Any difference is drift: a bug, or a manual
- * change to the tables. The result is recorded (reconcile_runs) and reported by /health.
+ * Reconcile: recompute every aggregate from the event log and compare with the incremental
+ * figures. Any difference is drift: a bug, or a manual change to the tables. The recomputation is
+ * written into temporary copies of the aggregate tables, so readers never wait on it and the real
+ * tables are not touched. The result is recorded (reconcile_runs) and reported by /health.
  */
 import { sql } from 'kysely';
 import type { Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
 import * as repo from '../store/ingest.repository.ts';
-import { logPrunedBefore } from '../store/maintenance.repository.ts';
+import { logPrunedBefore, shadowAggregates } from '../store/maintenance.repository.ts';
 import { replayLog } from './rebuild.ts';
 
 export interface Difference {
@@ -20,11 +21,22 @@ export interface Difference {
 export interface ReconcileReport {
   checked_at: string;
   drift: boolean;
-  /** False when retention dropped payloads a recomputation would need. */
+  /** False when retention dropped payloads a recomputation would need: drift cannot be verified. */
   comparable: boolean;
   differences: Difference[];
   difference_count: number;
   duration_ms: number;
+  /** Only when not comparable: why, and the cut-off of the payloads that are gone. */
+  reason?: string;
+  payloads_pruned_before?: string;
+}
+
+/** Why nothing can be verified once retention dropped payloads from `prunedBefore` back. */
+export function unverifiableReason(prunedBefore: string): string {
+  return (
+    `retention dropped the payloads of processed messages received before ${prunedBefore}: ` +
+    'the figures can no longer be recomputed from the event log, so drift cannot be verified'
+  );
 }
 
 /** Every stored figure, as comparable text keyed by table and row. */
@@ -83,25 +95,20 @@ export async function reconcile(deps: {
   try {
     await deps.db.transaction().execute(async (trx) => {
       await repo.lockWriter(trx);
-      const comparable = (await logPrunedBefore(trx)) === undefined;
-      const incremental = await snapshot(trx);
-      await replayLog(trx, deps.config);
-      const recomputed = await snapshot(trx);
-      const differences: Difference[] = [];
-      for (const key of new Set([...incremental.keys(), ...recomputed.keys()])) {
-        const a = incremental.get(key);
-        const b = recomputed.get(key);
-        if (a === b) continue;
-        const [table = '', ...rest] = key.split(':');
-        differences.push({ table, key: rest.join(':'), incremental: a ?? null, recomputed: b ?? null });
-      }
+      const prunedBefore = await logPrunedBefore(trx);
+      // A recomputation from a pruned log differs wherever history is missing: its differences would
+      // say nothing, and it would hold the writer lock (and ingestion) for nothing.
+      const differences = prunedBefore === undefined ? await compare(trx, deps.config) : [];
       throw new Rollback({
         checked_at: new Date().toISOString(),
-        drift: comparable && differences.length > 0,
-        comparable,
+        drift: differences.length > 0,
+        comparable: prunedBefore === undefined,
         differences: differences.slice(0, 50),
         difference_count: differences.length,
         duration_ms: Math.round(performance.now() - started),
+        ...(prunedBefore === undefined
+          ? {}
+          : { reason: unverifiableReason(prunedBefore), payloads_pruned_before: prunedBefore }),
       });
     });
     throw new Error('unreachable: reconcile must roll back');
@@ -116,25 +123,87 @@ export async function reconcile(deps: {
   return report;
 }
 
-export async function lastReconcile(db: Db): Promise<Omit<ReconcileReport, 'differences'> | undefined> {
+/** The stored figures against a recomputation into temporary copies of their tables. */
+async function compare(
+  trx: Db,
+  config: Pick<Config, 'baseCurrency' | 'reportingTimezone'>,
+): Promise<Difference[]> {
+  const incremental = await snapshot(trx);
+  await shadowAggregates(trx);
+  await replayLog(trx, config);
+  const recomputed = await snapshot(trx);
+  const differences: Difference[] = [];
+  for (const key of new Set([...incremental.keys(), ...recomputed.keys()])) {
+    const a = incremental.get(key);
+    const b = recomputed.get(key);
+    if (a === b) continue;
+    const [table = '', ...rest] = key.split(':');
+    differences.push({ table, key: rest.join(':'), incremental: a ?? null, recomputed: b ?? null });
+  }
+  return differences;
+}
+
+/** A recorded run, as /health shows it (without its differences). */
+export type ReconcileRun = Pick<
+  ReconcileReport,
+  'checked_at' | 'drift' | 'comparable' | 'difference_count' | 'duration_ms'
+>;
+
+const UTC_CHECKED_AT = sql.raw(`to_char(checked_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`);
+
+/** The last run that could compare: when drift was last verified, and what it found. */
+export type VerifiedRun = Pick<ReconcileRun, 'checked_at' | 'drift' | 'difference_count'>;
+
+export interface ReconcileState {
+  last: ReconcileRun | undefined;
+  lastVerified: VerifiedRun | null;
+}
+
+/** The last run, and the last one that could compare (the same run while the log is complete). */
+export async function lastReconcile(db: Db): Promise<ReconcileState> {
   const { rows } = await sql<{
     checked_at: string;
     drift: boolean;
     comparable: boolean;
-    n: number;
+    difference_count: number;
     duration_ms: number;
   }>`
-    select to_char(checked_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as checked_at, drift, comparable,
-      difference_count as n, duration_ms
+    select ${UTC_CHECKED_AT} as checked_at, drift, comparable, difference_count, duration_ms
     from reconcile_runs order by id desc limit 1`.execute(db);
-  const r = rows[0];
-  return r
-    ? {
-        checked_at: r.checked_at,
-        drift: r.drift,
-        comparable: r.comparable,
-        difference_count: r.n,
-        duration_ms: r.duration_ms,
-      }
-    : undefined;
+  const last = rows[0];
+  const verified = (run: VerifiedRun) => ({
+    checked_at: run.checked_at,
+    drift: run.drift,
+    difference_count: run.difference_count,
+  });
+  if (!last || last.comparable) return { last, lastVerified: last ? verified(last) : null };
+  const earlier = await sql<VerifiedRun>`
+    select ${UTC_CHECKED_AT} as checked_at, drift, difference_count from reconcile_runs
+    where comparable order by id desc limit 1`.execute(db);
+  const run = earlier.rows[0];
+  return { last, lastVerified: run ? verified(run) : null };
+}
+
+export type ReconcileCheck =
+  | (ReconcileRun & { status: 'clean' | 'drift' })
+  | (Partial<ReconcileRun> & { status: 'unverifiable'; reason: string; last_verified: VerifiedRun | null });
+
+/**
+ * What /health says of reconcile. Drift found stays reported until a later run. Once retention
+ * dropped payloads nothing can be verified any more: that is said, with the last run that could
+ * verify, rather than left looking clean; but it is a limit the configuration chose, not a fault,
+ * so it does not degrade the service.
+ */
+export function reconcileCheck(state: ReconcileState, prunedBefore: string | null): ReconcileCheck | null {
+  const { last } = state;
+  if (last?.drift) return { ...last, status: 'drift' };
+  if (prunedBefore !== null) {
+    return {
+      ...last,
+      status: 'unverifiable',
+      reason: unverifiableReason(prunedBefore),
+      last_verified: state.lastVerified,
+    };
+  }
+  return last ? { ...last, status: 'clean' } : null;
 }

@@ -32,11 +32,43 @@ export async function setDayZone(trx: Db, zone: string): Promise<void> {
   await sql`update totals set day_zone = ${zone} where id = 1`.execute(trx);
 }
 
-/** Empties every aggregate (not the event log, not disabled users), for a rebuild. */
+/** The tables a rebuild recomputes: every aggregate, not the event log, not user status. */
+export const AGGREGATE_TABLES = [
+  'bookings',
+  'events',
+  'event_currency_revenue',
+  'flow_bucket',
+  'flow_bucket_event',
+  'flow_day',
+  'flow_day_event',
+  'users',
+] as const;
+
+/**
+ * Empties every aggregate, for a rebuild. DELETE, not TRUNCATE: TRUNCATE takes an ACCESS EXCLUSIVE
+ * lock that every reader would queue behind until the rebuild commits, while rows deleted in an
+ * open transaction stay visible to everyone else, so readers keep the old figures meanwhile.
+ */
 export async function clearAggregates(trx: Db): Promise<void> {
-  await sql`truncate bookings, events, event_currency_revenue, flow_bucket, flow_bucket_event, flow_day,
-    flow_day_event, users`.execute(trx);
+  for (const table of AGGREGATE_TABLES) await sql`delete from ${sql.table(table)}`.execute(trx);
   await sql`update totals set bookings = 0, revenue = 0, users = 0 where id = 1`.execute(trx);
+}
+
+/**
+ * Gives the transaction empty private copies of the aggregate tables, and a copy of `totals`, for a
+ * recomputation that must not touch the real ones (reconcile). A temporary table shadows the real
+ * table of its name for every unqualified name in this session (PostgreSQL searches `pg_temp`
+ * first), so the ingest statements write into the copies unchanged; the copies go when the
+ * transaction ends. Readers meanwhile see the real tables untouched, and nothing is left to vacuum.
+ */
+export async function shadowAggregates(trx: Db): Promise<void> {
+  for (const table of AGGREGATE_TABLES) {
+    // `like` is resolved before the copy exists, so it names the real table.
+    await sql`create temporary table ${sql.table(table)} (like ${sql.table(table)} including all) on commit drop`.execute(
+      trx,
+    );
+  }
+  await sql`create temporary table totals on commit drop as select * from totals`.execute(trx);
 }
 
 /** The time before which processed messages lost their payload to retention, if ever. */

@@ -1,6 +1,8 @@
 /** Operator tools: rebuild, reconcile (drift detection) and event-log retention. */
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTimeout } from '../../src/platform/deadline.ts';
 import { pruneEventLog } from '../../src/store/maintenance.repository.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { getData, ingestHttp, loadCases } from '../helpers/conformance.ts';
@@ -73,6 +75,76 @@ describe('operations on the event log', () => {
     }>();
     expect(health.event_log.rebuild_complete).toBe(false);
     expect(health.event_log.payloads_pruned_before).not.toBeNull();
+  });
+
+  it('says, once payloads are pruned, that drift can no longer be verified, without degrading the service', async () => {
+    const report = (await post('/api/v1/analytics/reconcile')).json<{
+      data: { drift: boolean; comparable: boolean; reason?: string; payloads_pruned_before?: string };
+    }>().data;
+    expect(report).toMatchObject({ drift: false, comparable: false });
+    expect(report.reason).toMatch(/retention dropped the payloads .* drift cannot be verified/);
+    expect(report.payloads_pruned_before).toMatch(/^\d{4}-\d\d-\d\dT/);
+
+    const health = (await t.app.inject({ method: 'GET', url: '/health' })).json<{
+      status: string;
+      reconcile: {
+        status: string;
+        reason: string;
+        checked_at: string;
+        last_verified: { checked_at: string; drift: boolean } | null;
+      };
+    }>();
+    expect(health.status).toBe('healthy');
+    expect(health.reconcile.status).toBe('unverifiable');
+    expect(health.reconcile.reason).toMatch(/drift cannot be verified/);
+    // The clean run after the rebuild above was the last that could compare.
+    expect(health.reconcile.last_verified).toMatchObject({ drift: false });
+    expect(health.reconcile.last_verified!.checked_at <= health.reconcile.checked_at).toBe(true);
+  });
+});
+
+describe('/health while another session holds a lock on the tables it reads', () => {
+  let t: TestApp;
+  let locker: pg.Client;
+  beforeAll(async () => {
+    t = await startTestApp();
+    locker = new pg.Client({ connectionString: t.database?.url });
+    await locker.connect();
+  });
+  afterAll(async () => {
+    await locker.end();
+    await t.close();
+  });
+
+  it('answers within its probe budget, degraded with the reason, and healthy again once the lock goes', async () => {
+    await locker.query('begin');
+    await locker.query('lock table totals, reconcile_runs in access exclusive mode');
+    try {
+      const started = performance.now();
+      // Bounded here too, so that a /health that waits for the lock fails this test instead of hanging it.
+      const res = await withTimeout(t.app.inject({ method: 'GET', url: '/health' }), 10_000, '/health');
+      expect(performance.now() - started).toBeLessThan(4_000);
+      expect(res.statusCode).toBe(200);
+      const body = res.json<{
+        status: string;
+        reasons: string[];
+        ingest: Record<string, unknown>;
+        data_version: number | null;
+        reconcile: unknown;
+        event_log: { rebuild_complete: boolean | null };
+      }>();
+      expect(body.status).toBe('degraded');
+      expect(body.reasons.join(' ')).toMatch(/not read within 2000 ms/);
+      expect(body.ingest).toMatchObject({ processed: null, duplicates: null, ignored: null, rejected: null });
+      expect(body.data_version).toBeNull();
+      expect(body.event_log.rebuild_complete).toBeNull();
+      for (const url of ['/health/live', '/health/ready'])
+        expect((await t.app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+    } finally {
+      await locker.query('rollback');
+    }
+    const after = (await t.app.inject({ method: 'GET', url: '/health' })).json<{ status: string }>();
+    expect(after.status).toBe('healthy');
   });
 });
 
