@@ -45,7 +45,29 @@ export const HealthSchema = Open(
       lag: NullableInt,
     }),
     reconcile: Type.Optional(
-      Nullable(Open({}, 'The last reconcile run: checked_at, drift, difference_count, ...')),
+      Nullable(
+        Open(
+          {
+            status: Type.Union([Type.Literal('clean'), Type.Literal('drift'), Type.Literal('unverifiable')], {
+              description:
+                'clean or drift: what the last run found; unverifiable: retention dropped payloads a recomputation needs',
+            }),
+            checked_at: Type.Optional(Type.String({ format: 'date-time' })),
+            drift: Type.Optional(Type.Boolean()),
+            difference_count: Type.Optional(Type.Integer()),
+            reason: Type.Optional(Type.String({ description: 'Only when unverifiable: why' })),
+            last_verified: Type.Optional(
+              Nullable(
+                Open(
+                  {},
+                  'Only when unverifiable: the last run that could compare (checked_at, drift, difference_count)',
+                ),
+              ),
+            ),
+          },
+          'The last reconcile run; null when none ran',
+        ),
+      ),
     ),
     event_log: Type.Optional(
       Open({}, 'Retention of message payloads, and whether a rebuild can be complete'),
@@ -110,6 +132,12 @@ export const ReconcileSchema = Ok(
     differences: Type.Array(Open({}), { description: 'The figures that differ, stored and recomputed' }),
     difference_count: Type.Integer(),
     duration_ms: Type.Number(),
+    reason: Type.Optional(
+      Type.String({ description: 'Only when not comparable: why drift cannot be verified' }),
+    ),
+    payloads_pruned_before: Type.Optional(
+      Type.String({ description: 'Only when not comparable: the cut-off of the payloads retention dropped' }),
+    ),
   }),
 );
 export const CacheClearedSchema = Ok(Open({ cleared: Type.Boolean() }));
