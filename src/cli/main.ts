@@ -135,7 +135,9 @@ async function main(): Promise<void> {
       const report = await reconcile({ db: database.db, config });
       process.stdout.write(`${JSON.stringify(report)}\n`);
       await database.close();
+      // For a scheduled job: 2 when figures drifted, 3 when retention left nothing to verify them by.
       if (report.drift) process.exitCode = 2;
+      else if (!report.comparable) process.exitCode = 3;
       return;
     }
     default:
