@@ -82,7 +82,7 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
       else {
         if (!figures)
           reasons.push(
-            `ingest counters, reconcile and retention state not read within ${PROBE_MS} ms (a lock held on their tables, or an overloaded database)`,
+            `ingest counters, reconcile and retention state not read: a query failed or took over ${PROBE_MS} ms (a lock held on their tables, or an overloaded database)`,
           );
         if (breaker && breaker.state !== 'closed')
           reasons.push(`database reads paused by the circuit breaker (${breaker.state})`);

@@ -213,6 +213,14 @@ interface EnvelopeHead extends Omit<Envelope, 'fallbackTime'> {
   timeFrom: { source: Json; fields: readonly string[] };
 }
 
+/**
+ * A key as PostgreSQL can store it: U+0000 becomes U+FFFD, as in every stored text (store/rows.ts).
+ * Done here, not only when written, so that the key a batch holds is the key its log row holds.
+ */
+function storableKey<T extends string | undefined>(key: T): T {
+  return (key?.includes('\u0000') ? key.replaceAll('\u0000', '\uFFFD') : key) as T;
+}
+
 function readEnvelope(top: Json): EnvelopeHead {
   if (present(top.specversion)) {
     const ceType = top.type;
@@ -221,7 +229,7 @@ function readEnvelope(top: Json): EnvelopeHead {
       (Object.hasOwn(CLOUD_EVENT_TYPES, ceType) ? CLOUD_EVENT_TYPES[ceType] : undefined) ??
       reject('unknown_type', `unknown CloudEvents type "${ceType}"`);
     const data = isObject(top.data) ? top.data : {};
-    const explicitKey = typeof top.id === 'string' && top.id !== '' ? top.id : undefined;
+    const explicitKey = typeof top.id === 'string' && top.id !== '' ? storableKey(top.id) : undefined;
     return {
       type,
       data,
@@ -241,7 +249,7 @@ function readEnvelope(top: Json): EnvelopeHead {
     type,
     data,
     top,
-    explicitKey: messageId ?? topId,
+    explicitKey: storableKey(messageId ?? topId),
     keyIsTopId: messageId === undefined && topId !== undefined,
     timeFrom: { source: top, fields: ['timestamp', 'occurred_at'] },
   };

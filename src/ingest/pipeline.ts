@@ -17,8 +17,12 @@ import { parseMessage, type NormalizedMessage, type ParseResult, type RejectReas
 export type Transport = 'stream' | 'pubsub' | 'http' | 'retry' | 'rebuild';
 export type Outcome = 'processed' | 'duplicate' | 'ignored' | 'rejected';
 
-/** Thrown to roll back a batch processed only to see whether it can be. */
-class RolledBack extends Error {}
+/** Thrown to roll back a batch processed only to see whether it can be; carries what it did. */
+class RolledBack extends Error {
+  constructor(readonly result: BatchResult) {
+    super('rolled back');
+  }
+}
 
 export interface IngestItem {
   raw: string;
@@ -116,6 +120,26 @@ function changedModels(plan: BatchPlan): string[] {
     ['events', 'system', 'capacity', 'top-events', 'revenue'].forEach((m) => changed.add(m));
   if (plan.userStatus.size > 0) changed.add('users');
   return [...changed].sort();
+}
+
+/** The known-good batch of the probe (canProcess): every kind of message, each path of the writes. */
+function probeMessages(now: number): IngestItem[] {
+  const id = Number.MAX_SAFE_INTEGER;
+  const run = randomUUID();
+  const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
+  const booking = { id, event_id: id, user_id: id, quantity: 1, total_amount: 1, currency: 'USD' };
+  const messages = [
+    { type: 'EventCreated', event_id: id, event_data: { id, name: 'probe', capacity: 1, created_at: at(0) } },
+    { type: 'EventUpdated', event_id: id, event_data: { id, capacity: 2, updated_at: at(1) } },
+    { type: 'BookingCreated', booking_id: id, booking_data: { ...booking, created_at: at(2) } },
+    { type: 'BookingConfirmed', booking_id: id, booking_data: { ...booking, confirmed_at: at(3) } },
+    { type: 'BookingCancelled', booking_id: id, booking_data: { ...booking, cancelled_at: at(4) } },
+    { type: 'UserDeactivated', user_id: id, occurred_at: at(5) },
+  ];
+  return messages.map((m, i) => ({
+    raw: JSON.stringify({ ...m, message_id: `evently-analytics-probe:${run}:${i}` }),
+    transport: 'http',
+  }));
 }
 
 export interface Pipeline {
@@ -294,29 +318,23 @@ export function createPipeline(deps: {
           key: e.key,
         }))
         .sort((a, b) => a.index - b.index);
-      if (rollback) throw new RolledBack();
-      return { results, dataVersion, changed, counts };
+      const result = { results, dataVersion, changed, counts };
+      if (rollback) throw new RolledBack(result);
+      return result;
     });
   }
 
   /**
-   * Whether the service can process a known-good message now: a booking of its own (ids no producer
-   * uses, a key of its own), processed in full and rolled back.
+   * Whether the service can process known-good messages now: an event, a booking through every
+   * transition and a user status change of their own (ids no producer uses, keys of their own),
+   * processed in full and rolled back. Every one of them must come out processed.
    */
   async function canProcess(now: number): Promise<boolean> {
-    const probe = JSON.stringify({
-      type: 'BookingCreated',
-      message_id: `evently-analytics-probe:${randomUUID()}`,
-      booking_id: Number.MAX_SAFE_INTEGER,
-      event_id: Number.MAX_SAFE_INTEGER,
-      user_id: Number.MAX_SAFE_INTEGER,
-      booking_data: { quantity: 1, total_amount: 1, created_at: new Date(now).toISOString() },
-    });
     try {
-      await run([{ raw: probe, transport: 'http' }], now, undefined, { withParked: false, rollback: true });
+      await run(probeMessages(now), now, undefined, { withParked: false, rollback: true });
       return false;
     } catch (error) {
-      return error instanceof RolledBack;
+      return error instanceof RolledBack && error.result.results.every((r) => r.outcome === 'processed');
     }
   }
 

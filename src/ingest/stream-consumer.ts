@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../platform/config.ts';
 import { Outage, Wakeup, connected, errorMessage, type Consumer } from './consumer.ts';
 import type { IngestItem, Pipeline } from './pipeline.ts';
-import { claimedEntries, groupInfo, messageText, readEntries, type StreamEntry } from './stream-replies.ts';
+import { claimedEntries, entryText, groupInfo, readEntries, type StreamEntry } from './stream-replies.ts';
 
 export interface StreamConsumerDeps {
   redis: Redis;
@@ -125,7 +125,7 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
     let deleted = 0;
     for (const entry of entries) {
       if (entry.fields === null) deleted++;
-      else items.push({ raw: messageText(key, entry.id, entry.fields), transport: 'stream' });
+      else items.push({ raw: entryText(key, entry.id, entry.fields), transport: 'stream' });
     }
     if (deleted > 0)
       log.warn({ count: deleted }, 'acknowledging entries deleted from the stream before processing');

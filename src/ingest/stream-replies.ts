@@ -33,7 +33,7 @@ function toEntries(raw: unknown): StreamEntry[] {
  * keep: its text then says so and carries the entry's id and every field it had, so the dead letter
  * (not JSON: invalid_json) lets an operator find the entry and re-publish what it held.
  */
-export function messageText(key: string, id: string, fields: ReadonlyMap<string, string>): string {
+export function entryText(key: string, id: string, fields: ReadonlyMap<string, string>): string {
   const payload = fields.get('payload');
   if (payload !== undefined) return payload;
   return `stream ${key} entry ${id} has no "payload" field; its fields: ${JSON.stringify(Object.fromEntries(fields))}`;

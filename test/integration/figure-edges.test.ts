@@ -258,6 +258,18 @@ describe('figures at the edges', () => {
     ]);
     expect(answers.map((a) => a.reason ?? a.outcome)).toEqual(['processed', 'invalid_json']);
     expect(await data('/events/6000')).toMatchObject({ event_name: 'Open\uFFFDAir', total_capacity: 10 });
+    // A key with U+0000 is the key its log row holds: processed once, a duplicate the second time.
+    const keyed = JSON.stringify({
+      type: 'EventUpdated',
+      message_id: 'update\u00006000',
+      event_id: 6_000,
+      event_data: { id: 6_000, capacity: 20, updated_at: '2041-02-02T00:00:00Z' },
+    });
+    expect((await ingestHttp(t.app, t.token, [keyed, keyed])).map((a) => a.outcome)).toEqual([
+      'processed',
+      'duplicate',
+    ]);
+    expect(await data('/events/6000')).toMatchObject({ total_capacity: 20 });
     const letters = await data('/dead-letters?reason=invalid_json');
     expect((letters.dead_letters as { raw: string }[]).map((d) => d.raw)).toContain(
       '{"type":"EventDeleted","event_id":6001,"note":"a\uFFFDb"}',

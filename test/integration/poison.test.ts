@@ -97,6 +97,36 @@ describe('a poison message', () => {
     expect((await ingestHttp(t.app, t.token, [created(21)]))[0]?.outcome).toBe('processed');
   });
 
+  it('is not taken for poison when a path other than bookings is broken (user status here)', async () => {
+    const db = t.deps.database.db;
+    await sql
+      .raw(
+        `create function refuse_status() returns trigger language plpgsql as $$
+         begin raise exception 'refusing every user status'; end $$;
+         create trigger refuse_status before insert or update on user_status
+           for each row execute function refuse_status();`,
+      )
+      .execute(db);
+    try {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/ingest',
+        headers: { authorization: `Bearer ${t.token}` },
+        payload: {
+          messages: [
+            JSON.stringify({ type: 'UserDeactivated', user_id: 42, occurred_at: '2026-11-10T10:00:00Z' }),
+          ],
+        },
+      });
+      expect(res.statusCode).toBe(500);
+      const { rows } = await sql<{ n: number }>`
+        select count(*)::int as n from event_log where raw like '%UserDeactivated%'`.execute(db);
+      expect(rows[0]?.n).toBe(0);
+    } finally {
+      await sql.raw('drop trigger refuse_status on user_status; drop function refuse_status()').execute(db);
+    }
+  });
+
   it('stops instead of dead-lettering message after message when the service itself is broken', async () => {
     const deadLetters = async () =>
       (
