@@ -274,7 +274,7 @@ export async function createDeps(config: Config, logger: Logger, patient = false
       metrics.observeBatch({
         items,
         results: result.results,
-        counts: result.counts,
+        released: result.released,
         seconds: (performance.now() - started) / 1000,
       });
       readState.note(result.dataVersion);

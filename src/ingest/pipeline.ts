@@ -47,7 +47,17 @@ export interface BatchResult {
   /** Which read models changed, for cache invalidation and live updates. */
   changed: string[];
   counts: Record<Outcome, number>;
+  /** Of those counts, the parked messages the batch released (they are not among its items). */
+  released: Record<Outcome, number>;
 }
+
+const noOutcomes = (): Record<Outcome, number> => ({ processed: 0, duplicate: 0, ignored: 0, rejected: 0 });
+const sumOutcomes = (a: Record<Outcome, number>, b: Record<Outcome, number>): Record<Outcome, number> => ({
+  processed: a.processed + b.processed,
+  duplicate: a.duplicate + b.duplicate,
+  ignored: a.ignored + b.ignored,
+  rejected: a.rejected + b.rejected,
+});
 
 interface Entry {
   item: IngestItem;
@@ -280,8 +290,12 @@ export function createPipeline(deps: {
             detail: e.detail ?? null,
           })),
       );
-      const counts: Record<Outcome, number> = { processed: 0, duplicate: 0, ignored: 0, rejected: 0 };
-      for (const e of entries) counts[e.outcome]++;
+      const counts = noOutcomes();
+      const released = noOutcomes();
+      for (const e of entries) {
+        counts[e.outcome]++;
+        if (e.index === undefined) released[e.outcome]++;
+      }
       // A retried row that was counted as rejected before now counts under its new outcome.
       const retried = entries.filter((e) => e.item.retryOf !== undefined).length;
       await eventLog.insertLog(
@@ -318,7 +332,7 @@ export function createPipeline(deps: {
           key: e.key,
         }))
         .sort((a, b) => a.index - b.index);
-      const result = { results, dataVersion, changed, counts };
+      const result = { results, dataVersion, changed, counts, released };
       if (rollback) throw new RolledBack(result);
       return result;
     });
@@ -386,12 +400,8 @@ export function createPipeline(deps: {
         results: [...first.results, ...second.results.map((r) => ({ ...r, index: r.index + middle }))],
         dataVersion: Math.max(first.dataVersion, second.dataVersion),
         changed: [...new Set([...first.changed, ...second.changed])].sort(),
-        counts: {
-          processed: first.counts.processed + second.counts.processed,
-          duplicate: first.counts.duplicate + second.counts.duplicate,
-          ignored: first.counts.ignored + second.counts.ignored,
-          rejected: first.counts.rejected + second.counts.rejected,
-        },
+        counts: sumOutcomes(first.counts, second.counts),
+        released: sumOutcomes(first.released, second.released),
       };
     }
   }
@@ -432,7 +442,8 @@ export function createPipeline(deps: {
         results: [{ index: 0, outcome: 'rejected', reason: 'processing_error', key: null }],
         dataVersion,
         changed: [],
-        counts: { processed: 0, duplicate: 0, ignored: 0, rejected: 1 },
+        counts: { ...noOutcomes(), rejected: 1 },
+        released: noOutcomes(),
       };
     });
   }

@@ -32,23 +32,9 @@ export interface BatchObservation {
   items: readonly { transport: string }[];
   /** One per item, `index` into `items`. */
   results: readonly { index: number; outcome: string }[];
-  /**
-   * Every message the batch settled, by outcome: its items and the parked messages it released
-   * (rejected as unknown_booking before; they have no index, so no result).
-   */
-  counts: Readonly<Record<string, number>>;
+  /** The parked messages the batch released (they have no result), by outcome. */
+  released: Readonly<Record<string, number>>;
   seconds: number;
-}
-
-/** Outcomes of the parked messages a batch released: what its counts hold beyond its results. */
-function releasedOutcomes(b: BatchObservation): [string, number][] {
-  const own = new Map<string, number>();
-  for (const r of b.results) own.set(r.outcome, (own.get(r.outcome) ?? 0) + 1);
-  // A retry that found its dead letter already processed has a result (duplicate) but no count;
-  // such a retry is a batch of its own, which releases nothing: never below zero.
-  return Object.entries(b.counts)
-    .map(([outcome, n]): [string, number] => [outcome, n - (own.get(outcome) ?? 0)])
-    .filter(([, n]) => n > 0);
 }
 
 export interface Metrics {
@@ -140,15 +126,15 @@ export function createMetrics(opts: { prefix?: string; processMetrics?: boolean 
       requests.inc(labels);
       latency.observe(labels, seconds);
     },
-    observeBatch(batch) {
-      const { items, results, seconds } = batch;
+    observeBatch({ items, results, released, seconds }) {
       batchSize.observe(items.length);
       commit.observe(seconds);
       for (const r of results)
         messages.inc({ outcome: r.outcome, transport: items[r.index]?.transport ?? 'unknown' });
       // Released parked messages are re-processed dead letters, as an operator's retry is: counted
       // under "retry", so that /metrics moves as /health's totals do.
-      for (const [outcome, n] of releasedOutcomes(batch)) messages.inc({ outcome, transport: 'retry' }, n);
+      for (const [outcome, n] of Object.entries(released))
+        if (n > 0) messages.inc({ outcome, transport: 'retry' }, n);
     },
     async scrape(sources) {
       lag.reset();
