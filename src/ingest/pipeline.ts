@@ -2,8 +2,7 @@
  * One batch of raw messages → one transaction: idempotency check, the pure aggregation core, and
  * every aggregate write. Every transport (stream, pub/sub, HTTP, dead-letter retry, rebuild) ends here.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import type { BatchPlan } from '../aggregate/batch.ts';
+import { createHash } from 'node:crypto';
 import { carriesBookingFacts } from '../aggregate/booking.ts';
 import { localDayOfBucket } from '../aggregate/time.ts';
 import type { Config } from '../platform/config.ts';
@@ -12,9 +11,12 @@ import { isDatabaseUnavailable } from '../platform/db-guard.ts';
 import * as eventLog from '../store/event-log.repository.ts';
 import * as repo from '../store/ingest.repository.ts';
 import { applyMessages } from './apply.ts';
-import { parseMessage, type NormalizedMessage, type ParseResult, type RejectReason } from './parse.ts';
+import { changedModels, logRowOf, messageOf, toEntry, type Entry } from './entry.ts';
+import type { RejectReason } from './parse.ts';
+import { probeMessages } from './probe.ts';
 
 export type Transport = 'stream' | 'pubsub' | 'http' | 'retry' | 'rebuild';
+
 export type Outcome = 'processed' | 'duplicate' | 'ignored' | 'rejected';
 
 /** Thrown to roll back a batch processed only to see whether it can be; carries what it did. */
@@ -52,105 +54,13 @@ export interface BatchResult {
 }
 
 const noOutcomes = (): Record<Outcome, number> => ({ processed: 0, duplicate: 0, ignored: 0, rejected: 0 });
+
 const sumOutcomes = (a: Record<Outcome, number>, b: Record<Outcome, number>): Record<Outcome, number> => ({
   processed: a.processed + b.processed,
   duplicate: a.duplicate + b.duplicate,
   ignored: a.ignored + b.ignored,
   rejected: a.rejected + b.rejected,
 });
-
-interface Entry {
-  item: IngestItem;
-  parsed: ParseResult;
-  outcome: Outcome;
-  reason?: RejectReason;
-  detail?: string;
-  key: string | null;
-  /** Index into the caller's items; parked retries pulled in by the batch have none. */
-  index: number | undefined;
-  /** When the service first received it: its occurrence time when it has none of its own. */
-  receivedAt: number;
-}
-
-function typeOf(parsed: ParseResult): string | null {
-  if (parsed.outcome === 'ignored') return parsed.type;
-  if (parsed.outcome === 'rejected') return null;
-  const m = parsed.message;
-  return m.kind === 'booking' ? `booking.${m.transition}` : m.kind;
-}
-
-function logRowOf(e: Entry, outcome: Outcome): eventLog.LogRow {
-  return {
-    transport: e.item.transport,
-    channel: e.item.channel ?? null,
-    outcome,
-    reason: e.reason ?? null,
-    detail: e.detail ?? null,
-    key: outcome === 'processed' || outcome === 'duplicate' ? e.key : null,
-    messageType: typeOf(e.parsed),
-    bookingId: bookingIdOf(e.parsed),
-    raw: e.item.raw,
-    receivedAt: e.receivedAt,
-  };
-}
-
-function messageOf(e: Entry): NormalizedMessage {
-  if (e.parsed.outcome !== 'valid') throw new Error('messageOf: entry is not valid');
-  return e.parsed.message;
-}
-
-function bookingIdOf(parsed: ParseResult): number | null {
-  return parsed.outcome === 'valid' && parsed.message.kind === 'booking' ? parsed.message.bookingId : null;
-}
-
-function toEntry(item: IngestItem, index: number | undefined, now: number): Entry {
-  const receivedAt = item.receivedAt ?? now;
-  const parsed = parseMessage(item.raw, receivedAt);
-  if (parsed.outcome === 'rejected') {
-    return {
-      item,
-      parsed,
-      outcome: 'rejected',
-      reason: parsed.reason,
-      detail: parsed.detail,
-      key: null,
-      index,
-      receivedAt,
-    };
-  }
-  if (parsed.outcome === 'ignored') return { item, parsed, outcome: 'ignored', key: null, index, receivedAt };
-  return { item, parsed, outcome: 'processed', key: parsed.message.key, index, receivedAt };
-}
-
-function changedModels(plan: BatchPlan): string[] {
-  const changed = new Set<string>();
-  if (plan.bookings.size > 0)
-    ['events', 'daily', 'system', 'revenue', 'capacity', 'top-events'].forEach((m) => changed.add(m));
-  if (plan.events.size > 0)
-    ['events', 'system', 'capacity', 'top-events', 'revenue'].forEach((m) => changed.add(m));
-  if (plan.userStatus.size > 0) changed.add('users');
-  return [...changed].sort();
-}
-
-/** The known-good batch of the probe (canProcess): every kind of message, each path of the writes. */
-function probeMessages(now: number): IngestItem[] {
-  const id = Number.MAX_SAFE_INTEGER;
-  const run = randomUUID();
-  const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
-  const booking = { id, event_id: id, user_id: id, quantity: 1, total_amount: 1, currency: 'USD' };
-  const messages = [
-    { type: 'EventCreated', event_id: id, event_data: { id, name: 'probe', capacity: 1, created_at: at(0) } },
-    { type: 'EventUpdated', event_id: id, event_data: { id, capacity: 2, updated_at: at(1) } },
-    { type: 'BookingCreated', booking_id: id, booking_data: { ...booking, created_at: at(2) } },
-    { type: 'BookingConfirmed', booking_id: id, booking_data: { ...booking, confirmed_at: at(3) } },
-    { type: 'BookingCancelled', booking_id: id, booking_data: { ...booking, cancelled_at: at(4) } },
-    { type: 'UserDeactivated', user_id: id, occurred_at: at(5) },
-  ];
-  return messages.map((m, i) => ({
-    raw: JSON.stringify({ ...m, message_id: `evently-analytics-probe:${run}:${i}` }),
-    transport: 'http',
-  }));
-}
 
 export interface Pipeline {
   processBatch(items: readonly IngestItem[]): Promise<BatchResult>;

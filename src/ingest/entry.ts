@@ -1,0 +1,81 @@
+/**
+ * A message of a batch as the pipeline tracks it (an entry): parsed once, its outcome settled as
+ * the batch goes, and the log row it leaves.
+ */
+import type { BatchPlan } from '../aggregate/batch.ts';
+import type { LogRow } from '../store/event-log.repository.ts';
+import { parseMessage, type NormalizedMessage, type ParseResult, type RejectReason } from './parse.ts';
+import type { IngestItem, Outcome } from './pipeline.ts';
+
+export interface Entry {
+  item: IngestItem;
+  parsed: ParseResult;
+  outcome: Outcome;
+  reason?: RejectReason;
+  detail?: string;
+  key: string | null;
+  /** Index into the caller's items; parked retries pulled in by the batch have none. */
+  index: number | undefined;
+  /** When the service first received it: its occurrence time when it has none of its own. */
+  receivedAt: number;
+}
+
+function typeOf(parsed: ParseResult): string | null {
+  if (parsed.outcome === 'ignored') return parsed.type;
+  if (parsed.outcome === 'rejected') return null;
+  const m = parsed.message;
+  return m.kind === 'booking' ? `booking.${m.transition}` : m.kind;
+}
+
+export function logRowOf(e: Entry, outcome: Outcome): LogRow {
+  return {
+    transport: e.item.transport,
+    channel: e.item.channel ?? null,
+    outcome,
+    reason: e.reason ?? null,
+    detail: e.detail ?? null,
+    key: outcome === 'processed' || outcome === 'duplicate' ? e.key : null,
+    messageType: typeOf(e.parsed),
+    bookingId: bookingIdOf(e.parsed),
+    raw: e.item.raw,
+    receivedAt: e.receivedAt,
+  };
+}
+
+export function messageOf(e: Entry): NormalizedMessage {
+  if (e.parsed.outcome !== 'valid') throw new Error('messageOf: entry is not valid');
+  return e.parsed.message;
+}
+
+function bookingIdOf(parsed: ParseResult): number | null {
+  return parsed.outcome === 'valid' && parsed.message.kind === 'booking' ? parsed.message.bookingId : null;
+}
+
+export function toEntry(item: IngestItem, index: number | undefined, now: number): Entry {
+  const receivedAt = item.receivedAt ?? now;
+  const parsed = parseMessage(item.raw, receivedAt);
+  if (parsed.outcome === 'rejected') {
+    return {
+      item,
+      parsed,
+      outcome: 'rejected',
+      reason: parsed.reason,
+      detail: parsed.detail,
+      key: null,
+      index,
+      receivedAt,
+    };
+  }
+  if (parsed.outcome === 'ignored') return { item, parsed, outcome: 'ignored', key: null, index, receivedAt };
+  return { item, parsed, outcome: 'processed', key: parsed.message.key, index, receivedAt };
+}
+
+export function changedModels(plan: BatchPlan): string[] {
+  const changed = new Set<string>();
+  if (plan.bookings.size > 0)
+    ['events', 'daily', 'system', 'revenue', 'capacity', 'top-events'].forEach((m) => changed.add(m));
+  if (plan.events.size > 0)
+    ['events', 'system', 'capacity', 'top-events', 'revenue'].forEach((m) => changed.add(m));
+  if (plan.userStatus.size > 0) changed.add('users');
+  return [...changed].sort();
+}
