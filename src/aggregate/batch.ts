@@ -2,7 +2,7 @@
  * The aggregation core: a batch of new (de-duplicated) messages plus the current state of what
  * they touch → the new state and the deltas to apply. Pure: no SQL, no Redis, no clock.
  */
-import type { NormalizedMessage } from '../ingest/parse.ts';
+import type { NormalizedMessage } from './messages.ts';
 import {
   applyTransition,
   carriesBookingFacts,

@@ -3,7 +3,7 @@
  * about a booking is derived from that set, so any arrival order of the same messages gives the
  * same booking (metrics.md, Booking model).
  */
-import type { BookingAttrs, BookingMessage, Transition } from '../ingest/parse.ts';
+import type { BookingAttrs, BookingMessage, Transition } from './messages.ts';
 
 export interface TransitionRecord extends BookingAttrs {
   /** Occurrence time, ms since epoch. */

@@ -1,5 +1,5 @@
 /** Event metadata: the newest EventCreated/EventUpdated wins; EventDeleted is a tombstone for good. */
-import type { EventMetaMessage } from '../ingest/parse.ts';
+import type { EventMetaMessage } from './messages.ts';
 
 /** The metadata fields an EventCreated/EventUpdated may carry. */
 export const META_FIELDS = ['name', 'category', 'capacity', 'price', 'status', 'eventDate'] as const;

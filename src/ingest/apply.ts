@@ -9,7 +9,7 @@ import type { Db } from '../platform/db.ts';
 import { applyBucketFlows, applyDayFlows, applyEventFlows } from '../store/flows.repository.ts';
 import * as repo from '../store/ingest.repository.ts';
 import * as users from '../store/users.repository.ts';
-import type { NormalizedMessage } from './parse.ts';
+import type { NormalizedMessage } from '../aggregate/messages.ts';
 
 /**
  * Applies new messages to the stored aggregates inside the caller's transaction (which holds the

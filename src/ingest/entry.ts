@@ -4,7 +4,8 @@
  */
 import type { BatchPlan } from '../aggregate/batch.ts';
 import type { LogRow } from '../store/event-log.repository.ts';
-import { parseMessage, type NormalizedMessage, type ParseResult, type RejectReason } from './parse.ts';
+import type { NormalizedMessage } from '../aggregate/messages.ts';
+import { parseMessage, type ParseResult, type RejectReason } from './parse.ts';
 import type { IngestItem, Outcome } from './pipeline.ts';
 
 export interface Entry {

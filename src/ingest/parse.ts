@@ -4,6 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import { parseTimestamp } from '../aggregate/time.ts';
+import type {
+  BookingMessage,
+  EventDeletedMessage,
+  EventMetaMessage,
+  NormalizedMessage,
+  Transition,
+  UserStatusMessage,
+} from '../aggregate/messages.ts';
 import { toMoneyUnits } from '../aggregate/money.ts';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -29,58 +37,6 @@ export type RejectReason =
   | 'unknown_booking'
   /** Valid on its face, but processing it failed (a bug or a data conflict): kept for a retry. */
   | 'processing_error';
-
-export type Transition = 'created' | 'confirmed' | 'expired' | 'cancelled';
-
-export interface BookingAttrs {
-  eventId?: number;
-  userId?: number;
-  quantity?: number;
-  /** Money in 1/10,000 of the currency unit (exact for any 2- to 4-decimal amount). */
-  amount?: number;
-  currency?: string;
-}
-
-export interface BookingMessage extends BookingAttrs {
-  kind: 'booking';
-  key: string;
-  transition: Transition;
-  bookingId: number;
-  /** Occurrence time, ms since epoch. */
-  time: number;
-}
-
-export interface EventMetaMessage {
-  kind: 'event_meta';
-  key: string;
-  eventId: number;
-  time: number;
-  /** Each metadata field: undefined when the message does not carry it; null when sent as null (cleared). */
-  name: string | undefined;
-  category: string | null | undefined;
-  capacity: number | undefined;
-  price: number | null | undefined;
-  status: string | null | undefined;
-  eventDate: number | null | undefined;
-  createdAt: number | null;
-}
-
-export interface EventDeletedMessage {
-  kind: 'event_deleted';
-  key: string;
-  eventId: number;
-  time: number;
-}
-
-export interface UserStatusMessage {
-  kind: 'user_status';
-  key: string;
-  userId: number;
-  disabled: boolean;
-  time: number;
-}
-
-export type NormalizedMessage = BookingMessage | EventMetaMessage | EventDeletedMessage | UserStatusMessage;
 
 export type ParseResult =
   | { outcome: 'valid'; message: NormalizedMessage }

@@ -4,7 +4,7 @@
  * ones are complete. Because figures depend only on the set of messages, the result equals the
  * incremental figures.
  */
-import type { NormalizedMessage } from './parse.ts';
+import type { NormalizedMessage } from '../aggregate/messages.ts';
 import { parseMessage } from './parse.ts';
 import { applyMessages } from './apply.ts';
 import { localDayOfBucket } from '../aggregate/time.ts';

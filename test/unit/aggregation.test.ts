@@ -14,7 +14,7 @@ import type {
   EventMetaMessage,
   NormalizedMessage,
   Transition,
-} from '../../src/ingest/parse.ts';
+} from '../../src/aggregate/messages.ts';
 
 const at = (iso: string): number => Date.parse(`${iso}Z`);
 const utcDay = localDayOfBucket('UTC');

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseTimestamp } from '../../src/aggregate/time.ts';
-import { MAX_MESSAGE_BYTES, parseMessage, type NormalizedMessage } from '../../src/ingest/parse.ts';
+import type { NormalizedMessage } from '../../src/aggregate/messages.ts';
+import { MAX_MESSAGE_BYTES, parseMessage } from '../../src/ingest/parse.ts';
 
 /** When the service received the message: the last-resort occurrence time. */
 const RECEIVED_AT = Date.UTC(2026, 10, 27, 9, 0, 0);
