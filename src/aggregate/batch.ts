@@ -29,7 +29,11 @@ export interface BatchInput {
 export interface ChangedBooking {
   state: BookingState;
   before: DerivedBooking | undefined;
-  after: DerivedBooking;
+  /**
+   * Undefined when the booking lost its facts: a fact-less message took a slot from one that
+   * carried them (the earlier time wins). Its state is kept, uncounted, until a message brings them.
+   */
+  after: DerivedBooking | undefined;
 }
 
 /** Earliest/latest booking creation added to an event, or a request to recompute it from bookings. */
@@ -46,6 +50,11 @@ export interface BatchPlan {
   userFirstBooking: Map<number, number | 'recompute'>;
   /** user id → disabled, from UserDeactivated / UserReactivated. */
   userStatus: Map<number, { disabled: boolean; time: number }>;
+  /**
+   * Events a booking left (for another event, or uncounted): a placeholder among them that no
+   * booking names any more is no event at all, as if the booking had named the other from the start.
+   */
+  vacatedEvents: Set<number>;
 }
 
 function widen(map: Map<number, TimeRange>, key: number, time: number): void {
@@ -59,19 +68,23 @@ function widen(map: Map<number, TimeRange>, key: number, time: number): void {
   );
 }
 
-function trackTimes(plan: BatchPlan, before: DerivedBooking | undefined, after: DerivedBooking): void {
+function trackTimes(
+  plan: BatchPlan,
+  before: DerivedBooking | undefined,
+  after: DerivedBooking | undefined,
+): void {
   if (before?.createdAt !== undefined) {
-    if (before.eventId !== after.eventId || before.createdAt !== after.createdAt) {
+    if (before.eventId !== after?.eventId || before.createdAt !== after.createdAt) {
       plan.eventBookingTimes.set(before.eventId, 'recompute');
     }
     if (
       before.userId !== undefined &&
-      (before.userId !== after.userId || before.createdAt !== after.createdAt)
+      (before.userId !== after?.userId || before.createdAt !== after.createdAt)
     ) {
       plan.userFirstBooking.set(before.userId, 'recompute');
     }
   }
-  if (after.createdAt === undefined) return;
+  if (after?.createdAt === undefined) return;
   widen(plan.eventBookingTimes, after.eventId, after.createdAt);
   if (after.userId !== undefined) {
     const current = plan.userFirstBooking.get(after.userId);
@@ -90,6 +103,7 @@ export function planBatch(input: BatchInput): BatchPlan {
     eventBookingTimes: new Map(),
     userFirstBooking: new Map(),
     userStatus: new Map(),
+    vacatedEvents: new Set(),
   };
   // A transition that cannot stand alone is accepted when its booking is known anywhere in the
   // batch, not only earlier in it: the verdict must not depend on the order inside a batch.
@@ -137,12 +151,12 @@ export function planBatch(input: BatchInput): BatchPlan {
     if (state === stored) continue;
     const before = stored ? derive(stored, input.baseCurrency) : undefined;
     const after = derive(state, input.baseCurrency);
-    if (!after) continue;
     if (before) plan.deltas.addBooking(before, -1);
-    plan.deltas.addBooking(after, 1);
+    if (after) plan.deltas.addBooking(after, 1);
     plan.bookings.set(id, { state, before, after });
     trackTimes(plan, before, after);
-    if (!eventOf(after.eventId)) plan.events.set(after.eventId, placeholderEvent());
+    if (before && before.eventId !== after?.eventId) plan.vacatedEvents.add(before.eventId);
+    if (after && !eventOf(after.eventId)) plan.events.set(after.eventId, placeholderEvent());
   }
   return plan;
 }

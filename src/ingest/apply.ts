@@ -56,9 +56,9 @@ export async function applyMessages(
   const bookingRows = [...plan.bookings].map(([id, b]) => ({
     id,
     state: b.state,
-    eventId: b.after.eventId,
-    userId: b.after.userId,
-    createdAt: b.after.createdAt,
+    eventId: b.after?.eventId ?? null,
+    userId: b.after?.userId,
+    createdAt: b.after?.createdAt,
   }));
   // Rare: a booking moved to another event or user, or its creation time changed. Their earliest
   // booking is then recomputed from the bookings as written.
@@ -80,6 +80,7 @@ export async function applyMessages(
   writes.push(repo.upsertEventMeta(trx, plan.events));
   writes.push(repo.applyEventChanges(trx, nonZero(d.events), plan.eventBookingTimes));
   writes.push(repo.recomputeEventBookingTimes(trx, recomputeEvents));
+  writes.push(repo.dropVacatedPlaceholders(trx, [...plan.vacatedEvents]));
   writes.push(repo.applyCurrencyRevenue(trx, [...d.otherCurrency]));
   writes.push(users.applyUserStatus(trx, plan.userStatus));
   writes.push(users.upsertUsers(trx, userRows));

@@ -93,7 +93,8 @@ export async function upsertBookings(
   rows: {
     id: number;
     state: BookingState;
-    eventId: number;
+    /** Null while the booking lacks its facts (uncounted). */
+    eventId: number | null;
     userId: number | undefined;
     createdAt: number | undefined;
   }[],
@@ -208,6 +209,18 @@ export async function applyEventChanges(
       confirmed int, cancelled int, expired int, tickets bigint, held bigint, revenue numeric, confirmed_base int,
       min float8, max float8)
     where e.event_id = x.event_id`.execute(trx);
+}
+
+/**
+ * Removes the placeholders among these events that no booking names any more (their bookings moved
+ * to another event): an event nobody announced exists only while a booking names it.
+ */
+export async function dropVacatedPlaceholders(trx: Db, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`
+    delete from events
+    where event_id in (select (json_array_elements_text(${json(ids)}::json))::bigint)
+      and meta_time is null and not deleted and total_bookings = 0`.execute(trx);
 }
 
 export async function recomputeEventBookingTimes(trx: Db, ids: number[]): Promise<void> {

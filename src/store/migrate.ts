@@ -3,6 +3,7 @@ import type { Db } from '../platform/db.ts';
 import * as initial from './migrations/0001_initial.ts';
 import * as currencyConfirmations from './migrations/0002_currency_confirmations.ts';
 import * as ticketSumsBigint from './migrations/0003_ticket_sums_bigint.ts';
+import * as bookingsWithoutFacts from './migrations/0004_bookings_without_facts.ts';
 
 /** Migrations are listed here, in order; each is frozen once released. */
 class StaticProvider implements MigrationProvider {
@@ -11,6 +12,7 @@ class StaticProvider implements MigrationProvider {
       '0001_initial': initial,
       '0002_currency_confirmations': currencyConfirmations,
       '0003_ticket_sums_bigint': ticketSumsBigint,
+      '0004_bookings_without_facts': bookingsWithoutFacts,
     });
   }
 }

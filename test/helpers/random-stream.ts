@@ -1,7 +1,9 @@
 /**
  * Random valid message streams for property tests (fast-check): a few events with updates and a
  * deletion, bookings with random subsets of transitions over ~60 days, some in EUR, some
- * transitions that omit the booking facts, in the Evently and CloudEvents formats.
+ * transitions that omit the booking facts, in the Evently and CloudEvents formats; some bookings
+ * move to another event with their confirmation, and some confirmations have a fact-less rival
+ * under another key, earlier, that takes their slot.
  *
  * A plan is namespace-free; `renderStream(plan, ns)` turns it into raw messages whose ids live in
  * namespace `ns`, so several streams can share one database without touching each other.
@@ -46,6 +48,10 @@ interface BookingPlan {
   /** Transitions other than BookingCreated carry only the booking id and their time. */
   bare: boolean;
   cloud: boolean;
+  /** The (full) confirmation names this event instead: the booking moves there. */
+  confirmEvent: number | null;
+  /** Minutes before the confirmation, a fact-less confirmation under a key of its own. */
+  rivalBareConfirm: number | null;
 }
 
 export interface StreamPlan {
@@ -108,6 +114,14 @@ const bookingArb = (events: number): fc.Arbitrary<BookingPlan> =>
     cloud: fc.oneof(
       { weight: 3, arbitrary: fc.constant(false) },
       { weight: 1, arbitrary: fc.constant(true) },
+    ),
+    confirmEvent: fc.oneof(
+      { weight: 7, arbitrary: fc.constant(null) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: events }) },
+    ),
+    rivalBareConfirm: fc.oneof(
+      { weight: 7, arbitrary: fc.constant(null) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 600 }) },
     ),
   });
 
@@ -236,25 +250,28 @@ export function renderStream(plan: StreamPlan, ns: number): RenderedStream {
       at: number,
       extra: Record<string, unknown>,
       bare: boolean,
+      rival?: string,
     ): Timed => {
       const data = bare ? { id, ...extra } : { ...facts, ...extra };
+      const key = rival === undefined ? {} : { message_id: rival };
       const raw = b.cloud
         ? JSON.stringify({
             specversion: '1.0',
-            id: `ce-${ns}-${type}-${id}`,
+            id: rival ?? `ce-${ns}-${type}-${id}`,
             source: '/bookings',
             type: ceType,
             data,
           })
         : JSON.stringify(
             bare
-              ? { type, booking_id: id, booking_data: data }
+              ? { type, booking_id: id, booking_data: data, ...key }
               : {
                   type,
                   booking_id: id,
-                  event_id: facts.event_id,
+                  event_id: 'event_id' in data ? data.event_id : facts.event_id,
                   user_id: facts.user_id,
                   booking_data: data,
+                  ...key,
                 },
           );
       return { time: at, raw };
@@ -268,15 +285,29 @@ export function renderStream(plan: StreamPlan, ns: number): RenderedStream {
         b.confirmDiscountCents === null
           ? {}
           : { total_amount: money(Math.max(0, cents - b.confirmDiscountCents)) };
+      const moved = b.confirmEvent === null ? {} : { event_id: eventId(b.confirmEvent) };
       out.push(
         message(
           'BookingConfirmed',
           'evently.booking.confirmed',
           last,
-          { status: 'confirmed', confirmed_at: iso(last), ...discounted },
+          { status: 'confirmed', confirmed_at: iso(last), ...discounted, ...moved },
           b.bare,
         ),
       );
+      if (b.rivalBareConfirm !== null) {
+        const at = last - b.rivalBareConfirm * MINUTE;
+        out.push(
+          message(
+            'BookingConfirmed',
+            'evently.booking.confirmed',
+            at,
+            { status: 'confirmed', confirmed_at: iso(at) },
+            true,
+            `rival-${ns}-${id}`,
+          ),
+        );
+      }
     }
     if (b.expire) {
       const at = createdAt + 15 * MINUTE;

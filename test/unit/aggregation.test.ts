@@ -70,7 +70,7 @@ function permutations<T>(items: readonly T[]): T[][] {
 
 function bookingAfter(p: BatchPlan, id: number) {
   const changed = p.bookings.get(id);
-  if (!changed) throw new Error(`booking ${id} is not in the plan`);
+  if (!changed?.after) throw new Error(`booking ${id} is not in the plan, or not counted`);
   return changed.after;
 }
 
@@ -173,6 +173,42 @@ describe('booking attributes', () => {
 
   it('are not derived while no message has said the event, quantity and amount', () => {
     expect(derive({ confirmed: { t: at('2026-11-03T12:05:00'), eventId: 7 } }, 'USD')).toBeUndefined();
+  });
+});
+
+describe('a booking across batches, whatever the split', () => {
+  const stored = (p: BatchPlan, id: number) => ({ bookings: new Map([[id, stateAfter(p, id)]]) });
+
+  it('keeps a booking whose facts a fact-less message took away, uncounted, until they come back', () => {
+    const full = { ...transition('confirmed', 91, '2026-11-15T10:00:00'), key: 'rival' };
+    const bare = transition('confirmed', 91, '2026-11-10T10:00:00', {});
+    const created = transition('created', 91, '2026-11-10T09:00:00');
+    const first = plan([full]);
+    // The bare confirmation is earlier: it takes the slot, and with it the facts the booking had.
+    const second = plan([bare], stored(first, 91));
+    expect(second.bookings.get(91)?.after).toBeUndefined();
+    expect(second.bookings.get(91)?.state.confirmed?.t).toBe(at('2026-11-10T10:00:00'));
+    expect(second.deltas.events.get(7)).toMatchObject({ total: -1, confirmed: -1, ticketsSold: -2 });
+    // The creation brings facts back: confirmed at the bare message's time, as in one batch.
+    const third = plan([created], stored(second, 91));
+    const together = plan([full, bare, created]);
+    expect(bookingAfter(third, 91)).toEqual(bookingAfter(together, 91));
+    expect(bookingAfter(third, 91)).toMatchObject({
+      status: 'confirmed',
+      confirmedAt: at('2026-11-10T10:00:00'),
+    });
+  });
+
+  it('names the event a booking left, so a placeholder nobody names any more can go', () => {
+    const first = plan([transition('created', 92, '2026-11-10T09:00:00', { ...facts, eventId: 232 })]);
+    expect([...first.events.keys()]).toEqual([232]);
+    const second = plan([transition('confirmed', 92, '2026-11-10T09:10:00', { ...facts, eventId: 17 })], {
+      ...stored(first, 92),
+      events: first.events,
+    });
+    expect([...second.vacatedEvents]).toEqual([232]);
+    expect([...second.events.keys()]).toEqual([17]);
+    expect(second.deltas.events.get(232)).toMatchObject({ total: -1, pending: -1 });
   });
 });
 

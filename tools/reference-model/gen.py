@@ -3,7 +3,9 @@
 
 Options: --small (force one of every feature: for small fixtures), --zone IANA,
 --base CUR, --anchor I (index into ANCHORS: as_of and its DST/leap/year-end story),
---no-too-large (leave out the >64 KiB message, to keep a fixture small).
+--no-too-large (leave out the >64 KiB message, to keep a fixture small), --moves (bookings
+whose event/user changes, rival messages for one slot, digit-string ids; NOTES.md "Moves"),
+--moves-safe (the same without the two patterns the service diverges on).
 
 Writes OUTDIR/input.jsonl (about N lines), OUTDIR/config.json and OUTDIR/expected.json
 (computed by model.py), plus OUTDIR/features.json describing what the stream contains.
@@ -11,6 +13,7 @@ Writes OUTDIR/input.jsonl (about N lines), OUTDIR/config.json and OUTDIR/expecte
 import json
 import os
 import random
+import re
 import sys
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -65,9 +68,15 @@ class Stream:
 
 
 class Gen:
-    def __init__(self, seed, n, small=False, zone=None, base=None, anchor=None, too_large=None):
+    def __init__(self, seed, n, small=False, zone=None, base=None, anchor=None, too_large=None, moves=False,
+                 moves_safe=False):
         """small: force one of every feature (fixtures). zone/base/anchor (index into ANCHORS)
-        override the seed's choice; too_large: include the >64 KiB message (default: yes)."""
+        override the seed's choice; too_large: include the >64 KiB message (default: yes).
+        moves: also bookings whose event or user changes between messages, rival messages
+        for one slot under other keys (created_at conflicts), and digit-string ids (NOTES.md,
+        "Moves"). Off by default: without it a seed gives the same case as before.
+        moves_safe: moves without the two patterns known to diverge (review-moves.md): an event
+        id that only a superseded message names, and a bare and a full message in one slot."""
         self.rng = rng = random.Random(seed)
         self.b = Builder(rng)
         self.n, self.small = n, small
@@ -88,6 +97,16 @@ class Gen:
         self.stream = Stream(rng)
         self.features = {"anchor": anchor[2], "zone": self.zone_name, "base": self.base,
                          "others": self.others, "counts": {}}
+        self.moves = moves or moves_safe
+        self.moves_safe = moves_safe
+        moves = self.moves
+        if moves:  # a separate generator: the decisions of the base stream stay those of the seed
+            self.mrng = random.Random(f"moves-{seed}-{n}")
+            self.p_string_id = self.mrng.choice([0.05, 0.2, 0.5])
+            self.p_move = self.mrng.choice([0.08, 0.15, 0.3])
+            self.p_rival = self.mrng.choice([0.05, 0.1, 0.2])
+            self.features["moves"] = {"p_string_id": self.p_string_id, "p_move": self.p_move,
+                                      "p_rival": self.p_rival, "safe": moves_safe}
 
     def count(self, what, k=1):
         self.features["counts"][what] = self.features["counts"].get(what, 0) + k
@@ -162,7 +181,8 @@ class Gen:
         if fate == "update_only":
             n_upd = max(1, n_upd)
         times = sorted({self.instant(ev["created"] + timedelta(minutes=1),
-                                     max(self.end, ev["created"] + timedelta(days=3))) for _ in range(n_upd)})
+                                     max(self.end, ev["created"] + timedelta(days=3))) for _ in range(n_upd)}
+                       - ({ev["created"]} if self.moves else set()))  # moves: never at the creation's time (a tie)
         cur = dict(wire)
         for i, t in enumerate(times):
             upd = {}
@@ -212,6 +232,7 @@ class Gen:
         rng = self.rng
         n_book = max(12, int(self.n / 3.0))
         users = list(range(1, max(6, n_book // 3) + 1))
+        self.n_users = len(users)
         weights = [rng.random() ** 2 + 0.05 for _ in self.events]
         self.bookings = []
         for i in range(n_book):
@@ -262,13 +283,95 @@ class Gen:
                 times.setdefault("confirmed", created + timedelta(minutes=4))
             if b["id"] == 9:  # everything else in order, so the bare confirmation is really first
                 force = dict({tr: "in_order" for tr in times}, confirmed="parked")
+        over = {tr: dict(changed or {}) if tr == "confirmed" else {} for tr in times}
+        if self.moves:
+            self._plan_moves(b, times, over, story)
+        bare = set()
         for tr, when in times.items():
-            self._one_transition(b, tr, when, known_at, changed if tr == "confirmed" else None,
-                                 orphan=story == "orphan", force=force.get(tr))
+            if self._one_transition(b, tr, when, known_at, over[tr] or None,
+                                    orphan=story == "orphan", force=force.get(tr)):
+                bare.add(tr)
+        if self.moves:
+            self._rivals(b, times, over, story, bare)
         if "confirmed" in times and rng.random() < 0.35:
             self.stream.add(times["confirmed"] + timedelta(seconds=2), self.b.payment(b, times["confirmed"]), "ignored")
         if rng.random() < 0.04:
             self.stream.add(self.instant(), self.b.waitlist(b["attrs"]["event_id"], b["attrs"]["user_id"], b["id"] + 500000), "ignored")
+
+    # -- moves (option --moves) ---------------------------------------------------
+    def _other_event(self, current):
+        m = self.mrng
+        if self.moves_safe:  # only events that exist anyway (an event message names them)
+            ids = [e["id"] for e in self.events if e["fate"] != "never_created" and e["id"] != current]
+            return m.choice(ids or [current])
+        if m.random() < 0.25:  # an id no event message ever names: a placeholder
+            self.count("move_to_placeholder")
+            return len(self.events) + 200 + m.randrange(5)
+        return m.choice([e["id"] for e in self.events if e["id"] != current] or [current + 1])
+
+    def _other_user(self, current):
+        m = self.mrng
+        if m.random() < 0.3:
+            return self.n_users + 100 + m.randrange(10)  # a user seen nowhere else
+        return m.choice([u for u in range(1, self.n_users + 1) if u != current] or [current + 1])
+
+    def _plan_moves(self, b, times, over, story):
+        """A booking whose event and/or user differs between its messages. The messages from
+        a split point up carry the new value (or, the other way round, the lower ones do and
+        the highest carries the old one explicitly). docs/metrics.md: each attribute comes
+        from the highest-ranked message that carries it."""
+        m = self.mrng
+        trs = [tr for tr in ("created", "confirmed", "expired", "cancelled") if tr in times]
+        if len(trs) < 2 or m.random() >= self.p_move:
+            return
+        if self.moves_safe and self._fate(b["attrs"]["event_id"]) == "never_created":
+            return
+        what = m.choice(["event_id", "user_id", "both"])
+        attrs = ["event_id", "user_id"] if what == "both" else [what]
+        k = m.randrange(1, len(trs))
+        upper = m.random() < 0.7
+        for attr in attrs:
+            cur = b["attrs"][attr]
+            new = self._other_event(cur) if attr == "event_id" else self._other_user(cur)
+            for i, tr in enumerate(trs):
+                if (i >= k) == upper:
+                    over[tr][attr] = new
+                elif i == len(trs) - 1:
+                    over[tr][attr] = cur  # the highest carries the old value explicitly
+            self.count(f"move_{attr}_{'up' if upper else 'down'}")
+
+    def _fate(self, eid):
+        return next((e["fate"] for e in self.events if e["id"] == eid), None)
+
+    def _rivals(self, b, times, over, story, bare):
+        """A second message for one slot under another key, with another time and maybe another
+        event/user: the earlier occurrence wins the slot with its attributes (design.md)."""
+        m = self.mrng
+        if m.random() >= self.p_rival:
+            return
+        trs = [tr for tr in times if not (tr == "created" and story == "orphan")]
+        if self.moves_safe:
+            trs = [tr for tr in trs if tr not in bare]
+            if not trs or self._fate(b["attrs"]["event_id"]) == "never_created":
+                return
+        tr = "created" if "created" in trs and m.random() < 0.6 else m.choice(trs)
+        when = times[tr]
+        if m.random() < 0.5:
+            t2 = self.instant()
+        else:
+            t2 = when + timedelta(seconds=m.choice([-1, 1]) * m.randint(60, 86400 * m.choice([1, 3, 40])))
+        if abs((t2 - when).total_seconds()) < 60:
+            t2 = when + timedelta(seconds=61)
+        attrs = dict(over[tr])
+        r = m.random()
+        if r < 0.3:
+            attrs["user_id"] = self._other_user(b["attrs"]["user_id"])
+        elif r < 0.6:
+            attrs["event_id"] = self._other_event(b["attrs"]["event_id"])
+        fmt = m.choice(["ce", "evently"])
+        mid = f"rival-{self.b.uid()}" if fmt == "evently" else None
+        self.stream.add(self.instant(), self.b.booking(b, tr, fmt, t2, message_id=mid, attrs=attrs or None), "rival")
+        self.count(f"rival_{tr}_{'earlier' if t2 < when else 'later'}{'_other_attrs' if r < 0.6 else ''}")
 
     def _one_transition(self, b, tr, when, known_at, attrs, orphan, force=None):
         rng = self.rng
@@ -315,6 +418,7 @@ class Gen:
             self.stream.add(self.instant(), self.b.booking(b, tr, "evently", later, message_id=f"retry-{self.b.uid()}",
                                                            attrs=attrs), "conflict")
             self.count("conflicting_retry_later_time")
+        return bare
 
     # -- noise -------------------------------------------------------------------
     def make_malformed(self):
@@ -328,6 +432,26 @@ class Gen:
             self.count("malformed_" + kind)
             if rng.random() < 0.1 and kind != "too_large":
                 self.stream.add(self.instant(), ch_raw, "malformed_again")
+
+    _ID = re.compile(r'"(booking_id|event_id|user_id|id)": (\d+)(?=[,}])')
+
+    def _string_ids(self, raw):
+        """Some messages spell their ids as digit strings ("booking_id": "91"): each id of a
+        chosen message independently, so one message may mix both spellings."""
+        m = self.mrng
+        if m.random() >= self.p_string_id:
+            return raw
+        hit = []
+
+        def sub(mo):
+            if m.random() < 0.6:
+                hit.append(mo.group(1))
+                return f'"{mo.group(1)}": "{mo.group(2)}"'
+            return mo.group(0)
+        out = self._ID.sub(sub, raw)
+        if hit:
+            self.count("string_ids")
+        return out
 
     def special_times(self):
         """A confirmation written with 24:00 (end of the day, docs) for a fresh booking."""
@@ -354,6 +478,9 @@ class Gen:
         self.special_times()
         self.make_malformed()
         items = sorted(self.stream.items, key=lambda x: (x[0], x[1]))
+        if self.moves:
+            items = [(d, r, ch, self._string_ids(raw) if not tag.startswith("malformed") else raw, tag)
+                     for d, r, ch, raw, tag in items]
         lines = [json.dumps({"channel": ch, "raw": raw}, ensure_ascii=False) for _, _, ch, raw, _ in items]
         frm = self.as_of - timedelta(days=self.rng.choice([6, 13, 30, 45, 75, 100]))
         to = self.as_of + timedelta(days=self.rng.choice([0, 0, 0, 2, 9]))
@@ -375,6 +502,9 @@ def write_case(outdir, seed, n, **opts):
         fh.write(dump_expected(expected) + "\n")
     g.features.update(seed=seed, lines=len(lines), outcomes=expected["outcomes"],
                       parked_then_released=state.released, config=config)
+    if state.slot_ties:  # the generator promises never to rely on the "smaller record" tie-break
+        g.features["slot_ties"] = state.slot_ties
+        print(f"warning: {outdir}: {state.slot_ties} slot ties with different attributes", file=sys.stderr)
     with open(os.path.join(outdir, "features.json"), "w", encoding="utf-8") as fh:
         fh.write(json.dumps(g.features, indent=1, sort_keys=True) + "\n")
     return len(lines)
@@ -388,6 +518,10 @@ def main(argv):
             opts["small"] = True
         elif a == "--no-too-large":
             opts["too_large"] = False
+        elif a == "--moves":
+            opts["moves"] = True
+        elif a == "--moves-safe":
+            opts["moves_safe"] = True
         elif a in ("--zone", "--base", "--anchor"):
             v = next(it)
             opts[a[2:]] = int(v) if a == "--anchor" else v

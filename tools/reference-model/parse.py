@@ -95,6 +95,21 @@ def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+def _id(v):
+    """An id: an integer, or a string of digits naming the same integer ("91" is 91).
+    docs/metrics.md: a flat event's string `id` ("120") that names the event is its id; every
+    digit-string id is read alike (NOTES.md, ambiguity 24).
+    -> int, or None when v is not an id."""
+    if _is_int(v):
+        return v
+    if isinstance(v, str) and _DIGITS.match(v):
+        return int(v)
+    return None
+
+
 def _is_num(v):
     return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
 
@@ -166,7 +181,11 @@ def _parse(raw):
         out = _event(msg, mtype, cloud)
     else:
         raise Rejected("unknown_type")
-    out["key"] = _explicit_key(msg, cloud) or out.pop("default_key", None) or _hash_key(msg)
+    key = _explicit_key(msg, cloud)
+    if (key is not None and not cloud and out["kind"] != "booking" and not isinstance(msg.get("event_data"), dict)
+            and "message_id" not in msg and key == msg.get("id") and _id(key) == out["event_id"]):
+        key = None  # docs: a flat event's string `id` that names the event is its id, not a key
+    out["key"] = key or out.pop("default_key", None) or _hash_key(msg)
     out.pop("default_key", None)
     return ("ok", out)
 
@@ -185,17 +204,19 @@ def _booking(msg, mtype, cloud):
         have, bid = _first([payload], "id")
     if not have and not cloud:
         have, bid = _first([payload], "id")
-    if not _is_int(bid):
+    bid = _id(bid)
+    if bid is None:
         raise Rejected("missing_booking_id")
     attrs = {}
     have, ev = _first([top, payload], "event_id")
     if have and ev is not None:
-        if not _is_int(ev):
+        ev = _id(ev)
+        if ev is None:
             raise Rejected("missing_event_id")
         attrs["event_id"] = ev
     have, user = _first([top, payload], "user_id")
     if have and user is not None:
-        attrs["user_id"] = user
+        attrs["user_id"] = _id(user) if _id(user) is not None else user
     have, qty = _first([payload, top], "quantity")
     if have:
         if not _is_int(qty) or qty < 1 or qty > MAX_QUANTITY:
@@ -237,7 +258,8 @@ def _event(msg, mtype, cloud):
         have, eid = _first([msg], "event_id")
         if not have or eid is None:
             have, eid = _first([payload], "id", "event_id")
-    if not _is_int(eid):
+    eid = _id(eid)
+    if eid is None:
         raise Rejected("missing_event_id")
     if mtype == "EventDeleted":
         return {"kind": "event_delete", "event_id": eid, "default_key": f"EventDeleted:{eid}"}

@@ -170,6 +170,48 @@ def rejection_reasons():
         "invalid_quantity", "invalid_amount", "invalid_capacity", "invalid_timestamp", "too_large"], out["rejections"]
 
 
+@check
+def booking_moves_to_the_event_and_user_of_its_highest_message():
+    # docs/metrics.md: event and user come from the highest-ranked message that carries them
+    msgs = [bk("created", 1, "2026-11-10T10:00:00", ev=3, user=1),
+            bk("confirmed", 1, "2026-11-12T10:00:00", ev=5, user=2),
+            bk("created", 2, "2026-11-11T10:00:00", ev=3, user=2),
+            {"type": "EventCreated", "event_id": 3, "event_data": {"id": 3, "name": "Three", "capacity": 10,
+                                                                  "created_at": "2026-11-01T00:00:00"}}]
+    for order in (msgs, msgs[::-1]):
+        out = run(order)
+        e3, e5 = out["events"]["3"], out["events"]["5"]
+        assert e3["total_bookings"] == 1 and e3["first_booking"] == "2026-11-11T10:00:00Z", e3
+        assert e5["confirmed_bookings"] == 1 and e5["first_booking"] == "2026-11-10T10:00:00Z", e5
+        assert e5["event_name"] == "Unknown Event" and out["system"]["total_users"] == 1
+        assert day(out, "2026-11-10")["new_users"] == 1 and day(out, "2026-11-11")["new_users"] == 0
+        assert day(out, "2026-11-10")["active_events"] == 1 and day(out, "2026-11-11")["active_events"] == 1
+
+
+@check
+def earlier_creation_under_another_key_wins():
+    msgs = [bk("created", 1, "2026-11-12T10:00:00", ev=3), bk("created", 1, "2026-11-10T10:00:00", ev=4, message_id="x")]
+    for order in (msgs, msgs[::-1]):
+        out = run(order)
+        assert set(out["events"]) == {"4"} and out["events"]["4"]["first_booking"] == "2026-11-10T10:00:00Z"
+        assert day(out, "2026-11-10")["new_bookings"] == 1 and day(out, "2026-11-12")["new_bookings"] == 0
+
+
+@check
+def digit_string_ids_are_the_same_ids():
+    c = bk("created", 1, "2026-11-10T10:00:00", ev=3, user=1)
+    s = json.loads(json.dumps(bk("confirmed", 1, "2026-11-10T11:00:00", ev=3, user=1))
+                   .replace('"booking_id": 1', '"booking_id": "1"').replace('"user_id": 1', '"user_id": "1"')
+                   .replace('"event_id": 3', '"event_id": "3"'))
+    d = json.loads(json.dumps(c).replace('"booking_id": 1', '"booking_id": "1"'))  # same key BookingCreated:1
+    flat_c = {"type": "EventCreated", "id": "3", "name": "Three", "capacity": 4, "created_at": "2026-11-01T00:00:00"}
+    flat_u = {"type": "EventUpdated", "id": "3", "capacity": 8, "updated_at": "2026-11-02T00:00:00"}
+    out = run([c, s, d, flat_c, flat_u])
+    assert out["outcomes"] == {"duplicate": 1, "ignored": 0, "processed": 4, "rejected": 0}, out["outcomes"]
+    e = out["events"]["3"]
+    assert e["confirmed_bookings"] == 1 and e["total_capacity"] == 8 and out["system"]["total_users"] == 1, e
+
+
 if __name__ == "__main__":
     failed = 0
     for fn in CHECKS:

@@ -19,6 +19,7 @@ class State:
         self.deleted = set()
         self.seq = 0
         self.released = 0         # parked messages re-processed (for gen.py's features.json)
+        self.slot_ties = 0        # same slot, same time, other attributes ("smaller record" decides)
 
     # -- arrival ---------------------------------------------------------
     def ingest(self, index, raw):
@@ -65,6 +66,8 @@ class State:
         tiebreak = json.dumps({k: str(v) for k, v in msg["attrs"].items()}, sort_keys=True)
         new = (msg["time"], tiebreak, msg["attrs"])
         old = slots.get(msg["tr"])
+        if old is not None and old[0] == new[0] and old[1] != new[1]:
+            self.slot_ties += 1
         # design.md: two messages claiming one slot -> earlier occurrence time wins,
         # then the smaller record.
         if old is None or new[:2] < old[:2]:
