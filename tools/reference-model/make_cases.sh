@@ -1,6 +1,6 @@
 #!/bin/sh
 # Regenerate every case: gen-1..40 under $CASES_OUT (default /tmp/evently-generated-cases), and the
-# small fixtures gen-101..108 the tests run, under test/fixtures/generated.
+# small fixtures gen-101..109 the tests run, under test/fixtures/generated.
 set -e
 cd "$(dirname "$0")"
 python3 - <<'PY'
@@ -32,4 +32,7 @@ for seed, n, zone, base, anchor, large in SMALL:
     if not large:
         cmd.append("--no-too-large")
     subprocess.run(cmd, check=True)
+# one small fixture with bookings that move between events and users, rivals and digit-string ids
+subprocess.run(["python3", "gen.py", "../../test/fixtures/generated/gen-109", "109", "300", "--small", "--moves",
+                "--zone", "Europe/London", "--base", "EUR", "--anchor", "3", "--no-too-large"], check=True)
 PY
