@@ -215,6 +215,10 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
           styleSrc: ["'self'", "'unsafe-inline'"],
           imgSrc: ["'self'", 'data:'],
           connectSrc: ["'self'"],
+          // helmet's default would make a browser fetch every asset over https, so the page would
+          // be blank wherever the service is reached over plain http but on localhost (TLS, when
+          // used, is terminated in front of the service and its pages are https already).
+          upgradeInsecureRequests: null,
         },
       },
     },

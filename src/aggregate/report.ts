@@ -183,11 +183,12 @@ export interface EventStatsRow {
   other_currency_revenue: Record<string, number> | string;
 }
 
+/** A currency → amount object as the database hands it over (text from some drivers). */
+export function currencyAmounts(value: Record<string, number> | string): Record<string, number> {
+  return typeof value === 'string' ? (JSON.parse(value) as Record<string, number>) : value;
+}
+
 export function toEventStats(row: EventStatsRow) {
-  const other =
-    typeof row.other_currency_revenue === 'string'
-      ? (JSON.parse(row.other_currency_revenue) as Record<string, number>)
-      : row.other_currency_revenue;
   return {
     event_id: row.event_id,
     event_name: row.event_name,
@@ -210,7 +211,7 @@ export function toEventStats(row: EventStatsRow) {
     avg_booking_value: row.avg_booking_value,
     first_booking: row.first_booking === null ? null : isoUtc(row.first_booking),
     last_booking: row.last_booking === null ? null : isoUtc(row.last_booking),
-    other_currency_revenue: other,
+    other_currency_revenue: currencyAmounts(row.other_currency_revenue),
   };
 }
 

@@ -5,6 +5,7 @@
 import { round2, unitsGrowthRate, unitsPerCount, unitsToAmount } from '../aggregate/money.ts';
 import {
   buildSeries,
+  currencyAmounts,
   growthRate,
   percent,
   toEventStats,
@@ -192,6 +193,7 @@ export function createAnalyticsService(deps: {
       total_bookings: totalsRow.total_bookings,
       total_users: totalsRow.total_users,
       total_revenue: totalsRow.total_revenue,
+      other_currency_revenue: currencyAmounts(totalsRow.other_currency_revenue),
       recent_bookings: current.bookings,
       recent_revenue: current.revenue,
       recent_events: recentEvents,

@@ -206,6 +206,7 @@ export const SYSTEM = {
   total_bookings: 18,
   total_users: 17,
   total_revenue: 1755,
+  other_currency_revenue: { EUR: 90 },
   recent_bookings: 18,
   recent_revenue: 1755,
   recent_events: 1,

@@ -268,7 +268,11 @@ export const SystemMetricsSchema = Type.Object(
     total_events: Int(),
     total_bookings: Int(),
     total_users: Int(),
-    total_revenue: Num(),
+    total_revenue: Num('Confirmed bookings, base currency'),
+    other_currency_revenue: Type.Record(Type.String(), Type.Number(), {
+      description:
+        'Currency → confirmed amount over every booking in that currency, never added to total_revenue; {} when none',
+    }),
     recent_bookings: Int('Created in the 30 days ending on as_of'),
     recent_revenue: Num(),
     recent_events: Int(),

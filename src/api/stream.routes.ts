@@ -1,11 +1,12 @@
 /**
  * Server-Sent Events: a `change` after each committed batch (on every instance), heartbeats every
- * 15 s. A stream ends when its user is disabled (within a second) and when the service shuts
- * down, so neither a disabled user nor an open browser tab holds anything up.
+ * 15 s. A stream ends when its user is disabled (within a second), when the session of its token
+ * expires, and when the service shuts down, so neither a disabled user, an expired session nor an
+ * open browser tab holds anything up.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf } from '../auth/auth.plugin.ts';
-import { mintToken } from '../auth/tokens.ts';
+import { CLOCK_SKEW_SECONDS, mintToken } from '../auth/tokens.ts';
 import { envelopeSchema, errorResponses } from './schemas.ts';
 import { Common, NoQuery, readContext } from './params.ts';
 import type { Bus } from '../platform/bus.ts';
@@ -25,6 +26,9 @@ export interface StreamRoutesOptions {
 const USER_CHECK_MS = 1_000;
 
 const STREAM_TOKEN_SECONDS = 120;
+
+/** setTimeout's longest delay; a session longer than that (24.8 days) is ended at that point. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = async (app, opts) => {
   /** The streams open on this instance, each with its user and how to end it. */
@@ -69,6 +73,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         role: principal.role,
         type: 'stream',
         expiresInSeconds: STREAM_TOKEN_SECONDS,
+        // The stream it opens lasts as long as the session, not just the two minutes of the URL token.
+        sessionExp: principal.sessionExp,
       });
       return { success: true as const, data: { token, expires_in: STREAM_TOKEN_SECONDS } };
     },
@@ -126,10 +132,15 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         if (m.kind === 'change') send(`event: change\ndata: ${JSON.stringify(m.notice)}\n\n`);
       });
       const heartbeat = setInterval(() => send(': heartbeat\n\n'), opts.heartbeatMs ?? 15_000);
+      // The session ends (its token expires, skew included): so does the stream. A browser's
+      // EventSource then reconnects, and a page with a fresh token gets a new stream token.
+      const sessionLeft = (principal.sessionExp + CLOCK_SKEW_SECONDS) * 1000 - Date.now();
+      const expiry = setTimeout(() => end(), Math.max(0, Math.min(sessionLeft, MAX_TIMER_MS)));
       const openedAt = performance.now();
       const close = () => {
         if (!open.has(end)) return;
         clearInterval(heartbeat);
+        clearTimeout(expiry);
         unsubscribe();
         open.delete(end);
         opts.onStreamEnd?.({

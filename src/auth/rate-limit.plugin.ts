@@ -73,8 +73,9 @@ export const analyticsRateLimit = fp<RateLimitOptions>(
       onExceeded: (request, key) => request.log.warn({ key }, 'rate limit exceeded'),
       errorResponseBuilder: (_request, context) => {
         const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
+        // The wait is stated as Retry-After states it, so a page showing both never disagrees.
         return new TooManyRequestsError(
-          `at most ${context.max} requests per ${opts.limit.windowMinutes} min; retry in ${context.after}`,
+          `Rate limit reached: at most ${context.max} requests per ${opts.limit.windowMinutes} min; retry in ${seconds} s`,
           seconds,
         );
       },

@@ -10,6 +10,12 @@ export interface Principal {
   email: string | undefined;
   username: string | undefined;
   role: string;
+  /**
+   * When the session behind the token ends (`exp`, seconds since epoch): an access token's own;
+   * for a stream token, that of the access token it was minted with (`session_exp`), so an open
+   * stream can outlive the few minutes its URL token is good for, but not the session.
+   */
+  sessionExp: number;
 }
 
 export type VerifyResult =
@@ -20,7 +26,7 @@ export type VerifyResult =
    */
   | { ok: false; status: 401 | 403; detail: string; userId?: number };
 
-const CLOCK_SKEW_SECONDS = 30;
+export const CLOCK_SKEW_SECONDS = 30;
 export const STREAM_TOKEN_MAX_SECONDS = 300;
 const VERIFIED_CACHE_SIZE = 10_000;
 
@@ -113,6 +119,9 @@ export function createTokenVerifier(opts: {
       if (opts.isDisabled(userId)) return { ok: false, status: 401, detail: 'user is disabled', userId };
       const role = typeof payload.role === 'string' ? payload.role : '';
       if (role !== 'admin') return { ok: false, status: 403, detail: 'the admin role is required', userId };
+      const exp = payload.exp as number;
+      const sessionExp =
+        kind === 'stream' && typeof payload.session_exp === 'number' ? payload.session_exp : exp;
       return {
         ok: true,
         principal: {
@@ -120,6 +129,7 @@ export function createTokenVerifier(opts: {
           email: typeof payload.email === 'string' ? payload.email : undefined,
           username: typeof payload.username === 'string' ? payload.username : undefined,
           role,
+          sessionExp,
         },
       };
     },
@@ -135,12 +145,15 @@ export async function mintToken(opts: {
   email?: string;
   type?: string;
   expiresInSeconds: number;
+  /** A stream token's `session_exp`: when the access token it was minted with expires. */
+  sessionExp?: number;
 }): Promise<string> {
   const claims: Record<string, unknown> = {
     user_id: opts.userId,
     email: opts.email ?? `user${opts.userId}@evently.local`,
     role: opts.role,
     type: opts.type ?? 'access',
+    ...(opts.sessionExp === undefined ? {} : { session_exp: opts.sessionExp }),
   };
   return new SignJWT(claims)
     .setProtectedHeader({ alg: opts.algorithm, typ: 'JWT' })

@@ -229,6 +229,8 @@ export interface SystemRow {
   total_bookings: number;
   total_users: number;
   total_revenue: number;
+  /** Currency → confirmed amount in that currency, over every booking (as total_revenue). */
+  other_currency_revenue: Record<string, number> | string;
   avg_capacity_utilization: number;
   avg_cancellation_rate: number;
   data_version: number;
@@ -244,6 +246,9 @@ export async function systemTotals(db: Db): Promise<SystemRow> {
       (select count(*)::int from events where not deleted) as total_events,
       t.bookings::float8 as total_bookings, t.users::float8 as total_users,
       round(t.revenue, 2)::float8 as total_revenue,
+      coalesce((select jsonb_object_agg(c.currency, c.amount order by c.currency)
+        from (select currency, round(sum(amount), 2)::float8 as amount from event_currency_revenue
+              group by currency having sum(confirmed) > 0) c), '{}'::jsonb) as other_currency_revenue,
       (select coalesce(round(avg(100.0 * seats_held / total_capacity), 2), 0)::float8
          from events where not deleted and total_capacity > 0) as avg_capacity_utilization,
       (select coalesce(round(avg(100.0 * cancelled_bookings / total_bookings), 2), 0)::float8

@@ -144,6 +144,9 @@ describe('dashboard page', () => {
     await page.fill('#tz', 'Mars/Olympus');
     await page.press('#tz', 'Enter');
     await page.waitForFunction(() => /tz must be/.test(document.querySelector('#alert')?.textContent ?? ''));
+    // The refused zone stays in its field to be corrected, marked; the figures keep their own zone.
+    expect(await page.getAttribute('#tz', 'aria-invalid')).toBe('true');
+    expect(await text('#alert')).toMatch(/Still showing the last 30 days\./);
     await page.reload();
     await page.waitForFunction(
       () => document.querySelector('[data-kpi=total_bookings]')?.textContent === '3',

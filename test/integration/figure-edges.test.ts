@@ -276,3 +276,47 @@ describe('figures at the edges', () => {
     );
   });
 });
+
+describe('revenue in other currencies, system-wide', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('reports confirmed amounts per other currency in /system, summed exactly and never added in', async () => {
+    const at = Date.UTC(2026, 10, 20, 10);
+    const booking = (id: number, eventId: number, totalAmount: number, currency: string) => ({
+      id,
+      eventId,
+      userId: id,
+      quantity: 1,
+      totalAmount,
+      currency,
+      createdAt: at + id * 60_000,
+    });
+    const confirmed = (b: BookingFacts) => [
+      bookingMessage('BookingCreated', b),
+      bookingMessage('BookingConfirmed', b, b.createdAt + 1_000),
+    ];
+    const system = () => getData(t.app, t.token, `${BASE}/system?as_of=2026-11-21`);
+    expect(await system()).toMatchObject({ other_currency_revenue: {} });
+    await ingestHttp(t.app, t.token, [
+      ...confirmed(booking(1, 1, 12.5, 'EUR')),
+      // Half a cent in each of two events: 12.51 summed exactly, 12.52 if each event were rounded first.
+      ...confirmed(booking(2, 2, 0.005, 'EUR')),
+      ...confirmed(booking(3, 1, 0.005, 'EUR')),
+      ...confirmed(booking(4, 2, 7, 'GBP')),
+      bookingMessage('BookingCreated', booking(5, 2, 3, 'GBP')),
+      ...confirmed(booking(6, 1, 40, 'USD')),
+    ]);
+    expect(await system()).toMatchObject({
+      total_revenue: 40,
+      other_currency_revenue: { EUR: 12.51, GBP: 7 },
+    });
+    await ingestHttp(t.app, t.token, [
+      bookingMessage('BookingCancelled', booking(4, 2, 7, 'GBP'), at + 3_600_000),
+    ]);
+    expect((await system()).other_currency_revenue).toEqual({ EUR: 12.51 });
+  });
+});

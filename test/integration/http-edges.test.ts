@@ -133,6 +133,56 @@ describe('HTTP edges', () => {
     expect(headers['x-request-id']).toBe('sse-edge-1');
     expect(headers['ratelimit-limit']).toBeDefined();
   });
+  /** Reads a stream until it ends; false when it is still open after `ms`. */
+  async function endsWithin(body: ReadableStream<Uint8Array>, ms: number): Promise<boolean> {
+    const reader = body.getReader();
+    return Promise.race([
+      (async () => {
+        while (!(await reader.read()).done);
+        return true;
+      })(),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms)),
+    ]);
+  }
+
+  it('ends an open event stream when the session of its token ends, whichever way it was opened', async () => {
+    const port = (t.app.server.address() as net.AddressInfo).port;
+    // exp 28 s ago: still accepted within the 30 s clock skew, for about 2 more seconds.
+    const expiring = await t.mint({ userId: 77, expiresInSeconds: -28 });
+    const byHeader = await fetch(`http://127.0.0.1:${port}/api/v1/analytics/stream`, {
+      headers: { authorization: `Bearer ${expiring}` },
+    });
+    expect(byHeader.status).toBe(200);
+    const minted = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/stream/token',
+      headers: { authorization: `Bearer ${expiring}` },
+    });
+    const { token } = minted.json<{ data: { token: string } }>().data;
+    const byUrl = await fetch(`http://127.0.0.1:${port}/api/v1/analytics/stream?token=${token}`);
+    expect(byUrl.status).toBe(200);
+    const [headerEnded, urlEnded] = await Promise.all([
+      endsWithin(byHeader.body as ReadableStream<Uint8Array>, 6_000),
+      endsWithin(byUrl.body as ReadableStream<Uint8Array>, 6_000),
+    ]);
+    expect([headerEnded, urlEnded]).toEqual([true, true]);
+  });
+
+  it('keeps a stream opened with a two-minute stream token open for the rest of its session', async () => {
+    const minted = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/stream/token',
+      headers: auth(),
+    });
+    const { token } = minted.json<{ data: { token: string } }>().data;
+    const claims = (jwt: string) =>
+      JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as { exp: number };
+    const stream = claims(token) as { exp: number; session_exp?: number };
+    // The URL token itself is good for two minutes; the stream it opens lasts as long as the session.
+    expect(stream.exp - Date.now() / 1000).toBeLessThanOrEqual(120);
+    expect(stream.session_exp).toBe(claims(t.token).exp);
+  });
+
   it("ends a disabled user's open event stream within a couple of seconds", async () => {
     const port = (t.app.server.address() as net.AddressInfo).port;
     const userToken = await t.mint({ userId: 4242 });

@@ -39,6 +39,20 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Makes a test database refuse (and drop) its connections, or accept them again: a real, reversible
+ * outage of that database alone.
+ */
+export async function setDatabaseReachable(name: string, reachable: boolean): Promise<void> {
+  guard(name);
+  await admin(async (c) => {
+    await c.query(`alter database ${name} with allow_connections ${reachable}`);
+    if (!reachable) {
+      await c.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
+    }
+  });
+}
+
 /** A migrated template plus the databases copied from it; `dropAll()` removes every one. */
 export class ScratchDatabases {
   private readonly created: string[] = [];
@@ -57,13 +71,7 @@ export class ScratchDatabases {
 
   /** Refuses or accepts new connections: a real, reversible database outage. */
   async setReachable(name: string, reachable: boolean): Promise<void> {
-    guard(name);
-    await admin(async (c) => {
-      await c.query(`alter database ${name} with allow_connections ${reachable}`);
-      if (!reachable) {
-        await c.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
-      }
-    });
+    await setDatabaseReachable(name, reachable);
   }
 
   /** Drops one database made by `create()` before the others (a bench frees disk between runs). */

@@ -55,11 +55,18 @@ export class ApiError extends Error {
   /**
    * @param {number} status HTTP status, 0 when the service could not be reached
    * @param {string} message what to show
+   * @param {number} [retryAfter] seconds the service asked to wait (429, 503)
    */
-  constructor(status, message) {
+  constructor(status, message, retryAfter) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
+    this.retryAfter = retryAfter;
+  }
+
+  /** Worth trying again by itself later: rate limited, service unavailable, or not reached. */
+  get isTransient() {
+    return this.status === 0 || this.status === 429 || this.status === 502 || this.status === 503;
   }
 
   /** The token was refused: the page must go back to sign-in. */
@@ -82,6 +89,40 @@ function clip(text) {
   return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE - 1)}…` : text;
 }
 
+/**
+ * A problem's detail as a sentence, so that the page's own sentences can follow it: "tz must be …"
+ * → "tz must be ….". (A detail that starts with a parameter's name keeps it as written.)
+ */
+function sentence(text) {
+  const trimmed = text.trim();
+  return !trimmed || /[.!?…]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
+/** Seconds of a Retry-After header (delta-seconds or an HTTP date); undefined when absent or unreadable. */
+function retryAfterOf(response) {
+  const value = response.headers.get('retry-after');
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+/**
+ * The request budget the service reported (draft-7 RateLimit-* headers): how many requests are
+ * left of `limit` and in how many seconds the window resets; null when it sent none.
+ */
+function budgetOf(response) {
+  const read = (name) => {
+    const value = response.headers.get(name);
+    return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
+  };
+  const limit = read('ratelimit-limit');
+  const remaining = read('ratelimit-remaining');
+  const reset = read('ratelimit-reset');
+  if (limit === undefined || remaining === undefined || reset === undefined) return null;
+  return { limit, remaining, reset, at: Date.now() };
+}
+
 async function problemMessage(response) {
   let detail = '';
   if ((response.headers.get('content-type') ?? '').includes('json')) {
@@ -94,21 +135,18 @@ async function problemMessage(response) {
     }
   }
   const status = response.status;
-  let message =
-    detail ||
+  const message =
+    sentence(detail) ||
     FALLBACK_MESSAGES[status] ||
     (status >= 500
       ? `The analytics service failed to answer (HTTP ${status}).`
       : `Request failed (HTTP ${status}).`);
-  const retryAfter = response.headers.get('retry-after');
-  if ((status === 429 || status === 503) && retryAfter && /^\d+$/.test(retryAfter)) {
-    message += ` Try again in ${retryAfter} s.`;
-  }
   return clip(message);
 }
 
 /**
- * GET /dashboard. Resolves `{ data, meta }`; rejects with ApiError, or with the AbortError of `signal`.
+ * GET /dashboard. Resolves `{ data, meta, budget }` (budget: see budgetOf); rejects with ApiError
+ * (with `budget` too when the service sent one), or with the AbortError of `signal`.
  * @param {{ token: string, days: number, tz?: string, minVersion?: number, signal?: AbortSignal }} options
  */
 export async function fetchDashboard({ token, days, tz, minVersion, signal }) {
@@ -129,7 +167,12 @@ export async function fetchDashboard({ token, days, tz, minVersion, signal }) {
     if (error?.name === 'AbortError') throw error;
     throw new ApiError(0, FALLBACK_MESSAGES[0]);
   }
-  if (!response.ok) throw new ApiError(response.status, await problemMessage(response));
+  const budget = budgetOf(response);
+  if (!response.ok) {
+    const error = new ApiError(response.status, await problemMessage(response), retryAfterOf(response));
+    error.budget = budget;
+    throw error;
+  }
   let body;
   try {
     body = await response.json();
@@ -139,7 +182,7 @@ export async function fetchDashboard({ token, days, tz, minVersion, signal }) {
   if (!body || body.success !== true || typeof body.data !== 'object' || body.data === null) {
     throw new ApiError(response.status, 'The analytics service sent an unexpected answer.');
   }
-  return { data: body.data, meta: body.meta ?? {} };
+  return { data: body.data, meta: body.meta ?? {}, budget };
 }
 
 /**

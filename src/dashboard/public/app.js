@@ -3,6 +3,7 @@
 
 import { fetchDashboard, normalizeToken, openLiveStream, readClaims, tokenStore } from './api.js';
 import { createDailyChart } from './chart.js';
+import { nextLiveRefetch } from './pacing.js';
 import {
   clearDashboard,
   renderCapacity,
@@ -15,8 +16,12 @@ import {
 } from './render.js';
 
 const PREFS_KEY = 'evently.analytics.prefs';
-const REFETCH_DEBOUNCE_MS = 500;
 const DAY_CHOICES = [7, 30, 90];
+/** The read models the dashboard shows: a change to anything else (e.g. `users`) needs no refetch. */
+const SHOWN_MODELS = new Set(['events', 'daily', 'system', 'revenue', 'capacity', 'top-events']);
+/** Waits before retrying a service that could not be reached and sent no Retry-After. */
+const FIRST_RETRY_MS = 5_000;
+const LONGEST_RETRY_MS = 15 * 60_000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,7 +35,18 @@ const state = {
   wantedVersion: 0,
   controller: null,
   stream: null,
+  /** A live refetch waiting for its turn (see pacing.js); 0 when none. */
   refetchTimer: 0,
+  /** A retry after a transient failure (429, 503, unreachable); 0 when none. */
+  retryTimer: 0,
+  retryDelay: FIRST_RETRY_MS,
+  /** The request budget the last answer reported (RateLimit-* headers). */
+  budget: null,
+  /** Period and zone of the figures on screen; null before the first answer. */
+  shown: null,
+  /** The stream's state, and whether the last load failed (the figures on screen are behind). */
+  streamStatus: 'offline',
+  behind: false,
   /** Signs out when the token expires. */
   expiryTimer: 0,
   chart: null,
@@ -52,11 +68,22 @@ function setStatus(text) {
   $('status').textContent = text;
 }
 
-function setLive(status) {
-  const labels = { live: 'Live', connecting: 'Connecting…', offline: 'Offline' };
+/** The badge: the stream's state, unless the figures on screen are behind (the last load failed). */
+function renderLive() {
+  const labels = { live: 'Live', connecting: 'Connecting…', offline: 'Offline', behind: 'Not up to date' };
+  const status = state.behind && state.streamStatus !== 'offline' ? 'behind' : state.streamStatus;
   $('live').dataset.state = status;
   $('live-text').textContent = labels[status] ?? 'Offline';
 }
+
+function setLive(status) {
+  state.streamStatus = status;
+  renderLive();
+}
+
+const clockTime = (ms) => new Date(ms).toLocaleTimeString();
+
+const describePeriod = ({ days, tz }) => `the last ${days} days${tz ? ` in ${tz}` : ''}`;
 
 // ---- preferences ----------------------------------------------------------------------------
 
@@ -101,8 +128,10 @@ function render(data, meta) {
   state.chart ??= createDailyChart($('chart'));
   const drawn = state.chart.update(series);
   $('chart').dataset.points = String(drawn ? series.length : 0);
-  // The series has a row for every day; a period without a booking or any money is still empty.
+  // The series has a row for every day; a period without a booking or any money is still empty:
+  // the note says so instead of a chart of flat zeros.
   const active = series.some((d) => d.new_bookings > 0 || d.total_revenue !== 0 || d.cancelled_bookings > 0);
+  $('chart').hidden = !(drawn && active);
   $('chart-empty').hidden = drawn && active;
   renderDailyTable(series);
   renderTopEvents(data.top_events);
@@ -112,34 +141,72 @@ function render(data, meta) {
 
 async function load() {
   state.controller?.abort();
+  window.clearTimeout(state.retryTimer);
+  state.retryTimer = 0;
   const controller = new window.AbortController();
   state.controller = controller;
+  const requested = { days: state.days, tz: state.tz };
   const dashboard = $('dashboard');
   dashboard.setAttribute('aria-busy', 'true');
   setStatus('Loading…');
   try {
-    const { data, meta } = await fetchDashboard({
+    const { data, meta, budget } = await fetchDashboard({
       token: state.token,
-      days: state.days,
-      tz: state.tz,
+      days: requested.days,
+      tz: requested.tz,
       minVersion: state.wantedVersion > state.shownVersion ? state.wantedVersion : undefined,
       signal: controller.signal,
     });
+    state.budget = budget;
     render(data, meta);
     if (Number.isInteger(meta.data_version)) state.shownVersion = meta.data_version;
+    state.shown = requested;
     // Kept only once they worked: a zone the service refuses is not there again after a reload.
     savePrefs();
     clearAlert();
-    setStatus(`Updated ${new Date().toLocaleTimeString()}`);
+    $('tz').removeAttribute('aria-invalid');
+    state.behind = false;
+    renderLive();
+    if (meta.stale === true) {
+      // The last answer kept while the database is down (api.md): shown, marked, and asked for
+      // again until the service answers with current figures.
+      setStatus(`Kept figures shown; trying again at ${clockTime(scheduleRetry(undefined))}`);
+    } else {
+      state.retryDelay = FIRST_RETRY_MS;
+      setStatus(`Updated ${clockTime(Date.now())}`);
+    }
+    // A live refetch still waiting has nothing left to fetch when this answer is as new.
+    if (state.shownVersion >= state.wantedVersion) {
+      window.clearTimeout(state.refetchTimer);
+      state.refetchTimer = 0;
+    }
   } catch (error) {
     if (error?.name === 'AbortError') return;
     if (error?.isAuth) {
       signOut(error.message);
       return;
     }
+    if (error?.budget) state.budget = error.budget;
     setStatus('');
-    showAlert(error?.name === 'ApiError' ? error.message : 'The dashboard could not be shown. Try again.');
+    const sentences = [
+      error?.name === 'ApiError' ? error.message : 'The dashboard could not be shown. Try again.',
+    ];
     if (error?.name !== 'ApiError') console.error(error);
+    // The controls keep saying what the figures are: a period or zone that could not be shown goes
+    // back to the one on screen (a refused zone stays in its field, marked, to be corrected).
+    if (state.shown && (state.shown.days !== requested.days || state.shown.tz !== requested.tz)) {
+      if (requested.tz !== state.shown.tz && error?.status === 400)
+        $('tz').setAttribute('aria-invalid', 'true');
+      else $('tz').value = state.shown.tz;
+      state.days = state.shown.days;
+      state.tz = state.shown.tz;
+      $('days').value = String(state.days);
+      sentences.push(`Still showing ${describePeriod(state.shown)}.`);
+    }
+    if (error?.isTransient) sentences.push(`Trying again at ${clockTime(scheduleRetry(error.retryAfter))}.`);
+    state.behind = state.shown !== null;
+    renderLive();
+    showAlert(sentences.join(' '));
   } finally {
     if (state.controller === controller) {
       state.controller = null;
@@ -148,9 +215,40 @@ async function load() {
   }
 }
 
-function scheduleRefetch() {
+/**
+ * Loads again by itself after a transient failure: when the service said (Retry-After), else
+ * after a growing wait. Returns when.
+ */
+function scheduleRetry(retryAfterSeconds) {
+  const wait =
+    retryAfterSeconds === undefined
+      ? state.retryDelay
+      : Math.min(Math.max(1, retryAfterSeconds) * 1000, LONGEST_RETRY_MS);
+  if (retryAfterSeconds === undefined) state.retryDelay = Math.min(state.retryDelay * 2, LONGEST_RETRY_MS);
+  window.clearTimeout(state.retryTimer);
   window.clearTimeout(state.refetchTimer);
-  state.refetchTimer = setTimeout(() => void load(), REFETCH_DEBOUNCE_MS);
+  state.refetchTimer = 0;
+  state.retryTimer = setTimeout(() => {
+    state.retryTimer = 0;
+    void load();
+  }, wait);
+  return Date.now() + wait;
+}
+
+/**
+ * A refetch for a live change, paced so that the tab leaves its admin enough of the request
+ * budget (pacing.js). Changes that arrive while one is waiting are fetched with it (the request
+ * asks for the newest version announced), and a retry already planned covers them too.
+ */
+function scheduleRefetch() {
+  if (state.refetchTimer || state.retryTimer) return;
+  const now = Date.now();
+  const { at, paused } = nextLiveRefetch(state.budget, now);
+  if (paused) setStatus(`Live updates resume at ${clockTime(at)}, to stay within your request limit`);
+  state.refetchTimer = setTimeout(() => {
+    state.refetchTimer = 0;
+    void load();
+  }, at - now);
 }
 
 // ---- live updates ---------------------------------------------------------------------------
@@ -159,6 +257,7 @@ function startStream() {
   state.stream?.close();
   state.stream = openLiveStream(state.token, {
     onChange(change) {
+      if (Array.isArray(change.changed) && !change.changed.some((model) => SHOWN_MODELS.has(model))) return;
       const version = change.data_version;
       if (Number.isInteger(version)) {
         if (version <= state.shownVersion) return;
@@ -194,6 +293,9 @@ function enterDashboard() {
   $('dashboard').hidden = false;
   state.shownVersion = 0;
   state.wantedVersion = 0;
+  state.shown = null;
+  state.budget = null;
+  state.behind = false;
   scheduleExpiry(claims?.exp);
   setLive('connecting');
   startStream();
@@ -220,6 +322,9 @@ function signOut(reason) {
   state.controller?.abort();
   state.controller = null;
   window.clearTimeout(state.refetchTimer);
+  state.refetchTimer = 0;
+  window.clearTimeout(state.retryTimer);
+  state.retryTimer = 0;
   state.chart?.destroy();
   state.chart = null;
   state.token = null;
@@ -263,6 +368,7 @@ function onControls(event) {
   state.days = DAY_CHOICES.includes(days) ? days : 30;
   state.tz = tz;
   state.appliedAt = Date.now();
+  $('tz').removeAttribute('aria-invalid');
   void load();
 }
 

@@ -68,6 +68,25 @@ const KPIS = [
   { key: 'avg_cancellation_rate', label: 'Avg cancellation rate', format: formatPercent },
 ];
 
+/** A KPI value on one line; a long one (1e11 amounts) gets a smaller font to fit its card. */
+function kpiValue(key, text) {
+  const value = h('p', { className: 'kpi__value', 'data-kpi': key }, text);
+  value.style.setProperty('--chars', String(Math.max(text.length, 10)));
+  return value;
+}
+
+/** "EUR 12.50 · GBP 3.00": money in currencies other than the base one, never added to its total. */
+function otherCurrencies(amounts) {
+  const entries = Object.entries(asObject(amounts));
+  if (entries.length === 0) return null;
+  return h(
+    'p',
+    { className: 'kpi__foot', 'data-kpi': 'other_currency_revenue' },
+    'Not included: ',
+    entries.map(([currency, amount]) => `${currency} ${formatMoney(amount)}`).join(' · '),
+  );
+}
+
 /** KPI cards from overview.system_metrics; each value carries `data-kpi="<field>"`. */
 export function renderKpis(overview) {
   const metrics = asObject(asObject(overview).system_metrics);
@@ -77,10 +96,11 @@ export function renderKpis(overview) {
         'article',
         { className: 'kpi' },
         h('h3', { className: 'kpi__label' }, label),
-        h('p', { className: 'kpi__value', 'data-kpi': key }, format(metrics[key])),
+        kpiValue(key, format(metrics[key])),
         growth
           ? h('p', { className: 'kpi__foot' }, growthBadge(metrics[growth], growth), ' vs previous 30 days')
           : null,
+        key === 'total_revenue' ? otherCurrencies(metrics.other_currency_revenue) : null,
       ),
     ),
   );
@@ -265,7 +285,6 @@ export function renderCapacity(capacity) {
 export function renderRevenue(revenue, days) {
   const r = asObject(revenue);
   byId('revenue-sub').textContent = `Last ${days} days`;
-  const others = Object.entries(asObject(r.other_currency_revenue));
   byId('revenue').replaceChildren(
     h(
       'p',
@@ -288,14 +307,6 @@ export function renderRevenue(revenue, days) {
         h('dt', {}, 'Growth'),
         h('dd', {}, growthBadge(r.revenue_growth_rate, 'period_revenue_growth')),
       ),
-      others.length > 0
-        ? h(
-            'div',
-            {},
-            h('dt', {}, 'Other currencies'),
-            h('dd', {}, others.map(([currency, amount]) => `${currency} ${formatMoney(amount)}`).join(', ')),
-          )
-        : null,
     ),
     eventList(
       'Top events by revenue (all time)',

@@ -1,0 +1,170 @@
+/**
+ * The dashboard page as an admin leaves it open: reached over plain http at a non-loopback address,
+ * an empty store, a live tab that must not use up its admin's request budget, a database outage it
+ * must come back from by itself, and figures that must fit their cards (other currencies, 1e11
+ * amounts). Real app on PostgreSQL, real Chromium.
+ */
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type { Page, Response } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { launchBrowser, type LaunchedBrowser } from '../helpers/browser.ts';
+import { bookingMessage, eventCreated, jazzBooking, jazzNight } from '../support/messages.ts';
+import { setDatabaseReachable } from '../support/scratch-database.ts';
+
+const HOUR = 3_600_000;
+const now = Date.now();
+const booking = (id: number) => jazzBooking(id, now - HOUR + id * 1_000);
+/** Small enough to run out within a test, at one minute per window (RATE_LIMIT_WINDOW's least). */
+const LIMIT = 12;
+
+let service: TestApp;
+let browser: LaunchedBrowser;
+let port: number;
+let page: Page;
+const dashboardAnswers: { at: number; status: number }[] = [];
+
+async function ingest(messages: string[]): Promise<void> {
+  const response = await service.app.inject({
+    method: 'POST',
+    url: '/api/v1/analytics/ingest',
+    // Another admin: ingest is counted apart anyway, and this keeps the page's user's budget its own.
+    headers: { authorization: `Bearer ${await service.mint({ userId: 99 })}` },
+    payload: { messages },
+  });
+  expect(response.statusCode).toBe(200);
+  const { results } = response.json<{ data: { results: { outcome: string }[] } }>().data;
+  expect(results.map((r) => r.outcome)).toEqual(messages.map(() => 'processed'));
+}
+
+const text = async (selector: string) => ((await page.textContent(selector)) ?? '').trim();
+
+/** The first IPv4 address of this machine that is not loopback, if it has one. */
+function outwardAddress(): string | undefined {
+  for (const addresses of Object.values(networkInterfaces()))
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return undefined;
+}
+
+beforeAll(async () => {
+  service = await startTestApp({ env: { RATE_LIMIT_ANALYTICS: String(LIMIT), RATE_LIMIT_WINDOW: '1' } });
+  await service.app.listen({ port: 0, host: '0.0.0.0' });
+  port = (service.app.server.address() as AddressInfo).port;
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+  page.on('response', (response: Response) => {
+    if (new URL(response.url()).pathname === '/api/v1/analytics/dashboard')
+      dashboardAnswers.push({ at: Date.now(), status: response.status() });
+  });
+  // Every text the alert ever shows, however briefly.
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { alerts: string[] }).alerts = seen;
+    document.addEventListener('DOMContentLoaded', () => {
+      const alert = document.getElementById('alert');
+      if (!alert) return;
+      new MutationObserver(() => {
+        if (alert.textContent) seen.push(alert.textContent);
+      }).observe(alert, { childList: true, characterData: true, subtree: true });
+    });
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (service?.database) await setDatabaseReachable(service.database.name, true).catch(() => undefined);
+  await service?.close();
+});
+
+describe('dashboard page, left open', () => {
+  it('loads over plain http at a non-loopback address (no upgrade to https in its policy)', async () => {
+    const res = await service.app.inject({ method: 'GET', url: '/' });
+    expect(res.headers['content-security-policy']).not.toMatch(/upgrade-insecure-requests/);
+    // Browsers treat localhost as secure whatever the policy: the page must also work elsewhere.
+    const address = outwardAddress() ?? '127.0.0.1';
+    await page.goto(`http://${address}:${port}/`);
+    await page.waitForSelector('#signin:not([hidden])');
+    // The module script ran (it shows the form) and the stylesheet applied (it zeroes body's margin).
+    expect(await page.evaluate(() => getComputedStyle(document.body).margin)).toBe('0px');
+  });
+
+  it('says there is no activity instead of drawing a chart of zeros', async () => {
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.fill('#token', service.token);
+    await page.click('#signin-form button[type=submit]');
+    await page.waitForSelector('[data-kpi=total_bookings]');
+    expect(await text('[data-kpi=total_bookings]')).toBe('0');
+    expect(await page.isVisible('#chart-empty')).toBe(true);
+    expect(await page.isVisible('#chart')).toBe(false);
+  });
+
+  it('paces live refetches within its admin’s request budget instead of running into 429', async () => {
+    await page.waitForSelector('#live[data-state=live]');
+    await ingest([eventCreated(jazzNight(now - 72 * HOUR, now + 30 * 24 * HOUR))]);
+    const start = Date.now();
+    // 15 batches, each announced on the stream: more than the whole budget if each were fetched.
+    for (let id = 1; id <= 15; id++) {
+      await ingest([bookingMessage('BookingCreated', booking(id))]);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    await page.waitForFunction(
+      () => document.querySelector('[data-kpi=total_bookings]')?.textContent === '15',
+      undefined,
+      { timeout: 40_000 },
+    );
+    const during = dashboardAnswers.filter((a) => a.at >= start);
+    expect(during.map((a) => a.status).every((status) => status === 200)).toBe(true);
+    expect(during.length).toBeLessThanOrEqual(3);
+    expect(dashboardAnswers.some((a) => a.status === 429)).toBe(false);
+    expect(await text('#alert')).toBe('');
+  });
+
+  it('after a database outage keeps the period it shows and recovers by itself', async () => {
+    const name = service.database?.name as string;
+    await setDatabaseReachable(name, false);
+    // An uncached period during the outage: a 503.
+    await page.selectOption('#days', '7');
+    await page.waitForFunction(() =>
+      (window as unknown as { alerts: string[] }).alerts.some((a) => a.includes('Trying again at')),
+    );
+    const alerts = await page.evaluate(() => (window as unknown as { alerts: string[] }).alerts);
+    expect(alerts.find((a) => a.includes('Trying again at'))).toMatch(/Still showing the last 30 days\./);
+    expect(await page.inputValue('#days')).toBe('30');
+    expect(await text('#revenue-sub')).toBe('Last 30 days');
+    // The retry gets the answer kept from before the outage, marked stale.
+    await page.waitForSelector('#meta-stale:not([hidden])', { timeout: 20_000 });
+
+    await setDatabaseReachable(name, true);
+    // Back by itself: no click, no new data, no reload.
+    await page.waitForSelector('#meta-stale[hidden]', { state: 'attached', timeout: 30_000 });
+    expect(await text('#alert')).toBe('');
+    expect(await page.getAttribute('#live', 'data-state')).toBe('live');
+  });
+
+  it('shows revenue in other currencies beside the total, and fits a 1e11 amount on one line', async () => {
+    await ingest([
+      bookingMessage('BookingCreated', { ...booking(20), currency: 'EUR', totalAmount: 12.5 }),
+      bookingMessage('BookingConfirmed', { ...booking(20), currency: 'EUR', totalAmount: 12.5 }),
+      ...[21, 22, 23].flatMap((id) => [
+        bookingMessage('BookingCreated', { ...booking(id), totalAmount: 1e11 }),
+        bookingMessage('BookingConfirmed', { ...booking(id), totalAmount: 1e11 }),
+      ]),
+    ]);
+    await page.click('#refresh');
+    await page.waitForFunction(
+      () => document.querySelector('[data-kpi=total_revenue]')?.textContent === '300,000,000,000.00',
+      undefined,
+      { timeout: 15_000 },
+    );
+    expect(await text('[data-kpi=other_currency_revenue]')).toBe('Not included: EUR 12.50');
+    for (const width of [1280, 375]) {
+      await page.setViewportSize({ width, height: 900 });
+      const fits = await page.$eval('[data-kpi=total_revenue]', (el) => {
+        const lineHeight = parseFloat(getComputedStyle(el).lineHeight) || el.getBoundingClientRect().height;
+        return el.scrollWidth <= el.clientWidth && el.getBoundingClientRect().height < 1.5 * lineHeight;
+      });
+      expect(fits, `at ${width} px`).toBe(true);
+    }
+  });
+});
