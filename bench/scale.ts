@@ -190,6 +190,11 @@ async function main(): Promise<void> {
       { name: 'events/{id}', path: '/api/v1/analytics/events/1' },
       { name: 'daily (30 d)', path: '/api/v1/analytics/daily' },
       { name: 'daily (365 d)', path: `/api/v1/analytics/daily?from=${yearAgo}&to=${today}` },
+      // Another zone than the reporting zone: summed from the quarter-hour buckets.
+      {
+        name: 'daily (365 d, tz)',
+        path: `/api/v1/analytics/daily?from=${yearAgo}&to=${today}&tz=Asia/Kolkata`,
+      },
       { name: 'top-events', path: '/api/v1/analytics/top-events' },
     ];
     console.log(

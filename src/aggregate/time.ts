@@ -132,7 +132,30 @@ export function isValidDate(text: string): boolean {
   return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === text;
 }
 
+/**
+ * The three-letter names IANA's time zone database itself defines. ICU accepts more (Java's `IST`,
+ * `PST`, `CTT`, `BST`, …): they are not IANA zones, and other systems read them as something else
+ * (PostgreSQL takes `IST` for Israel, ICU for India), so they are refused rather than guessed.
+ */
+const IANA_THREE_LETTER = new Set([
+  'UTC',
+  'UCT',
+  'GMT',
+  'EST',
+  'MST',
+  'HST',
+  'CET',
+  'EET',
+  'MET',
+  'WET',
+  'PRC',
+  'ROC',
+  'ROK',
+]);
+
+/** An IANA zone name (or link) that ICU knows. */
 export function isValidTimeZone(zone: string): boolean {
+  if (/^[a-z]{3}$/i.test(zone) && !IANA_THREE_LETTER.has(zone.toUpperCase())) return false;
   try {
     formatter('date', zone);
     return true;

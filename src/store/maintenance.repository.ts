@@ -1,6 +1,8 @@
 /** Whole-table maintenance: re-deriving the day tables for another zone, and wiping aggregates. */
 import { sql } from 'kysely';
+import { localDayOfBucket } from '../aggregate/time.ts';
 import type { Db } from '../platform/db.ts';
+import { periodOfBucket, type Period } from './local-days.ts';
 
 const FLOW_SUMS = `sum(new_bookings)::int, sum(confirmed)::int, sum(cancelled)::int, sum(expired)::int,
   sum(revenue), sum(gross_confirmed), sum(confirmed_base)::int`;
@@ -11,9 +13,20 @@ const FLOW_COLUMNS = 'new_bookings, confirmed, cancelled, expired, revenue, gros
  * re-derived from the quarter-hour buckets, which do not depend on any zone.
  */
 export async function rebuildDayTables(trx: Db, zone: string): Promise<void> {
-  const day = sql`(to_timestamp(bucket::bigint * 900) at time zone ${zone})::date`;
   await sql`delete from flow_day_event`.execute(trx);
   await sql`delete from flow_day`.execute(trx);
+  // Each bucket's day as ingest labels it (its start's local date, ICU), not with PostgreSQL's own
+  // zone rules (local-days.ts): the days in which buckets begin, and the first bucket of each.
+  const { rows } = await sql<{ bucket: number }>`
+    select bucket from flow_bucket union select bucket from flow_bucket_event order by 1`.execute(trx);
+  const dayOf = localDayOfBucket(zone);
+  const days: Period[] = [];
+  for (const { bucket } of rows) {
+    const label = dayOf(bucket);
+    if (days.at(-1)?.label !== label) days.push({ label, first: bucket });
+  }
+  if (days.length === 0) return setDayZone(trx, zone);
+  const day = periodOfBucket(sql`bucket`, days);
   await sql`
     insert into flow_day_event (event_id, day, ${sql.raw(FLOW_COLUMNS)}, transitions)
     select event_id, ${day}, ${sql.raw(FLOW_SUMS)}, sum(transitions)::int

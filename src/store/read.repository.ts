@@ -3,8 +3,10 @@
  * with the number of events and days asked for, never with the number of bookings.
  */
 import { sql, type RawBuilder } from 'kysely';
+import { monthStart, weekStart } from '../aggregate/report.ts';
 import { addDays, localMidnightUtc } from '../aggregate/time.ts';
 import type { Db } from '../platform/db.ts';
+import { firstBucketOf, periodOfBucket, periodsOf } from './local-days.ts';
 
 /**
  * Where local days begin, in epoch seconds, worked out in TypeScript rather than with PostgreSQL's
@@ -326,7 +328,7 @@ export async function dayFlows(
     return rows;
   }
   const range = bucketRange(from, to, tz);
-  const localDay = sql`((to_timestamp(bucket::bigint * 900) at time zone ${tz})::date)::text`;
+  const localDay = sql`${periodOfBucket(sql`bucket`, periodsOf(from, to, tz))}::text`;
   if (eventId !== undefined) {
     const { rows } = await sql<DayFlowRow>`
       select ${localDay} as day, ${counts}, ${money}, 0 as new_users, 1 as active_events
@@ -347,8 +349,7 @@ export async function dayFlows(
 }
 
 function bucketRange(from: string, to: string, tz: string): RawBuilder<unknown> {
-  const { start, end } = daySpan(from, to, tz);
-  return sql`bucket >= ${Math.floor(start / 900)} and bucket < ${Math.floor(end / 900)}`;
+  return sql`bucket >= ${firstBucketOf(from, tz)} and bucket < ${firstBucketOf(addDays(to, 1), tz)}`;
 }
 
 /** Bookings created before a local date: the running total a series starts from. */
@@ -365,7 +366,7 @@ export async function bookingsCreatedBefore(
   }
   const { rows } = await sql<{ n: number }>`
     select coalesce(sum(new_bookings), 0)::float8 as n from flow_bucket
-    where bucket < ${Math.floor(dayStart(date, tz) / 900)}`.execute(db);
+    where bucket < ${firstBucketOf(date, tz)}`.execute(db);
   return rows[0]?.n ?? 0;
 }
 
@@ -384,8 +385,8 @@ export async function activeEventsByPeriod(
           select (date_trunc(${unit}, day)::date)::text as period, count(distinct event_id)::int as n
           from flow_day_event where day between ${from}::date and ${to}::date and transitions > 0 group by 1`
       : sql<{ period: string; n: number }>`
-          select (date_trunc(${unit}, (to_timestamp(bucket::bigint * 900) at time zone ${tz})::date)::date)::text as period,
-            count(distinct event_id)::int as n
+          select ${periodOfBucket(sql`bucket`, periodsOf(from, to, tz, { labelOf: unit === 'week' ? weekStart : monthStart }))}::text
+            as period, count(distinct event_id)::int as n
           from flow_bucket_event where ${bucketRange(from, to, tz)} and transitions > 0 group by 1`;
   const { rows } = await query.execute(db);
   return new Map(rows.map((r) => [r.period, r.n]));
@@ -398,11 +399,11 @@ export async function heartbeatMinutes(
   to: string,
   tz: string,
 ): Promise<Map<string, number>> {
-  const { start, end } = daySpan(from, to, tz);
+  const minuteOf = (day: string) => firstBucketOf(day, tz, 60);
   const { rows } = await sql<{ day: string; n: number }>`
-    select ((to_timestamp(minute * 60) at time zone ${tz})::date)::text as day, count(*)::int as n
+    select ${periodOfBucket(sql`minute`, periodsOf(from, to, tz, { unit: 60 }))}::text as day, count(*)::int as n
     from heartbeats
-    where minute >= ${Math.floor(start / 60)} and minute < ${Math.floor(end / 60)}
+    where minute >= ${minuteOf(from)} and minute < ${minuteOf(addDays(to, 1))}
     group by 1`.execute(db);
   return new Map(rows.map((r) => [r.day, r.n]));
 }

@@ -38,6 +38,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Reuse an existing database (a second instance on the same data). */
   databaseUrl?: string;
+  /** PGlite: reuse this data directory (a restart on the same data); it is left for its owner. */
+  dataDir?: string;
   /** Where the app's log lines go (set LOG_LEVEL in env too; the default level is silent). */
   logDestination?: DestinationStream;
 }
@@ -60,6 +62,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       database = await createTestDatabase('app');
       env.DATABASE_URL = database.url;
     }
+  } else if (options.dataDir) {
+    env.DATA_DIR = options.dataDir;
   } else {
     dataDir = mkdtempSync(path.join(tmpdir(), 'evently-test-'));
     env.DATA_DIR = dataDir;

@@ -1,0 +1,61 @@
+/**
+ * Which local day (or week, or month) a UTC quarter-hour bucket belongs to, in SQL, with the day
+ * boundaries worked out in TypeScript (ICU, as at ingest) and handed to PostgreSQL as sorted
+ * arrays: `width_bucket` finds each bucket's day among them.
+ *
+ * PostgreSQL's own `at time zone` is not used for this. Its zone rules are those of the server's
+ * (or PGlite's) tzdata, which can differ from Node's: PGlite 0.5 still had America/Vancouver on
+ * summer time after November 2026, so a booking landed on a different day live (ICU) than after a
+ * rebuild (PostgreSQL). And it reads some names as abbreviations with a fixed offset (`CET`, `IST`)
+ * where ICU reads the zone. One source of zone rules keeps every figure on the same day.
+ */
+import { sql, type RawBuilder } from 'kysely';
+import { addDays, localMidnightUtc } from '../aggregate/time.ts';
+
+/** Seconds in a flow bucket (a UTC quarter-hour); heartbeats are kept per minute (60). */
+export const BUCKET_SECONDS = 900;
+
+/**
+ * The first bucket (of `unit` seconds) of a local day: the first whose start lies in the day. Every
+ * offset in use since 1979 is a multiple of 15 minutes, so a day starts on a bucket boundary; before
+ * that, a bucket that straddles midnight belongs to the day its start lies in, as at ingest.
+ */
+export function firstBucketOf(date: string, tz: string, unit = BUCKET_SECONDS): number {
+  return Math.ceil(localMidnightUtc(date, tz) / 1000 / unit);
+}
+
+export interface Period {
+  /** The label: a day, or the first day of a week or month. */
+  label: string;
+  /** The first bucket of the period (or of the part of it in range). */
+  first: number;
+}
+
+/**
+ * Periods of [from, to] in a zone, one per distinct `labelOf(day)` (days by default), in order,
+ * with the first bucket of `unit` seconds of each.
+ */
+export function periodsOf(
+  from: string,
+  to: string,
+  tz: string,
+  { labelOf = (day: string) => day, unit = BUCKET_SECONDS } = {},
+): Period[] {
+  const periods: Period[] = [];
+  for (let day = from; day <= to; day = addDays(day, 1)) {
+    const label = labelOf(day);
+    if (periods.at(-1)?.label !== label) periods.push({ label, first: firstBucketOf(day, tz, unit) });
+  }
+  return periods;
+}
+
+/**
+ * SQL for the label (as `date`) of the period a bucket column belongs to; null before the first.
+ * The periods must be in order; a bucket at or after the last one's start gets the last label, so
+ * the query must bound its buckets itself.
+ */
+export function periodOfBucket(column: RawBuilder<unknown>, periods: readonly Period[]): RawBuilder<string> {
+  const labels = `{${periods.map((p) => p.label).join(',')}}`;
+  const firsts = `{${periods.map((p) => p.first).join(',')}}`;
+  return sql<string>`((${labels}::date[])[width_bucket(${column}::bigint, ${firsts}::bigint[])])`;
+}
