@@ -153,9 +153,13 @@ const IANA_THREE_LETTER = new Set([
   'ROK',
 ]);
 
+/** Names ICU still accepts that the IANA database has removed (2016–2020) or never had. */
+const NOT_IANA = /^(systemv\/.*|us\/pacific-new|canada\/east-saskatchewan)$/i;
+
 /** An IANA zone name (or link) that ICU knows. */
 export function isValidTimeZone(zone: string): boolean {
   if (/^[a-z]{3}$/i.test(zone) && !IANA_THREE_LETTER.has(zone.toUpperCase())) return false;
+  if (NOT_IANA.test(zone)) return false;
   try {
     formatter('date', zone);
     return true;

@@ -122,6 +122,10 @@ export function createTokenVerifier(opts: {
       const exp = payload.exp as number;
       const sessionExp =
         kind === 'stream' && typeof payload.session_exp === 'number' ? payload.session_exp : exp;
+      // A stream token outliving the session it was minted in opens nothing (an EventSource would
+      // reconnect to a stream that ends at once, again and again, until the token expired).
+      if (sessionExp + CLOCK_SKEW_SECONDS <= Date.now() / 1000)
+        return { ok: false, status: 401, detail: 'the session of this stream token has expired' };
       return {
         ok: true,
         principal: {

@@ -6,7 +6,12 @@ import { planBatch, type BatchPlan } from '../aggregate/batch.ts';
 import type { BookingState } from '../aggregate/booking.ts';
 import { nonZero } from '../aggregate/deltas.ts';
 import type { Db } from '../platform/db.ts';
-import { applyBucketFlows, applyDayFlows, applyEventFlows } from '../store/flows.repository.ts';
+import {
+  applyActivityMasks,
+  applyBucketFlows,
+  applyDayFlows,
+  applyEventFlows,
+} from '../store/flows.repository.ts';
 import * as repo from '../store/ingest.repository.ts';
 import * as users from '../store/users.repository.ts';
 import type { NormalizedMessage } from '../aggregate/messages.ts';
@@ -86,7 +91,11 @@ export async function applyMessages(
   writes.push(users.upsertUsers(trx, userRows));
   writes.push(applyBucketFlows(trx, nonZero(d.buckets)));
   writes.push(applyDayFlows(trx, nonZero(d.days), d.dayActiveEvents));
-  writes.push(applyEventFlows(trx, 'flow_bucket_event', nonZero(d.bucketEvents)));
+  // The activity masks are worked out from flow_bucket_event where a quarter lost transitions: after it.
+  const bucketEvents = nonZero(d.bucketEvents);
+  writes.push(
+    applyEventFlows(trx, 'flow_bucket_event', bucketEvents).then(() => applyActivityMasks(trx, bucketEvents)),
+  );
   writes.push(applyEventFlows(trx, 'flow_day_event', nonZero(d.dayEvents)));
   writes.push(repo.applyAggregateTotals(trx, d.totals));
   await allStatements(writes);

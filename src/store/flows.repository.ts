@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { zeroFlow, type EventFlowDelta, type FlowDelta } from '../aggregate/deltas.ts';
 import { unitsToDecimal } from '../aggregate/money.ts';
 import type { Db } from '../platform/db.ts';
+import { quarterMask, utcDayAndQuarter } from './local-days.ts';
 import { json } from './rows.ts';
 
 function flowPayload(d: FlowDelta): Record<string, unknown> {
@@ -94,4 +95,53 @@ export async function applyEventFlows(
       as x(at ${periodType}, event_id bigint, ${FLOW_RECORD}, transitions int)
     on conflict (event_id, ${sql.raw(period)}) do update set ${flowUpdate(table)},
       transitions = ${sql.table(table)}.transitions + excluded.transitions`.execute(trx);
+}
+
+/**
+ * Keeps flow_mask_event (which quarter-hours of each UTC day had a transition of each event) in
+ * step with this batch's flow_bucket_event deltas, which must already be written: a quarter that
+ * gained transitions is set; a day of an event where one lost some is worked out again from
+ * flow_bucket_event (the quarter may have none left: a booking moved to another event).
+ */
+export async function applyActivityMasks(trx: Db, bucketEvents: [string, EventFlowDelta][]): Promise<void> {
+  const gained = new Map<string, { day: number; eventId: number; quarters: number[] }>();
+  const lost = new Map<string, { day: number; event_id: number }>();
+  for (const [key, d] of bucketEvents) {
+    if (d.transitions === 0) continue;
+    const [bucket, eventId] = key.split('|').map(Number) as [number, number];
+    const { day, quarter } = utcDayAndQuarter(bucket);
+    const pair = `${day}|${eventId}`;
+    if (d.transitions < 0) lost.set(pair, { day, event_id: eventId });
+    else {
+      const entry = gained.get(pair) ?? { day, eventId, quarters: [] };
+      entry.quarters.push(quarter);
+      gained.set(pair, entry);
+    }
+  }
+  for (const pair of lost.keys()) gained.delete(pair);
+  if (gained.size > 0) {
+    const payload = [...gained.values()].map((g) => ({
+      day: g.day,
+      event_id: g.eventId,
+      quarters: quarterMask(g.quarters),
+    }));
+    await sql`
+      insert into flow_mask_event (day, event_id, quarters)
+      select day, event_id, quarters::bit(96)
+      from json_to_recordset(${json(payload)}::json) as x(day int, event_id bigint, quarters text)
+      on conflict (day, event_id) do update set quarters = flow_mask_event.quarters | excluded.quarters`.execute(
+      trx,
+    );
+  }
+  if (lost.size > 0) {
+    await sql`
+      insert into flow_mask_event (day, event_id, quarters)
+      select x.day, x.event_id, coalesce(bit_or(set_bit(repeat('0', 96)::bit(96), (f.bucket - x.day * 96), 1))
+        filter (where f.transitions > 0), repeat('0', 96)::bit(96))
+      from json_to_recordset(${json([...lost.values()])}::json) as x(day int, event_id bigint)
+      left join flow_bucket_event f
+        on f.event_id = x.event_id and f.bucket >= x.day * 96 and f.bucket < x.day * 96 + 96
+      group by x.day, x.event_id
+      on conflict (day, event_id) do update set quarters = excluded.quarters`.execute(trx);
+  }
 }

@@ -44,7 +44,13 @@ export function periodsOf(
   const periods: Period[] = [];
   for (let day = from; day <= to; day = addDays(day, 1)) {
     const label = labelOf(day);
-    if (periods.at(-1)?.label !== label) periods.push({ label, first: firstBucketOf(day, tz, unit) });
+    const last = periods.at(-1);
+    if (last?.label === label) continue;
+    const first = firstBucketOf(day, tz, unit);
+    // A day the zone skipped (Pacific/Apia went from 29 to 31 December 2011) has no bucket of its
+    // own: it starts where the next day does, and would take the buckets of the day before.
+    if (last !== undefined && first <= last.first) continue;
+    periods.push({ label, first });
   }
   return periods;
 }
@@ -58,4 +64,37 @@ export function periodOfBucket(column: RawBuilder<unknown>, periods: readonly Pe
   const labels = `{${periods.map((p) => p.label).join(',')}}`;
   const firsts = `{${periods.map((p) => p.first).join(',')}}`;
   return sql<string>`((${labels}::date[])[width_bucket(${column}::bigint, ${firsts}::bigint[])])`;
+}
+
+/** Quarter-hours in a UTC day: the bits of a flow_mask_event row. */
+export const QUARTERS = 96;
+
+/** The UTC day (days since 1970-01-01) and quarter-hour of that day of a bucket. */
+export function utcDayAndQuarter(bucket: number): { day: number; quarter: number } {
+  const day = Math.floor(bucket / QUARTERS);
+  return { day, quarter: bucket - day * QUARTERS };
+}
+
+/** A bit(96) literal with these quarters set (bit 1, the leftmost, is quarter 0). */
+export function quarterMask(quarters: Iterable<number>): string {
+  const bits = new Array<string>(QUARTERS).fill('0');
+  for (const q of quarters) bits[q] = '1';
+  return bits.join('');
+}
+
+/**
+ * The UTC days a range of buckets [first, end) covers, each with the quarters of it in range
+ * (null: the whole day).
+ */
+export function utcDaysOf(first: number, end: number): { day: number; mask: string | null }[] {
+  const out: { day: number; mask: string | null }[] = [];
+  if (end <= first) return out;
+  const last = utcDayAndQuarter(end - 1);
+  for (let { day, quarter } = utcDayAndQuarter(first); day <= last.day; day++, quarter = 0) {
+    const upTo = day === last.day ? last.quarter : QUARTERS - 1;
+    if (quarter === 0 && upTo === QUARTERS - 1) out.push({ day, mask: null });
+    else
+      out.push({ day, mask: quarterMask(Array.from({ length: upTo - quarter + 1 }, (_, i) => quarter + i)) });
+  }
+  return out;
 }

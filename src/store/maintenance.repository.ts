@@ -52,6 +52,7 @@ export const AGGREGATE_TABLES = [
   'event_currency_revenue',
   'flow_bucket',
   'flow_bucket_event',
+  'flow_mask_event',
   'flow_day',
   'flow_day_event',
   'users',

@@ -4,6 +4,7 @@ import * as initial from './migrations/0001_initial.ts';
 import * as currencyConfirmations from './migrations/0002_currency_confirmations.ts';
 import * as ticketSumsBigint from './migrations/0003_ticket_sums_bigint.ts';
 import * as bookingsWithoutFacts from './migrations/0004_bookings_without_facts.ts';
+import * as activityMasks from './migrations/0005_activity_masks.ts';
 
 /** Migrations are listed here, in order; each is frozen once released. */
 class StaticProvider implements MigrationProvider {
@@ -13,6 +14,7 @@ class StaticProvider implements MigrationProvider {
       '0002_currency_confirmations': currencyConfirmations,
       '0003_ticket_sums_bigint': ticketSumsBigint,
       '0004_bookings_without_facts': bookingsWithoutFacts,
+      '0005_activity_masks': activityMasks,
     });
   }
 }

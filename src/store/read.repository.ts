@@ -6,7 +6,8 @@ import { sql, type RawBuilder } from 'kysely';
 import { monthStart, weekStart } from '../aggregate/report.ts';
 import { addDays, localMidnightUtc } from '../aggregate/time.ts';
 import type { Db } from '../platform/db.ts';
-import { firstBucketOf, periodOfBucket, periodsOf } from './local-days.ts';
+import { firstBucketOf, periodOfBucket, periodsOf, utcDaysOf, type Period } from './local-days.ts';
+import { json } from './rows.ts';
 
 /**
  * Where local days begin, in epoch seconds, worked out in TypeScript rather than with PostgreSQL's
@@ -336,15 +337,12 @@ export async function dayFlows(
       group by 1 order by 1`.execute(db);
     return rows;
   }
-  const [flows, active] = await Promise.all([
+  const [flows, activeByDay] = await Promise.all([
     sql<Omit<DayFlowRow, 'active_events'>>`
       select ${localDay} as day, ${counts}, ${money}, sum(new_users)::int as new_users
       from flow_bucket where ${range} group by 1 order by 1`.execute(db),
-    sql<{ day: string; n: number }>`
-      select ${localDay} as day, count(distinct event_id)::int as n
-      from flow_bucket_event where ${range} and transitions > 0 group by 1`.execute(db),
+    activeEvents(db, periodsOf(from, to, tz), firstBucketOf(addDays(to, 1), tz)),
   ]);
-  const activeByDay = new Map(active.rows.map((r) => [r.day, r.n]));
   return flows.rows.map((r) => ({ ...r, active_events: activeByDay.get(r.day) ?? 0 }));
 }
 
@@ -384,12 +382,35 @@ export async function activeEventsByPeriod(
       ? sql<{ period: string; n: number }>`
           select (date_trunc(${unit}, day)::date)::text as period, count(distinct event_id)::int as n
           from flow_day_event where day between ${from}::date and ${to}::date and transitions > 0 group by 1`
-      : sql<{ period: string; n: number }>`
-          select ${periodOfBucket(sql`bucket`, periodsOf(from, to, tz, { labelOf: unit === 'week' ? weekStart : monthStart }))}::text
-            as period, count(distinct event_id)::int as n
-          from flow_bucket_event where ${bucketRange(from, to, tz)} and transitions > 0 group by 1`;
+      : undefined;
+  if (!query) {
+    const labelOf = unit === 'week' ? weekStart : monthStart;
+    return activeEvents(db, periodsOf(from, to, tz, { labelOf }), firstBucketOf(addDays(to, 1), tz));
+  }
   const { rows } = await query.execute(db);
   return new Map(rows.map((r) => [r.period, r.n]));
+}
+
+/**
+ * Distinct events with a transition in each period, from the activity masks (one row per event and
+ * UTC day, whatever the number of bookings): each period is cut into the UTC days it covers, with
+ * the quarter-hours of each day that lie in it. `end`: the first bucket after the last period.
+ */
+async function activeEvents(db: Db, periods: readonly Period[], end: number): Promise<Map<string, number>> {
+  const segments = periods.flatMap((p, i) =>
+    utcDaysOf(p.first, periods[i + 1]?.first ?? end).map(({ day, mask }) => ({ label: p.label, day, mask })),
+  );
+  if (segments.length === 0) return new Map();
+  const { rows } = await sql<{ label: string; n: number }>`
+    with s as materialized (
+      select label, day, coalesce(mask, repeat('1', 96))::bit(96) as mask
+      from json_to_recordset(${json(segments)}::json) as x(label text, day int, mask text)
+    )
+    select s.label, count(distinct m.event_id)::int as n
+    from s join flow_mask_event m on m.day = s.day
+    where bit_count(m.quarters & s.mask) > 0
+    group by s.label`.execute(db);
+  return new Map(rows.map((r) => [r.label, r.n]));
 }
 
 /** Minutes with at least one heartbeat per local day in [from, to]. */

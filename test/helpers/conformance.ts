@@ -104,16 +104,32 @@ export async function getData(
   token: string,
   url: string,
 ): Promise<Record<string, unknown>> {
+  return getDataAt(app, token, url);
+}
+
+async function getDataAt(app: FastifyInstance, token: string, url: string): Promise<Record<string, unknown>> {
   const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
   if (res.statusCode !== 200) throw new Error(`GET ${url} → ${res.statusCode}: ${res.body}`);
   return res.json<{ data: Record<string, unknown> }>().data;
 }
 
-/** Every figure of expected.json, read through the HTTP API. */
-export async function assertFigures(app: FastifyInstance, token: string, c: ConformanceCase): Promise<void> {
+/**
+ * Every figure of expected.json, read through the HTTP API. With `inZone`, every read names the
+ * case's zone with `tz=` (for an app whose REPORTING_TIMEZONE is another one: the figures then come
+ * from the quarter-hour buckets rather than the day tables).
+ */
+export async function assertFigures(
+  app: FastifyInstance,
+  token: string,
+  c: ConformanceCase,
+  { inZone = false } = {},
+): Promise<void> {
   const e = c.expected;
   const base = '/api/v1/analytics';
   const problems: string[] = [];
+  const zone = inZone ? `&tz=${encodeURIComponent(c.config.REPORTING_TIMEZONE)}` : '';
+  const getData = (app: FastifyInstance, token: string, url: string) =>
+    getDataAt(app, token, `${url}${url.includes('?') ? zone : zone.replace('&', '?')}`);
   const check = (actual: unknown, expected: unknown, label: string) =>
     problems.push(...matches(actual, expected, label));
 

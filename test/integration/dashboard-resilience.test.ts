@@ -122,6 +122,14 @@ describe('dashboard page, left open', () => {
 
   it('after a database outage keeps the period it shows and recovers by itself', async () => {
     const name = service.database?.name as string;
+    // Another admin, with a request budget of their own (the last test spent the first one's).
+    await page.click('#signout');
+    await page.fill('#token', await service.mint({ userId: 2 }));
+    await page.click('#signin-form button[type=submit]');
+    await page.waitForSelector('#live[data-state=live]');
+    await page.waitForFunction(
+      () => document.querySelector('[data-kpi=total_bookings]')?.textContent === '15',
+    );
     await setDatabaseReachable(name, false);
     // An uncached period during the outage: a 503.
     await page.selectOption('#days', '7');
@@ -134,10 +142,11 @@ describe('dashboard page, left open', () => {
     expect(await text('#revenue-sub')).toBe('Last 30 days');
     // The retry gets the answer kept from before the outage, marked stale.
     await page.waitForSelector('#meta-stale:not([hidden])', { timeout: 20_000 });
+    expect(await page.getAttribute('#live', 'data-state')).toBe('behind');
 
     await setDatabaseReachable(name, true);
     // Back by itself: no click, no new data, no reload.
-    await page.waitForSelector('#meta-stale[hidden]', { state: 'attached', timeout: 30_000 });
+    await page.waitForSelector('#meta-stale[hidden]', { state: 'attached', timeout: 45_000 });
     expect(await text('#alert')).toBe('');
     expect(await page.getAttribute('#live', 'data-state')).toBe('live');
   });
@@ -166,5 +175,21 @@ describe('dashboard page, left open', () => {
       });
       expect(fits, `at ${width} px`).toBe(true);
     }
+  });
+
+  it('shows the reporting zone when a zone saved earlier is refused, and marks the zone field', async () => {
+    await page.evaluate(() =>
+      localStorage.setItem('evently.analytics.prefs', JSON.stringify({ days: 30, tz: 'IST' })),
+    );
+    await page.reload();
+    await page.waitForFunction(
+      () => document.querySelector('[data-kpi=total_bookings]')?.textContent === '19',
+      undefined,
+      { timeout: 15_000 },
+    );
+    expect(await page.getAttribute('#tz', 'aria-invalid')).toBe('true');
+    expect(await page.inputValue('#tz')).toBe('IST');
+    const alerts = await page.evaluate(() => (window as unknown as { alerts: string[] }).alerts);
+    expect(alerts.some((a) => a.startsWith('tz must be') && a.includes('reporting zone instead'))).toBe(true);
   });
 });

@@ -168,6 +168,21 @@ describe('HTTP edges', () => {
     expect([headerEnded, urlEnded]).toEqual([true, true]);
   });
 
+  it('refuses a stream token whose session has ended, so an EventSource stops instead of looping', async () => {
+    const expiring = await t.mint({ userId: 78, expiresInSeconds: -29 });
+    const minted = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/stream/token',
+      headers: { authorization: `Bearer ${expiring}` },
+    });
+    expect(minted.statusCode).toBe(200);
+    const { token } = minted.json<{ data: { token: string } }>().data;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const res = await t.app.inject({ method: 'GET', url: `/api/v1/analytics/stream?token=${token}` });
+    expect(res.statusCode).toBe(401);
+    expect(res.json<{ detail: string }>().detail).toMatch(/session/);
+  });
+
   it('keeps a stream opened with a two-minute stream token open for the rest of its session', async () => {
     const minted = await t.app.inject({
       method: 'POST',

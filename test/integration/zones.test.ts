@@ -105,7 +105,7 @@ async function closeKeepingData(t: TestApp): Promise<void> {
 }
 
 describe('zone names', () => {
-  it('refuses names ICU guesses at but IANA does not define (IST, PST, CTT) with a 400, never a 500', async () => {
+  it('refuses names ICU accepts but IANA does not define (IST, PST, CTT, removed links) with a 400, never a 500', async () => {
     const t = await startTestApp();
     cleanups.push(() => t.close());
     await ingestHttp(t.app, t.token, [
@@ -118,7 +118,7 @@ describe('zone names', () => {
         createdAt: Date.UTC(2024, 6, 1, 20),
       }),
     ]);
-    for (const tz of ['IST', 'PST', 'CTT', 'ist']) {
+    for (const tz of ['IST', 'PST', 'CTT', 'ist', 'US/Pacific-New', 'SystemV/AST4']) {
       const res = await t.app.inject({
         method: 'GET',
         url: `${BASE}/daily?from=2024-07-01&to=2024-07-02&tz=${tz}`,
@@ -134,6 +134,37 @@ describe('zone names', () => {
         headers: { authorization: `Bearer ${t.token}` },
       });
       expect(res.statusCode, tz).toBe(200);
+    }
+  });
+});
+
+describe('a day a zone skipped', () => {
+  it('keeps the activity of the day before on that day (Pacific/Apia went from 29 to 31 December 2011)', async () => {
+    const t = await startTestApp();
+    cleanups.push(() => t.close());
+    // 29 December 2011, 12:00 in Apia (UTC−10 that day).
+    const at = Date.UTC(2011, 11, 29, 22);
+    await ingestHttp(t.app, t.token, [
+      bookingMessage('BookingCreated', {
+        id: 1,
+        eventId: 1,
+        userId: 1,
+        quantity: 1,
+        totalAmount: 5,
+        createdAt: at,
+      }),
+    ]);
+    for (const granularity of ['day', 'week']) {
+      const daily = await getData(
+        t.app,
+        t.token,
+        `${BASE}/daily?from=2011-12-28&to=2011-12-31&tz=Pacific/Apia&granularity=${granularity}`,
+      );
+      const series = daily.series as { date: string; new_bookings: number; active_events: number }[];
+      const active = series
+        .filter((d) => d.new_bookings > 0)
+        .map((d) => [d.date, d.new_bookings, d.active_events]);
+      expect(active, granularity).toEqual([[granularity === 'day' ? '2011-12-29' : '2011-12-26', 1, 1]]);
     }
   });
 });

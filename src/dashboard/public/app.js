@@ -19,9 +19,12 @@ const PREFS_KEY = 'evently.analytics.prefs';
 const DAY_CHOICES = [7, 30, 90];
 /** The read models the dashboard shows: a change to anything else (e.g. `users`) needs no refetch. */
 const SHOWN_MODELS = new Set(['events', 'daily', 'system', 'revenue', 'capacity', 'top-events']);
-/** Waits before retrying a service that could not be reached and sent no Retry-After. */
+/**
+ * Retries after a transient failure wait at least what the service asked (Retry-After), and at
+ * least this, doubling each time up to a minute; never sooner than the request budget allows.
+ */
 const FIRST_RETRY_MS = 5_000;
-const LONGEST_RETRY_MS = 15 * 60_000;
+const LONGEST_RETRY_MS = 60_000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -164,8 +167,9 @@ async function load() {
     // Kept only once they worked: a zone the service refuses is not there again after a reload.
     savePrefs();
     clearAlert();
-    $('tz').removeAttribute('aria-invalid');
-    state.behind = false;
+    // A refused zone still in its field (being corrected) stays marked.
+    if ($('tz').value.trim() === requested.tz) $('tz').removeAttribute('aria-invalid');
+    state.behind = meta.stale === true;
     renderLive();
     if (meta.stale === true) {
       // The last answer kept while the database is down (api.md): shown, marked, and asked for
@@ -194,14 +198,20 @@ async function load() {
     if (error?.name !== 'ApiError') console.error(error);
     // The controls keep saying what the figures are: a period or zone that could not be shown goes
     // back to the one on screen (a refused zone stays in its field, marked, to be corrected).
-    if (state.shown && (state.shown.days !== requested.days || state.shown.tz !== requested.tz)) {
-      if (requested.tz !== state.shown.tz && error?.status === 400)
-        $('tz').setAttribute('aria-invalid', 'true');
-      else $('tz').value = state.shown.tz;
-      state.days = state.shown.days;
-      state.tz = state.shown.tz;
+    const fallback =
+      state.shown ?? (error?.status === 400 && requested.tz ? { days: requested.days, tz: '' } : null);
+    if (fallback && (fallback.days !== requested.days || fallback.tz !== requested.tz)) {
+      if (requested.tz !== fallback.tz && error?.status === 400) $('tz').setAttribute('aria-invalid', 'true');
+      else $('tz').value = fallback.tz;
+      state.days = fallback.days;
+      state.tz = fallback.tz;
       $('days').value = String(state.days);
-      sentences.push(`Still showing ${describePeriod(state.shown)}.`);
+      if (state.shown) sentences.push(`Still showing ${describePeriod(state.shown)}.`);
+      else {
+        // Nothing on screen yet (a zone saved before it was refused): show the service's own zone.
+        sentences.push('Showing the service’s reporting zone instead.');
+        scheduleRetry(0);
+      }
     }
     if (error?.isTransient) sentences.push(`Trying again at ${clockTime(scheduleRetry(error.retryAfter))}.`);
     state.behind = state.shown !== null;
@@ -220,11 +230,16 @@ async function load() {
  * after a growing wait. Returns when.
  */
 function scheduleRetry(retryAfterSeconds) {
-  const wait =
-    retryAfterSeconds === undefined
-      ? state.retryDelay
-      : Math.min(Math.max(1, retryAfterSeconds) * 1000, LONGEST_RETRY_MS);
-  if (retryAfterSeconds === undefined) state.retryDelay = Math.min(state.retryDelay * 2, LONGEST_RETRY_MS);
+  const now = Date.now();
+  let wait;
+  if (retryAfterSeconds === 0) wait = 0;
+  else {
+    wait = Math.max(state.retryDelay, (retryAfterSeconds ?? 0) * 1000);
+    state.retryDelay = Math.min(state.retryDelay * 2, LONGEST_RETRY_MS);
+  }
+  // Retries spend the admin's request budget too: never sooner than live refetches may go (a
+  // reload with the reporting zone after a refused one, 0, goes at once).
+  if (retryAfterSeconds !== 0) wait = Math.max(wait, nextLiveRefetch(state.budget, now).at - now);
   window.clearTimeout(state.retryTimer);
   window.clearTimeout(state.refetchTimer);
   state.refetchTimer = 0;
@@ -232,16 +247,19 @@ function scheduleRetry(retryAfterSeconds) {
     state.retryTimer = 0;
     void load();
   }, wait);
-  return Date.now() + wait;
+  return now + wait;
 }
 
 /**
- * A refetch for a live change, paced so that the tab leaves its admin enough of the request
- * budget (pacing.js). Changes that arrive while one is waiting are fetched with it (the request
- * asks for the newest version announced), and a retry already planned covers them too.
+ * A refetch for a live change or a reconnected stream, paced so that the tab leaves its admin
+ * enough of the request budget (pacing.js). Changes that arrive while one is waiting are fetched
+ * with it (the request asks for the newest version announced). It replaces a retry still waiting
+ * out a backoff: news from the stream means the service is back.
  */
 function scheduleRefetch() {
-  if (state.refetchTimer || state.retryTimer) return;
+  if (state.refetchTimer) return;
+  window.clearTimeout(state.retryTimer);
+  state.retryTimer = 0;
   const now = Date.now();
   const { at, paused } = nextLiveRefetch(state.budget, now);
   if (paused) setStatus(`Live updates resume at ${clockTime(at)}, to stay within your request limit`);
@@ -296,6 +314,7 @@ function enterDashboard() {
   state.shown = null;
   state.budget = null;
   state.behind = false;
+  state.retryDelay = FIRST_RETRY_MS;
   scheduleExpiry(claims?.exp);
   setLive('connecting');
   startStream();
@@ -325,6 +344,7 @@ function signOut(reason) {
   state.refetchTimer = 0;
   window.clearTimeout(state.retryTimer);
   state.retryTimer = 0;
+  state.retryDelay = FIRST_RETRY_MS;
   state.chart?.destroy();
   state.chart = null;
   state.token = null;
@@ -360,7 +380,9 @@ function onSignIn(event) {
 function onControls(event) {
   event.preventDefault();
   const days = Number($('days').value);
-  const tz = $('tz').value.trim();
+  // A period picked while a refused zone is still in its field keeps the zone on screen.
+  const refusedZone = $('tz').getAttribute('aria-invalid') === 'true' && event.target === $('days');
+  const tz = refusedZone ? state.tz : $('tz').value.trim();
   const unchanged = days === state.days && tz === state.tz;
   if (event.type === 'change' && unchanged) return;
   // Enter in the zone field fires `change` and then `submit`: one reload is enough.
@@ -368,7 +390,7 @@ function onControls(event) {
   state.days = DAY_CHOICES.includes(days) ? days : 30;
   state.tz = tz;
   state.appliedAt = Date.now();
-  $('tz').removeAttribute('aria-invalid');
+  if (!refusedZone) $('tz').removeAttribute('aria-invalid');
   void load();
 }
 
