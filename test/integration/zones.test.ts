@@ -98,6 +98,10 @@ describe.each(cases)('local days of $zone on $store', ({ store, zone, instants, 
   });
 });
 
+/** Booking 1 of event 1, created at `createdAt`. */
+const bookingAt = (createdAt: number) =>
+  bookingMessage('BookingCreated', { id: 1, eventId: 1, userId: 1, quantity: 1, totalAmount: 5, createdAt });
+
 /** Stops an app without dropping its database (its owner drops it). */
 async function closeKeepingData(t: TestApp): Promise<void> {
   await t.app.close();
@@ -108,16 +112,7 @@ describe('zone names', () => {
   it('refuses names ICU accepts but IANA does not define (IST, PST, CTT, removed links) with a 400, never a 500', async () => {
     const t = await startTestApp();
     cleanups.push(() => t.close());
-    await ingestHttp(t.app, t.token, [
-      bookingMessage('BookingCreated', {
-        id: 1,
-        eventId: 1,
-        userId: 1,
-        quantity: 1,
-        totalAmount: 5,
-        createdAt: Date.UTC(2024, 6, 1, 20),
-      }),
-    ]);
+    await ingestHttp(t.app, t.token, [bookingAt(Date.UTC(2024, 6, 1, 20))]);
     for (const tz of ['IST', 'PST', 'CTT', 'ist', 'US/Pacific-New', 'SystemV/AST4']) {
       const res = await t.app.inject({
         method: 'GET',
@@ -144,16 +139,7 @@ describe('a day a zone skipped', () => {
     cleanups.push(() => t.close());
     // 29 December 2011, 12:00 in Apia (UTC−10 that day).
     const at = Date.UTC(2011, 11, 29, 22);
-    await ingestHttp(t.app, t.token, [
-      bookingMessage('BookingCreated', {
-        id: 1,
-        eventId: 1,
-        userId: 1,
-        quantity: 1,
-        totalAmount: 5,
-        createdAt: at,
-      }),
-    ]);
+    await ingestHttp(t.app, t.token, [bookingAt(at)]);
     for (const granularity of ['day', 'week']) {
       const daily = await getData(
         t.app,
