@@ -226,8 +226,10 @@ async function load() {
 }
 
 /**
- * Loads again by itself after a transient failure: when the service said (Retry-After), else
- * after a growing wait. Returns when.
+ * Loads again by itself after a transient failure or a stale answer: after a wait that doubles
+ * each time (FIRST_RETRY_MS up to LONGEST_RETRY_MS), at least what the service asked
+ * (Retry-After, in seconds), and never sooner than the request budget allows; 0: at once.
+ * Returns when.
  */
 function scheduleRetry(retryAfterSeconds) {
   const now = Date.now();
@@ -285,9 +287,11 @@ function startStream() {
     },
     onStatus(status, reconnected) {
       setLive(status);
-      // Changes may have been missed while disconnected; a refetch also finds out whether the
-      // token is still accepted when the stream was refused.
-      if ((status === 'live' && reconnected) || status === 'offline') scheduleRefetch();
+      // Changes may have been missed while disconnected: a reconnected stream refetches (ending any
+      // backoff). A lost one refetches too, to find out whether the token is still accepted, but
+      // leaves a retry already waiting alone (the service may be down).
+      if (status === 'live' && reconnected) scheduleRefetch();
+      else if (status === 'offline' && !state.retryTimer) scheduleRefetch();
     },
   });
 }
