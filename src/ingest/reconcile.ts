@@ -67,6 +67,10 @@ async function snapshot(trx: Db): Promise<Map<string, string>> {
       where (new_bookings, confirmed, cancelled, expired, new_users) <> (0,0,0,0,0) or revenue <> 0`,
     ],
     [
+      'flow_mask_event',
+      sql`select day || '|' || event_id as k, quarters::text as v from flow_mask_event where bit_count(quarters) > 0`,
+    ],
+    [
       'users',
       sql`select user_id::text as k, row(bookings, first_booking_at)::text as v from users where bookings > 0`,
     ],

@@ -1,7 +1,8 @@
 /**
  * Every figure the service reports, read through the HTTP API into one comparable snapshot:
- * system, the full events list, daily/weekly/monthly series, the three rankings, capacity and
- * revenue. Two snapshots are equal exactly when every figure is.
+ * system, the full events list, daily/weekly/monthly series (in the reporting zone, from the day
+ * tables, and in another zone, from the quarter-hour tables and activity masks), the three
+ * rankings, capacity and revenue. Two snapshots are equal exactly when every figure is.
  */
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
@@ -16,6 +17,8 @@ export interface FigureWindow {
 export type Figures = Record<string, unknown>;
 
 const BASE = '/api/v1/analytics';
+/** A zone no test app reports in, with a half-hour offset. */
+const ELSEWHERE = 'Asia/Kolkata';
 
 export async function readFigures(app: FastifyInstance, token: string, w: FigureWindow): Promise<Figures> {
   const get = (url: string) => getData(app, token, `${BASE}${url}`);
@@ -26,6 +29,8 @@ export async function readFigures(app: FastifyInstance, token: string, w: Figure
     day,
     week,
     month,
+    dayElsewhere,
+    weekElsewhere,
     byBookings,
     byRevenue,
     byUtilization,
@@ -38,6 +43,8 @@ export async function readFigures(app: FastifyInstance, token: string, w: Figure
     get(`/daily?${range}&granularity=day`),
     get(`/daily?${range}&granularity=week`),
     get(`/daily?${range}&granularity=month`),
+    get(`/daily?${range}&granularity=day&tz=${ELSEWHERE}`),
+    get(`/daily?${range}&granularity=week&tz=${ELSEWHERE}`),
     get('/top-events?sort_by=bookings&limit=50'),
     get('/top-events?sort_by=revenue&limit=50'),
     get('/top-events?sort_by=utilization&limit=50'),
@@ -51,6 +58,7 @@ export async function readFigures(app: FastifyInstance, token: string, w: Figure
     system,
     events,
     daily: { day: day.series, week: week.series, month: month.series },
+    daily_elsewhere: { day: dayElsewhere.series, week: weekElsewhere.series },
     top_events: { bookings: byBookings, revenue: byRevenue, utilization: byUtilization },
     capacity,
     revenue_30: revenue30,

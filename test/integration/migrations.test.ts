@@ -7,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres, type Database } from '../../src/platform/db.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import * as initial from '../../src/store/migrations/0001_initial.ts';
+import * as currencyConfirmations from '../../src/store/migrations/0002_currency_confirmations.ts';
+import * as ticketSumsBigint from '../../src/store/migrations/0003_ticket_sums_bigint.ts';
+import * as bookingsWithoutFacts from '../../src/store/migrations/0004_bookings_without_facts.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 describe('0002: confirmed bookings per other currency', () => {
@@ -74,6 +77,50 @@ describe('0002: confirmed bookings per other currency', () => {
     expect(rows).toEqual([
       { event_id: '5', currency: 'EUR', confirmed: 2, amount: '12.5000' },
       { event_id: '6', currency: 'GBP', confirmed: 1, amount: '3.0000' },
+    ]);
+  });
+});
+
+describe('0005: activity masks', () => {
+  let database: TestDatabase;
+  let store: Database;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('migrate');
+    store = await openPostgres(database.url, 2);
+  });
+  afterAll(async () => {
+    await store.close();
+    await database.drop();
+  });
+
+  it('sets a bit for each quarter-hour of a UTC day in which an event had a transition', async () => {
+    const upTo0004 = {
+      getMigrations: (): Promise<Record<string, Migration>> =>
+        Promise.resolve({
+          '0001_initial': initial,
+          '0002_currency_confirmations': currencyConfirmations,
+          '0003_ticket_sums_bigint': ticketSumsBigint,
+          '0004_bookings_without_facts': bookingsWithoutFacts,
+        }),
+    };
+    const first = await new Migrator({ db: store.db, provider: upTo0004 }).migrateToLatest();
+    expect(first.error).toBeUndefined();
+    // Day 20000 (2024-10-04): quarters 0 and 95 of event 1, and quarter 3 of event 2 with no
+    // transition left; the quarter before 1970 (bucket −1) is quarter 95 of day −1.
+    await sql`insert into flow_bucket_event (event_id, bucket, transitions) values
+      (1, 1920000, 1), (1, 1920095, 2), (2, 1920003, 0), (3, -1, 1)`.execute(store.db);
+
+    expect((await migrateToLatest(store.db)).error).toBeUndefined();
+    const { rows } = await sql<{ day: number; event_id: string; quarters: string }>`
+      select day, event_id::text, quarters::text from flow_mask_event order by day, event_id`.execute(
+      store.db,
+    );
+    const bits = (...set: number[]) =>
+      Array.from({ length: 96 }, (_, q) => (set.includes(q) ? '1' : '0')).join('');
+    expect(rows).toEqual([
+      { day: -1, event_id: '3', quarters: bits(95) },
+      { day: 20000, event_id: '1', quarters: bits(0, 95) },
     ]);
   });
 });
