@@ -329,7 +329,8 @@ export async function dayFlows(
     return rows;
   }
   const range = bucketRange(from, to, tz);
-  const localDay = sql`${periodOfBucket(sql`bucket`, periodsOf(from, to, tz))}::text`;
+  const days = periodsOf(from, to, tz);
+  const localDay = sql`${periodOfBucket(sql`bucket`, days)}::text`;
   if (eventId !== undefined) {
     const { rows } = await sql<DayFlowRow>`
       select ${localDay} as day, ${counts}, ${money}, 0 as new_users, 1 as active_events
@@ -341,7 +342,7 @@ export async function dayFlows(
     sql<Omit<DayFlowRow, 'active_events'>>`
       select ${localDay} as day, ${counts}, ${money}, sum(new_users)::int as new_users
       from flow_bucket where ${range} group by 1 order by 1`.execute(db),
-    activeEvents(db, periodsOf(from, to, tz), firstBucketOf(addDays(to, 1), tz)),
+    activeEvents(db, days, firstBucketOf(addDays(to, 1), tz)),
   ]);
   return flows.rows.map((r) => ({ ...r, active_events: activeByDay.get(r.day) ?? 0 }));
 }
