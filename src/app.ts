@@ -29,6 +29,7 @@ import { userRoutes } from './auth/users.routes.ts';
 import dashboard from './dashboard/dashboard.plugin.ts';
 import type { Deps } from './deps.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
+import { pingDatabase } from './platform/db.ts';
 import { isDatabaseUnavailable } from './platform/db-guard.ts';
 import { API_SECURITY_HEADERS, securityHeaders } from './platform/security-headers.ts';
 
@@ -81,6 +82,8 @@ function problemOf(status: number, title: string, detail: string, url: string, r
 export interface AppOptions {
   consumers?: () => Record<string, ConsumerStats>;
   startedAt?: number;
+  /** Whether the process is shutting down (draining): /health/ready answers 503 from then on. */
+  shuttingDown?: () => boolean;
 }
 
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -290,7 +293,9 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     config,
     consumers: options.consumers ?? (() => ({})),
     breaker: () => deps.readState.breaker(),
+    probeBreaker: () => deps.readState.read(() => pingDatabase(deps.database.db)),
     startedAt: options.startedAt ?? Date.now(),
+    shuttingDown: options.shuttingDown ?? (() => false),
     version: VERSION,
   });
 

@@ -9,13 +9,11 @@ import { lastReconcile, reconcileCheck } from '../ingest/reconcile.ts';
 import { ingestCounters, readWithin } from '../store/health.repository.ts';
 import { logPrunedBefore } from '../store/maintenance.repository.ts';
 import { withTimeout } from '../platform/deadline.ts';
+import { UnavailableError } from './errors.ts';
 
-export interface ConsumerStats {
-  lag: number | null;
-  pending: number;
-  lastError: string | null;
-  running: boolean;
-}
+import type { ConsumerStats } from '../ingest/consumer.ts';
+
+export type { ConsumerStats };
 
 export interface HealthOptions {
   db: Db;
@@ -24,7 +22,14 @@ export interface HealthOptions {
   consumers: () => Record<string, ConsumerStats>;
   /** The circuit breaker in front of the read path's database queries. */
   breaker?: () => BreakerSnapshot;
+  /**
+   * Runs a trivial read through that breaker: when its cool-down is over (half-open), this is its
+   * probe, so it closes once the database is back even when no one reads figures.
+   */
+  probeBreaker?: () => Promise<unknown>;
   startedAt: number;
+  /** Whether the process is draining before it exits (a SIGTERM is being handled). */
+  shuttingDown: () => boolean;
   version: string;
 }
 
@@ -76,6 +81,8 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
       const totals = figures?.counters;
       const prunedBefore = figures?.prunedBefore;
       const reconciled = figures && reconcileCheck(figures.reconcile, figures.prunedBefore);
+      if (database.status === 'up' && opts.breaker?.().state === 'half-open')
+        await opts.probeBreaker?.().catch(() => undefined);
       const breaker = opts.breaker?.();
       const reasons: string[] = [];
       if (database.status === 'down') reasons.push('database unreachable');
@@ -149,7 +156,12 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
           'on all of them together). /health reports the database.',
       },
     },
-    async () => ({ status: 'ready' }),
+    async () => {
+      // Out of the load balancer as soon as the drain starts, not once the server closes (which
+      // waits for the batch in flight: seconds, or up to the shutdown grace on a hung database).
+      if (opts.shuttingDown()) throw new UnavailableError('shutting down', 1);
+      return { status: 'ready' };
+    },
   );
 
   app.get(

@@ -30,7 +30,7 @@ export const HealthSchema = Open(
           Type.String(),
           Open({
             lag: NullableInt,
-            pending: Type.Integer(),
+            pending: NullableInt,
             lastError: Nullable(Type.String()),
             running: Type.Boolean(),
           }),

@@ -46,9 +46,11 @@ async function start(config: Config): Promise<void> {
   }
   const consumerStats = () =>
     Object.fromEntries(Object.entries(consumers).map(([name, c]) => [name, c.stats()]));
-  const app = await buildApp(deps, { consumers: consumerStats, startedAt });
+  let shuttingDown = false;
+  const app = await buildApp(deps, { consumers: consumerStats, startedAt, shuttingDown: () => shuttingDown });
 
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+    shuttingDown = true;
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down: finishing the batch in flight');
     stopRetention();

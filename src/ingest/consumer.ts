@@ -9,8 +9,11 @@ import { isDatabaseUnavailable } from '../platform/db-guard.ts';
 export interface ConsumerStats {
   /** Stream: entries not yet delivered to the group (null when Redis cannot tell). Pub/sub: null. */
   lag: number | null;
-  /** Stream: the group's delivered but unacknowledged entries. Pub/sub: messages waiting in memory. */
-  pending: number;
+  /**
+   * Stream: the group's delivered but unacknowledged entries (null when Redis cannot tell). Pub/sub:
+   * messages waiting in memory.
+   */
+  pending: number | null;
   /** The error of the outage in progress; null while healthy. */
   lastError: string | null;
   running: boolean;

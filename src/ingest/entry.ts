@@ -71,6 +71,9 @@ export function toEntry(item: IngestItem, index: number | undefined, now: number
   return { item, parsed, outcome: 'processed', key: parsed.message.key, index, receivedAt };
 }
 
+/** Every read model that holds figures (a rebuild or a cache clear may change any of them). */
+export const EVERY_FIGURE_MODEL = ['capacity', 'daily', 'events', 'revenue', 'system', 'top-events'] as const;
+
 export function changedModels(plan: BatchPlan): string[] {
   const changed = new Set<string>();
   if (plan.bookings.size > 0)

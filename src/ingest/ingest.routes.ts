@@ -9,6 +9,8 @@ import { messageText } from './message-text.ts';
 import type { Pipeline } from './pipeline.ts';
 import { findDeadLetter, listDeadLetters } from '../store/dead-letters.repository.ts';
 import { IncompleteLogError, rebuildAggregates } from './rebuild.ts';
+import { EVERY_FIGURE_MODEL } from './entry.ts';
+import { bumpDataVersion } from '../store/ingest.repository.ts';
 import { reconcile } from './reconcile.ts';
 import type { Config } from '../platform/config.ts';
 import type { Bus } from '../platform/bus.ts';
@@ -193,10 +195,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
       await opts.cache.clear();
       await opts.bus.publish({
         kind: 'change',
-        notice: {
-          data_version: report.data_version,
-          changed: ['capacity', 'daily', 'events', 'revenue', 'system', 'top-events'],
-        },
+        notice: { data_version: report.data_version, changed: [...EVERY_FIGURE_MODEL] },
       });
       return { success: true, data: report };
     },
@@ -217,9 +216,24 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
 
   app.post(
     '/cache/clear',
-    { schema: { tags, security, summary: 'Drop cached responses', querystring: NoQuery } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Drop cached responses, on every instance (a new data version: old ETags no longer match)',
+        querystring: NoQuery,
+      },
+    },
     async () => {
+      // Figures may have been changed behind the service's back (that is what a clear is for): a
+      // new data version makes every instance's cached answers and every client's ETag stale, as a
+      // committed batch does, and the notice tells live pages to refetch.
+      const dataVersion = await bumpDataVersion(opts.db);
       await opts.cache.clear();
+      await opts.bus.publish({
+        kind: 'change',
+        notice: { data_version: dataVersion, changed: [...EVERY_FIGURE_MODEL] },
+      });
       return { success: true, data: { cleared: true } };
     },
   );

@@ -141,10 +141,15 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
     },
 
     stats() {
+      /** A subscription whose connection dropped hears nothing until ioredis reconnects it. */
+      const disconnected = (): string | null =>
+        subscriber && ['reconnecting', 'close', 'end'].includes(subscriber.status)
+          ? `subscription connection ${subscriber.status}`
+          : null;
       return {
         lag: null,
         pending: buffer.length,
-        lastError: outage.lastError ?? subscribeOutage.lastError,
+        lastError: outage.lastError ?? subscribeOutage.lastError ?? disconnected(),
         running: done !== undefined,
       };
     },

@@ -70,7 +70,8 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
       const info = groupInfo(await redis.call('XINFO', ['GROUPS', key]), group);
       if (info) ({ lag, pending } = info);
     } catch {
-      // Stats only; the loop reports the outage.
+      // Stats only (the loop reports the outage): unknown now, not the last figure read.
+      lag = null;
     }
   }
 
@@ -221,7 +222,13 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
     },
 
     stats() {
-      return { lag, pending, lastError: outage.lastError, running: loopDone !== undefined };
+      // While Redis is out of reach the last lag read says nothing about now.
+      return {
+        lag: outage.lastError === null ? lag : null,
+        pending: outage.lastError === null ? pending : null,
+        lastError: outage.lastError,
+        running: loopDone !== undefined,
+      };
     },
   };
 }

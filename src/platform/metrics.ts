@@ -94,7 +94,7 @@ export function createMetrics(opts: { prefix?: string; processMetrics?: boolean 
   });
   const pending = new Gauge({
     name: `${prefix}consumer_pending`,
-    help: 'Messages delivered but not yet acknowledged (stream) or waiting in memory (pub/sub)',
+    help: 'Messages delivered but not yet acknowledged (stream) or waiting in memory (pub/sub); absent when Redis cannot tell',
     labelNames: ['consumer'] as const,
     registers,
   });
@@ -141,7 +141,7 @@ export function createMetrics(opts: { prefix?: string; processMetrics?: boolean 
       pending.reset();
       for (const [consumer, stats] of Object.entries(sources.consumers())) {
         if (stats.lag !== null) lag.set({ consumer }, stats.lag);
-        pending.set({ consumer }, stats.pending);
+        if (stats.pending !== null) pending.set({ consumer }, stats.pending);
       }
       // The cache keeps its own running totals; the counters mirror them.
       const cache = sources.cache.stats();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { buildApp } from '../../src/app.ts';
+import { buildApp, type AppOptions } from '../../src/app.ts';
 import { mintToken } from '../../src/auth/tokens.ts';
 import { createDeps, type Deps } from '../../src/deps.ts';
 import { loadConfig, type Config } from '../../src/platform/config.ts';
@@ -40,6 +40,8 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** PGlite: reuse this data directory (a restart on the same data); it is left for its owner. */
   dataDir?: string;
+  /** What the CLI passes to buildApp (consumer stats, the shutdown flag). */
+  appOptions?: AppOptions;
   /** Where the app's log lines go (set LOG_LEVEL in env too; the default level is silent). */
   logDestination?: DestinationStream;
 }
@@ -71,7 +73,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   if (options.redis) env.REDIS_URL = REDIS_URL;
   const config = loadConfig(env);
   const deps = await createDeps(config, createLogger(config.logLevel, options.logDestination));
-  const app = await buildApp(deps);
+  const app = await buildApp(deps, options.appOptions);
   await app.ready();
   const mint: TestApp['mint'] = (claims = {}) =>
     mintToken({

@@ -135,6 +135,11 @@ describe('Redis down while serving and ingesting', () => {
     expect(degraded.code).toBe(200);
     expect(degraded.body.status).toBe('degraded');
     expect(degraded.body.checks.redis.status).toBe('down');
+    // The stream consumer says it cannot tell its backlog now, rather than repeat the last figures.
+    await waitFor('the stream consumer to notice the outage', async () =>
+      consumer.stats().lastError ? true : undefined,
+    );
+    expect(consumer.stats()).toMatchObject({ lag: null, pending: null });
 
     await server.start();
     await waitFor('the service to reconnect to Redis', async () =>

@@ -3,6 +3,7 @@
  * through the other on the next read (no stale cache), and both deliver the live `change` event.
  */
 import http from 'node:http';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { getData, ingestHttp } from '../helpers/conformance.ts';
@@ -82,6 +83,24 @@ describe('two instances on one database and one Redis', () => {
     expect((await getData(b.app, b.token, url)).total_bookings).toBe(2);
     await ingestHttp(b.app, b.token, [booking(3, 1)]);
     expect((await getData(a.app, a.token, url)).total_bookings).toBe(3);
+  });
+
+  it('drops cached answers on every instance when one is told to clear its cache', async () => {
+    const url = '/api/v1/analytics/events/1';
+    const name = async (t: TestApp) => (await getData(t.app, t.token, url)).event_name;
+    await ingestHttp(a.app, a.token, [event(1)]);
+    const before = await name(b);
+    expect(await name(b)).toBe(before); // cached on b now
+    await sql`update events set event_name = 'Renamed by hand' where event_id = 1`.execute(
+      a.deps.database.db,
+    );
+    const cleared = await a.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/cache/clear',
+      headers: { authorization: `Bearer ${a.token}` },
+    });
+    expect(cleared.statusCode).toBe(200);
+    expect(await name(b)).toBe('Renamed by hand');
   });
 
   it('delivers the live change event on both instances', async () => {

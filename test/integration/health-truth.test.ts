@@ -1,0 +1,100 @@
+/**
+ * What operators and orchestrators are told: /health/ready goes 503 as soon as a shutdown starts,
+ * /health is healthy again once the database is back even when nobody reads figures (the circuit
+ * breaker is probed by /health itself), and a cache clear makes every cached answer and every
+ * client's ETag stale.
+ */
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitFor } from '../helpers/db.ts';
+import { ingestHttp } from '../helpers/conformance.ts';
+import { eventCreated } from '../support/messages.ts';
+import { setDatabaseReachable } from '../support/scratch-database.ts';
+
+const BASE = '/api/v1/analytics';
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+const get = (t: TestApp, url: string, headers: Record<string, string> = {}) =>
+  t.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${t.token}`, ...headers } });
+
+describe('readiness', () => {
+  it('answers 503 from the moment a shutdown starts', async () => {
+    let shuttingDown = false;
+    const t = await startTestApp({ appOptions: { shuttingDown: () => shuttingDown } });
+    cleanups.push(() => t.close());
+    expect((await t.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+    shuttingDown = true;
+    const draining = await t.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(draining.statusCode).toBe(503);
+    expect(draining.headers['retry-after']).toBeDefined();
+    expect(draining.json<{ detail: string }>().detail).toMatch(/shutting down/);
+  });
+});
+
+describe('the circuit breaker after an outage', () => {
+  it('closes once the database is back, with /health as its only caller', async () => {
+    const t = await startTestApp();
+    const name = t.database?.name as string;
+    cleanups.push(async () => {
+      await setDatabaseReachable(name, true);
+      await t.close();
+    });
+    await setDatabaseReachable(name, false);
+    // Reads fail until the breaker opens.
+    await waitFor('the breaker to open', async () => {
+      await get(t, `${BASE}/capacity?tz=Asia/Tokyo`);
+      return t.deps.readState.breaker().state === 'open' ? true : undefined;
+    });
+    await setDatabaseReachable(name, true);
+    // No figures read from now on: only /health.
+    const healthy = await waitFor(
+      '/health to be healthy again',
+      async () => {
+        const res = await t.app.inject({ method: 'GET', url: '/health' });
+        const body = res.json<{ status: string }>();
+        return body.status === 'healthy' ? body : undefined;
+      },
+      20_000,
+    );
+    expect(healthy.status).toBe('healthy');
+    expect(t.deps.readState.breaker().state).toBe('closed');
+  });
+});
+
+describe('cache clear', () => {
+  it('gives a new data version, so an old ETag no longer matches and the figures are read again', async () => {
+    const t = await startTestApp();
+    cleanups.push(() => t.close());
+    const at = Date.UTC(2026, 10, 1);
+    await ingestHttp(t.app, t.token, [
+      eventCreated({
+        id: 1,
+        name: 'Before',
+        category: 'music',
+        capacity: 10,
+        price: 1,
+        createdAt: at,
+        eventDate: at,
+      }),
+    ]);
+    const first = await get(t, `${BASE}/events/1`);
+    expect(first.json<{ data: { event_name: string } }>().data.event_name).toBe('Before');
+    const etag = first.headers.etag as string;
+    // A change behind the service's back: what a cache clear is for.
+    await sql`update events set event_name = 'After' where event_id = 1`.execute(t.deps.database.db);
+    const cleared = await t.app.inject({
+      method: 'POST',
+      url: `${BASE}/cache/clear`,
+      headers: { authorization: `Bearer ${t.token}` },
+    });
+    expect(cleared.statusCode).toBe(200);
+    const again = await get(t, `${BASE}/events/1`, { 'if-none-match': etag });
+    expect(again.statusCode).toBe(200);
+    expect(again.json<{ data: { event_name: string } }>().data.event_name).toBe('After');
+    expect(again.headers.etag).not.toBe(etag);
+  });
+});
