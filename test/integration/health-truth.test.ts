@@ -13,7 +13,7 @@ import { eventCreated } from '../support/messages.ts';
 import { setDatabaseReachable } from '../support/scratch-database.ts';
 
 const BASE = '/api/v1/analytics';
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
