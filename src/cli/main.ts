@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from '../app.ts';
+import { listenWhileStarting } from '../api/starting.ts';
 import { mintToken } from '../auth/tokens.ts';
 import { createDeps, openDatabase } from '../deps.ts';
 import type { Consumer } from '../ingest/consumer.ts';
@@ -22,8 +23,13 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function start(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const startedAt = Date.now();
-  // The service waits for its database however long that takes; an operator command does not.
-  const deps = await createDeps(config, logger, true);
+  // The service waits for its database however long that takes (an operator command does not),
+  // alive but not ready on its port meanwhile.
+  const starting = await listenWhileStarting(config.host, config.port);
+  const deps = await createDeps(config, logger, true).catch(async (error: unknown) => {
+    await starting.close();
+    throw error;
+  });
   const consumers: Record<string, Consumer> = {};
   if (config.role !== 'api' && deps.redis) {
     const consumerLogger = logger.child({ component: 'consumer' });
@@ -66,6 +72,7 @@ async function start(config: Config): Promise<void> {
       : () => undefined;
   for (const c of Object.values(consumers)) c.start();
   // The worker role still answers /health so an orchestrator can watch it.
+  await starting.close();
   await app.listen({ host: config.host, port: config.port });
   if (config.jwt.generated) {
     logger.info(
