@@ -12,10 +12,10 @@ import * as ticketSumsBigint from '../../src/store/migrations/0003_ticket_sums_b
 import * as bookingsWithoutFacts from '../../src/store/migrations/0004_bookings_without_facts.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
-describe('0002: confirmed bookings per other currency', () => {
+/** A database of the describe's own, created before its tests and dropped after them. */
+function scratchStore(): { readonly db: Database['db'] } {
   let database: TestDatabase;
   let store: Database;
-
   beforeAll(async () => {
     database = await createTestDatabase('migrate');
     store = await openPostgres(database.url, 2);
@@ -24,12 +24,21 @@ describe('0002: confirmed bookings per other currency', () => {
     await store.close();
     await database.drop();
   });
+  return {
+    get db() {
+      return store.db;
+    },
+  };
+}
+
+describe('0002: confirmed bookings per other currency', () => {
+  const scratch = scratchStore();
 
   it('counts the confirmations already stored', async () => {
     const onlyInitial = {
       getMigrations: (): Promise<Record<string, Migration>> => Promise.resolve({ '0001_initial': initial }),
     };
-    const first = await new Migrator({ db: store.db, provider: onlyInitial }).migrateToLatest();
+    const first = await new Migrator({ db: scratch.db, provider: onlyInitial }).migrateToLatest();
     expect(first.error).toBeUndefined();
 
     const created = (currency: string, amount: number) => ({
@@ -61,18 +70,18 @@ describe('0002: confirmed bookings per other currency', () => {
     ];
     for (const b of bookings) {
       await sql`insert into bookings (booking_id, state, event_id) values (${b.id}, ${JSON.stringify(b.state)}::json, ${b.event})`.execute(
-        store.db,
+        scratch.db,
       );
     }
     await sql`insert into event_currency_revenue (event_id, currency, amount) values (5, 'EUR', 12.5), (6, 'GBP', 3)`.execute(
-      store.db,
+      scratch.db,
     );
 
-    const latest = await migrateToLatest(store.db);
+    const latest = await migrateToLatest(scratch.db);
     expect(latest.error).toBeUndefined();
     const { rows } = await sql<{ event_id: string; currency: string; confirmed: number; amount: string }>`
       select event_id::text, currency, confirmed, amount::text from event_currency_revenue order by 1, 2`.execute(
-      store.db,
+      scratch.db,
     );
     expect(rows).toEqual([
       { event_id: '5', currency: 'EUR', confirmed: 2, amount: '12.5000' },
@@ -82,17 +91,7 @@ describe('0002: confirmed bookings per other currency', () => {
 });
 
 describe('0005: activity masks', () => {
-  let database: TestDatabase;
-  let store: Database;
-
-  beforeAll(async () => {
-    database = await createTestDatabase('migrate');
-    store = await openPostgres(database.url, 2);
-  });
-  afterAll(async () => {
-    await store.close();
-    await database.drop();
-  });
+  const scratch = scratchStore();
 
   it('sets a bit for each quarter-hour of a UTC day in which an event had a transition', async () => {
     const upTo0004 = {
@@ -104,17 +103,17 @@ describe('0005: activity masks', () => {
           '0004_bookings_without_facts': bookingsWithoutFacts,
         }),
     };
-    const first = await new Migrator({ db: store.db, provider: upTo0004 }).migrateToLatest();
+    const first = await new Migrator({ db: scratch.db, provider: upTo0004 }).migrateToLatest();
     expect(first.error).toBeUndefined();
     // Day 20000 (2024-10-04): quarters 0 and 95 of event 1, and quarter 3 of event 2 with no
     // transition left; the quarter before 1970 (bucket −1) is quarter 95 of day −1.
     await sql`insert into flow_bucket_event (event_id, bucket, transitions) values
-      (1, 1920000, 1), (1, 1920095, 2), (2, 1920003, 0), (3, -1, 1)`.execute(store.db);
+      (1, 1920000, 1), (1, 1920095, 2), (2, 1920003, 0), (3, -1, 1)`.execute(scratch.db);
 
-    expect((await migrateToLatest(store.db)).error).toBeUndefined();
+    expect((await migrateToLatest(scratch.db)).error).toBeUndefined();
     const { rows } = await sql<{ day: number; event_id: string; quarters: string }>`
       select day, event_id::text, quarters::text from flow_mask_event order by day, event_id`.execute(
-      store.db,
+      scratch.db,
     );
     const bits = (...set: number[]) =>
       Array.from({ length: 96 }, (_, q) => (set.includes(q) ? '1' : '0')).join('');
