@@ -81,8 +81,10 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
       const totals = figures?.counters;
       const prunedBefore = figures?.prunedBefore;
       const reconciled = figures && reconcileCheck(figures.reconcile, figures.prunedBefore);
-      if (database.status === 'up' && opts.breaker?.().state === 'half-open')
-        await opts.probeBreaker?.().catch(() => undefined);
+      if (database.status === 'up' && opts.breaker?.().state === 'half-open' && opts.probeBreaker)
+        await withTimeout(opts.probeBreaker(), PROBE_MS, () => new Error('probe timed out')).catch(
+          () => undefined,
+        );
       const breaker = opts.breaker?.();
       const reasons: string[] = [];
       if (database.status === 'down') reasons.push('database unreachable');

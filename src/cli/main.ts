@@ -55,6 +55,19 @@ async function start(config: Config): Promise<void> {
   let shuttingDown = false;
   const app = await buildApp(deps, { consumers: consumerStats, startedAt, shuttingDown: () => shuttingDown });
 
+  // The port passes from the stand-in to the service before anything else starts, so a SIGTERM
+  // meanwhile finds nothing to stop (the default action ends the process). The worker role listens
+  // too: it answers /health so an orchestrator can watch it.
+  await starting.close();
+  await app.listen({ host: config.host, port: config.port });
+
+  deps.startBackground();
+  const stopRetention =
+    config.role !== 'api' && config.eventRetentionDays !== undefined
+      ? startRetention({ db: deps.database.db, days: config.eventRetentionDays, logger })
+      : () => undefined;
+  for (const c of Object.values(consumers)) c.start();
+  // Installed once everything it stops exists (no await since the consumers started).
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     shuttingDown = true;
     if (err) logger.error({ err }, 'shutting down after an error');
@@ -64,16 +77,6 @@ async function start(config: Config): Promise<void> {
     await app.close();
     await deps.close();
   });
-
-  deps.startBackground();
-  const stopRetention =
-    config.role !== 'api' && config.eventRetentionDays !== undefined
-      ? startRetention({ db: deps.database.db, days: config.eventRetentionDays, logger })
-      : () => undefined;
-  for (const c of Object.values(consumers)) c.start();
-  // The worker role still answers /health so an orchestrator can watch it.
-  await starting.close();
-  await app.listen({ host: config.host, port: config.port });
   if (config.jwt.generated) {
     logger.info(
       { secretFile: `${config.dataDir}/jwt-secret` },

@@ -44,6 +44,7 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
   let dropped = 0;
   let stopping = false;
   let subscriber: Redis | undefined;
+  let wasReady = false;
   let done: Promise<unknown> | undefined;
 
   function onMessage(_pattern: string, channel: string, message: string): void {
@@ -119,10 +120,12 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
     start() {
       if (done) return;
       stopping = false;
+      wasReady = false;
       const connection = redis.duplicate();
       // Connection errors are reported by the subscription and flush outages.
       connection.on('error', () => undefined);
       connection.on('pmessage', onMessage);
+      connection.once('ready', () => (wasReady = true));
       subscriber = connection;
       done = Promise.all([subscribe(connection), loop()]);
     },
@@ -141,9 +144,12 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
     },
 
     stats() {
-      /** A subscription whose connection dropped hears nothing until ioredis reconnects it. */
+      /**
+       * A subscription whose connection dropped hears nothing until ioredis reconnects it (every
+       * state but `ready`, once it has been ready: before that, start-up is still connecting).
+       */
       const disconnected = (): string | null =>
-        subscriber && ['reconnecting', 'close', 'end'].includes(subscriber.status)
+        subscriber && wasReady && subscriber.status !== 'ready'
           ? `subscription connection ${subscriber.status}`
           : null;
       return {

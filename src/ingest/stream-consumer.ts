@@ -52,7 +52,7 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
   let nextClaimAt = 0;
   let infoAt = 0;
   let lag: number | null = null;
-  let pending = 0;
+  let pending: number | null = 0;
 
   async function createGroup(): Promise<void> {
     try {
@@ -70,8 +70,9 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
       const info = groupInfo(await redis.call('XINFO', ['GROUPS', key]), group);
       if (info) ({ lag, pending } = info);
     } catch {
-      // Stats only (the loop reports the outage): unknown now, not the last figure read.
+      // Stats only (the loop reports the outage): unknown now, not the last figures read.
       lag = null;
+      pending = null;
     }
   }
 
