@@ -10,10 +10,10 @@
  * where ICU reads the zone. One source of zone rules keeps every figure on the same day.
  */
 import { sql, type RawBuilder } from 'kysely';
-import { addDays, localMidnightUtc } from '../aggregate/time.ts';
+import { addDays, BUCKET_MS, localMidnightUtc } from '../aggregate/time.ts';
 
 /** Seconds in a flow bucket (a UTC quarter-hour); heartbeats are kept per minute (60). */
-export const BUCKET_SECONDS = 900;
+const BUCKET_SECONDS = BUCKET_MS / 1000;
 
 /**
  * The first bucket (of `unit` seconds) of a local day: the first whose start lies in the day. Every
