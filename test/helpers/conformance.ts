@@ -104,10 +104,6 @@ export async function getData(
   token: string,
   url: string,
 ): Promise<Record<string, unknown>> {
-  return getDataAt(app, token, url);
-}
-
-async function getDataAt(app: FastifyInstance, token: string, url: string): Promise<Record<string, unknown>> {
   const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
   if (res.statusCode !== 200) throw new Error(`GET ${url} → ${res.statusCode}: ${res.body}`);
   return res.json<{ data: Record<string, unknown> }>().data;
@@ -128,13 +124,13 @@ export async function assertFigures(
   const base = '/api/v1/analytics';
   const problems: string[] = [];
   const zone = inZone ? `&tz=${encodeURIComponent(c.config.REPORTING_TIMEZONE)}` : '';
-  const getData = (app: FastifyInstance, token: string, url: string) =>
-    getDataAt(app, token, `${url}${url.includes('?') ? zone : zone.replace('&', '?')}`);
+  const read = (url: string) =>
+    getData(app, token, `${url}${url.includes('?') ? zone : zone.replace('&', '?')}`);
   const check = (actual: unknown, expected: unknown, label: string) =>
     problems.push(...matches(actual, expected, label));
 
   for (const [id, stats] of Object.entries(e.events)) {
-    check(await getData(app, token, `${base}/events/${id}?as_of=${c.config.as_of}`), stats, `events[${id}]`);
+    check(await read(`${base}/events/${id}?as_of=${c.config.as_of}`), stats, `events[${id}]`);
   }
   for (const id of e.deleted_events) {
     const res = await app.inject({
@@ -145,31 +141,21 @@ export async function assertFigures(
     if (res.statusCode !== 404) problems.push(`deleted event ${id}: expected 404, got ${res.statusCode}`);
   }
   for (const granularity of ['day', 'week', 'month'] as const) {
-    const data = await getData(
-      app,
-      token,
+    const data = await read(
       `${base}/daily?from=${c.config.daily_from}&to=${c.config.daily_to}&granularity=${granularity}`,
     );
     check(data.series, e.daily[granularity], `daily.${granularity}`);
   }
   const { system_uptime: _ignored, ...system } = e.system;
-  check(await getData(app, token, `${base}/system?as_of=${c.config.as_of}`), system, 'system');
+  check(await read(`${base}/system?as_of=${c.config.as_of}`), system, 'system');
   for (const sortBy of ['bookings', 'revenue', 'utilization'] as const) {
-    const data = await getData(app, token, `${base}/top-events?sort_by=${sortBy}&limit=50`);
+    const data = await read(`${base}/top-events?sort_by=${sortBy}&limit=50`);
     const ids = (data.events as { event_id: number }[]).map((ev) => ev.event_id);
     check(ids, e.top_events[sortBy], `top_events.${sortBy}`);
   }
-  check(await getData(app, token, `${base}/capacity`), e.capacity, 'capacity');
-  check(
-    await getData(app, token, `${base}/revenue?days=30&as_of=${c.config.as_of}`),
-    e.revenue_30,
-    'revenue_30',
-  );
-  check(
-    await getData(app, token, `${base}/revenue?days=7&as_of=${c.config.as_of}`),
-    e.revenue_7,
-    'revenue_7',
-  );
+  check(await read(`${base}/capacity`), e.capacity, 'capacity');
+  check(await read(`${base}/revenue?days=30&as_of=${c.config.as_of}`), e.revenue_30, 'revenue_30');
+  check(await read(`${base}/revenue?days=7&as_of=${c.config.as_of}`), e.revenue_7, 'revenue_7');
   expect(problems.slice(0, 25)).toEqual([]);
 }
 
