@@ -190,12 +190,24 @@ async function main(): Promise<void> {
       { name: 'events/{id}', path: '/api/v1/analytics/events/1' },
       { name: 'daily (30 d)', path: '/api/v1/analytics/daily' },
       { name: 'daily (365 d)', path: `/api/v1/analytics/daily?from=${yearAgo}&to=${today}` },
-      // Another zone than the reporting zone: summed from the quarter-hour buckets.
+      // Other zones than the reporting zone: a day of 24 hours is a shifted day (one row); the two
+      // days a year the clocks change in Europe/Berlin sum their quarter-hours and activity masks.
       {
-        name: 'daily (365 d, tz)',
+        name: 'daily (365 d, tz=Asia/Kolkata)',
         path: `/api/v1/analytics/daily?from=${yearAgo}&to=${today}&tz=Asia/Kolkata`,
       },
+      {
+        name: 'daily (365 d, tz=Europe/Berlin)',
+        path: `/api/v1/analytics/daily?from=${yearAgo}&to=${today}&tz=Europe/Berlin`,
+      },
       { name: 'top-events', path: '/api/v1/analytics/top-events' },
+      // Informational, not checked: active events per week in another zone still come from the
+      // activity masks, one row per event and UTC day (docs/design.md, Storage and time zones).
+      {
+        name: 'daily (365 d, weeks, tz=Asia/Kolkata)',
+        path: `/api/v1/analytics/daily?from=${yearAgo}&to=${today}&granularity=week&tz=Asia/Kolkata`,
+        informational: true,
+      },
     ];
     console.log(
       `\nmeasuring: ${SAMPLES} sequential requests per endpoint and size (${ROUNDS} interleaved rounds, ` +
@@ -237,7 +249,7 @@ async function main(): Promise<void> {
         `${fmt(percentile(b, 95))} ms`,
         fmt(ratio50),
         fmt(ratio95),
-        ratio50 < TARGET_RATIO ? 'PASS' : 'FAIL',
+        'informational' in e ? '(not checked)' : ratio50 < TARGET_RATIO ? 'PASS' : 'FAIL',
       ];
     });
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
@@ -250,9 +262,10 @@ async function main(): Promise<void> {
         console.log(`\n[${size.label}] top-events: EXPLAIN (ANALYZE, BUFFERS)\n${plans.join('\n')}`);
       }
     }
-    const failed = rows.filter((r) => r[7] === 'FAIL').length;
+    const checked = rows.filter((r) => r[7] !== '(not checked)');
+    const failed = checked.filter((r) => r[7] === 'FAIL').length;
     console.log(
-      `\nbench:scale ${failed === 0 ? 'PASS' : 'FAIL'}: ${rows.length - failed}/${rows.length} endpoints within ${TARGET_RATIO}x`,
+      `\nbench:scale ${failed === 0 ? 'PASS' : 'FAIL'}: ${checked.length - failed}/${checked.length} endpoints within ${TARGET_RATIO}x`,
     );
   } finally {
     removeInterrupt();

@@ -4,6 +4,8 @@
  * of any zone and any reporting zone can be chosen per request.
  */
 export const BUCKET_MS = 15 * 60 * 1000;
+/** Buckets (quarter-hours) in a UTC day. */
+export const BUCKETS_PER_DAY = 96;
 
 const ISO_8601 =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;

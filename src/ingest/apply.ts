@@ -6,11 +6,15 @@ import { planBatch, type BatchPlan } from '../aggregate/batch.ts';
 import type { BookingState } from '../aggregate/booking.ts';
 import { nonZero } from '../aggregate/deltas.ts';
 import type { Db } from '../platform/db.ts';
+import { addActivityChanges, addBucketFlows, type PhaseDelta, type PhaseKey } from '../aggregate/phases.ts';
 import {
   applyActivityMasks,
   applyBucketFlows,
   applyDayFlows,
   applyEventFlows,
+  applyPhaseDays,
+  loadActivitySpans,
+  maskChanges,
 } from '../store/flows.repository.ts';
 import * as repo from '../store/ingest.repository.ts';
 import * as users from '../store/users.repository.ts';
@@ -54,9 +58,12 @@ export async function applyMessages(
 
   const userIds = [...new Set([...plan.deltas.userBookings.keys(), ...plan.userFirstBooking.keys()])];
   const dayKeys = [...plan.deltas.dayEvents].filter(([, d]) => d.transitions !== 0).map(([k]) => k);
-  const [storedUsers, dayTransitions] = await allStatements([
+  const bucketEvents = nonZero(plan.deltas.bucketEvents);
+  const masks = maskChanges(bucketEvents);
+  const [storedUsers, dayTransitions, spansBefore] = await allStatements([
     users.loadUsers(trx, userIds),
     repo.loadDayEventTransitions(trx, dayKeys),
+    loadActivitySpans(trx, masks),
   ] as const);
   const bookingRows = [...plan.bookings].map(([id, b]) => ({
     id,
@@ -91,10 +98,17 @@ export async function applyMessages(
   writes.push(users.upsertUsers(trx, userRows));
   writes.push(applyBucketFlows(trx, nonZero(d.buckets)));
   writes.push(applyDayFlows(trx, nonZero(d.days), d.dayActiveEvents));
-  // The activity masks are worked out from flow_bucket_event where a quarter lost transitions: after it.
-  const bucketEvents = nonZero(d.bucketEvents);
+  // The activity masks are worked out from flow_bucket_event where a quarter lost transitions: after
+  // it; the shifted days' active events from the masks as they were and as they are: after them.
+  const phaseDays = new Map<PhaseKey, PhaseDelta>();
+  addBucketFlows(phaseDays, nonZero(d.buckets));
   writes.push(
-    applyEventFlows(trx, 'flow_bucket_event', bucketEvents).then(() => applyActivityMasks(trx, bucketEvents)),
+    applyEventFlows(trx, 'flow_bucket_event', bucketEvents)
+      .then(() => applyActivityMasks(trx, masks))
+      .then((spansAfter) => {
+        addActivityChanges(phaseDays, spansBefore, spansAfter);
+        return applyPhaseDays(trx, nonZero(phaseDays));
+      }),
   );
   writes.push(applyEventFlows(trx, 'flow_day_event', nonZero(d.dayEvents)));
   writes.push(repo.applyAggregateTotals(trx, d.totals));

@@ -71,6 +71,12 @@ async function snapshot(trx: Db): Promise<Map<string, string>> {
       sql`select day || '|' || event_id as k, quarters::text as v from flow_mask_event where bit_count(quarters) > 0`,
     ],
     [
+      'flow_phase_day',
+      sql`select phase || '|' || day as k, row(new_bookings, confirmed, cancelled, expired, revenue,
+      gross_confirmed, confirmed_base, new_users, active_events)::text as v from flow_phase_day
+      where (new_bookings, confirmed, cancelled, expired, new_users, active_events) <> (0,0,0,0,0,0) or revenue <> 0`,
+    ],
+    [
       'users',
       sql`select user_id::text as k, row(bookings, first_booking_at)::text as v from users where bookings > 0`,
     ],

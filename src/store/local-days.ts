@@ -10,7 +10,7 @@
  * where ICU reads the zone. One source of zone rules keeps every figure on the same day.
  */
 import { sql, type RawBuilder } from 'kysely';
-import { addDays, BUCKET_MS, localMidnightUtc } from '../aggregate/time.ts';
+import { addDays, BUCKET_MS, BUCKETS_PER_DAY, localMidnightUtc } from '../aggregate/time.ts';
 
 /** Seconds in a flow bucket (a UTC quarter-hour); heartbeats are kept per minute (60). */
 const BUCKET_SECONDS = BUCKET_MS / 1000;
@@ -67,7 +67,7 @@ export function periodOfBucket(column: RawBuilder<unknown>, periods: readonly Pe
 }
 
 /** Quarter-hours in a UTC day: the bits of a flow_mask_event row. */
-export const QUARTERS = 96;
+const QUARTERS = BUCKETS_PER_DAY;
 
 /** The UTC day (days since 1970-01-01) and quarter-hour of that day of a bucket. */
 export function utcDayAndQuarter(bucket: number): { day: number; quarter: number } {

@@ -53,6 +53,7 @@ export const AGGREGATE_TABLES = [
   'flow_bucket',
   'flow_bucket_event',
   'flow_mask_event',
+  'flow_phase_day',
   'flow_day',
   'flow_day_event',
   'users',

@@ -5,6 +5,7 @@ import * as currencyConfirmations from './migrations/0002_currency_confirmations
 import * as ticketSumsBigint from './migrations/0003_ticket_sums_bigint.ts';
 import * as bookingsWithoutFacts from './migrations/0004_bookings_without_facts.ts';
 import * as activityMasks from './migrations/0005_activity_masks.ts';
+import * as shiftedDays from './migrations/0006_shifted_days.ts';
 
 /** Migrations are listed here, in order; each is frozen once released. */
 class StaticProvider implements MigrationProvider {
@@ -15,6 +16,7 @@ class StaticProvider implements MigrationProvider {
       '0003_ticket_sums_bigint': ticketSumsBigint,
       '0004_bookings_without_facts': bookingsWithoutFacts,
       '0005_activity_masks': activityMasks,
+      '0006_shifted_days': shiftedDays,
     });
   }
 }

@@ -4,7 +4,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { monthStart, weekStart } from '../aggregate/report.ts';
-import { addDays, localMidnightUtc } from '../aggregate/time.ts';
+import { addDays, BUCKETS_PER_DAY, localMidnightUtc } from '../aggregate/time.ts';
 import type { Db } from '../platform/db.ts';
 import { firstBucketOf, periodOfBucket, periodsOf, utcDaysOf, type Period } from './local-days.ts';
 import { json } from './rows.ts';
@@ -300,7 +300,8 @@ export interface DayFlowRow {
 
 /**
  * Flows per local day in [from, to]. In the zone the day tables are kept in this reads one row
- * per day; in any other zone it sums UTC quarter-hour buckets.
+ * per day. In any other zone a day of 24 hours is one shifted day (aggregate/phases.ts), one row;
+ * a day the clocks changed in sums its quarter-hours, with its active events from the masks.
  */
 export async function dayFlows(
   db: Db,
@@ -328,27 +329,67 @@ export async function dayFlows(
       order by day`.execute(db);
     return rows;
   }
-  const range = bucketRange(from, to, tz);
-  const days = periodsOf(from, to, tz);
-  const localDay = sql`${periodOfBucket(sql`bucket`, days)}::text`;
+  const days = spansOf(periodsOf(from, to, tz), firstBucketOf(addDays(to, 1), tz));
   if (eventId !== undefined) {
+    const localDay = sql`${periodOfBucket(sql`bucket`, days)}::text`;
     const { rows } = await sql<DayFlowRow>`
       select ${localDay} as day, ${counts}, ${money}, 0 as new_users, 1 as active_events
-      from flow_bucket_event where event_id = ${eventId} and ${range}
+      from flow_bucket_event where event_id = ${eventId}
+        and bucket >= ${days[0]?.first ?? 0} and bucket < ${days.at(-1)?.end ?? 0}
       group by 1 order by 1`.execute(db);
     return rows;
   }
-  const [flows, activeByDay] = await Promise.all([
-    sql<Omit<DayFlowRow, 'active_events'>>`
-      select ${localDay} as day, ${counts}, ${money}, sum(new_users)::int as new_users
-      from flow_bucket where ${range} group by 1 order by 1`.execute(db),
-    activeEvents(db, days, firstBucketOf(addDays(to, 1), tz)),
+  const whole = days.filter(isShiftedDay);
+  const changed = days.filter((d) => !isShiftedDay(d));
+  const [shifted, flows, activeByDay] = await Promise.all([
+    whole.length === 0
+      ? undefined
+      : sql<DayFlowRow>`
+          select x.label as day, f.new_bookings, f.confirmed, f.cancelled, f.expired, f.revenue::text as revenue,
+            f.gross_confirmed::text as gross_confirmed, f.confirmed_base, f.new_users, f.active_events
+          from json_to_recordset(${json(whole.map((d) => ({ label: d.label, ...shiftedDay(d.first) })))}::json)
+            as x(label text, phase int, day int)
+          join flow_phase_day f on f.phase = x.phase and f.day = x.day`.execute(db),
+    changed.length === 0
+      ? undefined
+      : sql<Omit<DayFlowRow, 'active_events'>>`
+          select ${periodOfBucket(sql`bucket`, changed)}::text as day, ${counts}, ${money},
+            sum(new_users)::int as new_users
+          from flow_bucket where ${inSpans(changed)} group by 1`.execute(db),
+    activeEvents(db, changed),
   ]);
-  return flows.rows.map((r) => ({ ...r, active_events: activeByDay.get(r.day) ?? 0 }));
+  return [
+    ...(shifted?.rows ?? []),
+    ...(flows?.rows ?? []).map((r) => ({ ...r, active_events: activeByDay.get(r.day) ?? 0 })),
+  ].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
 }
 
-function bucketRange(from: string, to: string, tz: string): RawBuilder<unknown> {
-  return sql`bucket >= ${firstBucketOf(from, tz)} and bucket < ${firstBucketOf(addDays(to, 1), tz)}`;
+/** A period with where it ends: the first bucket after it. */
+interface Span extends Period {
+  end: number;
+}
+
+function spansOf(periods: readonly Period[], end: number): Span[] {
+  return periods.map((p, i) => ({ ...p, end: periods[i + 1]?.first ?? end }));
+}
+
+/** A local day of 24 hours is a shifted day; one the clocks changed in is not. */
+function isShiftedDay(span: Span): boolean {
+  return span.end - span.first === BUCKETS_PER_DAY;
+}
+
+/** The shifted day (aggregate/phases.ts) that starts at a bucket. */
+function shiftedDay(bucket: number): { phase: number; day: number } {
+  const day = Math.floor(bucket / BUCKETS_PER_DAY);
+  return { phase: bucket - day * BUCKETS_PER_DAY, day };
+}
+
+/** SQL: the bucket column lies in one of these spans (a few: each an index range). */
+function inSpans(spans: readonly Span[]): RawBuilder<unknown> {
+  return sql`(${sql.join(
+    spans.map((s) => sql`(bucket >= ${s.first} and bucket < ${s.end})`),
+    sql` or `,
+  )})`;
 }
 
 /** Bookings created before a local date: the running total a series starts from. */
@@ -363,9 +404,11 @@ export async function bookingsCreatedBefore(
       select coalesce(sum(new_bookings), 0)::float8 as n from flow_day where day < ${date}::date`.execute(db);
     return rows[0]?.n ?? 0;
   }
+  // The shifted days of one phase cover every bucket before the one that starts theirs.
+  const { phase, day } = shiftedDay(firstBucketOf(date, tz));
   const { rows } = await sql<{ n: number }>`
-    select coalesce(sum(new_bookings), 0)::float8 as n from flow_bucket
-    where bucket < ${firstBucketOf(date, tz)}`.execute(db);
+    select coalesce(sum(new_bookings), 0)::float8 as n from flow_phase_day
+    where phase = ${phase} and day < ${day}`.execute(db);
   return rows[0]?.n ?? 0;
 }
 
@@ -378,28 +421,25 @@ export async function activeEventsByPeriod(
   dayZone: string,
   unit: 'week' | 'month',
 ): Promise<Map<string, number>> {
-  const query =
-    tz === dayZone
-      ? sql<{ period: string; n: number }>`
-          select (date_trunc(${unit}, day)::date)::text as period, count(distinct event_id)::int as n
-          from flow_day_event where day between ${from}::date and ${to}::date and transitions > 0 group by 1`
-      : undefined;
-  if (!query) {
+  if (tz !== dayZone) {
     const labelOf = unit === 'week' ? weekStart : monthStart;
-    return activeEvents(db, periodsOf(from, to, tz, { labelOf }), firstBucketOf(addDays(to, 1), tz));
+    return activeEvents(db, spansOf(periodsOf(from, to, tz, { labelOf }), firstBucketOf(addDays(to, 1), tz)));
   }
-  const { rows } = await query.execute(db);
+  const { rows } = await sql<{ period: string; n: number }>`
+    select (date_trunc(${unit}, day)::date)::text as period, count(distinct event_id)::int as n
+    from flow_day_event where day between ${from}::date and ${to}::date and transitions > 0
+    group by 1`.execute(db);
   return new Map(rows.map((r) => [r.period, r.n]));
 }
 
 /**
  * Distinct events with a transition in each period, from the activity masks (one row per event and
  * UTC day, whatever the number of bookings): each period is cut into the UTC days it covers, with
- * the quarter-hours of each day that lie in it. `end`: the first bucket after the last period.
+ * the quarter-hours of each day that lie in it.
  */
-async function activeEvents(db: Db, periods: readonly Period[], end: number): Promise<Map<string, number>> {
-  const segments = periods.flatMap((p, i) =>
-    utcDaysOf(p.first, periods[i + 1]?.first ?? end).map(({ day, mask }) => ({ label: p.label, day, mask })),
+async function activeEvents(db: Db, periods: readonly Span[]): Promise<Map<string, number>> {
+  const segments = periods.flatMap((p) =>
+    utcDaysOf(p.first, p.end).map(({ day, mask }) => ({ label: p.label, day, mask })),
   );
   if (segments.length === 0) return new Map();
   const { rows } = await sql<{ label: string; n: number }>`
@@ -408,7 +448,10 @@ async function activeEvents(db: Db, periods: readonly Period[], end: number): Pr
       from json_to_recordset(${json(segments)}::json) as x(label text, day int, mask text)
     )
     select s.label, count(distinct m.event_id)::int as n
-    from s join flow_mask_event m on m.day = s.day
+    from s cross join lateral (
+      -- Lateral: an index range per segment, whatever the planner guesses of the segments' number.
+      select event_id, quarters from flow_mask_event where day = s.day
+    ) m
     where bit_count(m.quarters & s.mask) > 0
     group by s.label`.execute(db);
   return new Map(rows.map((r) => [r.label, r.n]));

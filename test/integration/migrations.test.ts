@@ -11,6 +11,7 @@ import * as currencyConfirmations from '../../src/store/migrations/0002_currency
 import * as ticketSumsBigint from '../../src/store/migrations/0003_ticket_sums_bigint.ts';
 import * as bookingsWithoutFacts from '../../src/store/migrations/0004_bookings_without_facts.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { expectShiftedDaysFromBuckets } from '../helpers/shifted-days.ts';
 
 /** A database of the describe's own, created before its tests and dropped after them. */
 function scratchStore(): { readonly db: Database['db'] } {
@@ -121,5 +122,48 @@ describe('0005: activity masks', () => {
       { day: -1, event_id: '3', quarters: bits(95) },
       { day: 20000, event_id: '1', quarters: bits(0, 95) },
     ]);
+  });
+});
+
+describe('0006: shifted days', () => {
+  const scratch = scratchStore();
+
+  it('fills every 24-hour window of quarter-hours with its flows and active events', async () => {
+    const upTo0004 = {
+      getMigrations: (): Promise<Record<string, Migration>> =>
+        Promise.resolve({
+          '0001_initial': initial,
+          '0002_currency_confirmations': currencyConfirmations,
+          '0003_ticket_sums_bigint': ticketSumsBigint,
+          '0004_bookings_without_facts': bookingsWithoutFacts,
+        }),
+    };
+    expect(
+      (await new Migrator({ db: scratch.db, provider: upTo0004 }).migrateToLatest()).error,
+    ).toBeUndefined();
+    // Event 1 at 23:45 UTC on day 20000 and 00:00 the next day; event 2 at 06:00 on day 20000 and
+    // in a quarter with no transition left; event 3 in the last quarter-hour before 1970.
+    await sql`insert into flow_bucket_event (event_id, bucket, new_bookings, transitions) values
+      (1, 1920095, 1, 1), (1, 1920096, 1, 1), (2, 1920024, 2, 2), (2, 1920030, 0, 0), (3, -1, 1, 1)`.execute(
+      scratch.db,
+    );
+    await sql`insert into flow_bucket (bucket, new_bookings, revenue, new_users) values
+      (1920095, 1, 12.5, 1), (1920096, 1, 0, 0), (1920024, 2, 7.25, 2), (-1, 1, 0, 1)`.execute(scratch.db);
+
+    expect((await migrateToLatest(scratch.db)).error).toBeUndefined();
+    await expectShiftedDaysFromBuckets(scratch.db);
+    const row = async (phase: number, day: number) => {
+      const { rows } = await sql<{ new_bookings: number; revenue: string; active_events: number }>`
+        select new_bookings, revenue::text, active_events from flow_phase_day
+        where phase = ${phase} and day = ${day}`.execute(scratch.db);
+      return rows[0];
+    };
+    // The UTC day 20000: both events, three bookings.
+    expect(await row(0, 20000)).toEqual({ new_bookings: 3, revenue: '19.7500', active_events: 2 });
+    // From 23:45 on day 20000 to 23:45 the next day: event 1 only, twice.
+    expect(await row(95, 20000)).toEqual({ new_bookings: 2, revenue: '12.5000', active_events: 1 });
+    // From 06:15 on day 20000: only the 23:45 and 00:00 quarters.
+    expect(await row(25, 20000)).toEqual({ new_bookings: 2, revenue: '12.5000', active_events: 1 });
+    expect(await row(95, -1)).toEqual({ new_bookings: 1, revenue: '0.0000', active_events: 1 });
   });
 });

@@ -14,6 +14,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { assertFigures, ingestHttp, loadCases } from '../helpers/conformance.ts';
 import { readFigures } from '../helpers/figures.ts';
 import { REPORTING_TIMEZONE, renderStream, streamArb } from '../helpers/random-stream.ts';
+import { expectShiftedDaysFromBuckets } from '../helpers/shifted-days.ts';
 
 /** No response cache: every read below is computed from what is stored. */
 const env = {
@@ -63,6 +64,7 @@ describe('figures as a function of the set of messages', () => {
           expect(total).toBeGreaterThan(bookingsSoFar);
           bookingsSoFar = total;
           expect(actual).toEqual(expected);
+          await expectShiftedDaysFromBuckets(scrambled.deps.database.db);
         }),
         { numRuns: 15, seed: SEED, endOnFailure: true },
       );
@@ -83,6 +85,7 @@ describe('figures as a function of the set of messages', () => {
           const incremental = await readFigures(t.app, t.token, stream.window);
           await rebuild(t);
           expect(await readFigures(t.app, t.token, stream.window)).toEqual(incremental);
+          await expectShiftedDaysFromBuckets(t.deps.database.db);
         }),
         { numRuns: 10, seed: SEED + 1, endOnFailure: true },
       );
