@@ -19,7 +19,8 @@ import { createMethodIndex } from './api/allowed-methods.ts';
 import { documentResponses } from './api/operations.schemas.ts';
 import { guardParameters } from './api/param-guard.ts';
 import { ruleOf, type ParamSchema } from './api/params.ts';
-import { envelopeMeta } from './api/respond.ts';
+import { finishDocument } from './api/openapi-document.ts';
+import { envelopeMeta, gzipLargeAnswers } from './api/respond.ts';
 import { ProblemSchema } from './api/schemas.ts';
 import { streamRoutes } from './api/stream.routes.ts';
 import { adminAuth } from './auth/auth.plugin.ts';
@@ -184,8 +185,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
             : error.message.replace(/\s+at .*/s, '');
     }
     if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed');
-    else if (status === 503)
-      request.log.warn({ err: { message: error.message, code: error.code } }, 'dependency unavailable');
+    else if (status === 503) request.log.warn({ err: error }, 'dependency unavailable');
     const problem = problemOf(status, title, detail, request.url, request.id);
     // Validators set before the read failed (a 404, a 503) must not let a client cache the error.
     reply.removeHeader('etag');
@@ -252,13 +252,16 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       buildLocalReference: (json, _baseUri, _fragment, i) =>
         typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
+    transformObject: (document) => finishDocument('openapiObject' in document ? document.openapiObject : {}),
     openapi: {
       openapi: '3.0.3',
       info: {
         title: 'Evently Analytics API',
         version: VERSION,
         description:
-          'Exact, live business figures of the Evently platform. Metric definitions: docs/metrics.md.',
+          'Exact, live business figures of the Evently platform. Metric definitions: docs/metrics.md. ' +
+          'Errors are RFC 9457 problem details (application/problem+json). A path asked with a method it ' +
+          'is not served with answers 405 with an Allow header; an unknown path 404.',
       },
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
@@ -284,8 +287,10 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       consumers: options.consumers ?? (() => ({})),
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  if (config.role !== 'worker') {
+    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
+    app.get('/openapi.json', { schema: { hide: true }, onSend: gzipLargeAnswers }, async () => app.swagger());
+  }
 
   await app.register(healthRoutes, {
     db: deps.database.db,
@@ -298,6 +303,12 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     shuttingDown: options.shuttingDown ?? (() => false),
     version: VERSION,
   });
+
+  // A worker (stream and pub/sub consumers) answers only what an operator asks of a process: health,
+  // info and metrics. The API, its documentation and the dashboard are the api role's.
+  if (config.role === 'worker')
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the type provider narrows the instance type
+    return app as unknown as FastifyInstance;
 
   await app.register(
     async (api) => {

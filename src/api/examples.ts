@@ -70,7 +70,7 @@ export const EVENTS = {
   summary: {
     total_bookings: 18,
     total_revenue: 1755,
-    avg_capacity_utilization: 14.3,
+    avg_capacity_utilization: 14.31,
     avg_cancellation_rate: 16.67,
   },
 };

@@ -9,7 +9,6 @@ import { lastReconcile, reconcileCheck } from '../ingest/reconcile.ts';
 import { ingestCounters, readWithin } from '../store/health.repository.ts';
 import { logPrunedBefore } from '../store/maintenance.repository.ts';
 import { withTimeout } from '../platform/deadline.ts';
-import { UnavailableError } from './errors.ts';
 
 import type { ConsumerStats } from '../ingest/consumer.ts';
 
@@ -158,10 +157,11 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
           'on all of them together). /health reports the database.',
       },
     },
-    async () => {
+    async (_request, reply) => {
       // Out of the load balancer as soon as the drain starts, not once the server closes (which
       // waits for the batch in flight: seconds, or up to the shutdown grace on a hung database).
-      if (opts.shuttingDown()) throw new UnavailableError('shutting down', 1);
+      if (opts.shuttingDown())
+        return reply.code(503).header('Retry-After', '1').send({ status: 'shutting_down' });
       return { status: 'ready' };
     },
   );

@@ -5,13 +5,18 @@
  * field the handler returns.
  */
 import { Type, type TSchema } from '@fastify/type-provider-typebox';
-import { errorResponses, Nullable, withCsv } from './schemas.ts';
+import { errorResponses, Nullable, problemRef, withCsv } from './schemas.ts';
 
 const Open = <P extends Record<string, TSchema>>(properties: P, description?: string) =>
   Type.Object(properties, { additionalProperties: true, ...(description ? { description } : {}) });
 const Ok = (data: TSchema) => Open({ success: Type.Literal(true), data });
 const Check = Open({
-  status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
+  status: Type.Union(
+    [Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled'), Type.Literal('unknown')],
+    {
+      description: 'unknown: not checked yet (while start-up waits for the database)',
+    },
+  ),
   latency_ms: Type.Optional(Type.Number()),
   detail: Type.Optional(Type.String()),
 });
@@ -167,7 +172,11 @@ const OPERATION_RESPONSES: Readonly<Record<string, Record<number, unknown>>> = {
     ...errorResponses,
   },
   'POST /api/v1/analytics/dead-letters/:id/retry': { 200: RetrySchema, ...errorResponses },
-  'POST /api/v1/analytics/rebuild': { 200: RebuildSchema, ...errorResponses },
+  'POST /api/v1/analytics/rebuild': {
+    200: RebuildSchema,
+    ...errorResponses,
+    409: problemRef('Retention dropped payloads a rebuild needs; `force=true` rebuilds from what is left'),
+  },
   'POST /api/v1/analytics/reconcile': { 200: ReconcileSchema, ...errorResponses },
   'POST /api/v1/analytics/cache/clear': { 200: CacheClearedSchema, ...errorResponses },
 };

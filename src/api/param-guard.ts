@@ -1,7 +1,8 @@
 /**
  * Raw query and path values are checked before schema validation coerces them: an integer must be
  * written as plain decimal digits (no 1e309, 0x7, 7.0 or 20-digit overflows), and no value may hold
- * a NUL byte (PostgreSQL refuses it in text) or be absurdly long.
+ * a NUL byte (PostgreSQL refuses it in text) or be absurdly long, and a parameter that takes one
+ * value may not be repeated (the schema would judge the list, and name the wrong rule).
  */
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { BadRequestError } from './errors.ts';
@@ -18,12 +19,14 @@ interface ObjectSchema {
 function check(values: unknown, schema: ObjectSchema | undefined): void {
   if (values === null || typeof values !== 'object') return;
   for (const [name, raw] of Object.entries(values as Record<string, unknown>)) {
+    const property = schema?.properties?.[name];
+    if (Array.isArray(raw) && raw.length > 1 && property !== undefined && property.type !== 'array')
+      throw new BadRequestError(`${name} is given ${raw.length} times; give it once`);
     for (const value of Array.isArray(raw) ? raw : [raw]) {
       if (typeof value !== 'string') continue;
       if (value.includes('\u0000')) throw new BadRequestError(`${name} must not contain a NUL byte`);
       if (value.length > MAX_VALUE_LENGTH)
         throw new BadRequestError(`${name} is longer than ${MAX_VALUE_LENGTH} characters`);
-      const property = schema?.properties?.[name];
       if (property?.type === 'integer' && !INTEGER.test(value)) {
         throw new BadRequestError(`${name} must be ${ruleOf(name, property) ?? 'an integer'}`);
       }

@@ -124,7 +124,7 @@ function etagFor(key: string, version: number, gzip: boolean): string {
 }
 
 /** Adds a request header to Vary (once: a request can get here twice, fresh then stale). */
-function varyOn(reply: FastifyReply, field: string): void {
+export function varyOn(reply: FastifyReply, field: string): void {
   const vary = reply.getHeader('vary');
   if (vary === undefined) {
     void reply.header('Vary', field);
@@ -228,13 +228,23 @@ function encoded(key: string, body: string): Encoded {
   return entry;
 }
 
+/**
+ * A CSV answer is typed as such and named as a file after its endpoint (`top-events.csv`), so a
+ * browser that opens the URL saves it under a useful name.
+ */
+export function csvDownload(reply: FastifyReply): FastifyReply {
+  const name = reply.request.routeOptions.url?.split('/').pop() || 'export';
+  return reply.type(CSV_TYPE).header('Content-Disposition', `attachment; filename="${name}.csv"`);
+}
+
 /** Sends an answer, gzipped when the client takes it and it is big enough to gain from it. */
 function sendBody(
   reply: FastifyReply,
   target: Target,
   answer: Encoded,
 ): FastifyReply | Promise<FastifyReply> {
-  void reply.type(target.csv ? CSV_TYPE : JSON_TYPE);
+  if (target.csv) csvDownload(reply);
+  else void reply.type(JSON_TYPE);
   if (answer.bytes.length < GZIP_MIN_BYTES || !target.gzip) return reply.send(answer.bytes);
   if (answer.gzipped) return reply.header('Content-Encoding', 'gzip').send(answer.gzipped);
   // Off the event loop (zlib's thread pool): a big CSV must not hold up other requests.
@@ -243,6 +253,43 @@ function sendBody(
     return reply.header('Content-Encoding', 'gzip').send(zipped);
   });
 }
+
+/**
+ * An `onSend` hook for answers not sent through serveRead (the operations routes, the OpenAPI
+ * document): JSON or CSV of GZIP_MIN_BYTES or more goes gzipped to a client that takes it, as
+ * serveRead sends its own.
+ */
+export function gzipLargeAnswers(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+  done: (error: Error | null, payload?: unknown) => void,
+): void {
+  if (reply.hasHeader('content-encoding') || (typeof payload !== 'string' && !Buffer.isBuffer(payload))) {
+    done(null, payload);
+    return;
+  }
+  const type = String(reply.getHeader('content-type') ?? '');
+  const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  if (!COMPRESSIBLE.test(type) || bytes < GZIP_MIN_BYTES) {
+    done(null, payload);
+    return;
+  }
+  varyOn(reply, 'Accept-Encoding');
+  if (!acceptsGzip(request)) {
+    done(null, payload);
+    return;
+  }
+  gzip(payload, (error, zipped) => {
+    if (error) done(null, payload);
+    else {
+      void reply.header('Content-Encoding', 'gzip');
+      done(null, zipped);
+    }
+  });
+}
+
+const COMPRESSIBLE = /^(application\/(json|problem\+json)|text\/csv)\b/;
 
 function plain(body: string): Encoded {
   return { body, bytes: Buffer.from(body, 'utf8') };

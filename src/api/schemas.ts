@@ -20,7 +20,7 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem', description: 'RFC 9457 problem details (application/problem+json)' },
 );
 
-const problemRef = (description: string) => Type.Unsafe({ $ref: 'Problem#', description });
+export const problemRef = (description: string) => Type.Unsafe({ $ref: 'Problem#', description });
 
 export const errorResponses = {
   400: problemRef('A parameter is invalid; the detail names it and its allowed range'),

@@ -1,41 +1,70 @@
 /**
  * A stand-in on the service's port while start-up waits for PostgreSQL (however long that takes):
- * `/health/live` answers, since the process is alive, and everything else is a 503 problem with
- * Retry-After. Without it nothing listened until the database came, and an orchestrator's liveness
- * probe would restart a pod that was only waiting for it.
+ * `/health/live` answers, since the process is alive; `/health` and `/health/ready` answer 503 in
+ * their documented shapes, saying why; everything else is a 503 problem with Retry-After. Without
+ * it nothing listened until the database came, and an orchestrator's liveness probe would restart a
+ * pod that was only waiting for it.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { API_SECURITY_HEADERS } from '../platform/security-headers.ts';
+import { problemType } from './errors.ts';
 
 const RETRY_AFTER_SECONDS = 5;
+const WAITING = 'starting: waiting for the database';
+
+/** /health while starting: nothing is known yet but that the database has not answered. */
+function startingHealth(startedAt: number) {
+  const unknown = { status: 'unknown', detail: 'not checked until start-up is done' };
+  return {
+    status: 'unhealthy',
+    reasons: [WAITING],
+    checks: {
+      database: { status: 'down', detail: WAITING },
+      redis: unknown,
+      consumer: { status: 'starting', consumers: {} },
+    },
+    ingest: { processed: null, duplicates: null, ignored: null, rejected: null, lag: null },
+    reconcile: null,
+    data_version: null,
+    uptime_s: Math.floor((Date.now() - startedAt) / 1000),
+  };
+}
 
 export interface StartingServer {
   /** Stops answering and frees the port for the service itself. */
   close(): Promise<void>;
 }
 
-export async function listenWhileStarting(host: string, port: number): Promise<StartingServer> {
+export async function listenWhileStarting(
+  host: string,
+  port: number,
+  startedAt = Date.now(),
+): Promise<StartingServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const requestId = randomUUID();
     res.setHeader('x-request-id', requestId);
-    res.setHeader('x-content-type-options', 'nosniff');
+    for (const [name, value] of Object.entries(API_SECURITY_HEADERS)) res.setHeader(name, value);
     res.setHeader('cache-control', 'no-store');
     if (req.method === 'GET' && path === '/health/live') {
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify({ status: 'alive' }));
       return;
     }
-    res.writeHead(503, {
-      'content-type': 'application/problem+json; charset=utf-8',
-      'retry-after': String(RETRY_AFTER_SECONDS),
-    });
+    const retry = { 'retry-after': String(RETRY_AFTER_SECONDS) };
+    if (req.method === 'GET' && (path === '/health' || path === '/health/ready')) {
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', ...retry });
+      res.end(JSON.stringify(path === '/health' ? startingHealth(startedAt) : { status: 'starting' }));
+      return;
+    }
+    res.writeHead(503, { 'content-type': 'application/problem+json; charset=utf-8', ...retry });
     res.end(
       JSON.stringify({
-        type: 'about:blank',
+        type: problemType(503),
         title: 'Service Unavailable',
         status: 503,
-        detail: 'starting: waiting for the database',
+        detail: WAITING,
         instance: path,
         request_id: requestId,
       }),

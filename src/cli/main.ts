@@ -1,8 +1,9 @@
 /**
  * Command line: `start [--role api|worker|all]`, `migrate`, `token [--role admin] [--user-id N]
- * [--minutes N]`, `rebuild`. Exits non-zero with a clear message on bad configuration.
+ * [--minutes N] [--type access|refresh]`, `rebuild [--force]`, `reconcile`, `help`. Exits 64 with the
+ * usage on a bad command line, 78 on bad configuration, 1 on any other failure.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from '../app.ts';
 import { listenWhileStarting } from '../api/starting.ts';
@@ -25,7 +26,7 @@ async function start(config: Config): Promise<void> {
   const startedAt = Date.now();
   // The service waits for its database however long that takes (an operator command does not),
   // alive but not ready on its port meanwhile.
-  const starting = await listenWhileStarting(config.host, config.port);
+  const starting = await listenWhileStarting(config.host, config.port, startedAt);
   const deps = await createDeps(config, logger, true).catch(async (error: unknown) => {
     await starting.close();
     throw error;
@@ -80,24 +81,73 @@ async function start(config: Config): Promise<void> {
   if (config.jwt.generated) {
     logger.info(
       { secretFile: `${config.dataDir}/jwt-secret` },
-      'generated a development JWT secret; get an admin token with: npm run token',
+      `${config.jwt.createdNow ? 'generated a' : 'using the'} development JWT secret; get an admin token with: npm run token`,
     );
+  }
+}
+
+const USAGE = `usage: npm start [-- --role api|worker|all]
+       npm run migrate
+       npm run token [-- --role admin] [--user-id N] [--minutes N] [--type access|refresh]
+       npm run rebuild [-- --force]
+       npm run reconcile
+   or: node --import tsx src/cli/main.ts <command> [options]
+Configuration comes from the environment (README.md, Configuration).`;
+
+/** A command line that names no command or option this program has, or a bad value for one. */
+class UsageError extends Error {}
+
+/** The options each command takes; any other is refused rather than ignored. */
+const OPTIONS = {
+  start: { role: { type: 'string' } },
+  migrate: {},
+  token: {
+    role: { type: 'string', default: 'admin' },
+    'user-id': { type: 'string', default: '1' },
+    minutes: { type: 'string' },
+    type: { type: 'string', default: 'access' },
+  },
+  rebuild: { force: { type: 'boolean', default: false } },
+  reconcile: {},
+} as const;
+
+/** A whole number in [min, max] written in plain digits, or a UsageError naming the option. */
+function wholeNumber(option: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d{1,16}$/.test(text) || n < min || n > max)
+    throw new UsageError(`--${option} must be a whole number from ${min} to ${max} (got "${text}")`);
+  return n;
+}
+
+function optionsOf(
+  command: keyof typeof OPTIONS,
+  args: string[],
+): Record<string, string | boolean | undefined> {
+  try {
+    const options: ParseArgsConfig['options'] = OPTIONS[command];
+    return parseArgs({ args, options, allowPositionals: false, strict: true }).values as Record<
+      string,
+      string | boolean | undefined
+    >;
+  } catch (error) {
+    throw new UsageError(`${command}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
 async function main(): Promise<void> {
   const [command = 'start', ...rest] = process.argv.slice(2);
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      role: { type: 'string' },
-      'user-id': { type: 'string', default: '1' },
-      minutes: { type: 'string' },
-      type: { type: 'string', default: 'access' },
-      force: { type: 'boolean', default: false },
-    },
-    allowPositionals: false,
-  });
+  if (command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!Object.hasOwn(OPTIONS, command)) throw new UsageError(`unknown command "${command}"`);
+  const values = optionsOf(command as keyof typeof OPTIONS, rest);
+  if (
+    command === 'start' &&
+    values.role !== undefined &&
+    !['api', 'worker', 'all'].includes(String(values.role))
+  )
+    throw new UsageError(`--role must be api, worker or all (got "${String(values.role)}")`);
   const env = await resolveEnv(process.env);
   switch (command) {
     case 'start':
@@ -115,14 +165,20 @@ async function main(): Promise<void> {
     }
     case 'token': {
       const config = loadConfig(env);
-      const minutes = Number(values.minutes ?? config.jwt.expiryMinutes);
+      const userId = wholeNumber('user-id', String(values['user-id']), 1, Number.MAX_SAFE_INTEGER);
+      const minutes =
+        values.minutes === undefined
+          ? config.jwt.expiryMinutes
+          : wholeNumber('minutes', String(values.minutes), 1, 7 * 24 * 60);
+      if (values.type !== 'access' && values.type !== 'refresh')
+        throw new UsageError(`--type must be access or refresh (got "${String(values.type)}")`);
       const token = await mintToken({
         secret: config.jwt.secret,
         algorithm: config.jwt.algorithm,
-        userId: Number(values['user-id']),
-        role: values.role ?? 'admin',
-        type: values.type ?? 'access',
-        expiresInSeconds: Math.round(minutes * 60),
+        userId,
+        role: String(values.role),
+        type: values.type,
+        expiresInSeconds: minutes * 60,
       });
       process.stdout.write(`${token}\n`);
       return;
@@ -134,7 +190,7 @@ async function main(): Promise<void> {
       const report = await rebuildAggregates({
         db: database.db,
         config,
-        force: process.argv.includes('--force'),
+        force: values.force === true,
       });
       process.stdout.write(`${JSON.stringify(report)}\n`);
       await database.close();
@@ -152,14 +208,14 @@ async function main(): Promise<void> {
       else if (!report.comparable) process.exitCode = 3;
       return;
     }
-    default:
-      throw new ConfigError([
-        `unknown command "${command}" (use start, migrate, token, rebuild or reconcile)`,
-      ]);
   }
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`${error.message}\n${USAGE}\n`);
+    process.exit(64);
+  }
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(78);

@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { BadRequestError, DomainError, NotFoundError } from '../api/errors.ts';
-import { envelopeSchema, errorResponses } from '../api/schemas.ts';
+import { envelopeSchema, errorResponses, problemRef } from '../api/schemas.ts';
 import type { Db } from '../platform/db.ts';
 import type { ResponseCache } from '../platform/cache.ts';
 import { messageText } from './message-text.ts';
@@ -16,7 +16,7 @@ import type { Config } from '../platform/config.ts';
 import type { Bus } from '../platform/bus.ts';
 import { ingestRateLimit } from '../auth/rate-limit.plugin.ts';
 import { Common, Format, NoQuery, readContext } from '../api/params.ts';
-import { CSV_TYPE, wantsCsv } from '../api/respond.ts';
+import { csvDownload, gzipLargeAnswers, varyOn, wantsCsv } from '../api/respond.ts';
 import { toCsv } from '../api/csv.ts';
 
 export interface IngestRoutesOptions {
@@ -30,7 +30,8 @@ export interface IngestRoutesOptions {
 const tags = ['ingest'];
 const security = [{ bearerAuth: [] }];
 
-const DEAD_LETTER_COLUMNS = ['id', 'received_at', 'reason', 'detail', 'transport', 'channel', 'raw'] as const;
+/** As the JSON items and their schema (operations.schemas.ts) list them. */
+const DEAD_LETTER_COLUMNS = ['id', 'reason', 'detail', 'transport', 'channel', 'received_at', 'raw'] as const;
 
 const ResultSchema = Type.Object({
   index: Type.Integer(),
@@ -92,6 +93,8 @@ const ingestBatch: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, 
             Type.Object({ results: Type.Array(ResultSchema), data_version: Type.Integer() }),
           ),
           ...errorResponses,
+          413: problemRef('The body is over 1 MiB'),
+          415: problemRef('The body is not application/json'),
         },
       },
     },
@@ -104,6 +107,7 @@ const ingestBatch: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, 
 };
 
 export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, opts) => {
+  app.addHook('onSend', gzipLargeAnswers);
   await app.register(ingestBatch, opts);
 
   app.get(
@@ -132,8 +136,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
       const limit = req.query.limit ?? 50;
       const offset = req.query.offset ?? 0;
       const { items, total } = await listDeadLetters(opts.db, { reason: req.query.reason, limit, offset });
-      void reply.header('vary', 'Accept');
-      if (wantsCsv(req)) return reply.type(CSV_TYPE).send(toCsv(items, DEAD_LETTER_COLUMNS));
+      varyOn(reply, 'Accept');
+      if (wantsCsv(req)) return csvDownload(reply).send(toCsv(items, DEAD_LETTER_COLUMNS));
       return { success: true, data: { dead_letters: items, total, limit, offset } };
     },
   );

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { isValidTimeZone } from '../aggregate/time.ts';
 
@@ -23,8 +24,10 @@ export interface Config {
     readonly secret: string;
     readonly algorithm: JwtAlgorithm;
     readonly expiryMinutes: number;
-    /** True when the secret was generated and stored under DATA_DIR (embedded mode only). */
+    /** True when the secret is a development secret kept under DATA_DIR (embedded mode only). */
     readonly generated: boolean;
+    /** True when that secret was created by this start (false: an earlier start's was read). */
+    readonly createdNow: boolean;
   };
   readonly corsOrigins: readonly string[];
   readonly cacheTtlSeconds: number;
@@ -68,7 +71,9 @@ export function zeroSecretsToEnv(secrets: Record<string, Record<string, string>>
 
 /**
  * Fetches secrets from Zero when ZERO_TOKEN is set. The environment wins over Zero for the same key.
- * `fetchZero` is injectable so tests need no network.
+ * Zero out of reach stops the start: whatever the environment holds, the settings that live in
+ * Zero (the database's, say) would be missing, and the service would quietly run on something else
+ * (an empty embedded store). `fetchZero` is injectable so tests need no network.
  */
 export async function resolveEnv(
   env: Env,
@@ -80,15 +85,11 @@ export async function resolveEnv(
   try {
     fromZero = zeroSecretsToEnv(await fetchZero(token));
   } catch (error) {
-    const required = ['JWT_SECRET'];
-    const missing = required.filter((key) => !env[key]);
-    if (missing.length > 0) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new ConfigError([
-        `ZERO_TOKEN is set but Zero could not be reached (${reason}) and ${missing.join(', ')} has no fallback in the environment`,
-      ]);
-    }
-    return env;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError([
+      `ZERO_TOKEN is set but Zero could not be reached (${reason}); the settings kept there are unknown. ` +
+        'Retry when Zero answers, or unset ZERO_TOKEN to run from the environment alone',
+    ]);
   }
   return { ...fromZero, ...env };
 }
@@ -176,20 +177,46 @@ function trustProxyFrom(r: Reader): boolean | number | string[] {
   if (raw === undefined || raw.toLowerCase() === 'false') return false;
   if (raw.toLowerCase() === 'true') return true;
   if (/^\d+$/.test(raw)) return Number(raw);
-  return raw
+  const proxies = raw
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  const bad = proxies.filter((p) => !isProxyAddress(p));
+  if (bad.length > 0 || proxies.length === 0)
+    r.problems.push(
+      `TRUST_PROXY must be true, false, a hop count or addresses/CIDRs of the proxies (got "${bad.join(', ') || raw}")`,
+    );
+  return proxies;
+}
+
+/** What Fastify's trustProxy takes in a list: an address, a CIDR, or a named range. */
+function isProxyAddress(text: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(text)) return true;
+  const [address = '', prefix, ...rest] = text.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+/** An origin as browsers send it: http(s)://host[:port], nothing after. */
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === text;
+  } catch {
+    return false;
+  }
 }
 
 /** Embedded mode without JWT_SECRET: generate one once and keep it under DATA_DIR. */
-function embeddedSecret(dataDir: string): string {
+function embeddedSecret(dataDir: string): { secret: string; createdNow: boolean } {
   const file = path.join(dataDir, 'jwt-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) return { secret: readFileSync(file, 'utf8').trim(), createdNow: false };
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(48).toString('base64url');
   writeFileSync(file, secret, { mode: 0o600 });
-  return secret;
+  return { secret, createdNow: true };
 }
 
 export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
@@ -204,11 +231,12 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
   }
   let secret = r.optional('JWT_SECRET');
   let generated = false;
+  let createdNow = false;
   if (databaseUrl) {
     if (!secret) r.problems.push('JWT_SECRET is required when an external database is configured');
     else if (Buffer.byteLength(secret) < 32) r.problems.push('JWT_SECRET must be at least 32 bytes');
   } else if (!secret) {
-    secret = embeddedSecret(dataDir);
+    ({ secret, createdNow } = embeddedSecret(dataDir));
     generated = true;
   }
 
@@ -236,6 +264,12 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
     .filter(Boolean);
   if (corsOrigins.includes('*')) {
     r.problems.push('CORS_ORIGINS must list origins; "*" is refused because the API uses credentials');
+  } else {
+    const bad = corsOrigins.filter((o) => !isOrigin(o));
+    if (bad.length > 0)
+      r.problems.push(
+        `CORS_ORIGINS must list origins such as https://admin.example.com, without a path (got "${bad.join('", "')}")`,
+      );
   }
   const retention = r.int('EVENT_RETENTION_DAYS', 0, 0, 36_500);
 
@@ -251,6 +285,7 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
       algorithm: algorithm as JwtAlgorithm,
       expiryMinutes: r.int('JWT_EXPIRY_MINUTES', 30, 1, 7 * 24 * 60),
       generated,
+      createdNow,
     },
     corsOrigins,
     cacheTtlSeconds: r.int('ANALYTICS_CACHE_TTL', 300, 0, 86_400),

@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { lockDataDir } from './data-dir-lock.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tables are accessed through typed raw SQL
 export type Db = Kysely<any>;
@@ -86,10 +87,15 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
 export async function openPGlite(dataDir: string | undefined): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   let lite: PGliteLike;
+  let unlock = () => {};
   if (dataDir) {
     const dir = path.join(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
-    lite = await PGlite.create(dir);
+    unlock = lockDataDir(dataDir);
+    lite = await PGlite.create(dir).catch((error: unknown) => {
+      unlock();
+      throw error;
+    });
   } else {
     lite = await PGlite.create();
   }
@@ -100,7 +106,7 @@ export async function openPGlite(dataDir: string | undefined): Promise<Database>
     db,
     kind: 'pglite',
     poolStats: () => ({ total: 1, idle: pool.waiting === 0 ? 1 : 0, waiting: pool.waiting }),
-    close: () => db.destroy(),
+    close: () => db.destroy().finally(unlock),
   };
 }
 

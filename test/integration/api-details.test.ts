@@ -141,7 +141,7 @@ describe('API details', () => {
       expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
       expect(res.headers.vary).toContain('Accept');
       const [header, ...rows] = res.body.trim().split('\r\n');
-      expect(header).toBe('id,received_at,reason,detail,transport,channel,raw');
+      expect(header).toBe('id,reason,detail,transport,channel,received_at,raw');
       expect(rows.some((r) => r.includes(',invalid_json,') && r.endsWith(',not json at all'))).toBe(true);
       expect(rows.some((r) => r.includes(',missing_booking_id,'))).toBe(true);
     }

@@ -52,6 +52,9 @@ async function csv(url: string, accept?: string): Promise<string[][]> {
   });
   expect(response.statusCode).toBe(200);
   expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
+  // Saved under the endpoint's name by a browser that opens the URL.
+  const endpoint = url.split('?')[0]?.split('/').pop() ?? '';
+  expect(response.headers['content-disposition']).toBe(`attachment; filename="${endpoint}.csv"`);
   return parseCsv(response.body);
 }
 

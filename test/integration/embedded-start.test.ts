@@ -3,7 +3,7 @@
  * Redis. It answers /health, refuses the analytics API without a token, and a SIGTERM ends it with
  * exit code 0 at once, an open live stream included.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,21 @@ import { mintToken } from '../../src/auth/tokens.ts';
 import { waitFor } from '../helpers/db.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** An operator command of the CLI, to its end. */
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+}
 
 it('starts embedded with nothing configured, answers /health, refuses /system without a token, and stops at once with a stream open', async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-embedded-'));
@@ -41,7 +56,13 @@ it('starts embedded with nothing configured, answers /health, refuses /system wi
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(output).toMatch(/running embedded/);
-    expect(output).toMatch(/npm run token/);
+    expect(output).toMatch(/generated a development JWT secret; get an admin token with: npm run token/);
+
+    // An operator command on the same store would run a second PostgreSQL on its files.
+    const busy = await runCli(['rebuild'], { ...env, DATA_DIR: dataDir });
+    expect(busy.code).not.toBe(0);
+    expect(busy.stderr).toMatch(new RegExp(`in use by another process \\(pid ${child.pid}\\)`));
+    expect(busy.stderr).toMatch(/POST \/api\/v1\/analytics\/rebuild/);
 
     // A live-stream client (a dashboard tab) is open when the service is told to stop.
     const token = await mintToken({
@@ -68,7 +89,74 @@ it('starts embedded with nothing configured, answers /health, refuses /system wi
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     }
-    rmSync(dataDir, { recursive: true, force: true });
   }
   expect(child.exitCode).toBe(0);
+  try {
+    // Stopped, it let go of the store: the operator command runs (reconcile: 0, nothing drifted).
+    const after = await runCli(['reconcile'], { ...env, DATA_DIR: dataDir });
+    expect(after.stderr).toBe('');
+    expect(after.code).toBe(0);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 120_000);
+
+/** The processes under a pid, children first found through ps. */
+function descendants(pid: number): number[] {
+  let listed = '';
+  try {
+    listed = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+  } catch {
+    // ps exits 1 when there are none.
+  }
+  const children = listed
+    .split('\n')
+    .map((line) => Number(line.trim()))
+    .filter((n) => n > 0);
+  return children.flatMap((child) => [child, ...descendants(child)]);
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+it('stops when `npm start` itself is told to stop, as an orchestrator running it would', async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-npm-start-'));
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const npm = spawn('npm', ['start'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      DATA_DIR: dataDir,
+      PORT: String(port),
+    },
+    stdio: 'ignore',
+  });
+  let service: number[] = [];
+  try {
+    await waitFor(
+      'the service under npm to answer',
+      () =>
+        fetch(`http://127.0.0.1:${port}/health/live`).then(
+          (r) => (r.ok ? true : undefined),
+          () => undefined,
+        ),
+      60_000,
+    );
+    service = descendants(npm.pid as number);
+    expect(service.length).toBeGreaterThan(0);
+    npm.kill('SIGTERM');
+    // The service, not only npm, ends: no process npm started is left behind.
+    await waitFor('the service to exit', async () => (service.some(running) ? undefined : true), 10_000);
+  } finally {
+    for (const pid of service.filter(running)) process.kill(pid, 'SIGKILL');
+    npm.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }, 90_000);

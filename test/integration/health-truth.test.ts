@@ -31,7 +31,8 @@ describe('readiness', () => {
     const draining = await t.app.inject({ method: 'GET', url: '/health/ready' });
     expect(draining.statusCode).toBe(503);
     expect(draining.headers['retry-after']).toBeDefined();
-    expect(draining.json<{ detail: string }>().detail).toMatch(/shutting down/);
+    // The documented readiness shape (a problem body would have had its status turned to text).
+    expect(draining.json()).toEqual({ status: 'shutting_down' });
   });
 });
 
@@ -62,6 +63,40 @@ describe('the circuit breaker after an outage', () => {
     );
     expect(healthy.status).toBe('healthy');
     expect(t.deps.readState.breaker().state).toBe('closed');
+  });
+});
+
+describe('the worker role', () => {
+  it('answers health, info and metrics, and nothing of the API, its documentation or the dashboard', async () => {
+    const t = await startTestApp({ env: { ROLE: 'worker' } });
+    cleanups.push(() => t.close());
+    for (const url of ['/health', '/health/live', '/health/ready', '/info', '/metrics'])
+      expect((await t.app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
+    for (const url of [`${BASE}/system`, '/docs', '/openapi.json', '/'])
+      expect((await get(t, url)).statusCode, url).toBe(404);
+  });
+});
+
+describe('the log of a read refused for want of the database', () => {
+  it('says what failed, in words', async () => {
+    const lines: string[] = [];
+    const t = await startTestApp({
+      env: { LOG_LEVEL: 'warn' },
+      logDestination: { write: (line: string) => void lines.push(line) },
+    });
+    const name = t.database?.name as string;
+    cleanups.push(async () => {
+      await setDatabaseReachable(name, true);
+      await t.close();
+    });
+    await setDatabaseReachable(name, false);
+    expect((await get(t, `${BASE}/capacity?tz=Asia/Tokyo`)).statusCode).toBe(503);
+    const logged = lines
+      .map((line) => JSON.parse(line) as { msg: string; err?: { type?: string; message?: unknown } })
+      .find((l) => l.msg === 'dependency unavailable');
+    expect(logged?.err?.type).toMatch(/UnavailableError$/);
+    expect(logged?.err?.message).toMatch(/database|dependency/);
+    expect(JSON.stringify(logged)).not.toContain('[object Object]');
   });
 });
 

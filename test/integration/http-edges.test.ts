@@ -1,6 +1,7 @@
 /** Edges of the HTTP layer: what Fastify or Node would otherwise answer in their own formats. */
 import http from 'node:http';
 import net from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -40,6 +41,51 @@ describe('HTTP edges', () => {
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/analytics/events?q=%00', headers: auth() });
     expect(res.statusCode).toBe(400);
     expect(res.json<{ detail: string }>().detail).toMatch(/NUL/);
+  });
+
+  it.each([
+    ['/api/v1/analytics/events?q=a&q=b', 'q'],
+    ['/api/v1/analytics/daily?tz=Europe/Paris&tz=UTC', 'tz'],
+    ['/api/v1/analytics/events?format=csv&format=json', 'format'],
+  ])('says a repeated parameter is repeated (%s)', async (url, name) => {
+    const res = await t.app.inject({ method: 'GET', url, headers: auth() });
+    expect(res.statusCode).toBe(400);
+    expect(res.json<{ detail: string }>().detail).toBe(`${name} is given 2 times; give it once`);
+  });
+
+  it('sends the dead letters gzipped, varying by origin and encoding, in the columns of their schema', async () => {
+    // Enough rejected messages for a list over 1 KB.
+    const messages = Array.from({ length: 12 }, (_, i) => `not json at all, message ${i} ${'x'.repeat(60)}`);
+    const ingest = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/ingest',
+      headers: auth(),
+      payload: { messages },
+    });
+    expect(ingest.statusCode).toBe(200);
+    const headers = { ...auth(), origin: 'https://admin.evently.test', 'accept-encoding': 'gzip' };
+    const list = await t.app.inject({ method: 'GET', url: '/api/v1/analytics/dead-letters', headers });
+    expect(list.statusCode).toBe(200);
+    expect(list.headers['content-encoding']).toBe('gzip');
+    expect(String(list.headers.vary)).toMatch(/Origin/);
+    expect(String(list.headers.vary)).toMatch(/Accept-Encoding/);
+    expect(String(list.headers.vary)).toMatch(/Accept\b/);
+    const body = JSON.parse(gunzipSync(list.rawPayload).toString('utf8')) as { data: { total: number } };
+    expect(body.data.total).toBeGreaterThanOrEqual(12);
+    const csv = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/analytics/dead-letters?format=csv',
+      headers: auth(),
+    });
+    expect(csv.body.split('\r\n')[0]).toBe('id,reason,detail,transport,channel,received_at,raw');
+    // The OpenAPI document too, to a client that takes gzip.
+    const doc = await t.app.inject({
+      method: 'GET',
+      url: '/openapi.json',
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    expect(doc.headers['content-encoding']).toBe('gzip');
+    expect(JSON.parse(gunzipSync(doc.rawPayload).toString('utf8'))).toHaveProperty('openapi');
   });
 
   it('answers oversized request headers with a 431 problem, not a bare socket error', async () => {

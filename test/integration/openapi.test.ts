@@ -92,6 +92,8 @@ const operation = (method: string, path: string): Operation => {
   return op;
 };
 
+const statuses304 = (path: string): boolean => operation('get', path).responses['304'] !== undefined;
+
 /** The same schema with every object closed: a field the payload has and the schema does not name fails. */
 function closed(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(closed);
@@ -227,17 +229,33 @@ describe('the OpenAPI document', () => {
     for (const [method, path] of ENDPOINTS.filter(([, p]) => p.startsWith(BASE))) {
       const op = operation(method, path);
       for (const status of ['401', '403', '429']) {
-        expect(
-          op.responses[status]?.content?.['application/json']?.schema,
-          `${method} ${path} ${status}`,
-        ).toEqual({
-          $ref: '#/components/schemas/Problem',
+        // As sent: application/problem+json (RFC 9457), the only media type of an error.
+        expect(op.responses[status]?.content, `${method} ${path} ${status}`).toEqual({
+          'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
         });
       }
     }
     for (const [path] of PAYLOADS) expect(operation('get', path).responses['400'], path).toBeDefined();
     expect(operation('get', '/health').responses['503']).toBeDefined();
     expect(operation('get', '/health/ready').responses['503']).toBeDefined();
+    const statuses = (method: string, path: string) => Object.keys(operation(method, path).responses);
+    expect(statuses('post', `${BASE}/ingest`)).toEqual(expect.arrayContaining(['413', '415']));
+    expect(statuses('post', `${BASE}/rebuild`)).toContain('409');
+  });
+
+  it('documents the 304 of every analytics read that sends an ETag, and no other', async () => {
+    for (const [path, , url] of PAYLOADS) {
+      expect(statuses304(path), path).toBe(true);
+      const first = await call('GET', url);
+      const again = await service.app.inject({
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${service.token}`, 'if-none-match': String(first.headers.etag) },
+      });
+      expect(again.statusCode, url).toBe(304);
+    }
+    expect(statuses304(`${BASE}/stream`)).toBe(false);
+    expect(statuses304(`${BASE}/dead-letters`)).toBe(false);
   });
 
   it('documents text/csv beside JSON for the list and series endpoints', () => {

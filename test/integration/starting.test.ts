@@ -5,7 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { Value } from 'typebox/value';
 import { expect, it } from 'vitest';
+import { HealthSchema } from '../../src/api/operations.schemas.ts';
+import { API_SECURITY_HEADERS } from '../../src/platform/security-headers.ts';
 import { waitFor } from '../helpers/db.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -36,13 +39,33 @@ it('answers alive, not ready, while it waits for its database', async () => {
     );
     expect(live.status).toBe(200);
     expect(await live.json()).toEqual({ status: 'alive' });
-    for (const url of ['/health/ready', '/health', '/api/v1/analytics/system']) {
+    // The health routes in their documented shapes (operations.schemas.ts), anything else a problem.
+    const answer = async (url: string) => {
       const res = await fetch(`http://127.0.0.1:${port}${url}`);
       expect(res.status, url).toBe(503);
-      expect(res.headers.get('content-type'), url).toMatch(/application\/problem\+json/);
       expect(res.headers.get('retry-after'), url).toBe('5');
-      expect(((await res.json()) as { detail: string }).detail).toMatch(/waiting for the database/);
-    }
+      return { type: res.headers.get('content-type'), body: (await res.json()) as Record<string, unknown> };
+    };
+    expect((await answer('/health/ready')).body).toEqual({ status: 'starting' });
+    // The API's security headers, as on every answer of the service itself.
+    const headers = (await fetch(`http://127.0.0.1:${port}/health/live`)).headers;
+    for (const [name, value] of Object.entries(API_SECURITY_HEADERS))
+      expect(headers.get(name), name).toBe(value);
+    const health = await answer('/health');
+    expect(health.body).toMatchObject({
+      status: 'unhealthy',
+      reasons: ['starting: waiting for the database'],
+      checks: { database: { status: 'down' }, redis: { status: 'unknown' } },
+      data_version: null,
+    });
+    expect(Value.Check(HealthSchema, health.body)).toBe(true);
+    const api = await answer('/api/v1/analytics/system');
+    expect(api.type).toMatch(/application\/problem\+json/);
+    expect(api.body).toMatchObject({
+      type: 'https://evently.dev/problems/503',
+      status: 503,
+      detail: 'starting: waiting for the database',
+    });
     // It is waiting, not failing.
     expect(output).toMatch(/not reachable yet; retrying/);
     expect(child.exitCode).toBeNull();

@@ -1,0 +1,60 @@
+/**
+ * The command line as an operator types it: help, and bad commands, options and values refused with
+ * the usage and exit code 64 instead of being ignored or turned into an unusable token.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { decodeJwt } from 'jose';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('the command line', () => {
+  it('prints its usage on help', async () => {
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: npm start/);
+    expect(help.stdout).toMatch(/npm run rebuild \[-- --force\]/);
+  });
+
+  it.each([
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['token', '--user-id', 'abc'], /--user-id must be a whole number from 1 to/],
+    [['token', '--minutes', '0'], /--minutes must be a whole number from 1 to 10080 \(got "0"\)/],
+    [['token', '--minutes', '1e9'], /--minutes must be a whole number from 1 to 10080/],
+    [['token', '--type', 'weird'], /--type must be access or refresh/],
+    [['migrate', '--role', 'api'], /migrate: Unknown option '--role'/],
+    [['start', '--role', 'bogus'], /--role must be api, worker or all \(got "bogus"\)/],
+  ])('refuses %j with the usage and exit code 64', async (args, message) => {
+    const run = await cli(...args);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toMatch(/usage: npm start/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.code).toBe(64);
+  });
+
+  it('mints a token for the user and lifetime asked for', async () => {
+    const run = await cli('token', '--user-id', '7', '--minutes', '5');
+    expect(run.code).toBe(0);
+    const claims = decodeJwt(run.stdout.trim());
+    expect(claims).toMatchObject({ user_id: 7, role: 'admin', type: 'access' });
+    expect((claims.exp as number) - (claims.iat as number)).toBe(300);
+  });
+});
