@@ -19,8 +19,16 @@ export function shiftedDayOf(bucket: number, phase: number): number {
   return Math.floor((bucket - phase) / PHASES);
 }
 
-/** `${phase}|${day}` */
-export type PhaseKey = string;
+/**
+ * A shifted day is named by the bucket it starts at, day · 96 + phase: a number, one per shifted
+ * day, from which both come back (`phaseAndDay`).
+ */
+export type PhaseKey = number;
+
+export function phaseAndDay(key: PhaseKey): { phase: number; day: number } {
+  const day = Math.floor(key / PHASES);
+  return { phase: key - day * PHASES, day };
+}
 
 export interface PhaseDelta extends FlowDelta {
   activeEvents: number;
@@ -28,8 +36,7 @@ export interface PhaseDelta extends FlowDelta {
 
 const zeroPhase = (): PhaseDelta => ({ ...zeroFlow(), activeEvents: 0 });
 
-function phaseEntry(out: Map<PhaseKey, PhaseDelta>, phase: number, day: number): PhaseDelta {
-  const key = `${phase}|${day}`;
+function phaseEntry(out: Map<PhaseKey, PhaseDelta>, key: PhaseKey): PhaseDelta {
   let value = out.get(key);
   if (value === undefined) {
     value = zeroPhase();
@@ -38,22 +45,62 @@ function phaseEntry(out: Map<PhaseKey, PhaseDelta>, phase: number, day: number):
   return value;
 }
 
-/** Adds the flow changes of these buckets to every phase's shifted day that holds them. */
+function addFlow(to: FlowDelta, f: FlowDelta): void {
+  to.newBookings += f.newBookings;
+  to.confirmed += f.confirmed;
+  to.cancelled += f.cancelled;
+  to.expired += f.expired;
+  to.revenue += f.revenue;
+  to.grossConfirmed += f.grossConfirmed;
+  to.confirmedBase += f.confirmedBase;
+  to.newUsers += f.newUsers;
+}
+
+/**
+ * Adds the flow changes of these buckets to every shifted day that holds them. The shifted day
+ * (phase, d) holds UTC day d's quarter-hours from `phase` on and day d + 1's before it, so per UTC
+ * day touched a running sum from its last quarter-hour down gives the first part of each phase,
+ * and one from its first up the second: 2 · 96 additions per day, however many buckets it has.
+ */
 export function addBucketFlows(
   out: Map<PhaseKey, PhaseDelta>,
   buckets: readonly [number, FlowDelta][],
 ): void {
+  const days = new Map<number, (FlowDelta | undefined)[]>();
   for (const [bucket, f] of buckets) {
-    for (let phase = 0; phase < PHASES; phase++) {
-      const p = phaseEntry(out, phase, shiftedDayOf(bucket, phase));
-      p.newBookings += f.newBookings;
-      p.confirmed += f.confirmed;
-      p.cancelled += f.cancelled;
-      p.expired += f.expired;
-      p.revenue += f.revenue;
-      p.grossConfirmed += f.grossConfirmed;
-      p.confirmedBase += f.confirmedBase;
-      p.newUsers += f.newUsers;
+    const day = Math.floor(bucket / PHASES);
+    let quarters = days.get(day);
+    if (quarters === undefined) {
+      quarters = new Array<FlowDelta | undefined>(PHASES);
+      days.set(day, quarters);
+    }
+    const q = bucket - day * PHASES;
+    const known = quarters[q];
+    if (known === undefined) quarters[q] = { ...f };
+    else addFlow(known, f);
+  }
+  for (const [day, quarters] of days) {
+    // Day d's quarters from p on, into (p, d); the first quarter with flows bounds the phases.
+    const fromP = zeroFlow();
+    let seen = false;
+    for (let phase = PHASES - 1; phase >= 0; phase--) {
+      const f = quarters[phase];
+      if (f !== undefined) {
+        addFlow(fromP, f);
+        seen = true;
+      }
+      if (seen) addFlow(phaseEntry(out, day * PHASES + phase), fromP);
+    }
+    // Day d's quarters before p, into (p, d − 1).
+    const beforeP = zeroFlow();
+    seen = false;
+    for (let phase = 1; phase < PHASES; phase++) {
+      const f = quarters[phase - 1];
+      if (f !== undefined) {
+        addFlow(beforeP, f);
+        seen = true;
+      }
+      if (seen) addFlow(phaseEntry(out, (day - 1) * PHASES + phase), beforeP);
     }
   }
 }
@@ -70,21 +117,16 @@ export interface QuarterSpan {
 /** `${utcDay}|${eventId}` → the span of that event's active quarter-hours that day. */
 export type ActivitySpans = ReadonlyMap<string, QuarterSpan>;
 
-/**
- * Whether an event was active in the shifted day (phase, day): a transition in the day's quarters
- * from `phase` on, or in the next day's before `phase`.
- */
-function activeIn(spans: ActivitySpans, eventId: number, day: number, phase: number): boolean {
-  const own = spans.get(`${day}|${eventId}`);
-  if (own !== undefined && own.last >= phase) return true;
-  const next = spans.get(`${day + 1}|${eventId}`);
-  return next !== undefined && next.first < phase;
-}
+const sameSpan = (a: QuarterSpan | undefined, b: QuarterSpan | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.first === b.first && a.last === b.last);
 
 /**
  * Adds the changes in active events per shifted day when the activity of the `${utcDay}|${eventId}`
  * pairs in `after` changed (null: none left). `before` must hold the spans stored before the change
  * of those pairs and of the days either side of them.
+ *
+ * An event is active in the shifted day (p, d) when its last active quarter of day d is at p or
+ * later, or its first of day d + 1 is before p.
  */
 export function addActivityChanges(
   out: Map<PhaseKey, PhaseDelta>,
@@ -93,20 +135,32 @@ export function addActivityChanges(
 ): void {
   const now = new Map(before);
   // A UTC day's activity lies in the shifted days that start in it and in the day before.
-  const windows = new Set<string>();
+  const windows = new Map<string, { day: number; eventId: number }>();
   for (const [pair, span] of after) {
     if (span === null) now.delete(pair);
     else now.set(pair, span);
-    const [day, eventId] = pair.split('|').map(Number) as [number, number];
-    windows.add(`${day - 1}|${eventId}`);
-    windows.add(`${day}|${eventId}`);
+    const bar = pair.indexOf('|');
+    const day = Number(pair.slice(0, bar));
+    const eventId = Number(pair.slice(bar + 1));
+    windows.set(`${day - 1}|${eventId}`, { day: day - 1, eventId });
+    windows.set(pair, { day, eventId });
   }
-  for (const window of windows) {
-    const [day, eventId] = window.split('|').map(Number) as [number, number];
+  for (const { day, eventId } of windows.values()) {
+    const ownKey = `${day}|${eventId}`;
+    const nextKey = `${day + 1}|${eventId}`;
+    const ownBefore = before.get(ownKey);
+    const nextBefore = before.get(nextKey);
+    const ownNow = now.get(ownKey);
+    const nextNow = now.get(nextKey);
+    if (sameSpan(ownBefore, ownNow) && sameSpan(nextBefore, nextNow)) continue;
+    const lastBefore = ownBefore?.last ?? -1;
+    const firstBefore = nextBefore?.first ?? PHASES;
+    const lastNow = ownNow?.last ?? -1;
+    const firstNow = nextNow?.first ?? PHASES;
     for (let phase = 0; phase < PHASES; phase++) {
-      const change =
-        Number(activeIn(now, eventId, day, phase)) - Number(activeIn(before, eventId, day, phase));
-      if (change !== 0) phaseEntry(out, phase, day).activeEvents += change;
+      const was = lastBefore >= phase || firstBefore < phase;
+      const is = lastNow >= phase || firstNow < phase;
+      if (was !== is) phaseEntry(out, day * PHASES + phase).activeEvents += is ? 1 : -1;
     }
   }
 }

@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import { zeroFlow, type EventFlowDelta, type FlowDelta } from '../aggregate/deltas.ts';
 import { unitsToDecimal } from '../aggregate/money.ts';
-import type { PhaseDelta, PhaseKey, QuarterSpan } from '../aggregate/phases.ts';
+import { phaseAndDay, type PhaseDelta, type PhaseKey, type QuarterSpan } from '../aggregate/phases.ts';
 import { BUCKETS_PER_DAY } from '../aggregate/time.ts';
 import type { Db } from '../platform/db.ts';
 import { quarterMask, utcDayAndQuarter } from './local-days.ts';
@@ -206,10 +206,12 @@ export async function applyActivityMasks(
 /** Adds a batch's changes to the shifted days (aggregate/phases.ts). */
 export async function applyPhaseDays(trx: Db, deltas: [PhaseKey, PhaseDelta][]): Promise<void> {
   if (deltas.length === 0) return;
-  const payload = deltas.map(([key, d]) => {
-    const [phase, day] = key.split('|').map(Number);
-    return { phase, day, ...flowPayload(d), new_users: d.newUsers, active_events: d.activeEvents };
-  });
+  const payload = deltas.map(([key, d]) => ({
+    ...phaseAndDay(key),
+    ...flowPayload(d),
+    new_users: d.newUsers,
+    active_events: d.activeEvents,
+  }));
   await sql`
     insert into flow_phase_day (phase, day, ${FLOW_COLUMNS}, new_users, active_events)
     select phase, day, ${FLOW_COLUMNS}, new_users, active_events
