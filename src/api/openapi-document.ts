@@ -8,6 +8,8 @@ interface Operation {
   responses?: Record<string, { description?: string; content?: Record<string, unknown> }>;
 }
 
+const PROBLEM = '#/components/schemas/Problem';
+
 const NOT_MODIFIED = {
   description: 'Not Modified: If-None-Match lists the current ETag of this answer (no body)',
 };
@@ -21,8 +23,9 @@ export function finishDocument<T>(document: T): T {
     for (const [method, operation] of Object.entries(item)) {
       const responses = operation.responses ?? {};
       for (const [status, response] of Object.entries(responses)) {
-        const body = response.content?.['application/json'];
-        if (Number(status) >= 400 && body !== undefined)
+        const body = response.content?.['application/json'] as { schema?: { $ref?: string } } | undefined;
+        // Only problem bodies: /health and /health/ready answer 503 in their own JSON shapes.
+        if (Number(status) >= 400 && body?.schema?.$ref === PROBLEM)
           response.content = { 'application/problem+json': body };
       }
       const etagged = method === 'get' && operation.tags?.includes('analytics') && !WITHOUT_ETAG.has(path);

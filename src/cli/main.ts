@@ -46,7 +46,7 @@ async function start(config: Config): Promise<void> {
       config,
       logger: consumerLogger,
     });
-  } else if (config.role !== 'api') {
+  } else if (config.role === 'all') {
     logger.info(
       'no Redis configured: an in-process bus stands in; POST /api/v1/analytics/ingest feeds the pipeline',
     );

@@ -196,6 +196,8 @@ function isProxyAddress(text: string): boolean {
   const version = isIP(address);
   if (version === 0 || rest.length > 0) return false;
   if (prefix === undefined) return true;
+  // A prefix length, or a netmask written as an address of the same version (10.0.0.0/255.0.0.0).
+  if (isIP(prefix) === version) return true;
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
@@ -250,6 +252,10 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
   const roleRaw = overrides.role ?? r.str('ROLE', 'all');
   if (!['api', 'worker', 'all'].includes(roleRaw))
     r.problems.push(`ROLE must be api, worker or all (got "${roleRaw}")`);
+  else if (roleRaw === 'worker' && !redisUrl)
+    r.problems.push(
+      'the worker role consumes the Redis stream and channels: configure Redis (REDIS_URL), or run the role all, whose HTTP ingest feeds an embedded store',
+    );
 
   const logLevel = r.str('LOG_LEVEL', 'info');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {

@@ -57,6 +57,15 @@ describe('configuration', () => {
     expect(problems.join('\n')).toMatch(/CORS_ORIGINS/);
   });
 
+  it('refuses the worker role without Redis, which it would have nothing to consume from', () => {
+    expect(problemsOf({ DATA_DIR: tempDir(), ROLE: 'worker' }).join('\n')).toMatch(
+      /worker role .*\(REDIS_URL\)/,
+    );
+    expect(
+      loadConfig({ DATA_DIR: tempDir(), ROLE: 'worker', REDIS_URL: 'redis://127.0.0.1:6379' }).role,
+    ).toBe('worker');
+  });
+
   it('refuses proxies that are not addresses and origins that are not origins, with the rest', () => {
     const problems = problemsOf({
       DATA_DIR: tempDir(),
@@ -69,10 +78,10 @@ describe('configuration', () => {
     expect(problems.join('\n')).toMatch(/CORS_ORIGINS .*"not a url", "https:\/\/ops.example.com\/path"/);
     const fine = loadConfig({
       DATA_DIR: tempDir(),
-      TRUST_PROXY: 'loopback, 10.0.0.0/8, ::1, fd00::/8',
+      TRUST_PROXY: 'loopback, 10.0.0.0/8, 172.16.0.0/255.240.0.0, ::1, fd00::/8',
       CORS_ORIGINS: 'https://admin.example.com,http://localhost:5173',
     });
-    expect(fine.trustProxy).toEqual(['loopback', '10.0.0.0/8', '::1', 'fd00::/8']);
+    expect(fine.trustProxy).toEqual(['loopback', '10.0.0.0/8', '172.16.0.0/255.240.0.0', '::1', 'fd00::/8']);
     expect(fine.corsOrigins).toEqual(['https://admin.example.com', 'http://localhost:5173']);
   });
 
