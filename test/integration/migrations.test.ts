@@ -32,6 +32,17 @@ function scratchStore(): { readonly db: Database['db'] } {
   };
 }
 
+/** The migrations released before 0005: a store as an earlier release left it. */
+const upTo0004 = {
+  getMigrations: (): Promise<Record<string, Migration>> =>
+    Promise.resolve({
+      '0001_initial': initial,
+      '0002_currency_confirmations': currencyConfirmations,
+      '0003_ticket_sums_bigint': ticketSumsBigint,
+      '0004_bookings_without_facts': bookingsWithoutFacts,
+    }),
+};
+
 describe('0002: confirmed bookings per other currency', () => {
   const scratch = scratchStore();
 
@@ -95,15 +106,6 @@ describe('0005: activity masks', () => {
   const scratch = scratchStore();
 
   it('sets a bit for each quarter-hour of a UTC day in which an event had a transition', async () => {
-    const upTo0004 = {
-      getMigrations: (): Promise<Record<string, Migration>> =>
-        Promise.resolve({
-          '0001_initial': initial,
-          '0002_currency_confirmations': currencyConfirmations,
-          '0003_ticket_sums_bigint': ticketSumsBigint,
-          '0004_bookings_without_facts': bookingsWithoutFacts,
-        }),
-    };
     const first = await new Migrator({ db: scratch.db, provider: upTo0004 }).migrateToLatest();
     expect(first.error).toBeUndefined();
     // Day 20000 (2024-10-04): quarters 0 and 95 of event 1, and quarter 3 of event 2 with no
@@ -129,15 +131,6 @@ describe('0006: shifted days', () => {
   const scratch = scratchStore();
 
   it('fills every 24-hour window of quarter-hours with its flows and active events', async () => {
-    const upTo0004 = {
-      getMigrations: (): Promise<Record<string, Migration>> =>
-        Promise.resolve({
-          '0001_initial': initial,
-          '0002_currency_confirmations': currencyConfirmations,
-          '0003_ticket_sums_bigint': ticketSumsBigint,
-          '0004_bookings_without_facts': bookingsWithoutFacts,
-        }),
-    };
     expect(
       (await new Migrator({ db: scratch.db, provider: upTo0004 }).migrateToLatest()).error,
     ).toBeUndefined();
