@@ -13,6 +13,7 @@ import {
   applyDayFlows,
   applyEventFlows,
   applyPhaseDays,
+  gainedSpans,
   loadActivitySpans,
   maskChanges,
 } from '../store/flows.repository.ts';
@@ -99,17 +100,29 @@ export async function applyMessages(
   writes.push(applyBucketFlows(trx, nonZero(d.buckets)));
   writes.push(applyDayFlows(trx, nonZero(d.days), d.dayActiveEvents));
   // The activity masks are worked out from flow_bucket_event where a quarter lost transitions: after
-  // it; the shifted days' active events from the masks as they were and as they are: after them.
+  // it. The shifted days' active events follow from each event's activity spans before and after
+  // the batch; those after, from the quarters gained, except for the days worked out again (rare):
+  // then the shifted days wait for them.
   const phaseDays = new Map<PhaseKey, PhaseDelta>();
   addBucketFlows(phaseDays, nonZero(d.buckets));
-  writes.push(
-    applyEventFlows(trx, 'flow_bucket_event', bucketEvents)
-      .then(() => applyActivityMasks(trx, masks))
-      .then((spansAfter) => {
-        addActivityChanges(phaseDays, spansBefore, spansAfter);
+  const masksWritten = applyEventFlows(trx, 'flow_bucket_event', bucketEvents).then(() =>
+    applyActivityMasks(trx, masks),
+  );
+  const spansAfter = gainedSpans(masks, spansBefore);
+  if (masks.lost.size === 0) {
+    addActivityChanges(phaseDays, spansBefore, spansAfter);
+    writes.push(
+      masksWritten.then(() => undefined),
+      applyPhaseDays(trx, nonZero(phaseDays)),
+    );
+  } else {
+    writes.push(
+      masksWritten.then((recomputed) => {
+        addActivityChanges(phaseDays, spansBefore, new Map([...spansAfter, ...recomputed]));
         return applyPhaseDays(trx, nonZero(phaseDays));
       }),
-  );
+    );
+  }
   writes.push(applyEventFlows(trx, 'flow_day_event', nonZero(d.dayEvents)));
   writes.push(repo.applyAggregateTotals(trx, d.totals));
   await allStatements(writes);

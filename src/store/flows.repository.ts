@@ -159,34 +159,50 @@ export async function loadActivitySpans(trx: Db, changes: MaskChanges): Promise<
 }
 
 /**
+ * The activity spans of the pairs that only gained quarters, after this batch: the stored span
+ * widened to the quarters gained.
+ */
+export function gainedSpans(
+  changes: MaskChanges,
+  before: ReadonlyMap<string, QuarterSpan>,
+): Map<string, QuarterSpan> {
+  const after = new Map<string, QuarterSpan>();
+  for (const [pair, g] of changes.gained) {
+    const was = before.get(pair);
+    after.set(pair, {
+      first: Math.min(was?.first ?? BUCKETS_PER_DAY, ...g.quarters),
+      last: Math.max(was?.last ?? -1, ...g.quarters),
+    });
+  }
+  return after;
+}
+
+/**
  * Keeps flow_mask_event (which quarter-hours of each UTC day had a transition of each event) in
  * step with this batch's flow_bucket_event deltas, which must already be written: a quarter that
  * gained transitions is set; a day of an event where one lost some is worked out again from
  * flow_bucket_event (the quarter may have none left: a booking moved to another event). Returns
- * the activity span of every changed pair now (null: none left).
+ * the activity span of each day worked out again (null: none left).
  */
 export async function applyActivityMasks(
   trx: Db,
   { gained, lost }: MaskChanges,
 ): Promise<Map<string, QuarterSpan | null>> {
-  const after = new Map<string, QuarterSpan | null>();
-  const collect = (rows: SpanRow[]) => {
-    for (const r of rows) after.set(spanKey(r), r.first < 0 ? null : { first: r.first, last: r.last });
-  };
   if (gained.size > 0) {
     const payload = [...gained.values()].map((g) => ({
       day: g.day,
       event_id: g.eventId,
       quarters: quarterMask(g.quarters),
     }));
-    const { rows } = await sql<SpanRow>`
+    await sql`
       insert into flow_mask_event (day, event_id, quarters)
       select day, event_id, quarters::bit(96)
       from json_to_recordset(${json(payload)}::json) as x(day int, event_id bigint, quarters text)
-      on conflict (day, event_id) do update set quarters = flow_mask_event.quarters | excluded.quarters
-      returning day, event_id::float8 as event_id, ${SPAN}`.execute(trx);
-    collect(rows);
+      on conflict (day, event_id) do update set quarters = flow_mask_event.quarters | excluded.quarters`.execute(
+      trx,
+    );
   }
+  const recomputed = new Map<string, QuarterSpan | null>();
   if (lost.size > 0) {
     const { rows } = await sql<SpanRow>`
       insert into flow_mask_event (day, event_id, quarters)
@@ -198,9 +214,9 @@ export async function applyActivityMasks(
       group by x.day, x.event_id
       on conflict (day, event_id) do update set quarters = excluded.quarters
       returning day, event_id::float8 as event_id, ${SPAN}`.execute(trx);
-    collect(rows);
+    for (const r of rows) recomputed.set(spanKey(r), r.first < 0 ? null : { first: r.first, last: r.last });
   }
-  return after;
+  return recomputed;
 }
 
 /** Adds a batch's changes to the shifted days (aggregate/phases.ts). */
