@@ -60,19 +60,10 @@ export const zeroFlow = (): FlowDelta => ({
   confirmedBase: 0,
   newUsers: 0,
 });
-// A literal, not a spread of zeroFlow(): V8 gives it a fast, fixed shape (a spread's copy is slow
-// to add to, and these are added to once per transition).
-const zeroEventFlow = (): EventFlowDelta => ({
-  newBookings: 0,
-  confirmed: 0,
-  cancelled: 0,
-  expired: 0,
-  revenue: 0n,
-  grossConfirmed: 0n,
-  confirmedBase: 0,
-  newUsers: 0,
-  transitions: 0,
-});
+// zeroFlow()'s object with one more property: one fast, fixed shape (a spread copy,
+// `{ ...zeroFlow(), transitions: 0 }`, is much slower to add to, and these are added to once per
+// transition).
+const zeroEventFlow = (): EventFlowDelta => Object.assign(zeroFlow(), { transitions: 0 });
 
 function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   let value = map.get(key);
