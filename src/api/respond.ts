@@ -270,13 +270,14 @@ export function gzipLargeAnswers(
     return;
   }
   const type = String(reply.getHeader('content-type') ?? '');
-  const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-  if (!COMPRESSIBLE.test(type) || bytes < GZIP_MIN_BYTES) {
+  if (!COMPRESSIBLE.test(type)) {
     done(null, payload);
     return;
   }
+  // Negotiated by encoding whatever this one's size, as the figures are: a small answer too.
   varyOn(reply, 'Accept-Encoding');
-  if (!acceptsGzip(request)) {
+  const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  if (bytes < GZIP_MIN_BYTES || !acceptsGzip(request)) {
     done(null, payload);
     return;
   }

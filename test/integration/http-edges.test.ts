@@ -72,6 +72,14 @@ describe('HTTP edges', () => {
     expect(String(list.headers.vary)).toMatch(/Accept\b/);
     const body = JSON.parse(gunzipSync(list.rawPayload).toString('utf8')) as { data: { total: number } };
     expect(body.data.total).toBeGreaterThanOrEqual(12);
+    // A page under 1 KB goes plain, still marked as chosen by encoding.
+    const small = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/analytics/dead-letters?limit=1',
+      headers,
+    });
+    expect(small.headers['content-encoding']).toBeUndefined();
+    expect(String(small.headers.vary)).toMatch(/Accept-Encoding/);
     const csv = await t.app.inject({
       method: 'GET',
       url: '/api/v1/analytics/dead-letters?format=csv',
