@@ -10,6 +10,7 @@
  * where ICU reads the zone. One source of zone rules keeps every figure on the same day.
  */
 import { sql, type RawBuilder } from 'kysely';
+import { phaseAndDay } from '../aggregate/phases.ts';
 import { addDays, BUCKET_MS, BUCKETS_PER_DAY, localMidnightUtc } from '../aggregate/time.ts';
 
 /** Seconds in a flow bucket (a UTC quarter-hour); heartbeats are kept per minute (60). */
@@ -71,8 +72,9 @@ const QUARTERS = BUCKETS_PER_DAY;
 
 /** The UTC day (days since 1970-01-01) and quarter-hour of that day of a bucket. */
 export function utcDayAndQuarter(bucket: number): { day: number; quarter: number } {
-  const day = Math.floor(bucket / QUARTERS);
-  return { day, quarter: bucket - day * QUARTERS };
+  // The shifted day a bucket starts (aggregate/phases.ts): its UTC day and its phase, the quarter.
+  const { day, phase } = phaseAndDay(bucket);
+  return { day, quarter: phase };
 }
 
 /** A bit(96) literal with these quarters set (bit 1, the leftmost, is quarter 0). */

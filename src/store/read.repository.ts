@@ -3,6 +3,7 @@
  * with the number of events and days asked for, never with the number of bookings.
  */
 import { sql, type RawBuilder } from 'kysely';
+import { phaseAndDay } from '../aggregate/phases.ts';
 import { monthStart, weekStart } from '../aggregate/report.ts';
 import { addDays, BUCKETS_PER_DAY, localMidnightUtc } from '../aggregate/time.ts';
 import type { Db } from '../platform/db.ts';
@@ -347,7 +348,7 @@ export async function dayFlows(
       : sql<DayFlowRow>`
           select x.label as day, f.new_bookings, f.confirmed, f.cancelled, f.expired, f.revenue::text as revenue,
             f.gross_confirmed::text as gross_confirmed, f.confirmed_base, f.new_users, f.active_events
-          from json_to_recordset(${json(whole.map((d) => ({ label: d.label, ...shiftedDay(d.first) })))}::json)
+          from json_to_recordset(${json(whole.map((d) => ({ label: d.label, ...phaseAndDay(d.first) })))}::json)
             as x(label text, phase int, day int)
           join flow_phase_day f on f.phase = x.phase and f.day = x.day`.execute(db),
     changed.length === 0
@@ -384,12 +385,6 @@ function isShiftedDay(span: Span): boolean {
   return span.end - span.first === BUCKETS_PER_DAY;
 }
 
-/** The shifted day (aggregate/phases.ts) that starts at a bucket. */
-function shiftedDay(bucket: number): { phase: number; day: number } {
-  const day = Math.floor(bucket / BUCKETS_PER_DAY);
-  return { phase: bucket - day * BUCKETS_PER_DAY, day };
-}
-
 /** Bookings created before a local date: the running total a series starts from. */
 export async function bookingsCreatedBefore(
   db: Db,
@@ -403,7 +398,7 @@ export async function bookingsCreatedBefore(
     return rows[0]?.n ?? 0;
   }
   // The shifted days of one phase cover every bucket before the one that starts theirs.
-  const { phase, day } = shiftedDay(firstBucketOf(date, tz));
+  const { phase, day } = phaseAndDay(firstBucketOf(date, tz));
   const { rows } = await sql<{ n: number }>`
     select coalesce(sum(new_bookings), 0)::float8 as n from flow_phase_day
     where phase = ${phase} and day < ${day}`.execute(db);

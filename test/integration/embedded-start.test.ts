@@ -9,24 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { mintToken } from '../../src/auth/tokens.ts';
+import { ROOT, runCli } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/db.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-
-/** An operator command of the CLI, to its end. */
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
-}
+import { alive, freePort } from '../helpers/servers.ts';
 
 it('starts embedded with nothing configured, answers /health, refuses /system without a token, and stops at once with a stream open', async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-embedded-'));
@@ -116,18 +101,9 @@ function descendants(pid: number): number[] {
   return children.flatMap((child) => [child, ...descendants(child)]);
 }
 
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 it('stops when `npm start` itself is told to stop, as an orchestrator running it would', async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-npm-start-'));
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePort();
   const npm = spawn('npm', ['start'], {
     cwd: ROOT,
     env: {
@@ -153,9 +129,9 @@ it('stops when `npm start` itself is told to stop, as an orchestrator running it
     expect(service.length).toBeGreaterThan(0);
     npm.kill('SIGTERM');
     // The service, not only npm, ends: no process npm started is left behind.
-    await waitFor('the service to exit', async () => (service.some(running) ? undefined : true), 10_000);
+    await waitFor('the service to exit', async () => (service.some(alive) ? undefined : true), 10_000);
   } finally {
-    for (const pid of service.filter(running)) process.kill(pid, 'SIGKILL');
+    for (const pid of service.filter(alive)) process.kill(pid, 'SIGKILL');
     npm.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   }
