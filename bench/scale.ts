@@ -208,6 +208,18 @@ async function main(): Promise<void> {
         path: `/api/v1/analytics/daily?from=${yearAgo}&to=${today}&granularity=week&tz=Asia/Kolkata`,
         informational: true,
       },
+      // Informational, not checked: the other analytics reads, each with its defaults.
+      ...[
+        'dashboard',
+        'events?sort=total_revenue&order=desc&limit=20',
+        'events?q=night&category=music',
+        'booking-trends',
+        'revenue',
+        'capacity',
+        'top-events?sort_by=utilization',
+        'system',
+        'overview',
+      ].map((name) => ({ name, path: `/api/v1/analytics/${name}`, informational: true })),
     ];
     console.log(
       `\nmeasuring: ${SAMPLES} sequential requests per endpoint and size (${ROUNDS} interleaved rounds, ` +

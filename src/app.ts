@@ -329,6 +329,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
         bus: deps.bus,
         jwt: config.jwt,
         isDisabled: (userId) => deps.disabledUsers.has(userId),
+        dataVersion: () => deps.readState.dataVersion(),
         onStreamEnd: ({ route, seconds }) =>
           deps.metrics.observeRequest({ route, method: 'GET', status: 200, seconds }),
       });

@@ -1,6 +1,7 @@
 /**
  * Server-Sent Events: a `change` after each committed batch (on every instance), heartbeats every
- * 15 s. A stream ends when its user is disabled (within a second), when the session of its token
+ * 15 s. Each `change` has the data version as its id, so an EventSource that reconnects (it sends
+ * `Last-Event-ID`) is told at once if it missed a commit while it was away. A stream ends when its user is disabled (within a second), when the session of its token
  * expires, and when the service shuts down, so neither a disabled user, an expired session nor an
  * open browser tab holds anything up.
  */
@@ -9,7 +10,8 @@ import { principalOf } from '../auth/auth.plugin.ts';
 import { CLOCK_SKEW_SECONDS, mintToken } from '../auth/tokens.ts';
 import { envelopeSchema, errorResponses } from './schemas.ts';
 import { Common, NoQuery, readContext } from './params.ts';
-import type { Bus } from '../platform/bus.ts';
+import { EVERY_FIGURE_MODEL } from '../ingest/entry.ts';
+import type { Bus, ChangeNotice } from '../platform/bus.ts';
 import type { JwtAlgorithm } from '../platform/config.ts';
 
 export interface StreamRoutesOptions {
@@ -17,6 +19,8 @@ export interface StreamRoutesOptions {
   jwt: { secret: string; algorithm: JwtAlgorithm };
   /** Whether a user has been disabled (their open streams are ended). */
   isDisabled: (userId: number) => boolean;
+  /** The data version of the last committed batch (on any instance). */
+  dataVersion: () => Promise<number>;
   /** Told of each stream when it ends: a hijacked reply never reaches the metrics hook. */
   onStreamEnd?: (stream: { route: string; seconds: number }) => void;
   heartbeatMs?: number;
@@ -26,6 +30,16 @@ export interface StreamRoutesOptions {
 const USER_CHECK_MS = 1_000;
 
 const STREAM_TOKEN_SECONDS = 120;
+
+/** The data version a reconnecting EventSource saw last; undefined when it sent none we gave. */
+function lastEventId(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || !/^\d{1,15}$/.test(value.trim())) return undefined;
+  return Number(value.trim());
+}
+
+const changeFrame = (notice: ChangeNotice) =>
+  `id: ${notice.data_version}\nevent: change\ndata: ${JSON.stringify(notice)}\n\n`;
 
 /** setTimeout's longest delay; a session longer than that (24.8 days) is ended at that point. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -88,6 +102,10 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         tags: ['analytics'],
         security: [{ bearerAuth: [] }],
         summary: 'Live updates (text/event-stream): `change` events {data_version, changed}',
+        description:
+          'Each `change` event has the data version as its `id`. A client that reconnects with ' +
+          '`Last-Event-ID` (an EventSource does so by itself) gets a `change` at once, naming every ' +
+          'figure, when a batch was committed after that version.',
         querystring: Type.Object(
           {
             as_of: Common.as_of,
@@ -128,9 +146,25 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         if (res.writableNeedDrain) return;
         res.write(text);
       };
+      // Versions only go up on a stream: a notice older than one already sent tells nothing new.
+      let sent = lastEventId(request.headers['last-event-id']);
+      const notify = (notice: ChangeNotice) => {
+        if (sent !== undefined && notice.data_version <= sent) return;
+        sent = notice.data_version;
+        send(changeFrame(notice));
+      };
       const unsubscribe = opts.bus.subscribe((m) => {
-        if (m.kind === 'change') send(`event: change\ndata: ${JSON.stringify(m.notice)}\n\n`);
+        if (m.kind === 'change') notify(m.notice);
       });
+      // A reconnection: what was committed while the client was away, it cannot know which figures.
+      if (sent !== undefined)
+        opts.dataVersion().then(
+          (version) => {
+            if (open.has(end)) notify({ data_version: version, changed: [...EVERY_FIGURE_MODEL] });
+          },
+          // PostgreSQL unreachable: the next committed batch tells the client instead.
+          () => undefined,
+        );
       const heartbeat = setInterval(() => send(': heartbeat\n\n'), opts.heartbeatMs ?? 15_000);
       // The session ends (its token expires, skew included): so does the stream. A browser's
       // EventSource then reconnects, and a page with a fresh token gets a new stream token.

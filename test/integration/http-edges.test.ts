@@ -4,6 +4,8 @@ import net from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitFor } from '../helpers/db.ts';
+import { listen } from '../helpers/sse.ts';
 
 describe('HTTP edges', () => {
   let t: TestApp;
@@ -276,5 +278,51 @@ describe('HTTP edges', () => {
     ]);
     expect(ended).toBe(true);
     await t.app.inject({ method: 'POST', url: '/api/v1/analytics/admin/users/4242/enable', headers: auth() });
+  });
+
+  it('tells a reconnecting stream at once what was committed while it was away (Last-Event-ID)', async () => {
+    const port = (t.app.server.address() as net.AddressInfo).port;
+    const url = `http://127.0.0.1:${port}/api/v1/analytics/stream`;
+    const ingest = async (id: number) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/ingest',
+        headers: auth(),
+        payload: {
+          messages: [{ type: 'EventCreated', event_id: id, event_data: { name: `Reconnect ${id}` } }],
+        },
+      });
+      return res.json<{ data: { data_version: number } }>().data.data_version;
+    };
+    const seen = await ingest(9101);
+    // Up to date: nothing until the next commit, which comes with its version as its id.
+    const current = await listen(url, { ...auth(), 'last-event-id': String(seen) });
+    // Behind (it saw the version before): told at once, about every figure.
+    const behind = await listen(url, { ...auth(), 'last-event-id': String(seen - 1) });
+    // Not an id the service gave: a plain new stream.
+    const garbage = await listen(url, { ...auth(), 'last-event-id': 'yesterday' });
+    try {
+      await waitFor('the catch-up', async () => behind.events[0], 3_000);
+      expect(behind.events[0]).toEqual({
+        id: String(seen),
+        data: {
+          data_version: seen,
+          changed: ['capacity', 'daily', 'events', 'revenue', 'system', 'top-events'],
+        },
+      });
+      const next = await ingest(9102);
+      expect(next).toBeGreaterThan(seen);
+      for (const s of [current, behind, garbage])
+        await waitFor(
+          'the next change',
+          async () => s.events.find((e) => e.data.data_version === next),
+          3_000,
+        );
+      expect(current.events.map((e) => e.id)).toEqual([String(next)]);
+      expect(behind.events.map((e) => e.id)).toEqual([String(seen), String(next)]);
+      expect(garbage.events.map((e) => e.id)).toEqual([String(next)]);
+    } finally {
+      for (const s of [current, behind, garbage]) s.close();
+    }
   });
 });

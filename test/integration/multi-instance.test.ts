@@ -2,12 +2,12 @@
  * Two service instances on one PostgreSQL and one Redis: a batch committed through one is visible
  * through the other on the next read (no stale cache), and both deliver the live `change` event.
  */
-import http from 'node:http';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { getData, ingestHttp } from '../helpers/conformance.ts';
 import { waitFor } from '../helpers/db.ts';
+import { listen } from '../helpers/sse.ts';
 
 const event = (id: number) =>
   JSON.stringify({
@@ -29,34 +29,6 @@ const booking = (id: number, eventId: number) =>
     user_id: id,
     booking_data: { quantity: 1, total_amount: 10, currency: 'USD', created_at: '2026-11-10T10:00:00' },
   });
-
-/** Opens the SSE stream of a listening app and collects its `change` events. */
-async function listen(url: string): Promise<{ events: { data_version: number }[]; close: () => void }> {
-  const events: { data_version: number }[] = [];
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, (res) => {
-      if (res.statusCode !== 200) {
-        reject(new Error(`stream answered ${res.statusCode}`));
-        return;
-      }
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = /^data: (.*)$/m.exec(frame)?.[1];
-          if (frame.includes('event: change') && data)
-            events.push(JSON.parse(data) as { data_version: number });
-        }
-      });
-      resolve({ events, close: () => req.destroy() });
-    });
-    req.on('error', reject);
-  });
-}
 
 describe('two instances on one database and one Redis', () => {
   let a: TestApp;
@@ -127,7 +99,7 @@ describe('two instances on one database and one Redis', () => {
       for (const s of [streamA, streamB]) {
         await waitFor(
           'the change event',
-          async () => (s.events.some((e) => e.data_version >= version) ? true : undefined),
+          async () => (s.events.some((e) => e.data.data_version >= version) ? true : undefined),
           5_000,
         );
       }
