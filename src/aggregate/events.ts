@@ -22,6 +22,17 @@ export interface EventMeta {
 
 export const UNKNOWN_EVENT_NAME = 'Unknown Event';
 
+const MARKS = /\p{M}/gu;
+
+/**
+ * How a name sorts and is searched: without accents, case folded (ß as ss, İ and ı as i), the same
+ * on every deployment whatever its database collation. Names then sort by this key, then as written.
+ */
+export function nameKey(name: string): string {
+  const bare = (s: string) => s.normalize('NFKD').replace(MARKS, '');
+  return bare(bare(name).toUpperCase().toLowerCase());
+}
+
 export function placeholderEvent(): EventMeta {
   return {
     name: UNKNOWN_EVENT_NAME,

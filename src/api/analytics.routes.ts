@@ -74,13 +74,28 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         querystring: querySchema({
           ...Common,
           ...Format,
-          category: Type.Optional(Type.String({ maxLength: 100 })),
-          status: Type.Optional(Type.String({ maxLength: 50 })),
-          q: Type.Optional(Type.String({ maxLength: 100, description: 'Substring of the event name.' })),
+          category: Type.Optional(
+            Type.String({ maxLength: 100, description: 'Exactly this category; blank: any.' }),
+          ),
+          status: Type.Optional(
+            Type.String({ maxLength: 50, description: 'Exactly this status; blank: any.' }),
+          ),
+          q: Type.Optional(
+            Type.String({
+              maxLength: 100,
+              description:
+                'A piece of the event name, taken literally, ignoring accents and case; blank: any.',
+            }),
+          ),
           sort: Type.Optional(
             Type.Union(
               [...EVENT_SORT_FIELDS, 'name'].map((f) => Type.Literal(f)),
-              { default: 'total_bookings', description: '`name` is short for `event_name`.' },
+              {
+                default: 'total_bookings',
+                description:
+                  '`name` is short for `event_name` (A to Z without accents or case, then as written). ' +
+                  'A figure sorts by its exact value, not the rounded one shown. Ties: event_id ascending.',
+              },
             ),
           ),
           order: Type.Optional(

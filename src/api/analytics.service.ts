@@ -224,6 +224,7 @@ export function createAnalyticsService(deps: {
         event_name: e.event_name,
         revenue: e.total_revenue,
         avg_booking_value: e.avg_booking_value,
+        other_currency_revenue: currencyAmounts(e.other_currency_revenue),
       })),
       daily_revenue_breakdown: current.days.map((d) => ({
         date: d.date,

@@ -145,9 +145,27 @@ export const REVENUE = {
   average_daily_revenue: 99.67,
   revenue_growth_rate: -49.15,
   top_revenue_events: [
-    { event_id: 102, event_name: 'Tech Summit 2025', revenue: 995, avg_booking_value: 199 },
-    { event_id: 103, event_name: 'Stand-up Comedy Friday', revenue: 400, avg_booking_value: 100 },
-    { event_id: 101, event_name: 'Jazz Night at the Blue Room', revenue: 360, avg_booking_value: 90 },
+    {
+      event_id: 102,
+      event_name: 'Tech Summit 2025',
+      revenue: 995,
+      avg_booking_value: 199,
+      other_currency_revenue: {},
+    },
+    {
+      event_id: 103,
+      event_name: 'Stand-up Comedy Friday',
+      revenue: 400,
+      avg_booking_value: 100,
+      other_currency_revenue: {},
+    },
+    {
+      event_id: 101,
+      event_name: 'Jazz Night at the Blue Room',
+      revenue: 360,
+      avg_booking_value: 90,
+      other_currency_revenue: { EUR: 90 },
+    },
   ],
   daily_revenue_breakdown: [
     { date: '2025-06-12', revenue: 109, bookings: 2 },

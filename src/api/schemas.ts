@@ -215,8 +215,16 @@ export const RevenueSchema = Type.Object(
     average_daily_revenue: Num(),
     revenue_growth_rate: Growth,
     top_revenue_events: Type.Array(
-      Type.Object({ event_id: Int(), event_name: Type.String(), revenue: Num(), avg_booking_value: Num() }),
-      { description: 'Top 10 by all-time revenue' },
+      Type.Object({
+        event_id: Int(),
+        event_name: Type.String(),
+        revenue: Num(),
+        avg_booking_value: Num(),
+        other_currency_revenue: Type.Record(Type.String(), Type.Number(), {
+          description: "The event's confirmed amounts in other currencies, all time; never added to revenue",
+        }),
+      }),
+      { description: 'Top 10 by all-time revenue (base currency)' },
     ),
     daily_revenue_breakdown: Type.Array(
       Type.Object({ date: Day, revenue: Num(), bookings: Int('New bookings') }),

@@ -44,7 +44,7 @@ async function snapshot(trx: Db): Promise<Map<string, string>> {
   const queries: [string, ReturnType<typeof sql<{ k: string; v: string }>>][] = [
     [
       'events',
-      sql`select event_id::text as k, row(event_name, category, total_capacity, price, status, event_date,
+      sql`select event_id::text as k, row(event_name, name_key, category, total_capacity, price, status, event_date,
       deleted, total_bookings, pending_bookings, confirmed_bookings, cancelled_bookings, expired_bookings,
       tickets_sold, seats_held, total_revenue, confirmed_base, first_booking, last_booking, created_at)::text as v
       from events`,

@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import type { BookingState } from '../aggregate/booking.ts';
 import type { CurrencyDelta, EventStatsDelta } from '../aggregate/deltas.ts';
-import type { EventMeta } from '../aggregate/events.ts';
+import { nameKey, type EventMeta } from '../aggregate/events.ts';
 import { unitsToDecimal } from '../aggregate/money.ts';
 import type { Db } from '../platform/db.ts';
 import { json, ms } from './rows.ts';
@@ -121,6 +121,7 @@ export async function upsertEventMeta(trx: Db, events: Map<number, EventMeta>): 
   const payload = [...events].map(([id, e]) => ({
     event_id: id,
     event_name: e.name,
+    name_key: nameKey(e.name),
     category: e.category,
     total_capacity: e.capacity,
     price: e.price,
@@ -132,14 +133,15 @@ export async function upsertEventMeta(trx: Db, events: Map<number, EventMeta>): 
     deleted: e.deleted,
   }));
   await sql`
-    insert into events (event_id, event_name, category, total_capacity, price, status, event_date, created_at,
-      meta_time, meta_field_times, deleted)
-    select event_id, event_name, category, total_capacity, price, status, to_timestamp(event_date / 1000.0),
+    insert into events (event_id, event_name, name_key, category, total_capacity, price, status, event_date,
+      created_at, meta_time, meta_field_times, deleted)
+    select event_id, event_name, name_key, category, total_capacity, price, status, to_timestamp(event_date / 1000.0),
       to_timestamp(created_at / 1000.0), to_timestamp(meta_time / 1000.0), meta_field_times, deleted
-    from json_to_recordset(${json(payload)}::json) as x(event_id bigint, event_name text, category text,
+    from json_to_recordset(${json(payload)}::json) as x(event_id bigint, event_name text, name_key text, category text,
       total_capacity int, price numeric, status text, event_date float8, created_at float8, meta_time float8,
       meta_field_times jsonb, deleted boolean)
-    on conflict (event_id) do update set event_name = excluded.event_name, category = excluded.category,
+    on conflict (event_id) do update set event_name = excluded.event_name, name_key = excluded.name_key,
+      category = excluded.category,
       total_capacity = excluded.total_capacity, price = excluded.price, status = excluded.status,
       event_date = excluded.event_date, created_at = excluded.created_at, meta_time = excluded.meta_time,
       meta_field_times = excluded.meta_field_times, deleted = excluded.deleted`.execute(trx);

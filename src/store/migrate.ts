@@ -6,6 +6,7 @@ import * as ticketSumsBigint from './migrations/0003_ticket_sums_bigint.ts';
 import * as bookingsWithoutFacts from './migrations/0004_bookings_without_facts.ts';
 import * as activityMasks from './migrations/0005_activity_masks.ts';
 import * as shiftedDays from './migrations/0006_shifted_days.ts';
+import * as nameKey from './migrations/0007_name_key.ts';
 
 /** Migrations are listed here, in order; each is frozen once released. */
 class StaticProvider implements MigrationProvider {
@@ -17,6 +18,7 @@ class StaticProvider implements MigrationProvider {
       '0004_bookings_without_facts': bookingsWithoutFacts,
       '0005_activity_masks': activityMasks,
       '0006_shifted_days': shiftedDays,
+      '0007_name_key': nameKey,
     });
   }
 }

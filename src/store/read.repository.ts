@@ -3,6 +3,7 @@
  * with the number of events and days asked for, never with the number of bookings.
  */
 import { sql, type RawBuilder } from 'kysely';
+import { nameKey } from '../aggregate/events.ts';
 import { phaseAndDay } from '../aggregate/phases.ts';
 import { monthStart, weekStart } from '../aggregate/report.ts';
 import { addDays, BUCKETS_PER_DAY, localMidnightUtc } from '../aggregate/time.ts';
@@ -72,9 +73,12 @@ const EVENT_VIEW = sql.raw(`(
       from event_currency_revenue c where c.event_id = e.event_id and c.confirmed > 0), '{}'::jsonb)
       as other_currency_revenue,
     e.event_id as sort_id,
+    e.name_key,
     e.total_revenue as exact_revenue,
     case when e.total_capacity > 0 then 100.0 * e.seats_held / e.total_capacity end as exact_utilization,
-    case when e.total_bookings > 0 then 100.0 * e.cancelled_bookings / e.total_bookings end as exact_cancellation_rate
+    case when e.total_capacity > 0 then 100.0 * e.tickets_sold / e.total_capacity end as exact_sell_through,
+    case when e.total_bookings > 0 then 100.0 * e.cancelled_bookings / e.total_bookings end as exact_cancellation_rate,
+    coalesce(e.total_revenue / nullif(e.confirmed_base, 0), 0) as exact_avg_booking_value
   from events e
 ) ev`);
 
@@ -103,13 +107,38 @@ export interface EventFilter {
   q?: string | undefined;
 }
 
+/** An empty filter (a form's blank field) filters nothing. */
 function filterSql(f: EventFilter): RawBuilder<unknown> {
   const parts = [sql`not ev.deleted`];
-  if (f.category !== undefined) parts.push(sql`ev.category = ${f.category}`);
-  if (f.status !== undefined) parts.push(sql`ev.status = ${f.status}`);
-  if (f.q !== undefined)
-    parts.push(sql`ev.event_name ilike ${`%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
+  if (f.category) parts.push(sql`ev.category = ${f.category}`);
+  if (f.status) parts.push(sql`ev.status = ${f.status}`);
+  // A literal substring of the name, without accents or case (nameKey), whatever the collation.
+  if (f.q) parts.push(sql`strpos(ev.name_key, ${nameKey(f.q)}) > 0`);
   return sql.join(parts, sql` and `);
+}
+
+/**
+ * What a sort orders by: the exact figure, not the rounded one shown (33.334 % ranks above
+ * 33.333 %, as in the rankings); a name by its key, then as written.
+ */
+function sortSql(sort: EventSortField, direction: RawBuilder<unknown>): RawBuilder<unknown> {
+  const by = (column: string) => sql`${sql.ref(`ev.${column}`)} ${direction}`;
+  switch (sort) {
+    case 'event_name':
+      return sql`ev.name_key collate "C" ${direction}, ev.event_name collate "C" ${direction}`;
+    case 'capacity_utilization':
+      return by('exact_utilization');
+    case 'sell_through':
+      return by('exact_sell_through');
+    case 'total_revenue':
+      return by('exact_revenue');
+    case 'cancellation_rate':
+      return sql`coalesce(ev.exact_cancellation_rate, 0) ${direction}`;
+    case 'avg_booking_value':
+      return by('exact_avg_booking_value');
+    default:
+      return by(sort);
+  }
 }
 
 export async function findEvent(db: Db, eventId: number): Promise<EventRow | undefined> {
@@ -129,9 +158,7 @@ export async function listEvents(
   const direction = sql.raw(order === 'asc' ? 'asc nulls last' : 'desc nulls last');
   const [page, summary] = await Promise.all([
     sql<EventRow>`select * from ${EVENT_VIEW} where ${where}
-      order by ${sql.ref(`ev.${sort}`)} ${direction}, ev.event_id asc limit ${limit} offset ${offset}`.execute(
-      db,
-    ),
+      order by ${sortSql(sort, direction)}, ev.event_id asc limit ${limit} offset ${offset}`.execute(db),
     sql<EventSummary & { total: number }>`
       select count(*)::int as total,
         coalesce(sum(ev.total_bookings), 0)::int as total_bookings,

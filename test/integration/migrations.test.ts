@@ -4,6 +4,7 @@
  */
 import { Migrator, sql, type Migration } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nameKey } from '../../src/aggregate/events.ts';
 import { openPostgres, type Database } from '../../src/platform/db.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import * as initial from '../../src/store/migrations/0001_initial.ts';
@@ -158,5 +159,26 @@ describe('0006: shifted days', () => {
     // From 06:15 on day 20000: only the 23:45 and 00:00 quarters.
     expect(await row(25, 20000)).toEqual({ new_bookings: 2, revenue: '12.5000', active_events: 1 });
     expect(await row(95, -1)).toEqual({ new_bookings: 1, revenue: '0.0000', active_events: 1 });
+  });
+});
+
+describe('0007: name keys', () => {
+  const scratch = scratchStore();
+
+  it('gives every stored event the key its name sorts and is searched by', async () => {
+    expect(
+      (await new Migrator({ db: scratch.db, provider: upTo0004 }).migrateToLatest()).error,
+    ).toBeUndefined();
+    await sql`insert into events (event_id, event_name) values
+      (1, 'Café Ünïcode'), (2, 'Straße'), (3, 'Istanbul ıİ'), (4, 'Unknown Event')`.execute(scratch.db);
+
+    expect((await migrateToLatest(scratch.db)).error).toBeUndefined();
+    const { rows } = await sql<{ event_id: string; name_key: string }>`
+      select event_id::text, name_key from events order by event_id`.execute(scratch.db);
+    expect(rows.map((r) => r.name_key)).toEqual(['cafe unicode', 'strasse', 'istanbul ii', 'unknown event']);
+    // The same key as ingest gives a name from then on.
+    expect(rows.map((r) => r.name_key)).toEqual(
+      ['Café Ünïcode', 'Straße', 'Istanbul ıİ', 'Unknown Event'].map(nameKey),
+    );
   });
 });
