@@ -14,7 +14,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { analyticsRoutes } from './api/analytics.routes.ts';
 import { DomainError, problemType, type Problem } from './api/errors.ts';
 import { healthRoutes, type ConsumerStats } from './api/health.routes.ts';
-import metricsRoutes from './api/metrics.routes.ts';
+import metricsRoutes, { UNMATCHED_ROUTE } from './api/metrics.routes.ts';
 import { createMethodIndex } from './api/allowed-methods.ts';
 import { documentResponses } from './api/operations.schemas.ts';
 import { guardParameters } from './api/param-guard.ts';
@@ -109,30 +109,40 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     // Errors Fastify raises before routing (a malformed URL, ...) get the same problem body.
     frameworkErrors: (error, request, reply) => {
       const problem = problemOf(400, 'Bad Request', 'the request URL is malformed', request.url, request.id);
-      // No hook ran for this request: its headers are set here.
+      // No hook runs for this request: its headers, its metrics and its log line are done here.
       void (reply as FastifyReply)
         .code(400)
         .headers(API_SECURITY_HEADERS)
         .header('X-Request-Id', request.id)
         .type('application/problem+json')
         .send(problem);
+      const seconds = reply.elapsedTime / 1000;
+      deps.metrics.observeRequest({ route: UNMATCHED_ROUTE, method: request.method, status: 400, seconds });
+      request.log.info({ res: { statusCode: 400 }, responseTime: reply.elapsedTime }, 'request completed');
     },
-    // Requests Node's HTTP parser refuses (headers too large, bad framing) never reach a route.
+    // Requests Node's HTTP parser refuses (headers too large, bad framing) never reach a route, nor
+    // get a request id from it: they get one here, in the answer and the log line alike.
     clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return;
       const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       const title = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      const requestId = randomUUID();
       const body = JSON.stringify(
         problemOf(
           status,
           title,
           status === 431 ? 'the request headers are too large' : 'the request is malformed',
           '',
-          '',
+          requestId,
         ),
       );
       socket.end(
-        `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      deps.metrics.observeRequest({ route: UNMATCHED_ROUTE, method: 'UNKNOWN', status, seconds: 0 });
+      deps.logger.info(
+        { reqId: requestId, code: error.code, res: { statusCode: status } },
+        'request refused by the HTTP parser',
       );
     },
     ajv: {
@@ -194,8 +204,10 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? request.url;
-    // The path exists, with other methods: 405 and what it is served with.
-    const allowed = methods.allowed(path).join(', ');
+    const served = methods.allowed(path);
+    // The path exists, with other methods: 405 and what it is served with. A route of this method
+    // that found nothing there (a static file that does not exist) is a plain 404.
+    const allowed = served.includes(request.method) ? '' : served.join(', ');
     const problem = allowed
       ? problemOf(
           405,
@@ -330,8 +342,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
         jwt: config.jwt,
         isDisabled: (userId) => deps.disabledUsers.has(userId),
         dataVersion: () => deps.readState.dataVersion(),
-        onStreamEnd: ({ route, seconds }) =>
-          deps.metrics.observeRequest({ route, method: 'GET', status: 200, seconds }),
+        onStreamEnd: (stream) => deps.metrics.observeStream(stream),
       });
       await api.register(ingestRoutes, {
         pipeline: deps.ingest,

@@ -104,6 +104,8 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
         );
       }
       const status = database.status === 'down' ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
+      // As every 503 of the service: when to ask again (as the start-up stand-in says it too).
+      if (status === 'unhealthy') void reply.header('Retry-After', '5');
       return reply.code(status === 'unhealthy' ? 503 : 200).send({
         status,
         reasons,

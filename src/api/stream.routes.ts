@@ -177,10 +177,10 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         clearTimeout(expiry);
         unsubscribe();
         open.delete(end);
-        opts.onStreamEnd?.({
-          route: request.routeOptions.url ?? request.url,
-          seconds: (performance.now() - openedAt) / 1000,
-        });
+        const seconds = (performance.now() - openedAt) / 1000;
+        // A hijacked reply gets no 'request completed' line from Fastify: this is the stream's.
+        request.log.info({ seconds: Math.round(seconds * 1000) / 1000 }, 'live stream closed');
+        opts.onStreamEnd?.({ route: request.routeOptions.url ?? request.url, seconds });
       };
       const end = () => {
         close();

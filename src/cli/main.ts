@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import closeWithGrace from 'close-with-grace';
+import { pino } from 'pino';
 import { buildApp } from '../app.ts';
 import { listenWhileStarting } from '../api/starting.ts';
 import { mintToken } from '../auth/tokens.ts';
@@ -33,19 +34,9 @@ async function start(config: Config): Promise<void> {
   });
   const consumers: Record<string, Consumer> = {};
   if (config.role !== 'api' && deps.redis) {
-    const consumerLogger = logger.child({ component: 'consumer' });
-    consumers.stream = createStreamConsumer({
-      redis: deps.redis,
-      pipeline: deps.ingest,
-      config,
-      logger: consumerLogger,
-    });
-    consumers.pubsub = createPubSubConsumer({
-      redis: deps.redis,
-      pipeline: deps.ingest,
-      config,
-      logger: consumerLogger,
-    });
+    // Each consumer names itself (component: stream-consumer, pubsub-consumer) on its lines.
+    consumers.stream = createStreamConsumer({ redis: deps.redis, pipeline: deps.ingest, config, logger });
+    consumers.pubsub = createPubSubConsumer({ redis: deps.redis, pipeline: deps.ingest, config, logger });
   } else if (config.role === 'all') {
     logger.info(
       'no Redis configured: an in-process bus stands in; POST /api/v1/analytics/ingest feeds the pipeline',
@@ -211,15 +202,27 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * The service's last word also goes where its log lines go, as one: a JSON log pipeline would
+ * otherwise drop the line that says why it stopped. Operator commands answer on stderr only.
+ */
+function logFatal(message: string): void {
+  const [command = 'start'] = process.argv.slice(2);
+  if (command !== 'start') return;
+  createLogger('fatal', pino.destination({ fd: 1, sync: true })).fatal(message);
+}
+
 main().catch((error: unknown) => {
   if (error instanceof UsageError) {
     process.stderr.write(`${error.message}\n${USAGE}\n`);
     process.exit(64);
   }
+  const message = error instanceof Error ? error.message : String(error);
+  logFatal(error instanceof ConfigError ? message : `fatal: ${message}`);
   if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`);
+    process.stderr.write(`${message}\n`);
     process.exit(78);
   }
-  process.stderr.write(`fatal: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`fatal: ${message}\n`);
   process.exit(1);
 });

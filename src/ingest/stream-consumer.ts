@@ -53,6 +53,8 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
   let infoAt = 0;
   let lag: number | null = null;
   let pending: number | null = 0;
+  /** Whether the last XINFO answered: lag and pending are Redis's figures, not a guess. */
+  let infoRead = false;
 
   async function createGroup(): Promise<void> {
     try {
@@ -69,10 +71,12 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
     try {
       const info = groupInfo(await redis.call('XINFO', ['GROUPS', key]), group);
       if (info) ({ lag, pending } = info);
+      infoRead = true;
     } catch {
       // Stats only (the loop reports the outage): unknown now, not the last figures read.
       lag = null;
       pending = null;
+      infoRead = false;
     }
   }
 
@@ -223,10 +227,15 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
     },
 
     stats() {
-      // While Redis is out of reach the last lag read says nothing about now.
+      // Whoever reads the stats (/health, /metrics) keeps them current, also while the loop waits
+      // out an outage of PostgreSQL: that is when the backlog grows. While Redis is out of reach
+      // the last figures read say nothing about now.
+      const redisUp = redis.status === 'ready';
+      if (redisUp) void refreshInfo();
+      const known = redisUp && infoRead;
       return {
-        lag: outage.lastError === null ? lag : null,
-        pending: outage.lastError === null ? pending : null,
+        lag: known ? lag : null,
+        pending: known ? pending : null,
         lastError: outage.lastError,
         running: loopDone !== undefined,
       };

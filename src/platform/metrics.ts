@@ -41,6 +41,8 @@ export interface Metrics {
   readonly registry: Registry;
   readonly contentType: string;
   observeRequest(r: RequestObservation): void;
+  /** A live stream that ended: counted as a request, its lifetime kept apart from request latency. */
+  observeStream(s: { route: string; seconds: number }): void;
   observeBatch(b: BatchObservation): void;
   /** Reads the gauges from their sources now, then renders the Prometheus text format. */
   scrape(sources: MetricSources): Promise<string>;
@@ -48,6 +50,8 @@ export interface Metrics {
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000];
+/** A live stream lasts up to its session: seconds to a day. */
+const STREAM_BUCKETS = [1, 10, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
 
 export function createMetrics(opts: { prefix?: string; processMetrics?: boolean } = {}): Metrics {
   const prefix = opts.prefix ?? METRICS_PREFIX;
@@ -66,6 +70,13 @@ export function createMetrics(opts: { prefix?: string; processMetrics?: boolean 
     help: 'Time from request to response, by route pattern, method and status code',
     labelNames: ['route', 'method', 'status'] as const,
     buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const streamDuration = new Histogram({
+    name: `${prefix}live_stream_duration_seconds`,
+    help: 'How long each live stream (SSE) was open, by route pattern; not in the request latency',
+    labelNames: ['route'] as const,
+    buckets: STREAM_BUCKETS,
     registers,
   });
   const messages = new Counter({
@@ -125,6 +136,10 @@ export function createMetrics(opts: { prefix?: string; processMetrics?: boolean 
       const labels = { route, method, status: String(status) };
       requests.inc(labels);
       latency.observe(labels, seconds);
+    },
+    observeStream({ route, seconds }) {
+      requests.inc({ route, method: 'GET', status: '200' });
+      streamDuration.observe({ route }, seconds);
     },
     observeBatch({ items, results, released, seconds }) {
       batchSize.observe(items.length);

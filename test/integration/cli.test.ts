@@ -39,6 +39,24 @@ describe('the command line', () => {
     expect(run.code).toBe(64);
   });
 
+  it('says why the service will not start on stderr and as a JSON log line, exit code 78', async () => {
+    // A database configured without a JWT secret: refused before anything starts.
+    const refused = await runCli(['start'], {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      DATABASE_URL: 'postgres://postgres:do-not-print@127.0.0.1:1/evently_test_never',
+    });
+    expect(refused.code).toBe(78);
+    expect(refused.stderr).toMatch(/JWT_SECRET/);
+    const line = JSON.parse(refused.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      level?: number;
+      msg?: string;
+    };
+    expect(line.level).toBe(60);
+    expect(line.msg).toMatch(/JWT_SECRET/);
+    expect(refused.stdout + refused.stderr).not.toContain('do-not-print');
+  });
+
   it('mints a token for the user and lifetime asked for', async () => {
     const run = await cli('token', '--user-id', '7', '--minutes', '5');
     expect(run.code).toBe(0);

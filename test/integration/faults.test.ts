@@ -62,9 +62,14 @@ function get(t: TestApp, url: string): Promise<LightMyRequestResponse> {
   });
 }
 
-async function health(app: FastifyInstance): Promise<{ code: number; body: Health }> {
+async function health(app: FastifyInstance): Promise<{ code: number; body: Health; retryAfter?: string }> {
   const res = await app.inject({ method: 'GET', url: '/health' });
-  return { code: res.statusCode, body: res.json<Health>() };
+  const retryAfter = res.headers['retry-after'];
+  return {
+    code: res.statusCode,
+    body: res.json<Health>(),
+    ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
+  };
 }
 
 /** Messages the service has recorded, whatever their outcome; null while the database is down. */
@@ -230,6 +235,7 @@ describe('PostgreSQL down while serving and ingesting', () => {
     const down = await health(t.app);
     expect(down.code).toBe(503);
     expect(down.body.status).toBe('unhealthy');
+    expect(down.retryAfter).toBe('5');
     expect(down.body.checks.database.breaker?.state).toBe('open');
     const started = performance.now();
     expect((await get(t, system)).statusCode).toBe(200);
@@ -251,6 +257,12 @@ describe('PostgreSQL down while serving and ingesting', () => {
     await waitFor('the consumer to take entries and leave them un-acknowledged', async () => {
       const { pending, lag } = await streamBacklog(redis, t.config.streamKey);
       return pending > 0 && pending + lag === during.length ? true : undefined;
+    });
+    // Redis still knows the backlog, and so do the consumer's figures (/health, /metrics).
+    const backlog = await streamBacklog(redis, t.config.streamKey);
+    await waitFor('the consumer to report the backlog Redis holds', async () => {
+      const stats = consumer.stats();
+      return stats.pending === backlog.pending && stats.lag === backlog.lag ? true : undefined;
     });
 
     cluster.start();

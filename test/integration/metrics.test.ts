@@ -2,7 +2,7 @@
  * GET /metrics against the real app and PostgreSQL: request counts by route pattern, ingest
  * counters by outcome and transport, cache hits and misses, database pool and consumer gauges.
  */
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { register as globalRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
@@ -60,6 +60,12 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
   return found[0]?.value;
 }
 
+/** The port of the service, which starts listening the first time it is asked. */
+async function listeningPort(): Promise<number> {
+  if (!service.app.server.listening) await service.app.listen({ port: 0, host: '127.0.0.1' });
+  return (service.app.server.address() as AddressInfo).port;
+}
+
 const get = (url: string) =>
   service.app.inject({ url, headers: { authorization: `Bearer ${service.token}` } });
 
@@ -111,10 +117,42 @@ describe('GET /metrics', () => {
     ).toBe(2);
   });
 
-  it('counts a live stream once it ends, with how long it was open', async () => {
-    const { port } = (await service.app
-      .listen({ port: 0, host: '127.0.0.1' })
-      .then(() => service.app.server.address())) as AddressInfo;
+  it('counts and identifies requests refused before routing: a malformed URL, a request Node cannot parse', async () => {
+    const before = await scrape();
+    const requests = 'evently_analytics_http_requests_total';
+    const count = (samples: Sample[], labels: Record<string, string>) =>
+      valueOf(samples, requests, labels) ?? 0;
+    const malformed = await service.app.inject({ url: '/api/v1/analytics/events/%E0%A4%A' });
+    expect(malformed.statusCode).toBe(400);
+
+    const port = await listeningPort();
+    // A bare CR inside a header: Node's parser refuses the request before Fastify sees it.
+    const raw = await new Promise<string>((resolve, reject) => {
+      let answer = '';
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write('GET /health HTTP/1.1\r\nHost: x\r\nX-Request-Id: abc\rSet-Cookie: x=1\r\n\r\n'),
+      );
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    const id = /^X-Request-Id: (\S+)\r$/im.exec(raw)?.[1];
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(raw).toContain(`"request_id":"${id ?? ''}"`);
+    expect(raw).not.toContain('Set-Cookie');
+
+    const after = await scrape();
+    for (const labels of [
+      { route: 'unmatched', method: 'GET', status: '400' },
+      { route: 'unmatched', method: 'UNKNOWN', status: '400' },
+    ])
+      expect(count(after, labels) - count(before, labels), JSON.stringify(labels)).toBe(1);
+  });
+
+  it('counts a live stream once it ends, with how long it was open apart from request latency', async () => {
+    const port = await listeningPort();
     const aborting = new AbortController();
     const stream = await fetch(`http://127.0.0.1:${port}/api/v1/analytics/stream`, {
       headers: { authorization: `Bearer ${service.token}` },
@@ -132,7 +170,12 @@ describe('GET /metrics', () => {
         (n) => n === 1,
       ),
     );
-    expect(valueOf(await scrape(), 'evently_analytics_http_request_duration_seconds_count', labels)).toBe(1);
+    const samples = await scrape();
+    expect(
+      valueOf(samples, 'evently_analytics_live_stream_duration_seconds_count', { route: labels.route }),
+    ).toBe(1);
+    // An hour-long stream is not an hour-long request: request latency leaves streams out.
+    expect(valueOf(samples, 'evently_analytics_http_request_duration_seconds_count', labels)).toBeUndefined();
   });
 
   it('counts ingested messages by outcome and transport, with the batch size and commit time', async () => {

@@ -292,6 +292,13 @@ describe('hostile parameters', () => {
     }
     // A path no route has is still a 404, whatever the method.
     expectProblem(await t.app.inject({ method: 'DELETE', url: `${API}/events/7/nope` }), 404);
+    // So is a file that is not there, on a route that serves files with that very method.
+    for (const url of ['/dashboard/assets/nope.js', '/docs/static/nope.js']) {
+      const missing = await t.app.inject({ method: 'GET', url });
+      expectProblem(missing, 404);
+      expect(missing.headers.allow, url).toBeUndefined();
+    }
+    expectProblem(await t.app.inject({ method: 'POST', url: '/dashboard/assets/app.js' }), 405);
   });
 });
 
