@@ -102,6 +102,9 @@ export async function openDatabase(config: Config, logger: Logger, patient = fal
  * Every database read of the read path (this one and the endpoints' own) goes through one circuit
  * breaker, so an unreachable database is answered at once (stale or 503) instead of per request.
  */
+/** While a request waits for a data version (min_version), how often the version is read again. */
+const VERSION_POLL_MS = 250;
+
 function createReadState(
   database: Database,
   bus: Bus,
@@ -154,16 +157,18 @@ function createReadState(
     async waitForVersion(version, timeoutMs) {
       if ((await barrier()) >= version) return true;
       return new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => {
+        const finish = (ok: boolean) => {
+          clearTimeout(timer);
+          clearInterval(poll);
           waiters.delete(check);
-          resolve(known >= version);
-        }, timeoutMs);
+          resolve(ok);
+        };
+        const timer = setTimeout(() => finish(known >= version), timeoutMs);
+        // The bus tells of a commit on any instance at once; without Redis it tells only of this
+        // instance's own, so the version is also read again (one read shared by every waiter).
+        const poll = setInterval(() => void barrier().catch(() => undefined), VERSION_POLL_MS);
         const check = () => {
-          if (known >= version) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            resolve(true);
-          }
+          if (known >= version) finish(true);
         };
         waiters.add(check);
       });

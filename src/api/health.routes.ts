@@ -8,7 +8,7 @@ import type { Db } from '../platform/db.ts';
 import { lastReconcile, reconcileCheck } from '../ingest/reconcile.ts';
 import { ingestCounters, readWithin } from '../store/health.repository.ts';
 import { logPrunedBefore } from '../store/maintenance.repository.ts';
-import { withTimeout } from '../platform/deadline.ts';
+import { sharedFlight, withTimeout } from '../platform/deadline.ts';
 
 import type { ConsumerStats } from '../ingest/consumer.ts';
 
@@ -59,54 +59,52 @@ function readFigures(db: Db) {
 export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts) => {
   const hide = { tags: ['health'] };
 
-  app.get(
-    '/health',
-    { schema: { ...hide, summary: 'Health with dependency checks and ingest counters' } },
-    async (_req, reply) => {
-      // In parallel, each bounded: a lock on a table delays none of them past PROBE_MS.
-      const [database, redis, figures] = await Promise.all([
-        timed(() => sql`select 1`.execute(opts.db)),
-        opts.redis
-          ? timed(() => (opts.redis as Redis).ping())
-          : Promise.resolve<Check>({ status: 'disabled', detail: 'embedded mode' }),
-        readFigures(opts.db),
-      ]);
-      const consumers = opts.consumers();
-      const consumerErrors = Object.values(consumers).filter((c) => c.lastError !== null);
-      const lag = Object.values(consumers).reduce<number | null>(
-        (acc, c) => (c.lag === null ? acc : (acc ?? 0) + c.lag),
-        null,
+  /** Every check, bounded; requests that arrive while one report is being made share it. */
+  const report = sharedFlight(async () => {
+    // In parallel, each bounded: a lock on a table delays none of them past PROBE_MS.
+    const [database, redis, figures] = await Promise.all([
+      timed(() => sql`select 1`.execute(opts.db)),
+      opts.redis
+        ? timed(() => (opts.redis as Redis).ping())
+        : Promise.resolve<Check>({ status: 'disabled', detail: 'embedded mode' }),
+      readFigures(opts.db),
+    ]);
+    const consumers = opts.consumers();
+    const consumerErrors = Object.values(consumers).filter((c) => c.lastError !== null);
+    const lag = Object.values(consumers).reduce<number | null>(
+      (acc, c) => (c.lag === null ? acc : (acc ?? 0) + c.lag),
+      null,
+    );
+    const totals = figures?.counters;
+    const prunedBefore = figures?.prunedBefore;
+    const reconciled = figures && reconcileCheck(figures.reconcile, figures.prunedBefore);
+    if (database.status === 'up' && opts.breaker?.().state === 'half-open' && opts.probeBreaker)
+      await withTimeout(opts.probeBreaker(), PROBE_MS, () => new Error('probe timed out')).catch(
+        () => undefined,
       );
-      const totals = figures?.counters;
-      const prunedBefore = figures?.prunedBefore;
-      const reconciled = figures && reconcileCheck(figures.reconcile, figures.prunedBefore);
-      if (database.status === 'up' && opts.breaker?.().state === 'half-open' && opts.probeBreaker)
-        await withTimeout(opts.probeBreaker(), PROBE_MS, () => new Error('probe timed out')).catch(
-          () => undefined,
-        );
-      const breaker = opts.breaker?.();
-      const reasons: string[] = [];
-      if (database.status === 'down') reasons.push('database unreachable');
-      else {
-        if (!figures)
-          reasons.push(
-            `ingest counters, reconcile and retention state not read: a query failed or took over ${PROBE_MS} ms (a lock held on their tables, or an overloaded database)`,
-          );
-        if (breaker && breaker.state !== 'closed')
-          reasons.push(`database reads paused by the circuit breaker (${breaker.state})`);
-      }
-      if (redis.status === 'down') reasons.push('redis unreachable: serving from PostgreSQL, stream paused');
-      for (const [name, c] of Object.entries(consumers))
-        if (c.lastError) reasons.push(`${name} consumer: ${c.lastError}`);
-      if (reconciled?.status === 'drift') {
+    const breaker = opts.breaker?.();
+    const reasons: string[] = [];
+    if (database.status === 'down') reasons.push('database unreachable');
+    else {
+      if (!figures)
         reasons.push(
-          `reconcile at ${reconciled.checked_at} found ${reconciled.difference_count} figures that differ from a recomputation`,
+          `ingest counters, reconcile and retention state not read: a query failed or took over ${PROBE_MS} ms (a lock held on their tables, or an overloaded database)`,
         );
-      }
-      const status = database.status === 'down' ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
-      // As every 503 of the service: when to ask again (as the start-up stand-in says it too).
-      if (status === 'unhealthy') void reply.header('Retry-After', '5');
-      return reply.code(status === 'unhealthy' ? 503 : 200).send({
+      if (breaker && breaker.state !== 'closed')
+        reasons.push(`database reads paused by the circuit breaker (${breaker.state})`);
+    }
+    if (redis.status === 'down') reasons.push('redis unreachable: serving from PostgreSQL, stream paused');
+    for (const [name, c] of Object.entries(consumers))
+      if (c.lastError) reasons.push(`${name} consumer: ${c.lastError}`);
+    if (reconciled?.status === 'drift') {
+      reasons.push(
+        `reconcile at ${reconciled.checked_at} found ${reconciled.difference_count} figures that differ from a recomputation`,
+      );
+    }
+    const status = database.status === 'down' ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';
+    return {
+      status,
+      body: {
         status,
         reasons,
         checks: {
@@ -138,7 +136,18 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
         },
         data_version: totals?.data_version ?? null,
         uptime_s: Math.round((Date.now() - opts.startedAt) / 1000),
-      });
+      },
+    };
+  });
+
+  app.get(
+    '/health',
+    { schema: { ...hide, summary: 'Health with dependency checks and ingest counters' } },
+    async (_req, reply) => {
+      const { status, body } = await report();
+      // As every 503 of the service: when to ask again (as the start-up stand-in says it too).
+      if (status === 'unhealthy') void reply.header('Retry-After', '5');
+      return reply.code(status === 'unhealthy' ? 503 : 200).send(body);
     },
   );
 

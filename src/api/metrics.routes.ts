@@ -11,6 +11,7 @@ import fp from 'fastify-plugin';
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { MetricSources, Metrics } from '../platform/metrics.ts';
+import { sharedFlight } from '../platform/deadline.ts';
 
 export interface MetricsRoutesOptions {
   metrics: Metrics;
@@ -21,6 +22,8 @@ export interface MetricsRoutesOptions {
 export const UNMATCHED_ROUTE = 'unmatched';
 
 const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { metrics, sources }) => {
+  // Scrapes that arrive while one is rendered share it: unauthenticated, a flood costs one at a time.
+  const scrape = sharedFlight(() => metrics.scrape(sources));
   app.addHook('onResponse', (request, reply, done) => {
     metrics.observeRequest({
       route: request.routeOptions.url ?? UNMATCHED_ROUTE,
@@ -50,7 +53,7 @@ const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { me
         },
       },
     },
-    async (_request, reply) => reply.type(metrics.contentType).send(await metrics.scrape(sources)),
+    async (_request, reply) => reply.type(metrics.contentType).send(await scrape()),
   );
 };
 

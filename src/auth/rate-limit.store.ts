@@ -5,7 +5,7 @@
  */
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
-import { withTimeout } from '../platform/deadline.ts';
+import { createPause, withTimeout } from '../platform/deadline.ts';
 
 export interface Count {
   current: number;
@@ -18,6 +18,9 @@ export interface Count {
  * of ARGV[2i] ms), starting the window on a key's first hits (or if it somehow lost its expiry).
  * Answers the new total and the milliseconds left of each key's window, flattened.
  */
+/** How long the counters stay in process after Redis failed a call, before trying it again. */
+export const REDIS_PAUSE_MS = 5_000;
+
 const INCR_SCRIPT = `
 local out = {}
 for i, key in ipairs(KEYS) do
@@ -78,6 +81,8 @@ export interface FallbackStoreOptions {
   timeoutMs?: number;
   /** Told once when counting moves to this process, and once when it moves back to Redis. */
   onModeChange?: (mode: 'redis' | 'local', error?: unknown) => void;
+  /** After a failed call, how long counting stays in process before Redis is tried again. */
+  redisPauseMs?: number;
   local?: LocalWindows;
 }
 
@@ -110,6 +115,8 @@ export function createCounter(opts: FallbackStoreOptions): (key: string, windowM
   };
   let pending = new Map<string, PendingKey>();
   let scheduled = false;
+  // After a failure (a hung Redis times out), count here for a while instead of waiting each time.
+  const pause = createPause(opts.redisPauseMs ?? REDIS_PAUSE_MS);
 
   const flush = async (client: Redis): Promise<void> => {
     scheduled = false;
@@ -124,6 +131,7 @@ export function createCounter(opts: FallbackStoreOptions): (key: string, windowM
       );
       if (!Array.isArray(reply) || reply.length !== 2 * batch.length)
         throw new Error('unexpected reply from the rate-limit script');
+      pause.end();
       switchTo('redis');
       batch.forEach(([, { hits }], k) => {
         const total = Number(reply[2 * k]);
@@ -131,6 +139,7 @@ export function createCounter(opts: FallbackStoreOptions): (key: string, windowM
         hits.forEach((hit, i) => hit.resolve({ current: total - hits.length + 1 + i, ttl }));
       });
     } catch (error) {
+      pause.start();
       switchTo('local', error);
       for (const [, { hits }] of batch) for (const hit of hits) hit.resolve(hit.local);
     }
@@ -145,6 +154,7 @@ export function createCounter(opts: FallbackStoreOptions): (key: string, windowM
       switchTo('local', new Error(`redis is ${redis.status}`));
       return Promise.resolve(counted);
     }
+    if (pause.active()) return Promise.resolve(counted);
     return new Promise<Count>((resolve) => {
       let entry = pending.get(key);
       if (!entry) {

@@ -9,7 +9,7 @@
  * a Redis outage makes the cache smaller, never a request slower or failed.
  */
 import type { Redis } from 'ioredis';
-import { withTimeout } from './deadline.ts';
+import { createPause, withTimeout } from './deadline.ts';
 
 export interface CachedAnswer {
   version: number;
@@ -49,6 +49,8 @@ export interface ResponseCacheOptions {
   lastGoodTtlSeconds?: number;
   /** A Redis command that takes longer is given up (default 250 ms). */
   redisTimeoutMs?: number;
+  /** After a failed command, how long Redis is left alone before the next try (default 5 s). */
+  redisPauseMs?: number;
   onRedisError?: (error: unknown) => void;
 }
 
@@ -143,15 +145,26 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
   const versioned = (key: string, version: number) => `${prefix}${key}|v${version}`;
   const lastGoodKey = (key: string) => `${prefix}last:${key}`;
 
+  // After a failed command (a hung Redis times out) the cache does without Redis for a while, so
+  // a Redis that is connected but answers nothing does not cost every request the deadline.
+  const pause = createPause(opts.redisPauseMs ?? 5_000);
+
   /** Runs a Redis command when Redis is connected; undefined when it is not or the command failed. */
-  async function redisCall<T>(command: (redis: Redis) => Promise<T>, ms = timeoutMs): Promise<T | undefined> {
+  async function redisCall<T>(
+    command: (redis: Redis) => Promise<T>,
+    ms = timeoutMs,
+    evenIfPaused = false,
+  ): Promise<T | undefined> {
     const redis = opts.redis;
     // With the offline queue off, a command sent while disconnected fails at once; asking the
     // status first also keeps an outage from filling the log with one error per request.
-    if (redis?.status !== 'ready') return undefined;
+    if (redis?.status !== 'ready' || (pause.active() && !evenIfPaused)) return undefined;
     try {
-      return await withTimeout(command(redis), ms);
+      const result = await withTimeout(command(redis), ms);
+      pause.end();
+      return result;
     } catch (error) {
+      pause.start();
       opts.onRedisError?.(error);
       return undefined;
     }
@@ -205,14 +218,19 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
     async clear() {
       local.clear();
       lastGood.clear();
-      await redisCall(async (redis) => {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-          cursor = next;
-          if (keys.length > 0) await redis.del(...keys);
-        } while (cursor !== '0');
-      }, 10_000);
+      await redisCall(
+        async (redis) => {
+          let cursor = '0';
+          do {
+            const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+            cursor = next;
+            if (keys.length > 0) await redis.del(...keys);
+          } while (cursor !== '0');
+          // An operator's clear is tried whatever happened to the last request's command.
+        },
+        10_000,
+        true,
+      );
     },
 
     stats: () => ({ ...stats }),

@@ -22,3 +22,48 @@ export function withTimeout<T>(
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * A dependency that failed a call is left alone for a while: a hung Redis (connected, answering
+ * nothing) would otherwise cost every request the whole deadline. After the pause one call tries
+ * it again; a success ends the pause at once.
+ *
+ * @example
+ * const pause = createPause(5_000);
+ * if (pause.active()) return fallback();
+ * try { await call(); pause.end(); } catch { pause.start(); }
+ */
+export interface Pause {
+  active(): boolean;
+  start(): void;
+  end(): void;
+}
+
+export function createPause(ms: number, now: () => number = Date.now): Pause {
+  let until = 0;
+  return {
+    active: () => now() < until,
+    start: () => {
+      until = now() + ms;
+    },
+    end: () => {
+      until = 0;
+    },
+  };
+}
+
+/**
+ * Calls that arrive while one is running share its result, so a flood of them costs one at a time
+ * (an unauthenticated /health or /metrics hammered by a client).
+ *
+ * @example
+ * const scrape = sharedFlight(() => render());
+ * await Promise.all([scrape(), scrape()]); // one render
+ */
+export function sharedFlight<T>(run: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () =>
+    (running ??= run().finally(() => {
+      running = undefined;
+    }));
+}

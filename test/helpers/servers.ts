@@ -91,6 +91,16 @@ export class RedisServer {
     });
   }
 
+  /** Freezes the server (SIGSTOP): connected, answering nothing, as a hung server is. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server go on (SIGCONT). */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Kills the server (SIGKILL: no goodbye to the clients) and waits until it is gone. */
   async kill(): Promise<void> {
     const pid = this.child?.pid;

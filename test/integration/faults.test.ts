@@ -175,6 +175,35 @@ describe('Redis down while serving and ingesting', () => {
   });
 });
 
+describe('Redis hung while serving', () => {
+  it('costs one request per pause the Redis deadline, not every request', async () => {
+    const server = await RedisServer.start();
+    cleanups.push(() => server.kill());
+    const t = await startTestApp({ env: { ...env, REDIS_URL: server.url } });
+    cleanups.push(() => t.close());
+    cleanups.push(async () => server.thaw());
+    await ingestHttp(t.app, t.token, raws.slice(0, 50));
+    const timed = async (url: string) => {
+      const started = performance.now();
+      const res = await get(t, url);
+      expect(res.statusCode).toBe(200);
+      return performance.now() - started;
+    };
+    await timed('/system');
+
+    server.freeze();
+    // The first requests wait out the 250 ms deadlines (rate limit, cache) and pause Redis...
+    await timed('/capacity');
+    await timed('/capacity?as_of=2026-01-01');
+    // ...then the answers come at once, though Redis still answers nothing.
+    const later: number[] = [];
+    for (const url of ['/daily', '/revenue', '/top-events', '/booking-trends', '/overview'])
+      later.push(await timed(url));
+    expect(Math.max(...later)).toBeLessThan(200);
+    server.thaw();
+  });
+});
+
 describe('PostgreSQL down while serving and ingesting', () => {
   it('serves the last answers stale or 503, keeps stream entries pending, and processes them once it is back', async () => {
     const cluster = await PgCluster.create();

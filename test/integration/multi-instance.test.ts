@@ -121,3 +121,35 @@ describe('two instances on one database and one Redis', () => {
     ).toBe(401);
   });
 });
+
+describe('two instances on one database, without Redis', () => {
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    a = await startTestApp();
+    b = await startTestApp({ databaseUrl: a.database?.url ?? '' });
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  it('answers a min_version read on one as soon as the other commits that version', async () => {
+    await ingestHttp(a.app, a.token, [event(1)]);
+    const next = (await a.deps.readState.dataVersion()) + 1;
+    // No bus between them: b learns of a's commit by reading the version again while it waits.
+    const started = performance.now();
+    const read = b.app.inject({
+      method: 'GET',
+      url: `/api/v1/analytics/system?min_version=${next}`,
+      headers: { authorization: `Bearer ${b.token}` },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await ingestHttp(a.app, a.token, [booking(1, 1)]);
+    const res = await read;
+    expect(res.statusCode).toBe(200);
+    expect(res.json<{ meta: { data_version: number } }>().meta.data_version).toBeGreaterThanOrEqual(next);
+    expect(performance.now() - started).toBeLessThan(2_500);
+  });
+});

@@ -25,8 +25,19 @@ describe('LocalWindows', () => {
 });
 
 /** Just enough of ioredis for the counter: a status and an `eval` that answers as told. */
-function fakeRedis(answer: () => Promise<unknown>, status = 'ready'): Redis & { status: string } {
-  return { status, eval: () => answer() } as unknown as Redis & { status: string };
+function fakeRedis(
+  answer: () => Promise<unknown>,
+  status = 'ready',
+): Redis & { status: string; calls: number } {
+  const redis = {
+    status,
+    calls: 0,
+    eval: () => {
+      redis.calls++;
+      return answer();
+    },
+  };
+  return redis as unknown as Redis & { status: string; calls: number };
 }
 
 describe('createCounter', () => {
@@ -112,10 +123,34 @@ describe('createCounter', () => {
     const modes: string[] = [];
     let up = false;
     const redis = fakeRedis(() => (up ? Promise.resolve([5, 1_000]) : Promise.reject(new Error('down'))));
-    const count = createCounter({ redis, prefix: 'p:', onModeChange: (mode) => modes.push(mode) });
+    const count = createCounter({
+      redis,
+      prefix: 'p:',
+      onModeChange: (mode) => modes.push(mode),
+      redisPauseMs: 0,
+    });
     await count('k', 60_000);
     up = true;
     expect(await count('k', 60_000)).toEqual({ current: 5, ttl: 1_000 });
     expect(modes).toEqual(['local', 'redis']);
+  });
+
+  it('leaves a Redis that failed alone for a while instead of waiting on it at every request', async () => {
+    let hung = true;
+    const redis = fakeRedis(() => (hung ? new Promise<never>(() => undefined) : Promise.resolve([9, 1_000])));
+    const count = createCounter({ redis, prefix: 'p:', timeoutMs: 20, redisPauseMs: 200 });
+    expect(await count('k', 60_000)).toMatchObject({ current: 1 });
+    expect(redis.calls).toBe(1);
+    // Paused: counted here at once, Redis not asked.
+    const started = performance.now();
+    for (let i = 2; i <= 5; i++) expect(await count('k', 60_000)).toMatchObject({ current: i });
+    expect(performance.now() - started).toBeLessThan(20);
+    expect(redis.calls).toBe(1);
+    // After the pause, one call tries it again, and a success ends the pause.
+    hung = false;
+    await new Promise((resolve) => setTimeout(resolve, 220));
+    expect(await count('k', 60_000)).toEqual({ current: 9, ttl: 1_000 });
+    expect(await count('k', 60_000)).toEqual({ current: 9, ttl: 1_000 });
+    expect(redis.calls).toBe(3);
   });
 });
