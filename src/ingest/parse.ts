@@ -13,6 +13,7 @@ import type {
   UserStatusMessage,
 } from '../aggregate/messages.ts';
 import { toMoneyUnits } from '../aggregate/money.ts';
+import { storableText } from '../store/rows.ts';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Bounds past which a value cannot be a real booking (and would overflow exact storage). */
@@ -170,11 +171,12 @@ interface EnvelopeHead extends Omit<Envelope, 'fallbackTime'> {
 }
 
 /**
- * A key as PostgreSQL can store it: U+0000 becomes U+FFFD, as in every stored text (store/rows.ts).
- * Done here, not only when written, so that the key a batch holds is the key its log row holds.
+ * A key as PostgreSQL can store it: U+0000 and lone surrogates become U+FFFD, as in every stored
+ * text (store/rows.ts). Done here, not only when written, so that the key a batch holds is the key
+ * its log row holds.
  */
 function storableKey<T extends string | undefined>(key: T): T {
-  return (key?.includes('\u0000') ? key.replaceAll('\u0000', '\uFFFD') : key) as T;
+  return (key === undefined ? key : storableText(key)) as T;
 }
 
 function readEnvelope(top: Json): EnvelopeHead {

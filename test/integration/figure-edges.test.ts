@@ -275,6 +275,38 @@ describe('figures at the edges', () => {
       '{"type":"EventDeleted","event_id":6001,"note":"a\uFFFDb"}',
     );
   });
+
+  it('stores a lone UTF-16 surrogate as U+FFFD: every message of the call answered, none lost', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/ingest',
+      headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+      // As a producer decoding bytes loosely sends them: half a surrogate pair, escaped and raw.
+      payload:
+        '{"messages":[' +
+        '{"type":"EventUpdated","message_id":"half \\ud800 key","event_id":6002,' +
+        '"event_data":{"id":6002,"name":"Lone \\udc00 half","capacity":5,"updated_at":"2041-02-01T00:00:00Z"}},' +
+        '"{oops","lone \\ud800"]}',
+    });
+    expect(res.statusCode).toBe(200);
+    const results = res.json<{ data: { results: { outcome: string; reason?: string }[] } }>().data.results;
+    expect(results.map((r) => r.reason ?? r.outcome)).toEqual(['processed', 'invalid_json', 'invalid_json']);
+    expect(await data('/events/6002')).toMatchObject({ event_name: 'Lone \uFFFD half', total_capacity: 5 });
+    const letters = await data('/dead-letters?reason=invalid_json&limit=500');
+    expect((letters.dead_letters as { raw: string }[]).map((d) => d.raw)).toContain('lone \uFFFD');
+    // Its key is the key its log row holds: the same message again is a duplicate.
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/ingest',
+      headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+      payload:
+        '{"messages":[{"type":"EventUpdated","message_id":"half \\ud800 key","event_id":6002,' +
+        '"event_data":{"id":6002,"capacity":6,"updated_at":"2041-02-02T00:00:00Z"}}]}',
+    });
+    expect(again.json<{ data: { results: { outcome: string }[] } }>().data.results[0]?.outcome).toBe(
+      'duplicate',
+    );
+  });
 });
 
 describe('revenue in other currencies, system-wide', () => {
