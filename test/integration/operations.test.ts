@@ -58,6 +58,32 @@ describe('operations on the event log', () => {
     expect(system.total_bookings).toBe(c.expected.system.total_bookings);
   });
 
+  it('reports drift in the per-event day and quarter-hour flows and in the booking states too', async () => {
+    const db = t.deps.database.db;
+    await sql`update flow_day_event set new_bookings = new_bookings + 5
+      where (event_id, day) = (select event_id, day from flow_day_event order by 1, 2 limit 1)`.execute(db);
+    await sql`update flow_bucket_event set new_bookings = new_bookings + 7
+      where (event_id, bucket) = (select event_id, bucket from flow_bucket_event order by 1, 2 limit 1)`.execute(
+      db,
+    );
+    await sql`update bookings set state = jsonb_set(state::jsonb, '{created,amount}', '9990000')::json
+      where booking_id = (select min(booking_id) from bookings where state::jsonb ? 'created')`.execute(db);
+    const report = (await post('/api/v1/analytics/reconcile')).json<{
+      data: { drift: boolean; difference_count: number; differences: { table: string }[] };
+    }>().data;
+    expect(report.drift).toBe(true);
+    expect(report.difference_count).toBe(3);
+    expect(report.differences.map((d) => d.table).sort()).toEqual([
+      'bookings',
+      'flow_bucket_event',
+      'flow_day_event',
+    ]);
+
+    expect((await post('/api/v1/analytics/rebuild')).statusCode).toBe(200);
+    const again = (await post('/api/v1/analytics/reconcile')).json<{ data: { drift: boolean } }>().data;
+    expect(again.drift).toBe(false);
+  });
+
   it('keeps processed keys through retention, so an old message re-delivered is still a duplicate, and says a rebuild would be incomplete', async () => {
     await sql`update event_log set received_at = now() - interval '40 days'`.execute(t.deps.database.db);
     const pruned = await t.deps.database.db.transaction().execute((trx) => pruneEventLog(trx, 30));
