@@ -111,7 +111,14 @@ export const DeadLettersSchema = Ok(
         transport: Type.String(),
         channel: Nullable(Type.String()),
         received_at: Type.String({ format: 'date-time' }),
-        raw: Type.String({ description: 'The message text exactly as received' }),
+        raw: Type.String({
+          description:
+            'The message text exactly as received: its first 65,536 characters (see raw_truncated)',
+        }),
+        raw_bytes: Type.Integer({ description: "The whole message's size in bytes (UTF-8)" }),
+        raw_truncated: Type.Boolean({
+          description: 'True when raw is only the start of the message; a retry uses the whole message',
+        }),
       }),
     ),
     total: Type.Integer(),

@@ -6,6 +6,7 @@ import { envelopeSchema, errorResponses, problemRef } from '../api/schemas.ts';
 import type { Db } from '../platform/db.ts';
 import type { ResponseCache } from '../platform/cache.ts';
 import { messageText } from './message-text.ts';
+import { REJECT_REASONS } from './parse.ts';
 import type { Pipeline } from './pipeline.ts';
 import { findDeadLetter, listDeadLetters } from '../store/dead-letters.repository.ts';
 import { IncompleteLogError, rebuildAggregates } from './rebuild.ts';
@@ -31,7 +32,17 @@ const tags = ['ingest'];
 const security = [{ bearerAuth: [] }];
 
 /** As the JSON items and their schema (operations.schemas.ts) list them. */
-const DEAD_LETTER_COLUMNS = ['id', 'reason', 'detail', 'transport', 'channel', 'received_at', 'raw'] as const;
+const DEAD_LETTER_COLUMNS = [
+  'id',
+  'reason',
+  'detail',
+  'transport',
+  'channel',
+  'received_at',
+  'raw',
+  'raw_bytes',
+  'raw_truncated',
+] as const;
 
 const ResultSchema = Type.Object({
   index: Type.Integer(),
@@ -124,7 +135,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
             ...Format,
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
             offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
-            reason: Type.Optional(Type.String({ maxLength: 40 })),
+            reason: Type.Optional(Type.Union(REJECT_REASONS.map((r) => Type.Literal(r)))),
           },
           { additionalProperties: false },
         ),

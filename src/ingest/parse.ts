@@ -21,23 +21,25 @@ export const MAX_AMOUNT = 1e11;
 export const MAX_QUANTITY = 1_000_000;
 export const MAX_CAPACITY = 2_147_483_647;
 
-export type RejectReason =
-  | 'too_large'
-  | 'invalid_json'
-  | 'not_object'
-  | 'missing_type'
-  | 'unknown_type'
-  | 'missing_booking_id'
-  | 'missing_event_id'
-  /** A UserDeactivated / UserReactivated without a user_id (messages the spec's list predates). */
-  | 'missing_user_id'
-  | 'invalid_quantity'
-  | 'invalid_amount'
-  | 'invalid_capacity'
-  | 'invalid_timestamp'
-  | 'unknown_booking'
-  /** Valid on its face, but processing it failed (a bug or a data conflict): kept for a retry. */
-  | 'processing_error';
+export const REJECT_REASONS = [
+  'too_large',
+  'invalid_json',
+  'not_object',
+  'missing_type',
+  'unknown_type',
+  'missing_booking_id',
+  'missing_event_id',
+  // A UserDeactivated / UserReactivated without a user_id (messages the spec's list predates).
+  'missing_user_id',
+  'invalid_quantity',
+  'invalid_amount',
+  'invalid_capacity',
+  'invalid_timestamp',
+  'unknown_booking',
+  // Valid on its face, but processing it failed (a bug or a data conflict): kept for a retry.
+  'processing_error',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export type ParseResult =
   | { outcome: 'valid'; message: NormalizedMessage }

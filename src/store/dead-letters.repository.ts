@@ -10,7 +10,13 @@ export interface DeadLetter {
   channel: string | null;
   received_at: string;
   raw: string;
+  /** The whole message's size in bytes (UTF-8); `raw` holds at most RAW_SHOWN characters of it. */
+  raw_bytes: number;
+  raw_truncated: boolean;
 }
+
+/** How much of a message the list shows: a page of 50 dead letters of 50 MB each must still load. */
+export const RAW_SHOWN = 65_536;
 
 export async function listDeadLetters(
   db: Db,
@@ -18,11 +24,18 @@ export async function listDeadLetters(
 ): Promise<{ items: DeadLetter[]; total: number }> {
   const reason = q.reason ?? null;
   const [items, total] = await Promise.all([
+    // substr reads only the start of a big stored text, octet_length only its size: a page of huge
+    // messages costs what it shows.
     sql<DeadLetter>`
-      select id::float8 as id, reason, detail, transport, channel,
-        to_char(received_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as received_at, raw
-      from event_log where outcome = 'rejected' and (${reason}::text is null or reason = ${reason})
-      order by id desc limit ${q.limit} offset ${q.offset}`.execute(db),
+      select id, reason, detail, transport, channel, received_at, shown as raw, bytes as raw_bytes,
+        bytes > octet_length(shown) as raw_truncated
+      from (
+        select id::float8 as id, reason, detail, transport, channel,
+          to_char(received_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as received_at,
+          substr(raw, 1, ${RAW_SHOWN}) as shown, octet_length(raw) as bytes
+        from event_log where outcome = 'rejected' and (${reason}::text is null or reason = ${reason})
+        order by event_log.id desc limit ${q.limit} offset ${q.offset}
+      ) page order by id desc`.execute(db),
     sql<{ n: number }>`select count(*)::int as n from event_log
       where outcome = 'rejected' and (${reason}::text is null or reason = ${reason})`.execute(db),
   ]);

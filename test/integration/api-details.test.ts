@@ -141,11 +141,17 @@ describe('API details', () => {
       expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
       expect(res.headers.vary).toContain('Accept');
       const [header, ...rows] = res.body.trim().split('\r\n');
-      expect(header).toBe('id,reason,detail,transport,channel,received_at,raw');
-      expect(rows.some((r) => r.includes(',invalid_json,') && r.endsWith(',not json at all'))).toBe(true);
+      expect(header).toBe('id,reason,detail,transport,channel,received_at,raw,raw_bytes,raw_truncated');
+      expect(rows.some((r) => r.includes(',invalid_json,') && r.endsWith(',not json at all,15,false'))).toBe(true);
       expect(rows.some((r) => r.includes(',missing_booking_id,'))).toBe(true);
     }
     expect((await get('/dead-letters')).headers['content-type']).toContain('application/json');
+  });
+
+  it('filters dead letters only by a reason there is', async () => {
+    expect(await detailOf('/dead-letters?reason=bogus')).toMatch(
+      /^reason must be one of too_large, invalid_json, /,
+    );
   });
 
   it('refuses unknown query parameters on every route, POSTs included', async () => {

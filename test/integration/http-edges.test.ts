@@ -87,7 +87,9 @@ describe('HTTP edges', () => {
       url: '/api/v1/analytics/dead-letters?format=csv',
       headers: auth(),
     });
-    expect(csv.body.split('\r\n')[0]).toBe('id,reason,detail,transport,channel,received_at,raw');
+    expect(csv.body.split('\r\n')[0]).toBe(
+      'id,reason,detail,transport,channel,received_at,raw,raw_bytes,raw_truncated',
+    );
     // The OpenAPI document too, to a client that takes gzip.
     const doc = await t.app.inject({
       method: 'GET',

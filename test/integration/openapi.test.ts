@@ -370,6 +370,8 @@ describe('routes serialized through their schema', () => {
       'detail',
       'id',
       'raw',
+      'raw_bytes',
+      'raw_truncated',
       'reason',
       'received_at',
       'transport',
