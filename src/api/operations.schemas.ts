@@ -132,6 +132,10 @@ export const RebuildSchema = Ok(
     messages: Type.Integer(),
     bookings: Type.Integer(),
     events: Type.Integer(),
+    messages_without_payload: Type.Integer({
+      description:
+        'Processed messages retention left without their payload: not replayed (a forced rebuild); their bookings and events are missing or incomplete',
+    }),
     duration_ms: Type.Number(),
     data_version: Type.Integer(),
   }),

@@ -5,22 +5,54 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import closeWithGrace from 'close-with-grace';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { buildApp } from '../app.ts';
 import { listenWhileStarting } from '../api/starting.ts';
 import { mintToken } from '../auth/tokens.ts';
 import { createDeps, openDatabase } from '../deps.ts';
 import type { Consumer } from '../ingest/consumer.ts';
+import { EVERY_FIGURE_MODEL } from '../ingest/entry.ts';
 import { createPubSubConsumer } from '../ingest/pubsub-consumer.ts';
 import { rebuildAggregates } from '../ingest/rebuild.ts';
 import { reconcile } from '../ingest/reconcile.ts';
 import { startRetention } from '../ingest/retention.ts';
 import { createStreamConsumer } from '../ingest/stream-consumer.ts';
 import { ConfigError, loadConfig, resolveEnv, type Config, type Role } from '../platform/config.ts';
-import { createLogger } from '../platform/logger.ts';
+import { internalChannel } from '../platform/bus.ts';
+import type { Db } from '../platform/db.ts';
+import { createLogger, type Logger } from '../platform/logger.ts';
 import { migrateToLatest } from '../store/migrate.ts';
+import { storeId } from '../store/read.repository.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Tells the running instances, through Redis when there is one, that a rebuild from the command
+ * line changed every figure: their live streams send a `change`, as after an API rebuild. Their
+ * reads are current anyway (the data version is read from PostgreSQL).
+ */
+async function announceRebuild(config: Config, db: Db, dataVersion: number, logger: Logger): Promise<void> {
+  if (!config.redisUrl) return;
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const notice = { data_version: dataVersion, changed: [...EVERY_FIGURE_MODEL] };
+    await redis.publish(internalChannel(await storeId(db)), JSON.stringify({ kind: 'change', notice }));
+  } catch (error) {
+    logger.warn(
+      { err: error },
+      'rebuilt, but Redis could not pass the news on: open live streams hear of it at the next change',
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
 
 async function start(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
@@ -183,6 +215,12 @@ async function main(): Promise<void> {
         config,
         force: values.force === true,
       });
+      if (report.messages_without_payload > 0)
+        logger.warn(
+          { left_out: report.messages_without_payload },
+          'forced rebuild: processed messages whose payload retention dropped were left out',
+        );
+      await announceRebuild(config, database.db, report.data_version, logger);
       process.stdout.write(`${JSON.stringify(report)}\n`);
       await database.close();
       return;

@@ -207,6 +207,11 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
         if (error instanceof IncompleteLogError) throw new DomainError(409, 'Conflict', error.message);
         throw error;
       }
+      if (report.messages_without_payload > 0)
+        req.log.warn(
+          { left_out: report.messages_without_payload },
+          'forced rebuild: processed messages whose payload retention dropped were left out',
+        );
       await opts.cache.clear();
       await opts.bus.publish({
         kind: 'change',

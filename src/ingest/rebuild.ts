@@ -14,10 +14,7 @@ import * as eventLog from '../store/event-log.repository.ts';
 import * as repo from '../store/ingest.repository.ts';
 import { clearAggregates, logPrunedBefore, setDayZone } from '../store/maintenance.repository.ts';
 
-export interface RebuildReport {
-  messages: number;
-  bookings: number;
-  events: number;
+export interface RebuildReport extends ReplayCounts {
   duration_ms: number;
   data_version: number;
 }
@@ -28,6 +25,8 @@ export interface ReplayCounts {
   messages: number;
   bookings: number;
   events: number;
+  /** Processed messages whose payload retention dropped: left out (a forced rebuild only). */
+  messages_without_payload: number;
 }
 
 /**
@@ -44,6 +43,7 @@ export async function replayLog(
   await setDayZone(trx, config.reportingTimezone);
   let afterId = 0;
   let messages = 0;
+  let withoutPayload = 0;
   const bookings = new Set<number>();
   const events = new Set<number>();
   // A transition that was parked and later retried sits in the log before the message that made
@@ -55,6 +55,10 @@ export async function replayLog(
     afterId = (chunk[chunk.length - 1] as eventLog.LoggedMessage).id;
     const parsed: NormalizedMessage[] = [];
     for (const row of chunk) {
+      if (row.raw === '') {
+        withoutPayload++;
+        continue;
+      }
       const result = parseMessage(row.raw, row.receivedAt);
       // User status is not an aggregate (its table is not cleared): replaying old changes would
       // undo newer ones an admin made.
@@ -74,14 +78,14 @@ export async function replayLog(
     if (still.length === deferred.length) break;
     deferred = still;
   }
-  return { messages, bookings: bookings.size, events: events.size };
+  return { messages, bookings: bookings.size, events: events.size, messages_without_payload: withoutPayload };
 }
 
 export class IncompleteLogError extends Error {
   constructor(readonly prunedBefore: string) {
     super(
       `the event log was pruned before ${prunedBefore} (EVENT_RETENTION_DAYS): a rebuild would lose that history; ` +
-        'pass force to rebuild from what is left',
+        'force it (npm run rebuild -- --force, or POST /api/v1/analytics/rebuild?force=true) to rebuild from what is left',
     );
   }
 }

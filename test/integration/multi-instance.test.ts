@@ -4,9 +4,10 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, TEST_SECRET, type TestApp } from '../helpers/app.ts';
 import { getData, ingestHttp } from '../helpers/conformance.ts';
-import { waitFor } from '../helpers/db.ts';
+import { runCli } from '../helpers/cli.ts';
+import { REDIS_URL, waitFor } from '../helpers/db.ts';
 import { listen } from '../helpers/sse.ts';
 
 const event = (id: number) =>
@@ -119,6 +120,43 @@ describe('two instances on one database and one Redis', () => {
     expect(
       (await b.app.inject({ method: 'GET', url: `/api/v1/analytics/stream?token=${long}` })).statusCode,
     ).toBe(401);
+  });
+});
+
+describe('a rebuild run from the command line', () => {
+  let a: TestApp;
+  beforeAll(async () => {
+    a = await startTestApp({ redis: true });
+    await a.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => a.close());
+
+  it('reaches the live streams of the running instances through Redis', async () => {
+    await ingestHttp(a.app, a.token, [event(1), booking(1, 1)]);
+    const port = (a.app.server.address() as { port: number }).port;
+    const stream = await listen(`http://127.0.0.1:${port}/api/v1/analytics/stream`, {
+      authorization: `Bearer ${a.token}`,
+    });
+    try {
+      const run = await runCli(['rebuild'], {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        DATABASE_URL: a.database?.url ?? '',
+        REDIS_URL,
+        JWT_SECRET: TEST_SECRET,
+        LOG_LEVEL: 'warn',
+      });
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { data_version: number };
+      const heard = await waitFor(
+        'the change of the rebuild',
+        async () => stream.events.find((e) => e.data.data_version === report.data_version),
+        5_000,
+      );
+      expect(heard.data.changed).toContain('daily');
+    } finally {
+      stream.close();
+    }
   });
 });
 

@@ -101,6 +101,13 @@ describe('operations on the event log', () => {
     }>();
     expect(health.event_log.rebuild_complete).toBe(false);
     expect(health.event_log.payloads_pruned_before).not.toBeNull();
+
+    // Forced, it rebuilds from what is left and says how many processed messages it had to leave out.
+    const forced = await post('/api/v1/analytics/rebuild?force=true');
+    expect(forced.statusCode).toBe(200);
+    expect(forced.json<{ data: { messages_without_payload: number } }>().data.messages_without_payload).toBe(
+      pruned.payloadsDropped,
+    );
   });
 
   it('says, once payloads are pruned, that drift can no longer be verified, without degrading the service', async () => {
