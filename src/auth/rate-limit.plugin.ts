@@ -34,10 +34,20 @@ export interface RateLimitOptions {
 
 /**
  * The route config of POST /ingest: its own count per caller (`ingestMax` calls per window, apart
- * from the analytics requests), or none at all when `ingestMax` is 0.
+ * from the analytics requests; none at all when `ingestMax` is 0). A caller without a valid token
+ * is no producer: it gets the analytics budget here too, counted by address.
  */
-export function ingestRateLimit(limit: Config['rateLimit']): { max: number; groupId: string } | false {
-  return limit.ingestMax === 0 ? false : { max: limit.ingestMax, groupId: ':ingest' };
+export function ingestRateLimit(limit: Config['rateLimit']): {
+  max: number | ((request: FastifyRequest) => number);
+  groupId: string;
+  allowList?: (request: FastifyRequest) => boolean;
+} {
+  if (limit.ingestMax === 0)
+    return { max: limit.max, groupId: ':ingest', allowList: (request) => request.caller !== undefined };
+  return {
+    max: (request) => (request.caller !== undefined ? limit.ingestMax : limit.max),
+    groupId: ':ingest',
+  };
 }
 
 /** The rate-limit key: the user a valid token names (admin or not), else the client address. */

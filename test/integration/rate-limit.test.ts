@@ -178,6 +178,20 @@ describe('POST /ingest, a budget of its own', () => {
     expect(remaining(await system(t, producer))).toBe(1);
   });
 
+  it('gives a caller without a valid token the analytics budget on ingest too, by address', async () => {
+    for (const ingestLimit of ['3', '0']) {
+      const t = await start({
+        env: { RATE_LIMIT_ANALYTICS: '2', RATE_LIMIT_INGEST: ingestLimit, RATE_LIMIT_WINDOW: '1' },
+      });
+      const refused = [await ingest(t, 'not-a-token'), await ingest(t, 'not-a-token')];
+      expect(refused.map((r) => r.statusCode)).toEqual([401, 401]);
+      expect(refused.map((r) => r.headers['ratelimit-limit'])).toEqual(['2', '2']);
+      expectLimited(await ingest(t, 'not-a-token'), 2);
+      // A producer with a valid token keeps its own budget.
+      expect((await ingest(t, await freshUser(t))).statusCode).toBe(200);
+    }
+  });
+
   it('is unlimited with RATE_LIMIT_INGEST=0', async () => {
     const t = await start({
       env: { RATE_LIMIT_ANALYTICS: '2', RATE_LIMIT_INGEST: '0', RATE_LIMIT_WINDOW: '1' },
