@@ -170,6 +170,17 @@ export function isValidTimeZone(zone: string): boolean {
   }
 }
 
+/**
+ * Whether two valid zone names are one zone to ICU (`utc`, `Etc/UTC` and `UTC`; `Asia/Calcutta`
+ * and `Asia/Kolkata`; `US/Pacific` and `America/Los_Angeles`).
+ */
+export function sameZone(a: string, b: string): boolean {
+  return (
+    a === b ||
+    formatter('date', a).resolvedOptions().timeZone === formatter('date', b).resolvedOptions().timeZone
+  );
+}
+
 /** Offset of a zone from UTC at an instant, in ms (local − UTC). */
 export function zoneOffsetMs(timeZone: string, at: number): number {
   const parts = formatter('parts', timeZone).formatToParts(new Date(at));

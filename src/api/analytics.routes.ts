@@ -57,6 +57,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
       const ctx = readContext(req.query, defaultZone);
       const window = resolveWindow(ctx, req.query);
       return serveRead(state, req, reply, {
+        window,
         ctx,
         minVersion: req.query.min_version,
         compute: () => service.dashboard(ctx, window),
@@ -145,6 +146,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
       const ctx = readContext(req.query, defaultZone);
       const window = resolveWindow(ctx, req.query);
       return serveRead(state, req, reply, {
+        window,
         ctx,
         minVersion: req.query.min_version,
         compute: () => service.event(ctx, req.params.event_id, window),
@@ -167,6 +169,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
       const ctx = readContext(req.query, defaultZone);
       const window = resolveWindow(ctx, req.query);
       return serveRead(state, req, reply, {
+        window,
         ctx,
         minVersion: req.query.min_version,
         compute: () => service.daily(ctx, window, req.query.granularity ?? 'day'),
@@ -193,6 +196,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
       const ctx = readContext(req.query, defaultZone);
       const window = resolveWindow(ctx, req.query);
       return serveRead(state, req, reply, {
+        window,
         ctx,
         minVersion: req.query.min_version,
         compute: () => service.bookingTrends(ctx, window, req.query.granularity ?? 'day'),
@@ -219,6 +223,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
       const ctx = readContext(req.query, defaultZone);
       const window = resolveWindow(ctx, req.query);
       return serveRead(state, req, reply, {
+        window,
         ctx,
         minVersion: req.query.min_version,
         compute: () => service.revenue(ctx, window),

@@ -3,7 +3,7 @@
  * human rule each one is held to, which a 400 names.
  */
 import { Type, type Static, type TSchema } from '@fastify/type-provider-typebox';
-import { addDays, daysBetween, isValidDate, isValidTimeZone, todayIn } from '../aggregate/time.ts';
+import { addDays, daysBetween, isValidDate, isValidTimeZone, sameZone, todayIn } from '../aggregate/time.ts';
 import { BadRequestError } from './errors.ts';
 import type { ReadContext, Window } from './analytics.service.ts';
 
@@ -112,8 +112,10 @@ export function readContext(
   q: { as_of?: string | undefined; tz?: string | undefined },
   defaultZone: string,
 ): ReadContext {
-  const tz = q.tz ?? defaultZone;
-  if (!isValidTimeZone(tz)) throw new BadRequestError(`tz must be ${PARAM_RULES.tz} (got "${tz}")`);
+  const given = q.tz ?? defaultZone;
+  if (!isValidTimeZone(given)) throw new BadRequestError(`tz must be ${PARAM_RULES.tz} (got "${given}")`);
+  // The reporting zone under another name is the reporting zone: its day tables, its cached answers.
+  const tz = given !== defaultZone && sameZone(given, defaultZone) ? defaultZone : given;
   if (q.as_of !== undefined && !isQueryDate(q.as_of))
     throw new BadRequestError(`as_of must be ${PARAM_RULES.as_of}`);
   return { tz, asOf: q.as_of ?? todayIn(tz) };

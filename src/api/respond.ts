@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ReadContext } from './analytics.service.ts';
+import type { ReadContext, Window } from './analytics.service.ts';
 import { toCsv, type CsvShape } from './csv.ts';
 import { UnavailableError } from './errors.ts';
 import { isValidTimeZone, todayIn } from '../aggregate/time.ts';
@@ -38,6 +38,8 @@ export interface ReadOptions<T> {
   compute: () => Promise<T>;
   /** Columns and rows for text/csv, when the endpoint is a list or series. */
   csv?: CsvShape<T>;
+  /** The days the answer covers, when it has a window: `days`, `from`/`to` or neither, one key. */
+  window?: Window | undefined;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -76,14 +78,14 @@ export function wantsCsv(request: FastifyRequest): boolean {
 }
 
 /**
- * Route, path and query parameters, format, and the *resolved* as_of and zone: a request without
- * as_of means "today", which changes at midnight while the URL stays the same.
+ * Route, path and query parameters, format, and the *resolved* as_of, zone and window: a request
+ * without as_of means "today", which changes at midnight while the URL stays the same.
  */
-function requestKey(request: FastifyRequest, csv: boolean, ctx: ReadContext): string {
+function requestKey(request: FastifyRequest, csv: boolean, ctx: ReadContext, window?: Window): string {
   const memoKey = `${request.url}|${csv ? 'csv' : 'json'}|${ctx.asOf}|${ctx.tz}`;
   let key = requestKeys.get(memoKey);
   if (key === undefined) {
-    key = computeRequestKey(request, csv, ctx);
+    key = computeRequestKey(request, csv, ctx, window);
     if (requestKeys.size >= MEMO_ENTRIES) requestKeys.clear();
     requestKeys.set(memoKey, key);
   }
@@ -95,12 +97,21 @@ const MEMO_ENTRIES = 1_000;
 const requestKeys = new Map<string, string>();
 const etags = new Map<string, { version: number; slot: number; tag: string }>();
 
-function computeRequestKey(request: FastifyRequest, csv: boolean, ctx: ReadContext): string {
-  const url = new URL(request.url, 'http://x');
-  const params = [...url.searchParams]
-    .filter(([k]) => k !== 'min_version')
-    .sort(([a], [b]) => a.localeCompare(b));
-  return `${request.routeOptions.url ?? url.pathname}|${JSON.stringify(request.params)}|${new URLSearchParams(params).toString()}|${csv ? 'csv' : 'json'}|${ctx.asOf}|${ctx.tz}`;
+/** Parameters the key holds in their resolved form (or that do not change the answer). */
+const RESOLVED = new Set(['min_version', 'as_of', 'tz', 'format']);
+const WINDOW = new Set(['days', 'from', 'to']);
+
+/**
+ * The parameters as validated (`days=030` is 30, defaults filled in, a blank filter is none) in
+ * name order, so equivalent requests share one cached answer and one ETag.
+ */
+function computeRequestKey(request: FastifyRequest, csv: boolean, ctx: ReadContext, window?: Window): string {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const params = Object.entries(query)
+    .filter(([k, v]) => !RESOLVED.has(k) && !(window && WINDOW.has(k)) && v !== undefined && v !== '')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const days = window ? `${window.from}..${window.to}` : '';
+  return `${request.routeOptions.url ?? request.url}|${JSON.stringify(request.params)}|${JSON.stringify(params)}|${days}|${csv ? 'csv' : 'json'}|${ctx.asOf}|${ctx.tz}`;
 }
 
 /** ETags last a minute at most: uptime figures move with the clock, not with the data version. */
@@ -169,7 +180,7 @@ export async function serveRead<T>(
 ): Promise<unknown> {
   const csv = opts.csv !== undefined && wantsCsv(request);
   const target: Target = {
-    key: requestKey(request, csv, opts.ctx),
+    key: requestKey(request, csv, opts.ctx, opts.window),
     csv,
     gzip: acceptsGzip(request),
     negotiated: opts.csv !== undefined,

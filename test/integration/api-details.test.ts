@@ -142,7 +142,9 @@ describe('API details', () => {
       expect(res.headers.vary).toContain('Accept');
       const [header, ...rows] = res.body.trim().split('\r\n');
       expect(header).toBe('id,reason,detail,transport,channel,received_at,raw,raw_bytes,raw_truncated');
-      expect(rows.some((r) => r.includes(',invalid_json,') && r.endsWith(',not json at all,15,false'))).toBe(true);
+      expect(rows.some((r) => r.includes(',invalid_json,') && r.endsWith(',not json at all,15,false'))).toBe(
+        true,
+      );
       expect(rows.some((r) => r.includes(',missing_booking_id,'))).toBe(true);
     }
     expect((await get('/dead-letters')).headers['content-type']).toContain('application/json');
@@ -199,6 +201,33 @@ describe('API details', () => {
     expect(ascending.at(-1)).toBe('Zebra Night');
     expect(await names('sort=event_name')).toEqual(ascending);
     expect(await names('sort=name&order=desc')).toEqual([...ascending].reverse());
+  });
+
+  it('answers equivalent requests from one cached answer under one ETag', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const monthAgo = new Date(Date.now() - 29 * 86_400_000).toISOString().slice(0, 10);
+    const first = await get('/booking-trends');
+    expect(first.headers['x-cache']).toBe('MISS');
+    for (const url of [
+      '/booking-trends?days=30',
+      '/booking-trends?days=030',
+      '/booking-trends?tz=utc',
+      '/booking-trends?tz=Etc/UTC',
+      `/booking-trends?as_of=${today}`,
+      `/booking-trends?from=${monthAgo}&to=${today}`,
+      `/booking-trends?to=${today}`,
+    ]) {
+      const res = await get(url);
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['x-cache'], url).toBe('HIT');
+      expect(res.headers.etag, url).toBe(first.headers.etag);
+    }
+    const plain = await get('/events');
+    const blank = await get('/events?category=&limit=50');
+    expect([blank.headers.etag, blank.headers['x-cache']]).toEqual([plain.headers.etag, 'HIT']);
+    // Not equivalent: another window, another zone.
+    expect((await get('/booking-trends?days=7')).headers['x-cache']).toBe('MISS');
+    expect((await get('/booking-trends?tz=Asia/Kolkata')).headers['x-cache']).toBe('MISS');
   });
 
   it('never lets a client revalidate an error into a 304', async () => {
