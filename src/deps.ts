@@ -109,6 +109,7 @@ function createReadState(
   database: Database,
   bus: Bus,
   cache: ResponseCache,
+  answerPeriodMs: number,
 ): ReadState & { note(v: number): void } {
   const guard = createDbGuard();
   let known = 0;
@@ -148,6 +149,7 @@ function createReadState(
   });
   return {
     cache,
+    answerPeriodMs,
     note,
     read: (q) => guard.run(q),
     breaker: () => guard.snapshot(),
@@ -253,7 +255,8 @@ export async function createDeps(config: Config, logger: Logger, patient = false
     prefix: cachePrefix(store),
     onRedisError: redisError,
   });
-  const readState = createReadState(database, bus, cache);
+  // An answer stands for the cache's TTL at one data version, at least a minute (uptime figures).
+  const readState = createReadState(database, bus, cache, Math.max(60, config.cacheTtlSeconds) * 1000);
   const pipeline = createPipeline({
     db: database.db,
     config,

@@ -30,6 +30,12 @@ export interface ReadState {
   /** The circuit breaker's state, for /health. */
   breaker(): BreakerSnapshot;
   cache: ResponseCache;
+  /**
+   * How long an answer stands at one data version (the cache's TTL, at least a minute: uptime
+   * figures move with the clock). Its cached copy and its ETag change together, at the end of
+   * each such period, so a 304 always stands for the body a 200 would send.
+   */
+  answerPeriodMs: number;
 }
 
 export interface ReadOptions<T> {
@@ -114,8 +120,10 @@ function computeRequestKey(request: FastifyRequest, csv: boolean, ctx: ReadConte
   return `${request.routeOptions.url ?? request.url}|${JSON.stringify(request.params)}|${JSON.stringify(params)}|${days}|${csv ? 'csv' : 'json'}|${ctx.asOf}|${ctx.tz}`;
 }
 
-/** ETags last a minute at most: uptime figures move with the clock, not with the data version. */
-const ETAG_SLOT_MS = 60_000;
+/** The period of ReadState.answerPeriodMs an instant falls in. */
+export function answerSlot(state: Pick<ReadState, 'answerPeriodMs'>, now = Date.now()): number {
+  return Math.floor(now / state.answerPeriodMs);
+}
 
 /**
  * The gzipped and the plain answer are two representations: each has its own tag. The tag follows
@@ -123,8 +131,7 @@ const ETAG_SLOT_MS = 60_000;
  * that takes gzip (the same bytes under two tags: at worst one 304 missed when a client changes
  * its Accept-Encoding).
  */
-function etagFor(key: string, version: number, gzip: boolean): string {
-  const slot = Math.floor(Date.now() / ETAG_SLOT_MS);
+function etagFor(key: string, version: number, slot: number, gzip: boolean): string {
   const memoKey = gzip ? `${key}|gz` : key;
   const known = etags.get(memoKey);
   if (known?.version === version && known.slot === slot) return known.tag;
@@ -164,8 +171,14 @@ interface Target {
 }
 
 /** Sets the validators; true when the client already holds this answer. */
-function notModified(request: FastifyRequest, reply: FastifyReply, target: Target, version: number): boolean {
-  const etag = etagFor(target.key, version, target.gzip);
+function notModified(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  target: Target,
+  version: number,
+  slot: number,
+): boolean {
+  const etag = etagFor(target.key, version, slot, target.gzip);
   void reply.header('ETag', etag).header('Cache-Control', 'private, no-cache');
   if (target.negotiated) varyOn(reply, 'Accept');
   varyOn(reply, 'Accept-Encoding');
@@ -319,15 +332,16 @@ async function serveCurrent<T>(
     throw new UnavailableError(`data version ${opts.minVersion} is not applied yet`, 1);
   }
   const version = await state.dataVersion();
-  if (notModified(request, reply, target, version)) return reply.code(304).send();
+  const slot = answerSlot(state);
+  if (notModified(request, reply, target, version, slot)) return reply.code(304).send();
 
-  const hit = await state.cache.get(key, version);
+  const hit = await state.cache.get(key, version, slot);
   if (hit !== undefined) return sendBody(reply.header('X-Cache', 'HIT'), target, encoded(key, hit));
 
   const data = await state.read(opts.compute);
   if (csv && opts.csv) {
     const body = toCsv(opts.csv.rows(data), opts.csv.columns);
-    await state.cache.set(key, version, body);
+    await state.cache.set(key, version, body, slot);
     return sendBody(reply.header('X-Cache', 'MISS'), target, plain(body));
   }
   const meta = {
@@ -338,7 +352,7 @@ async function serveCurrent<T>(
   };
   // The data is serialized once; the cached copy differs only in its meta.
   const head = `{"success":true,"data":${JSON.stringify(data)},"meta":`;
-  await state.cache.set(key, version, `${head}${JSON.stringify({ ...meta, cached: true })}}`);
+  await state.cache.set(key, version, `${head}${JSON.stringify({ ...meta, cached: true })}}`, slot);
   return sendBody(reply.header('X-Cache', 'MISS'), target, plain(`${head}${JSON.stringify(meta)}}`));
 }
 
@@ -377,7 +391,7 @@ async function serveStale(
     .header('X-Data-Stale', 'true')
     .header('Warning', '110 - "Response is Stale"')
     .header('X-Cache', 'STALE');
-  if (notModified(request, reply, target, usable.version)) return reply.code(304).send();
+  if (notModified(request, reply, target, usable.version, answerSlot(state))) return reply.code(304).send();
   return sendBody(reply, target, plain(body));
 }
 

@@ -24,10 +24,10 @@ export interface CacheStats {
 }
 
 export interface ResponseCache {
-  /** The answer cached for this request at exactly this data version. */
-  get(key: string, version: number): Promise<string | undefined>;
+  /** The answer cached for this request at exactly this data version (and period, when given). */
+  get(key: string, version: number, period?: number): Promise<string | undefined>;
   /** Caches an answer computed at `version`; it also becomes the request's last good answer. */
-  set(key: string, version: number, body: string): Promise<void>;
+  set(key: string, version: number, body: string, period?: number): Promise<void>;
   /** The newest answer ever cached for this request, whatever its version (for outages). */
   lastGood(key: string): Promise<CachedAnswer | undefined>;
   /** Drops every cached answer, the last good ones too. */
@@ -142,7 +142,8 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
     (a) => a.body.length * 2,
   );
   const stats: CacheStats = { hits: 0, misses: 0, stale: 0 };
-  const versioned = (key: string, version: number) => `${prefix}${key}|v${version}`;
+  const versioned = (key: string, version: number, period?: number) =>
+    `${prefix}${key}|v${version}${period === undefined ? '' : `|p${period}`}`;
   const lastGoodKey = (key: string) => `${prefix}last:${key}`;
 
   // After a failed command (a hung Redis times out) the cache does without Redis for a while, so
@@ -176,9 +177,9 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
   }
 
   return {
-    async get(key, version) {
+    async get(key, version, period) {
       if (ttlMs === 0) return undefined;
-      const k = versioned(key, version);
+      const k = versioned(key, version, period);
       const entry = local.get(k);
       if (entry && entry.expires > Date.now()) {
         stats.hits++;
@@ -195,9 +196,9 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
       return undefined;
     },
 
-    async set(key, version, body) {
+    async set(key, version, body, period) {
       rememberLastGood(key, { version, body });
-      const k = versioned(key, version);
+      const k = versioned(key, version, period);
       if (ttlMs > 0) local.set(k, { value: body, expires: Date.now() + ttlMs });
       await redisCall(async (redis) => {
         const batch = redis.pipeline();

@@ -397,8 +397,9 @@ describe('routes serialized through their schema', () => {
       'duration_ms',
       'events',
       'messages',
+      'messages_without_payload',
     ]);
-    expect(rebuild.data).toMatchObject({ events: 3 });
+    expect(rebuild.data).toMatchObject({ events: 3, messages_without_payload: 0 });
 
     const reconcile = (await call('POST', `${BASE}/reconcile`)).json<{ data: Record<string, unknown> }>();
     expect(Object.keys(reconcile.data).sort()).toEqual(

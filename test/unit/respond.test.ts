@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../../src/api/errors.ts';
 import { gunzipSync } from 'node:zlib';
 import { acceptsGzip, serveRead, type ReadState } from '../../src/api/respond.ts';
@@ -12,6 +12,7 @@ function pretendDatabase() {
   const unavailable = () => new DatabaseUnavailableError('the database is unavailable', 7_000);
   const state: ReadState = {
     cache: createResponseCache({ ttlSeconds: 60 }),
+    answerPeriodMs: 60_000,
     dataVersion: async () => {
       if (!db.up) throw unavailable();
       return db.version;
@@ -65,6 +66,31 @@ describe('serveRead', () => {
     expect(first.json<Body>().meta).toMatchObject({ data_version: 1, cached: false });
     expect(second.json<Body>().meta).toMatchObject({ data_version: 1, cached: true });
     expect(second.json<Body>().meta.stale).toBeUndefined();
+  });
+
+  it('keeps one ETag and one cached body for a whole answer period, and changes both together', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.UTC(2026, 10, 28, 12, 0, 1));
+      const { db, state } = pretendDatabase();
+      const app = await appOver(state, async () => ({ figure: db.figure }));
+      const first = await app.inject('/figures');
+      const tag = String(first.headers.etag);
+      // 58 s later, still the same period (a minute here): the same tag, the same body.
+      vi.setSystemTime(Date.UTC(2026, 10, 28, 12, 0, 59));
+      db.figure = 11; // an uptime figure moved with the clock
+      const same = await app.inject({ url: '/figures', headers: { 'if-none-match': tag } });
+      expect(same.statusCode).toBe(304);
+      expect((await app.inject('/figures')).json<Body>().data.figure).toBe(10);
+      // The next period: a new body and a new tag, at the same data version.
+      vi.setSystemTime(Date.UTC(2026, 10, 28, 12, 1, 0));
+      const next = await app.inject({ url: '/figures', headers: { 'if-none-match': tag } });
+      expect(next.statusCode).toBe(200);
+      expect(next.headers.etag).not.toBe(tag);
+      expect(next.json<Body>().data.figure).toBe(11);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('serves the last answer of an older version, marked stale, while the database is down', async () => {
