@@ -29,7 +29,8 @@ export interface RequestObservation {
 }
 
 export interface BatchObservation {
-  items: readonly { transport: string }[];
+  /** `retryOf`: the dead letter an operator's retry re-processes. */
+  items: readonly { transport: string; retryOf?: number | undefined }[];
   /** One per item, `index` into `items`. */
   results: readonly { index: number; outcome: string }[];
   /** The parked messages the batch released (they have no result), by outcome. */
@@ -144,8 +145,12 @@ export function createMetrics(opts: { prefix?: string; processMetrics?: boolean 
     observeBatch({ items, results, released, seconds }) {
       batchSize.observe(items.length);
       commit.observe(seconds);
-      for (const r of results)
-        messages.inc({ outcome: r.outcome, transport: items[r.index]?.transport ?? 'unknown' });
+      for (const r of results) {
+        const item = items[r.index];
+        // A retried dead letter that fails again is the same dead letter: nothing moved (/health).
+        if (item?.retryOf !== undefined && r.outcome === 'rejected') continue;
+        messages.inc({ outcome: r.outcome, transport: item?.transport ?? 'unknown' });
+      }
       // Released parked messages are re-processed dead letters, as an operator's retry is: counted
       // under "retry", so that /metrics moves as /health's totals do.
       for (const [outcome, n] of Object.entries(released))

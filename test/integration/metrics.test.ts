@@ -254,6 +254,36 @@ describe('GET /metrics', () => {
       for (const transport of ['http', 'retry']) expect(delta({ outcome, transport })).toBe(0);
   });
 
+  it('counts nothing for a dead letter retried and rejected again, as /health counts nothing', async () => {
+    const ingested = await service.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/ingest',
+      headers: { authorization: `Bearer ${service.token}` },
+      payload: { messages: ['{"type":"BookingCreated","booking_id":"not a number"}'] },
+    });
+    expect(ingested.statusCode).toBe(200);
+    const letters = (await get('/api/v1/analytics/dead-letters?reason=missing_booking_id')).json<{
+      data: { dead_letters: { id: number }[] };
+    }>().data.dead_letters;
+    const id = letters[0]?.id ?? 0;
+    const rejected = async () =>
+      valueOf(await scrape(), 'evently_analytics_ingest_messages_total', {
+        outcome: 'rejected',
+        transport: 'retry',
+      }) ?? 0;
+    const before = await rejected();
+    for (let i = 0; i < 2; i++) {
+      const retried = await service.app.inject({
+        method: 'POST',
+        url: `/api/v1/analytics/dead-letters/${id}/retry`,
+        headers: { authorization: `Bearer ${service.token}` },
+      });
+      expect(retried.statusCode).toBe(200);
+      expect(retried.json<{ data: { result: { outcome: string } } }>().data.result.outcome).toBe('rejected');
+    }
+    expect(await rejected()).toBe(before);
+  });
+
   it('moves the cache miss count on a first read and the hit count on a repeated one', async () => {
     const url = '/api/v1/analytics/capacity?as_of=2025-03-01';
     const before = await scrape();
