@@ -273,6 +273,8 @@ export function reconcileCheck(state: ReconcileState, prunedBefore: string | nul
   if (prunedBefore !== null) {
     return {
       ...last,
+      // Whatever the last run could do, nothing can be compared now.
+      comparable: false,
       status: 'unverifiable',
       reason: unverifiableReason(prunedBefore),
       last_verified: state.lastVerified,
