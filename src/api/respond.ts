@@ -391,7 +391,10 @@ async function serveStale(
     .header('X-Data-Stale', 'true')
     .header('Warning', '110 - "Response is Stale"')
     .header('X-Cache', 'STALE');
-  if (notModified(request, reply, target, usable.version, answerSlot(state))) return reply.code(304).send();
+  // A tag of its own: once the database is back, a client holding the stale body gets the fresh one.
+  const staleTarget = { ...target, key: `${target.key}|stale` };
+  if (notModified(request, reply, staleTarget, usable.version, answerSlot(state)))
+    return reply.code(304).send();
   return sendBody(reply, target, plain(body));
 }
 

@@ -147,23 +147,34 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         res.write(text);
       };
       // Versions only go up on a stream: a notice older than one already sent tells nothing new.
-      let sent = lastEventId(request.headers['last-event-id']);
-      const notify = (notice: ChangeNotice) => {
-        if (sent !== undefined && notice.data_version <= sent) return;
+      const lastSeen = lastEventId(request.headers['last-event-id']);
+      let sent = lastSeen;
+      // A reconnection: until the version is read, a notice may be the first news of commits the
+      // client missed, whose figures it cannot know, so it names every figure.
+      let catchingUp = lastSeen !== undefined;
+      const notify = (notice: ChangeNotice, force = false) => {
+        if (!force && sent !== undefined && notice.data_version <= sent) return;
         sent = notice.data_version;
-        send(changeFrame(notice));
+        send(changeFrame(catchingUp ? { ...notice, changed: [...EVERY_FIGURE_MODEL] } : notice));
       };
       const unsubscribe = opts.bus.subscribe((m) => {
         if (m.kind === 'change') notify(m.notice);
       });
-      // A reconnection: what was committed while the client was away, it cannot know which figures.
-      if (sent !== undefined)
+      if (lastSeen !== undefined)
         opts.dataVersion().then(
           (version) => {
-            if (open.has(end)) notify({ data_version: version, changed: [...EVERY_FIGURE_MODEL] });
+            if (!open.has(end)) return;
+            const noticeSent = sent !== lastSeen;
+            // Behind: what it missed, unless a notice since said so. Ahead (a restored store,
+            // another deployment): the version that is, from which it follows from now on.
+            if (version !== lastSeen && !noticeSent)
+              notify({ data_version: version, changed: [...EVERY_FIGURE_MODEL] }, true);
+            catchingUp = false;
           },
           // PostgreSQL unreachable: the next committed batch tells the client instead.
-          () => undefined,
+          () => {
+            catchingUp = false;
+          },
         );
       const heartbeat = setInterval(() => send(': heartbeat\n\n'), opts.heartbeatMs ?? 15_000);
       // The session ends (its token expires, skew included): so does the stream. A browser's

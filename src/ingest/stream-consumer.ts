@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../platform/config.ts';
+import { withTimeout } from '../platform/deadline.ts';
 import { Outage, Wakeup, connected, errorMessage, type Consumer } from './consumer.ts';
 import type { IngestItem, Pipeline } from './pipeline.ts';
 import { claimedEntries, entryText, groupInfo, readEntries, type StreamEntry } from './stream-replies.ts';
@@ -22,6 +23,7 @@ export interface StreamConsumerDeps {
 
 const MAX_BLOCK_MS = 1_000;
 const INFO_EVERY_MS = 1_000;
+const INFO_TIMEOUT_MS = 1_000;
 
 /**
  * @example
@@ -69,7 +71,9 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
     if (Date.now() - infoAt < INFO_EVERY_MS) return;
     infoAt = Date.now();
     try {
-      const info = groupInfo(await redis.call('XINFO', ['GROUPS', key]), group);
+      // Bounded: a hung Redis (connected, answering nothing) must not leave calls piling up, nor
+      // the last figures standing as current.
+      const info = groupInfo(await withTimeout(redis.call('XINFO', ['GROUPS', key]), INFO_TIMEOUT_MS), group);
       if (info) ({ lag, pending } = info);
       infoRead = true;
     } catch {

@@ -147,8 +147,9 @@ export function createMetrics(opts: { prefix?: string; processMetrics?: boolean 
       commit.observe(seconds);
       for (const r of results) {
         const item = items[r.index];
-        // A retried dead letter that fails again is the same dead letter: nothing moved (/health).
-        if (item?.retryOf !== undefined && r.outcome === 'rejected') continue;
+        // A retry moves /health's totals only when it is processed: rejected again it is the same
+        // dead letter, and a duplicate was processed meanwhile (counted then).
+        if (item?.retryOf !== undefined && r.outcome !== 'processed') continue;
         messages.inc({ outcome: r.outcome, transport: item?.transport ?? 'unknown' });
       }
       // Released parked messages are re-processed dead letters, as an operator's retry is: counted

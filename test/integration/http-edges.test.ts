@@ -303,8 +303,12 @@ describe('HTTP edges', () => {
     const behind = await listen(url, { ...auth(), 'last-event-id': String(seen - 1) });
     // Not an id the service gave: a plain new stream.
     const garbage = await listen(url, { ...auth(), 'last-event-id': 'yesterday' });
+    // Ahead of the store (restored from a backup, say): told the version there is, and followed.
+    const ahead = await listen(url, { ...auth(), 'last-event-id': String(seen + 1000) });
     try {
       await waitFor('the catch-up', async () => behind.events[0], 3_000);
+      await waitFor('the version there is', async () => ahead.events[0], 3_000);
+      expect(ahead.events[0]?.id).toBe(String(seen));
       expect(behind.events[0]).toEqual({
         id: String(seen),
         data: {
@@ -314,7 +318,7 @@ describe('HTTP edges', () => {
       });
       const next = await ingest(9102);
       expect(next).toBeGreaterThan(seen);
-      for (const s of [current, behind, garbage])
+      for (const s of [current, behind, garbage, ahead])
         await waitFor(
           'the next change',
           async () => s.events.find((e) => e.data.data_version === next),
@@ -323,8 +327,9 @@ describe('HTTP edges', () => {
       expect(current.events.map((e) => e.id)).toEqual([String(next)]);
       expect(behind.events.map((e) => e.id)).toEqual([String(seen), String(next)]);
       expect(garbage.events.map((e) => e.id)).toEqual([String(next)]);
+      expect(ahead.events.map((e) => e.id)).toEqual([String(seen), String(next)]);
     } finally {
-      for (const s of [current, behind, garbage]) s.close();
+      for (const s of [current, behind, garbage, ahead]) s.close();
     }
   });
 });

@@ -110,6 +110,24 @@ describe('serveRead', () => {
     expect(csv.statusCode).toBe(503); // CSV was never asked for: nothing to fall back on
   });
 
+  it('tags a stale answer apart, so a client holding it gets the fresh one once the database is back', async () => {
+    const { db, state } = pretendDatabase();
+    const app = await appOver(state, async () => ({ figure: db.figure }));
+    const fresh = await app.inject('/figures');
+    db.up = false;
+    const stale = await app.inject('/figures');
+    expect(stale.headers['x-data-stale']).toBe('true');
+    expect(stale.headers.etag).not.toBe(fresh.headers.etag);
+    db.up = true;
+    const back = await app.inject({
+      url: '/figures',
+      headers: { 'if-none-match': String(stale.headers.etag) },
+    });
+    expect(back.statusCode).toBe(200);
+    expect(back.json<Body>().meta.stale).toBeUndefined();
+    expect(back.headers.etag).toBe(fresh.headers.etag);
+  });
+
   it('serves a stale CSV answer as it was cached', async () => {
     const { db, state } = pretendDatabase();
     const app = await appOver(state, async () => ({ figure: db.figure }));

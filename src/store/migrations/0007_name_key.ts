@@ -15,10 +15,12 @@ const BATCH = 5_000;
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter table events add column name_key text not null default ''`.execute(db);
-  for (let after = -1; ;) {
+  // Ids as text: any bigint, beyond 2^53 and below zero too.
+  for (let after: string | null = null; ;) {
     const { rows } = await sql<{ event_id: string; event_name: string }>`
       select event_id::text as event_id, event_name from events
-      where event_id > ${after} order by event_id limit ${BATCH}`.execute(db);
+      where ${after}::bigint is null or event_id > ${after}::bigint
+      order by event_id limit ${BATCH}`.execute(db);
     const last = rows.at(-1);
     if (!last) return;
     const keys = rows.map((r) => ({ event_id: r.event_id, name_key: nameKey(r.event_name) }));
@@ -26,6 +28,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       update events e set name_key = x.name_key
       from json_to_recordset(${JSON.stringify(keys)}::json) as x(event_id bigint, name_key text)
       where e.event_id = x.event_id`.execute(db);
-    after = Number(last.event_id);
+    after = last.event_id;
   }
 }
