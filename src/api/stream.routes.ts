@@ -1,9 +1,10 @@
 /**
  * Server-Sent Events: a `change` after each committed batch (on every instance), heartbeats every
  * 15 s. Each `change` has the data version as its id, so an EventSource that reconnects (it sends
- * `Last-Event-ID`) is told at once if it missed a commit while it was away. A stream ends when its user is disabled (within a second), when the session of its token
- * expires, and when the service shuts down, so neither a disabled user, an expired session nor an
- * open browser tab holds anything up.
+ * `Last-Event-ID`) is told at once if it missed a commit while it was away. A stream ends when its
+ * user is disabled (within a second), when the session of its token expires, and when the service
+ * shuts down, so neither a disabled user, an expired session nor an open browser tab holds
+ * anything up.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf } from '../auth/auth.plugin.ts';
