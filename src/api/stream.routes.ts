@@ -11,7 +11,7 @@ import { principalOf } from '../auth/auth.plugin.ts';
 import { CLOCK_SKEW_SECONDS, mintToken } from '../auth/tokens.ts';
 import { envelopeSchema, errorResponses } from './schemas.ts';
 import { Common, NoQuery, readContext } from './params.ts';
-import { EVERY_FIGURE_MODEL } from '../ingest/entry.ts';
+import { everyFigureChanged } from '../ingest/entry.ts';
 import type { Bus, ChangeNotice } from '../platform/bus.ts';
 import type { JwtAlgorithm } from '../platform/config.ts';
 
@@ -156,7 +156,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       const notify = (notice: ChangeNotice, force = false) => {
         if (!force && sent !== undefined && notice.data_version <= sent) return;
         sent = notice.data_version;
-        send(changeFrame(catchingUp ? { ...notice, changed: [...EVERY_FIGURE_MODEL] } : notice));
+        send(changeFrame(catchingUp ? everyFigureChanged(notice.data_version) : notice));
       };
       const unsubscribe = opts.bus.subscribe((m) => {
         if (m.kind === 'change') notify(m.notice);
@@ -168,8 +168,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
             const noticeSent = sent !== lastSeen;
             // Behind: what it missed, unless a notice since said so. Ahead (a restored store,
             // another deployment): the version that is, from which it follows from now on.
-            if (version !== lastSeen && !noticeSent)
-              notify({ data_version: version, changed: [...EVERY_FIGURE_MODEL] }, true);
+            if (version !== lastSeen && !noticeSent) notify(everyFigureChanged(version), true);
             catchingUp = false;
           },
           // PostgreSQL unreachable: the next committed batch tells the client instead.

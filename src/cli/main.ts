@@ -12,7 +12,7 @@ import { listenWhileStarting } from '../api/starting.ts';
 import { mintToken } from '../auth/tokens.ts';
 import { createDeps, openDatabase } from '../deps.ts';
 import type { Consumer } from '../ingest/consumer.ts';
-import { EVERY_FIGURE_MODEL } from '../ingest/entry.ts';
+import { everyFigureChanged } from '../ingest/entry.ts';
 import { createPubSubConsumer } from '../ingest/pubsub-consumer.ts';
 import { rebuildAggregates } from '../ingest/rebuild.ts';
 import { reconcile } from '../ingest/reconcile.ts';
@@ -42,7 +42,7 @@ async function announceRebuild(config: Config, db: Db, dataVersion: number, logg
   redis.on('error', () => undefined);
   try {
     await redis.connect();
-    const notice = { data_version: dataVersion, changed: [...EVERY_FIGURE_MODEL] };
+    const notice = everyFigureChanged(dataVersion);
     await redis.publish(internalChannel(await storeId(db)), JSON.stringify({ kind: 'change', notice }));
   } catch (error) {
     logger.warn(
@@ -214,12 +214,8 @@ async function main(): Promise<void> {
         db: database.db,
         config,
         force: values.force === true,
+        logger,
       });
-      if (report.messages_without_payload > 0)
-        logger.warn(
-          { left_out: report.messages_without_payload },
-          'forced rebuild: processed messages whose payload retention dropped were left out',
-        );
       await announceRebuild(config, database.db, report.data_version, logger);
       process.stdout.write(`${JSON.stringify(report)}\n`);
       await database.close();

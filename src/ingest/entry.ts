@@ -6,6 +6,7 @@ import type { BatchPlan } from '../aggregate/batch.ts';
 import type { LogRow } from '../store/event-log.repository.ts';
 import type { NormalizedMessage } from '../aggregate/messages.ts';
 import { parseMessage, type ParseResult, type RejectReason } from './parse.ts';
+import type { ChangeNotice } from '../platform/bus.ts';
 import type { IngestItem, Outcome } from './pipeline.ts';
 
 export interface Entry {
@@ -73,6 +74,11 @@ export function toEntry(item: IngestItem, index: number | undefined, now: number
 
 /** Every read model that holds figures (a rebuild or a cache clear may change any of them). */
 export const EVERY_FIGURE_MODEL = ['capacity', 'daily', 'events', 'revenue', 'system', 'top-events'] as const;
+
+/** The notice of a change that may touch any figure (a rebuild, a cache clear, a missed commit). */
+export function everyFigureChanged(dataVersion: number): ChangeNotice {
+  return { data_version: dataVersion, changed: [...EVERY_FIGURE_MODEL] };
+}
 
 export function changedModels(plan: BatchPlan): string[] {
   const changed = new Set<string>();

@@ -10,7 +10,7 @@ import { REJECT_REASONS } from './parse.ts';
 import type { Pipeline } from './pipeline.ts';
 import { findDeadLetter, listDeadLetters } from '../store/dead-letters.repository.ts';
 import { IncompleteLogError, rebuildAggregates } from './rebuild.ts';
-import { EVERY_FIGURE_MODEL } from './entry.ts';
+import { everyFigureChanged } from './entry.ts';
 import { bumpDataVersion } from '../store/ingest.repository.ts';
 import { reconcile } from './reconcile.ts';
 import type { Config } from '../platform/config.ts';
@@ -202,20 +202,16 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
           db: opts.db,
           config: opts.config,
           force: req.query.force === true,
+          logger: req.log,
         });
       } catch (error) {
         if (error instanceof IncompleteLogError) throw new DomainError(409, 'Conflict', error.message);
         throw error;
       }
-      if (report.messages_without_payload > 0)
-        req.log.warn(
-          { left_out: report.messages_without_payload },
-          'forced rebuild: processed messages whose payload retention dropped were left out',
-        );
       await opts.cache.clear();
       await opts.bus.publish({
         kind: 'change',
-        notice: { data_version: report.data_version, changed: [...EVERY_FIGURE_MODEL] },
+        notice: everyFigureChanged(report.data_version),
       });
       return { success: true, data: report };
     },
@@ -252,7 +248,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
       await opts.cache.clear();
       await opts.bus.publish({
         kind: 'change',
-        notice: { data_version: dataVersion, changed: [...EVERY_FIGURE_MODEL] },
+        notice: everyFigureChanged(dataVersion),
       });
       return { success: true, data: { cleared: true } };
     },

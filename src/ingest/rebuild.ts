@@ -10,6 +10,7 @@ import { applyMessages } from './apply.ts';
 import { localDayOfBucket } from '../aggregate/time.ts';
 import type { Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
+import type { Logger } from '../platform/logger.ts';
 import * as eventLog from '../store/event-log.repository.ts';
 import * as repo from '../store/ingest.repository.ts';
 import { clearAggregates, logPrunedBefore, setDayZone } from '../store/maintenance.repository.ts';
@@ -94,6 +95,8 @@ export async function rebuildAggregates(deps: {
   db: Db;
   config: Pick<Config, 'baseCurrency' | 'reportingTimezone'>;
   force?: boolean;
+  /** Told when a forced rebuild leaves out messages whose payload retention dropped. */
+  logger?: Pick<Logger, 'warn'>;
 }): Promise<RebuildReport> {
   const started = performance.now();
   return deps.db.transaction().execute(async (trx) => {
@@ -101,6 +104,11 @@ export async function rebuildAggregates(deps: {
     const prunedBefore = await logPrunedBefore(trx);
     if (prunedBefore && !deps.force) throw new IncompleteLogError(prunedBefore);
     const counts = await replayLog(trx, deps.config);
+    if (counts.messages_without_payload > 0)
+      deps.logger?.warn(
+        { left_out: counts.messages_without_payload },
+        'forced rebuild: processed messages whose payload retention dropped were left out',
+      );
     const dataVersion = await repo.bumpDataVersion(trx);
     return { ...counts, duration_ms: Math.round(performance.now() - started), data_version: dataVersion };
   });
