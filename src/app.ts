@@ -190,9 +190,11 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       detail =
         status === 413
           ? 'the request body is too large'
-          : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(error.message)
-            ? 'the request body is not valid JSON'
-            : error.message.replace(/\s+at .*/s, '');
+          : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+            ? 'the request body is empty, but its Content-Type says JSON'
+            : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(error.message)
+              ? 'the request body is not valid JSON'
+              : error.message.replace(/\s+at .*/s, '');
     }
     if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed');
     else if (status === 503) request.log.warn({ err: error }, 'dependency unavailable');
@@ -256,6 +258,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       'RateLimit-Remaining',
       'RateLimit-Reset',
       'Retry-After',
+      'WWW-Authenticate',
+      'Content-Disposition',
     ],
   });
   await app.register(swagger, {
@@ -325,6 +329,21 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(
     async (api) => {
       await api.register(adminAuth, { verifier: deps.verifier });
+      // After the token check: a caller without one learns nothing about the body rules.
+      api.addHook('preParsing', (request, _reply, payload, done) => {
+        const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+        if (encoding && encoding !== 'identity') {
+          done(
+            new DomainError(
+              415,
+              'Unsupported Media Type',
+              'send the request body uncompressed (no Content-Encoding)',
+            ),
+          );
+          return;
+        }
+        done(null, payload);
+      });
       api.addHook('preSerialization', envelopeMeta(deps.readState, config.reportingTimezone));
       await api.register(analyticsRateLimit, {
         limit: config.rateLimit,

@@ -24,8 +24,17 @@ export class NotFoundError extends DomainError {
 }
 
 export class UnauthorizedError extends DomainError {
+  /** `invalidToken`: a token was given and refused (RFC 6750 §3.1); without it, none was given. */
+  constructor(detail: string, opts: { invalidToken?: boolean } = {}) {
+    super(401, 'Unauthorized', detail, {
+      'WWW-Authenticate': `Bearer realm="evently-analytics"${opts.invalidToken ? ', error="invalid_token"' : ''}`,
+    });
+  }
+}
+
+export class ConflictError extends DomainError {
   constructor(detail: string) {
-    super(401, 'Unauthorized', detail, { 'WWW-Authenticate': 'Bearer realm="evently-analytics"' });
+    super(409, 'Conflict', detail);
   }
 }
 

@@ -72,7 +72,9 @@ export const adminAuth = fp<{ verifier: TokenVerifier }>(
       request.log.info({ status: result.status, reason: result.detail }, 'token refused');
       refusals.set(
         request,
-        result.status === 403 ? new ForbiddenError(result.detail) : new UnauthorizedError(result.detail),
+        result.status === 403
+          ? new ForbiddenError(result.detail)
+          : new UnauthorizedError(result.detail, { invalidToken: true }),
       );
     });
 

@@ -15,7 +15,8 @@ export interface Count {
 
 /**
  * INCRBY for every key counted since the last flush (KEYS[i], with ARGV[2i-1] hits and a window
- * of ARGV[2i] ms), starting the window on a key's first hits (or if it somehow lost its expiry).
+ * of ARGV[2i] ms), starting the window on a key's first hits (or if it somehow lost its expiry, or
+ * has longer left than a window: one begun before the window was configured shorter).
  * Answers the new total and the milliseconds left of each key's window, flattened.
  */
 /** How long the counters stay in process after Redis failed a call, before trying it again. */
@@ -27,7 +28,7 @@ for i, key in ipairs(KEYS) do
   local hits = tonumber(ARGV[2 * i - 1])
   local current = redis.call('INCRBY', key, hits)
   local ttl = redis.call('PTTL', key)
-  if current == hits or ttl < 0 then
+  if current == hits or ttl < 0 or ttl > tonumber(ARGV[2 * i]) then
     redis.call('PEXPIRE', key, ARGV[2 * i])
     ttl = tonumber(ARGV[2 * i])
   end

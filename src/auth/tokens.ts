@@ -108,11 +108,17 @@ export function createTokenVerifier(opts: {
               : 'only access tokens are accepted',
         };
       }
-      // A stream token lives at most a few minutes, whatever its signer claims.
-      if (kind === 'stream' && typeof payload.exp === 'number' && typeof payload.iat === 'number') {
-        if (payload.exp - payload.iat > STREAM_TOKEN_MAX_SECONDS) {
-          return { ok: false, status: 401, detail: 'stream tokens may live at most 5 minutes' };
-        }
+      // A stream token lives at most a few minutes, whatever its signer claims (and without `iat`
+      // its lifetime is unknown).
+      if (
+        kind === 'stream' &&
+        (typeof payload.iat !== 'number' || (payload.exp as number) - payload.iat > STREAM_TOKEN_MAX_SECONDS)
+      ) {
+        return {
+          ok: false,
+          status: 401,
+          detail: 'stream tokens must say when they were issued and may live at most 5 minutes',
+        };
       }
       const userId = userIdOf(payload.user_id ?? payload.sub);
       if (userId === undefined) return { ok: false, status: 401, detail: 'token has no valid user_id' };

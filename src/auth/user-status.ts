@@ -6,7 +6,7 @@
  */
 import type { Bus } from '../platform/bus.ts';
 import type { Db } from '../platform/db.ts';
-import { isDisabled, setUserStatus } from '../store/users.repository.ts';
+import { overrideUserStatus } from '../store/users.repository.ts';
 
 export interface UserStatusDeps {
   db: Db;
@@ -28,12 +28,10 @@ export interface UserStatus {
 export function createUserStatus(deps: UserStatusDeps): UserStatus {
   return {
     async set(userId, disabled) {
-      const before = await isDisabled(deps.db, userId);
-      // An admin's action is the newest change there is.
-      await setUserStatus(deps.db, [{ user_id: userId, disabled, time: Date.now() }]);
+      const changed = await overrideUserStatus(deps.db, userId, disabled);
       await deps.disabledUsers.refresh();
       await deps.bus.publish({ kind: 'users' });
-      return { user_id: userId, disabled, changed: before !== disabled };
+      return { user_id: userId, disabled, changed };
     },
   };
 }

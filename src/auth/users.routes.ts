@@ -1,6 +1,8 @@
 /** Admin operations on users: disable (every token of the user is refused) and enable again. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { envelopeSchema, errorResponses } from '../api/schemas.ts';
+import { ConflictError } from '../api/errors.ts';
+import { envelopeSchema, errorResponses, problemRef } from '../api/schemas.ts';
+import { principalOf } from './auth.plugin.ts';
 import type { UserStatus } from './user-status.ts';
 import { NoQuery } from '../api/params.ts';
 
@@ -34,15 +36,20 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserStatus }> = asyn
             : 'Enable a disabled user again',
           params: UserParams,
           querystring: NoQuery,
-          response: { 200: UserStatusResponse, ...errorResponses },
+          response: {
+            200: UserStatusResponse,
+            ...errorResponses,
+            ...(disabled ? { 409: problemRef('An admin cannot disable themselves') } : {}),
+          },
         },
       },
       async (req) => {
+        const by = principalOf(req).userId;
+        // Their own tokens would be refused at once, the one to enable them again included.
+        if (disabled && req.params.id === by)
+          throw new ConflictError('you cannot disable yourself; another admin can');
         const data = await opts.users.set(req.params.id, disabled);
-        req.log.info(
-          { user_id: data.user_id, by: req.principal?.userId, changed: data.changed },
-          `user ${action}d`,
-        );
+        req.log.info({ user_id: data.user_id, by, changed: data.changed }, `user ${action}d`);
         return { success: true as const, data };
       },
     );

@@ -349,7 +349,10 @@ function parseUser(env: Envelope, receivedAt: number): UserStatusMessage {
     key: env.explicitKey ?? `${env.type}:${userId}:${time}`,
     userId,
     disabled: env.type === 'UserDeactivated',
-    time,
+    // A change stamped later than it arrived (a producer's clock running ahead) counts as made when
+    // it arrived: stored as the newest change, a future time would outrank every real change after
+    // it, an admin's included, until that time came.
+    time: Math.min(time, receivedAt),
   };
 }
 

@@ -47,20 +47,29 @@ export function errorFields(error: unknown, depth = 0): Record<string, unknown> 
   };
 }
 
-const CREDENTIAL_PARAMS = new Set(['token', 'access_token', 'jwt']);
+/** Parameter names that carry credentials, wherever they appear in the name (`client_secret`, `apiKey`). */
+const CREDENTIAL_NAME = /token|jwt|passw|pwd|secret|api[-_]?key|authoriz|credential|session/;
+/** A JWT (or a bearer header's value), whatever the parameter is called. */
+const CREDENTIAL_VALUE = /^(bearer\s+)?eyJ[\w-]*\.[\w-]*\./i;
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '));
+  } catch {
+    // Malformed escapes: checked as written.
+    return text;
+  }
+}
 
 /**
- * Strips credentials that may ride in a query string (EventSource cannot send headers), however
- * the parameter's name is written (`%74oken=` is `token=` to the service).
+ * Strips credentials that may ride in a query string (EventSource cannot send headers; a client
+ * may put anything there), however the parameter's name is written (`%74oken=` is `token=` to the
+ * service, `token[]=` too) and whatever a JWT's parameter is called.
  */
 export function redactQuery(url: string): string {
-  return url.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, name: string) => {
-    let decoded = name;
-    try {
-      decoded = decodeURIComponent(name.replaceAll('+', ' '));
-    } catch {
-      // A malformed name stays as written; it is checked as such.
-    }
-    return CREDENTIAL_PARAMS.has(decoded.trim().toLowerCase()) ? `${sep}${name}=[redacted]` : whole;
+  return url.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, name: string, value: string) => {
+    const credential =
+      CREDENTIAL_NAME.test(decoded(name).toLowerCase()) || CREDENTIAL_VALUE.test(decoded(value).trim());
+    return credential ? `${sep}${name}=[redacted]` : whole;
   });
 }

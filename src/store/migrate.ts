@@ -7,6 +7,7 @@ import * as bookingsWithoutFacts from './migrations/0004_bookings_without_facts.
 import * as activityMasks from './migrations/0005_activity_masks.ts';
 import * as shiftedDays from './migrations/0006_shifted_days.ts';
 import * as nameKey from './migrations/0007_name_key.ts';
+import * as userStatusFuture from './migrations/0008_user_status_future.ts';
 
 /** Migrations are listed here, in order; each is frozen once released. */
 class StaticProvider implements MigrationProvider {
@@ -19,6 +20,7 @@ class StaticProvider implements MigrationProvider {
       '0005_activity_masks': activityMasks,
       '0006_shifted_days': shiftedDays,
       '0007_name_key': nameKey,
+      '0008_user_status_future': userStatusFuture,
     });
   }
 }

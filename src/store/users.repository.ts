@@ -53,22 +53,32 @@ export async function applyUserStatus(
   await setUserStatus(trx, rows);
 }
 
-export async function isDisabled(db: Db, userId: number): Promise<boolean> {
-  const { rows } = await sql<{
-    disabled: boolean;
-  }>`select disabled from user_status where user_id = ${userId}`.execute(db);
-  return rows[0]?.disabled ?? false;
+/**
+ * An admin's action: applied whatever is stored (it is the newest change there is), stamped with
+ * the database's clock. Answers whether the user had another status before.
+ */
+export async function overrideUserStatus(db: Db, userId: number, disabled: boolean): Promise<boolean> {
+  const { rows } = await sql<{ changed: boolean }>`
+    with before as (select disabled from user_status where user_id = ${userId}),
+    written as (
+      insert into user_status (user_id, disabled, changed_at) values (${userId}, ${disabled}, now())
+      on conflict (user_id) do update set disabled = excluded.disabled, changed_at = excluded.changed_at
+      returning 1
+    )
+    select coalesce((select disabled from before), false) <> ${disabled} as changed
+    from written`.execute(db);
+  return rows[0]?.changed ?? false;
 }
 
-export async function setUserStatus(
+/** Messages' changes, each applied only if newer than what is stored. */
+async function setUserStatus(
   db: Db,
   rows: { user_id: number; disabled: boolean; time: number }[],
-): Promise<number> {
-  const result = await sql`
+): Promise<void> {
+  await sql`
     insert into user_status (user_id, disabled, changed_at)
     select user_id, disabled, to_timestamp(time / 1000.0)
     from json_to_recordset(${json(rows)}::json) as x(user_id bigint, disabled boolean, time float8)
     on conflict (user_id) do update set disabled = excluded.disabled, changed_at = excluded.changed_at
       where excluded.changed_at >= user_status.changed_at`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
 }

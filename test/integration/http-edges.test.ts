@@ -3,9 +3,11 @@ import http from 'node:http';
 import net from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { SignJWT } from 'jose';
+import { startTestApp, TEST_SECRET, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/db.ts';
 import { listen } from '../helpers/sse.ts';
+import { expectProblem } from '../support/problem.ts';
 
 describe('HTTP edges', () => {
   let t: TestApp;
@@ -100,6 +102,35 @@ describe('HTTP edges', () => {
     expect(JSON.parse(gunzipSync(doc.rawPayload).toString('utf8'))).toHaveProperty('openapi');
   });
 
+  it('refuses a compressed request body with 415 and an empty JSON body with a clear 400', async () => {
+    const body = JSON.stringify({ messages: [{ type: 'EventCreated', event_id: 1 }] });
+    for (const encoding of ['gzip', 'br', 'deflate']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/ingest',
+        headers: { ...auth(), 'content-type': 'application/json', 'content-encoding': encoding },
+        payload: body,
+      });
+      expect(expectProblem(res, 415).detail).toMatch(/uncompressed/);
+    }
+    // Without a valid token the token is what is refused.
+    const anonymous = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/ingest',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      payload: body,
+    });
+    expectProblem(anonymous, 401);
+    const empty = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/ingest',
+      headers: { ...auth(), 'content-type': 'application/json' },
+    });
+    expect(expectProblem(empty, 400).detail).toBe(
+      'the request body is empty, but its Content-Type says JSON',
+    );
+  });
+
   it('answers oversized request headers with a 431 problem, not a bare socket error', async () => {
     const port = (t.app.server.address() as net.AddressInfo).port;
     const answer = await new Promise<string>((resolve, reject) => {
@@ -163,6 +194,25 @@ describe('HTTP edges', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(asHeader.statusCode).toBe(401);
+  });
+
+  it('refuses in the URL a stream token that lives longer than 5 minutes or does not say when it was issued', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (claims: { iat?: number; exp: number }) => {
+      const jwt = new SignJWT({ user_id: 1, role: 'admin', type: 'stream', session_exp: now + 3_600 })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime(claims.exp);
+      if (claims.iat !== undefined) jwt.setIssuedAt(claims.iat);
+      return jwt.sign(new TextEncoder().encode(TEST_SECRET));
+    };
+    for (const claims of [{ exp: now + 60 }, { iat: now, exp: now + 600 }]) {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/analytics/stream?token=${await sign(claims)}`,
+      });
+      expect(res.statusCode, JSON.stringify(claims)).toBe(401);
+      expect(res.json<{ detail: string }>().detail).toMatch(/5 minutes/);
+    }
   });
 
   it('sends the security, CORS and request-id headers with the event stream too', async () => {

@@ -182,3 +182,25 @@ describe('0007: name keys', () => {
     );
   });
 });
+
+describe('0008: user status changes stored in the future', () => {
+  const scratch = scratchStore();
+
+  it('counts a change stamped in the future as made now, and leaves the others alone', async () => {
+    expect(
+      (await new Migrator({ db: scratch.db, provider: upTo0004 }).migrateToLatest()).error,
+    ).toBeUndefined();
+    await sql`insert into user_status (user_id, disabled, changed_at) values
+      (1, true, now() + interval '10 years'), (2, false, '2026-01-01T00:00:00Z')`.execute(scratch.db);
+
+    expect((await migrateToLatest(scratch.db)).error).toBeUndefined();
+    const { rows } = await sql<{ user_id: string; disabled: boolean; future: boolean; changed_at: Date }>`
+      select user_id::text, disabled, changed_at > now() as future, changed_at
+      from user_status order by user_id`.execute(scratch.db);
+    expect(rows.map((r) => [r.user_id, r.disabled, r.future])).toEqual([
+      ['1', true, false],
+      ['2', false, false],
+    ]);
+    expect(rows[1]?.changed_at.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+  });
+});

@@ -226,6 +226,19 @@ describe('two instances on one database and Redis', () => {
     expectLimited(await system(b, token), 4);
   });
 
+  it('keep no window longer than their own, though an instance configured longer began it', async () => {
+    const longer = await start({
+      redis: true,
+      env: { RATE_LIMIT_ANALYTICS: '4', RATE_LIMIT_WINDOW: '15' },
+      databaseUrl: a.database?.url ?? '',
+    });
+    const token = await freshUser(a);
+    expect(Number((await system(longer, token)).headers['ratelimit-reset'])).toBeGreaterThan(60);
+    const shorter = await system(a, token);
+    expect(remaining(shorter)).toBe(2);
+    expect(Number(shorter.headers['ratelimit-reset'])).toBeLessThanOrEqual(60);
+  });
+
   it('share one limit per address for callers without a valid token', async () => {
     const address = '10.4.0.1';
     for (const t of [a, b, a, b]) expectProblem(await system(t, undefined, address), 401);

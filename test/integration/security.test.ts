@@ -85,7 +85,9 @@ describe('tokens', () => {
       if (response.statusCode !== status) wrong.push(`${name}: ${response.statusCode} (want ${status})`);
       expectProblem(response, response.statusCode);
       expectClean(response);
-      if (status === 401) expect(response.headers['www-authenticate'], name).toMatch(/^Bearer\b/);
+      // RFC 6750 §3.1: a token was given and refused.
+      if (status === 401)
+        expect(response.headers['www-authenticate'], name).toMatch(/^Bearer\b.*error="invalid_token"/);
     }
     expect(wrong).toEqual([]);
   });
@@ -105,6 +107,8 @@ describe('tokens', () => {
       });
       expectProblem(response, 401);
       expect(response.headers['www-authenticate']).toMatch(/^Bearer\b/);
+      // No token to call invalid: the challenge has no error code.
+      expect(response.headers['www-authenticate']).not.toMatch(/error=/);
     }
   });
 
@@ -399,6 +403,9 @@ describe('headers', () => {
       expect(listed.headers['access-control-allow-origin']).toBe(origin);
       expect(listed.headers['access-control-allow-credentials']).toBe('true');
       expect(listed.headers['access-control-expose-headers']).toContain('RateLimit-Remaining');
+      // A browser client can read why it was refused and the name of a CSV download.
+      expect(listed.headers['access-control-expose-headers']).toContain('WWW-Authenticate');
+      expect(listed.headers['access-control-expose-headers']).toContain('Content-Disposition');
 
       const preflight = await cors.app.inject({
         method: 'OPTIONS',

@@ -56,8 +56,9 @@ async function ingest(
   t: TestApp,
   type: 'UserDeactivated' | 'UserReactivated',
   userId: number,
+  at = new Date(),
 ): Promise<void> {
-  const message = { type, user_id: userId, message_id: randomUUID(), timestamp: new Date().toISOString() };
+  const message = { type, user_id: userId, message_id: randomUUID(), timestamp: at.toISOString() };
   const response = await t.app.inject({
     method: 'POST',
     url: `${API}/ingest`,
@@ -115,6 +116,44 @@ describe('disabled users across instances', () => {
     expect((await admin(a, 'disable', userId)).json()).toMatchObject({
       data: { disabled: true, changed: false },
     });
+  });
+
+  it("lets an admin's action win over a message stamped in the future, and a later message over the admin", async () => {
+    const userId = randomInt(1_000_000, 2 ** 40);
+    const token = await a.mint({ userId });
+    const inAnHour = new Date(Date.now() + 3_600_000);
+
+    // A producer whose clock runs an hour ahead deactivates the user: it counts as made on arrival.
+    await ingest(a, 'UserDeactivated', userId, inAnHour);
+    await onBWithinASecond(token, 401, 'B to refuse the deactivated user');
+    expect((await admin(a, 'enable', userId)).json()).toMatchObject({
+      data: { disabled: false, changed: true },
+    });
+    await onBWithinASecond(token, 200, 'B to serve the user the admin enabled');
+
+    // A change made after the admin's action still applies.
+    await ingest(a, 'UserDeactivated', userId, new Date(Date.now() + 1_000));
+    await onBWithinASecond(token, 401, 'B to refuse the user deactivated again');
+
+    // The other way round: a reactivation stamped in the future does not make the user undisablable.
+    await ingest(a, 'UserReactivated', userId, inAnHour);
+    await onBWithinASecond(token, 200, 'B to serve the reactivated user');
+    expect((await admin(b, 'disable', userId)).json()).toMatchObject({
+      data: { disabled: true, changed: true },
+    });
+    await onBWithinASecond(token, 401, 'B to refuse the user the admin disabled');
+  });
+
+  it('refuses an admin disabling themselves, and leaves them served', async () => {
+    const self = randomInt(1_000_000, 2 ** 40);
+    const token = await a.mint({ userId: self });
+    const response = await a.app.inject({
+      method: 'POST',
+      url: `${API}/admin/users/${self}/disable`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(expectProblem(response, 409).detail).toMatch(/yourself/);
+    expect(await statusOn(a, token)).toBe(200);
   });
 
   it('lets only an admin disable or enable a user', async () => {

@@ -28,7 +28,7 @@ describe('log lines', () => {
     expect(lines[0]).not.toMatch(/stack|\n\s+at /);
   });
 
-  it('redact a token in the query string however its name is written', () => {
+  it('redact credentials in the query string however their name is written', () => {
     expect(redactQuery('/api/v1/analytics/stream?token=eyJ.a.b')).toBe(
       '/api/v1/analytics/stream?token=[redacted]',
     );
@@ -36,7 +36,17 @@ describe('log lines', () => {
     expect(redactQuery('/stream?a=1&ACCESS_TOKEN=s3cret#frag')).toBe(
       '/stream?a=1&ACCESS_TOKEN=[redacted]#frag',
     );
+    expect(redactQuery('/stream?token%5B%5D=abc&password=hunter2&client_secret=x&apiKey=k')).toBe(
+      '/stream?token%5B%5D=[redacted]&password=[redacted]&client_secret=[redacted]&apiKey=[redacted]',
+    );
+    // A JWT is redacted whatever its parameter is called.
+    expect(redactQuery('/stream?a=eyJhbGciOi.eyJzdWIi.sig&b=Bearer%20eyJx.eyJy.z&c=1')).toBe(
+      '/stream?a=[redacted]&b=[redacted]&c=1',
+    );
     expect(redactQuery('/daily?days=7&tz=UTC')).toBe('/daily?days=7&tz=UTC');
+    expect(
+      redactQuery('/events?q=rock&sort=revenue&order=desc&status=active&limit=5&offset=10&as_of=2026-11-01'),
+    ).toBe('/events?q=rock&sort=revenue&order=desc&status=active&limit=5&offset=10&as_of=2026-11-01');
     expect(redactQuery('/daily?%zz=1')).toBe('/daily?%zz=1');
   });
 });
