@@ -137,9 +137,11 @@ describe('dashboard page, left open', () => {
       (window as unknown as { alerts: string[] }).alerts.some((a) => a.includes('Trying again at')),
     );
     const alerts = await page.evaluate(() => (window as unknown as { alerts: string[] }).alerts);
-    expect(alerts.find((a) => a.includes('Trying again at'))).toMatch(/Still showing the last 30 days\./);
+    expect(alerts.find((a) => a.includes('Trying again at'))).toMatch(
+      /Still showing the last 30 days in UTC\./,
+    );
     expect(await page.inputValue('#days')).toBe('30');
-    expect(await text('#revenue-sub')).toBe('Last 30 days');
+    expect(await text('#revenue-sub')).toBe('Last 30 days · USD');
     // The retry gets the answer kept from before the outage, marked stale.
     await page.waitForSelector('#meta-stale:not([hidden])', { timeout: 20_000 });
     expect(await page.getAttribute('#live', 'data-state')).toBe('behind');

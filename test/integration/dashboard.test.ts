@@ -140,13 +140,82 @@ describe('dashboard page', () => {
     expect(await page.getAttribute('body', 'data-marker')).toBe('before-ingest');
   });
 
+  it('names the base currency by every money figure and the reporting zone in the zone field', async () => {
+    await page.waitForFunction(() =>
+      document.querySelector('#tz')?.getAttribute('placeholder')?.includes('UTC'),
+    );
+    expect(await page.getAttribute('#tz', 'placeholder')).toBe('Server default (UTC)');
+    expect(await text('[data-kpi=total_revenue]')).toBe('160.00');
+    const labels = await page.$$eval('.kpi__label', (nodes) => nodes.map((n) => n.textContent?.trim()));
+    expect(labels).toContain('Total revenue (USD)');
+    expect(labels).toContain('Revenue, last 30 days (USD)');
+    expect(labels).toContain('Bookings');
+    expect(await text('#top-table thead .col-revenue')).toBe('Revenue (USD)');
+    expect(await text('#revenue-sub')).toBe('Last 30 days · USD');
+  });
+
+  it('gives an event’s name a line of its own on a phone instead of squeezing it beside the figures', async () => {
+    const before = page.viewportSize();
+    await page.setViewportSize({ width: 375, height: 800 });
+    try {
+      const share = await page.$eval('#top-rows tr[data-event-id="7"]', (row) => {
+        const name = row.querySelector('.event-name')?.getBoundingClientRect().width ?? 0;
+        return name / row.getBoundingClientRect().width;
+      });
+      expect(share).toBeGreaterThan(0.9);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    } finally {
+      if (before) await page.setViewportSize(before);
+    }
+  });
+
+  it('says within seconds that the service cannot be reached, keeps the figures, and comes back by itself', async () => {
+    await page.waitForSelector('#live[data-state=live]');
+    // The service goes away: its open connections drop and new ones are refused.
+    await page.route('**/api/v1/analytics/**', (route) => route.abort('connectionrefused'));
+    service.app.server.closeAllConnections();
+    await page.waitForSelector('#live[data-state=offline]', { timeout: 10_000 });
+    await page.waitForFunction(
+      () => /Could not reach/.test(document.querySelector('#alert')?.textContent ?? ''),
+      undefined,
+      { timeout: 20_000 },
+    );
+    expect(await text('#status')).toMatch(/^Figures shown are from /);
+    expect(await text('[data-kpi=total_bookings]')).toBe('3');
+
+    await page.unroute('**/api/v1/analytics/**');
+    await page.waitForSelector('#live[data-state=live]', { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('#alert')?.textContent === '', undefined, {
+      timeout: 30_000,
+    });
+    expect(await text('#status')).toMatch(/^Updated /);
+  });
+
+  it('signs out every open tab when one signs out, and signs them in again with the next sign-in', async () => {
+    const other = await browser.context.newPage();
+    try {
+      await other.goto(`${baseUrl}/`);
+      await other.waitForSelector('[data-kpi=total_bookings]');
+      await page.click('#signout');
+      await other.waitForSelector('#signin:not([hidden])', { timeout: 5_000 });
+      expect(await other.isVisible('#dashboard')).toBe(false);
+      expect(((await other.textContent('#alert')) ?? '').trim()).toBe('You signed out in another tab.');
+
+      await signIn(service.token);
+      await other.waitForSelector('#dashboard:not([hidden])', { timeout: 5_000 });
+      await page.waitForSelector('[data-kpi=total_bookings]');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses an unknown zone without keeping it for the next visit', async () => {
     await page.fill('#tz', 'Mars/Olympus');
     await page.press('#tz', 'Enter');
     await page.waitForFunction(() => /tz must be/.test(document.querySelector('#alert')?.textContent ?? ''));
     // The refused zone stays in its field to be corrected, marked; the figures keep their own zone.
     expect(await page.getAttribute('#tz', 'aria-invalid')).toBe('true');
-    expect(await text('#alert')).toMatch(/Still showing the last 30 days\./);
+    expect(await text('#alert')).toMatch(/Still showing the last 30 days in UTC\./);
     await page.reload();
     await page.waitForFunction(
       () => document.querySelector('[data-kpi=total_bookings]')?.textContent === '3',

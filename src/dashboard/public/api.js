@@ -6,6 +6,8 @@ const API = '/api/v1/analytics';
 const TOKEN_KEY = 'evently.analytics.token';
 const MAX_MESSAGE = 300;
 const DEFAULT_DAYS = 30;
+/** How long a dropped stream may take to come back before the page says it is offline. */
+const OFFLINE_AFTER_MS = 5_000;
 
 export const tokenStore = {
   get() {
@@ -25,7 +27,29 @@ export const tokenStore = {
       // Storage disabled: there is nothing to clear.
     }
   },
+  /** Calls `onChange(token or null)` when another tab of this page signs in or out. */
+  watch(onChange) {
+    window.addEventListener('storage', (event) => {
+      if (event.key === TOKEN_KEY || event.key === null) onChange(this.get());
+    });
+  },
 };
+
+/** The service's settings the page shows (base currency, reporting zone); {} when unreadable. */
+export async function fetchServiceInfo() {
+  try {
+    const response = await fetch('/info', { headers: { Accept: 'application/json' } });
+    const body = response.ok ? await response.json() : null;
+    const configuration = body?.configuration ?? {};
+    return {
+      baseCurrency: typeof configuration.base_currency === 'string' ? configuration.base_currency : undefined,
+      reportingZone:
+        typeof configuration.reporting_timezone === 'string' ? configuration.reporting_timezone : undefined,
+    };
+  } catch {
+    return {};
+  }
+}
 
 /** Accepts a pasted token with or without the "Bearer " prefix; returns it or null when it is not a JWT. */
 export function normalizeToken(input) {
@@ -199,28 +223,37 @@ export function openLiveStream(token, { onChange, onStatus }) {
   let retryDelay = 2_000;
   let everOpened = false;
   let closed = false;
+  /** Set while the browser retries a dropped stream; it reports 'offline' if that takes too long. */
+  let downTimer = 0;
+
+  const retryLater = (retryAfterSeconds) => {
+    onStatus('offline', false);
+    retryTimer = setTimeout(connect, Math.max(retryDelay, (retryAfterSeconds ?? 0) * 1000));
+    retryDelay = Math.min(retryDelay * 2, 60_000);
+  };
 
   const connect = async () => {
     onStatus('connecting', false);
     // The admin token stays in headers; the URL carries a stream token that lives two minutes.
     let streamToken;
+    let retryAfter;
     try {
       const response = await fetch(`${API}/stream/token`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${token}` },
       });
+      retryAfter = retryAfterOf(response);
       if (!response.ok) throw new Error(`stream token: ${response.status}`);
       streamToken = (await response.json()).data.token;
     } catch {
-      if (closed) return;
-      onStatus('offline', false);
-      retryTimer = setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 60_000);
+      if (!closed) retryLater(retryAfter);
       return;
     }
     if (closed) return;
     source = new EventSource(`${API}/stream?${new URLSearchParams({ token: streamToken })}`);
     source.addEventListener('open', () => {
+      window.clearTimeout(downTimer);
+      downTimer = 0;
       retryDelay = 2_000;
       onStatus('live', everOpened);
       everOpened = true;
@@ -237,11 +270,17 @@ export function openLiveStream(token, { onChange, onStatus }) {
     source.addEventListener('error', () => {
       if (closed) return;
       if (source.readyState === EventSource.CLOSED) {
-        onStatus('offline', false);
-        retryTimer = setTimeout(connect, retryDelay);
-        retryDelay = Math.min(retryDelay * 2, 60_000);
+        window.clearTimeout(downTimer);
+        downTimer = 0;
+        retryLater(undefined);
       } else {
         onStatus('connecting', false);
+        // The browser reconnects by itself, quietly, for as long as the service is away: after a
+        // few seconds the page is told it is offline (and says so) while the browser keeps trying.
+        downTimer ||= setTimeout(() => {
+          downTimer = 0;
+          if (!closed && source.readyState !== EventSource.OPEN) onStatus('offline', false);
+        }, OFFLINE_AFTER_MS);
       }
     });
   };
@@ -251,6 +290,7 @@ export function openLiveStream(token, { onChange, onStatus }) {
     close() {
       closed = true;
       window.clearTimeout(retryTimer);
+      window.clearTimeout(downTimer);
       source?.close();
     },
   };

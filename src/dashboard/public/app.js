@@ -1,7 +1,14 @@
 // The dashboard page: sign-in, loading the dashboard payload, live updates over SSE.
 // State lives in this module; rendering is in render.js, the chart in chart.js, the API in api.js.
 
-import { fetchDashboard, normalizeToken, openLiveStream, readClaims, tokenStore } from './api.js';
+import {
+  fetchDashboard,
+  fetchServiceInfo,
+  normalizeToken,
+  openLiveStream,
+  readClaims,
+  tokenStore,
+} from './api.js';
 import { createDailyChart } from './chart.js';
 import { nextLiveRefetch } from './pacing.js';
 import {
@@ -47,6 +54,12 @@ const state = {
   budget: null,
   /** Period and zone of the figures on screen; null before the first answer. */
   shown: null,
+  /** When the figures on screen were loaded. */
+  loadedAt: 0,
+  /** The service's base currency and reporting zone (GET /info); empty until it answers. */
+  info: {},
+  /** The last answer, drawn again when the service's settings arrive. */
+  last: null,
   /** The stream's state, and whether the last load failed (the figures on screen are behind). */
   streamStatus: 'offline',
   behind: false,
@@ -86,7 +99,12 @@ function setLive(status) {
 
 const clockTime = (ms) => new Date(ms).toLocaleTimeString();
 
-const describePeriod = ({ days, tz }) => `the last ${days} days${tz ? ` in ${tz}` : ''}`;
+const zoneName = (tz) => tz || state.info.reportingZone || 'the service’s reporting zone';
+
+const describePeriod = ({ days, tz }) => `the last ${days} days in ${zoneName(tz)}`;
+
+/** First letter up: a refused token's detail ("user is disabled.") is the sign-in form's message. */
+const capitalized = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 // ---- preferences ----------------------------------------------------------------------------
 
@@ -124,8 +142,10 @@ function fillTimeZones() {
 // ---- loading --------------------------------------------------------------------------------
 
 function render(data, meta) {
+  state.last = { data, meta };
+  const currency = state.info.baseCurrency;
   renderMeta(meta);
-  renderKpis(data.overview);
+  renderKpis(data.overview, currency);
   renderTrendSummary(data.booking_trends, state.days);
   const series = Array.isArray(data.daily_analytics?.series) ? data.daily_analytics.series : [];
   state.chart ??= createDailyChart($('chart'));
@@ -136,10 +156,19 @@ function render(data, meta) {
   const active = series.some((d) => d.new_bookings > 0 || d.total_revenue !== 0 || d.cancelled_bookings > 0);
   $('chart').hidden = !(drawn && active);
   $('chart-empty').hidden = drawn && active;
-  renderDailyTable(series);
-  renderTopEvents(data.top_events);
+  renderDailyTable(series, currency);
+  renderTopEvents(data.top_events, currency);
   renderCapacity(data.capacity_utilization);
-  renderRevenue(data.revenue_analytics, state.days);
+  renderRevenue(data.revenue_analytics, state.shown?.days ?? state.days, currency);
+}
+
+/** The base currency by every money heading, the reporting zone in the zone field's placeholder. */
+function applyServiceInfo(info) {
+  state.info = info;
+  for (const label of document.querySelectorAll('[data-currency]'))
+    label.textContent = info.baseCurrency ? ` (${info.baseCurrency})` : '';
+  $('tz').placeholder = info.reportingZone ? `Server default (${info.reportingZone})` : 'Server default';
+  if (state.last && state.token) render(state.last.data, state.last.meta);
 }
 
 async function load() {
@@ -161,14 +190,18 @@ async function load() {
       signal: controller.signal,
     });
     state.budget = budget;
+    state.shown = requested;
+    state.loadedAt = Date.now();
     render(data, meta);
     if (Number.isInteger(meta.data_version)) state.shownVersion = meta.data_version;
-    state.shown = requested;
     // Kept only once they worked: a zone the service refuses is not there again after a reload.
     savePrefs();
-    clearAlert();
-    // A refused zone still in its field (being corrected) stays marked.
+    // A refused zone still in its field (being corrected) stays marked, and the page says which
+    // zone the figures are in.
     if ($('tz').value.trim() === requested.tz) $('tz').removeAttribute('aria-invalid');
+    if ($('tz').getAttribute('aria-invalid') === 'true')
+      showAlert(`The zone in the field was not accepted: showing ${describePeriod(requested)}.`);
+    else clearAlert();
     state.behind = meta.stale === true;
     renderLive();
     if (meta.stale === true) {
@@ -177,7 +210,7 @@ async function load() {
       setStatus(`Kept figures shown; trying again at ${clockTime(scheduleRetry(undefined))}`);
     } else {
       state.retryDelay = FIRST_RETRY_MS;
-      setStatus(`Updated ${clockTime(Date.now())}`);
+      setStatus(`Updated ${clockTime(state.loadedAt)}`);
     }
     // A live refetch still waiting has nothing left to fetch when this answer is as new.
     if (state.shownVersion >= state.wantedVersion) {
@@ -187,11 +220,15 @@ async function load() {
   } catch (error) {
     if (error?.name === 'AbortError') return;
     if (error?.isAuth) {
-      signOut(error.message);
+      signOut(capitalized(error.message));
       return;
     }
     if (error?.budget) state.budget = error.budget;
-    setStatus('');
+    // A refused period or zone leaves the figures on screen current; anything else leaves them behind.
+    const refused = error?.status === 400;
+    if (!state.shown) setStatus('');
+    else if (refused) setStatus(`Updated ${clockTime(state.loadedAt)}`);
+    else setStatus(`Figures shown are from ${clockTime(state.loadedAt)}`);
     const sentences = [
       error?.name === 'ApiError' ? error.message : 'The dashboard could not be shown. Try again.',
     ];
@@ -214,7 +251,7 @@ async function load() {
       }
     }
     if (error?.isTransient) sentences.push(`Trying again at ${clockTime(scheduleRetry(error.retryAfter))}.`);
-    state.behind = state.shown !== null;
+    state.behind = state.shown !== null && !refused;
     renderLive();
     showAlert(sentences.join(' '));
   } finally {
@@ -352,6 +389,7 @@ function signOut(reason) {
   state.chart?.destroy();
   state.chart = null;
   state.token = null;
+  state.last = null;
   tokenStore.clear();
   clearDashboard();
   setStatus('');
@@ -407,6 +445,18 @@ function init() {
   $('days').addEventListener('change', onControls);
   $('tz').addEventListener('change', onControls);
   if (typeof uPlot === 'undefined') showAlert('The chart library did not load; reload the page.');
+  void fetchServiceInfo().then(applyServiceInfo);
+  // Signing in or out in another tab of this page does the same here.
+  tokenStore.watch((token) => {
+    if (token === state.token) return;
+    if (token === null) {
+      if (state.token) signOut('You signed out in another tab.');
+      return;
+    }
+    state.token = token;
+    clearAlert();
+    enterDashboard();
+  });
   state.token = tokenStore.get();
   if (state.token) enterDashboard();
   else showSignIn();

@@ -4,7 +4,8 @@
 export const MISSING = '—';
 
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
-const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const moneyFormats = new Map();
+const currencyDigitsCache = new Map();
 const decimal = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 2 });
 const compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
 
@@ -17,9 +18,36 @@ export function formatInteger(value) {
   return isNumber(value) ? integer.format(value) : MISSING;
 }
 
-/** Money always has 2 decimals; amounts are in the service's base currency. */
-export function formatMoney(value) {
-  return isNumber(value) ? money.format(value) : MISSING;
+/** The decimals a currency is written with (JPY 0, KWD 3, EUR 2); 2 when unknown. */
+export function currencyDigits(currency) {
+  if (typeof currency !== 'string') return 2;
+  let digits = currencyDigitsCache.get(currency);
+  if (digits === undefined) {
+    try {
+      digits =
+        new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
+          .maximumFractionDigits ?? 2;
+    } catch {
+      digits = 2;
+    }
+    currencyDigitsCache.set(currency, digits);
+  }
+  return digits;
+}
+
+/** An amount with its currency's decimals (2 when no currency is given), without the code. */
+export function formatMoney(value, currency) {
+  if (!isNumber(value)) return MISSING;
+  const digits = currencyDigits(currency);
+  let format = moneyFormats.get(digits);
+  if (!format) {
+    format = new Intl.NumberFormat(undefined, {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
+    moneyFormats.set(digits, format);
+  }
+  return format.format(value);
 }
 
 /** Axis labels, where 12,345.67 would not fit: 12.3K. */

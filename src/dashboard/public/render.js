@@ -51,7 +51,7 @@ const KPIS = [
   { key: 'total_events', label: 'Events', format: formatInteger },
   { key: 'total_bookings', label: 'Bookings', format: formatInteger },
   { key: 'total_users', label: 'Users', format: formatInteger },
-  { key: 'total_revenue', label: 'Total revenue', format: formatMoney },
+  { key: 'total_revenue', label: 'Total revenue', format: formatMoney, money: true },
   {
     key: 'recent_bookings',
     label: 'Bookings, last 30 days',
@@ -62,6 +62,7 @@ const KPIS = [
     key: 'recent_revenue',
     label: 'Revenue, last 30 days',
     format: formatMoney,
+    money: true,
     growth: 'revenue_growth_rate',
   },
   { key: 'avg_capacity_utilization', label: 'Avg capacity utilization', format: formatPercent },
@@ -75,7 +76,7 @@ function kpiValue(key, text) {
   return value;
 }
 
-/** "EUR 12.50 · GBP 3.00": money in currencies other than the base one, never added to its total. */
+/** "EUR 12.50 · JPY 900": money in currencies other than the base one, never added to its total. */
 function otherCurrencies(amounts) {
   const entries = Object.entries(asObject(amounts));
   if (entries.length === 0) return null;
@@ -83,20 +84,26 @@ function otherCurrencies(amounts) {
     'p',
     { className: 'kpi__foot', 'data-kpi': 'other_currency_revenue' },
     'Not included: ',
-    entries.map(([currency, amount]) => `${currency} ${formatMoney(amount)}`).join(' · '),
+    entries.flatMap(([currency, amount], i) => [
+      i > 0 ? ' · ' : null,
+      h('span', { className: 'amount' }, `${currency} ${formatMoney(amount, currency)}`),
+    ]),
   );
 }
 
+/** " (USD)" after a money label, when the base currency is known. */
+const inCurrency = (currency) => (currency ? ` (${currency})` : '');
+
 /** KPI cards from overview.system_metrics; each value carries `data-kpi="<field>"`. */
-export function renderKpis(overview) {
+export function renderKpis(overview, currency) {
   const metrics = asObject(asObject(overview).system_metrics);
   byId('kpis').replaceChildren(
-    ...KPIS.map(({ key, label, format, growth }) =>
+    ...KPIS.map(({ key, label, format, money, growth }) =>
       h(
         'article',
         { className: 'kpi' },
-        h('h3', { className: 'kpi__label' }, label),
-        kpiValue(key, format(metrics[key])),
+        h('h3', { className: 'kpi__label' }, money ? `${label}${inCurrency(currency)}` : label),
+        kpiValue(key, format(metrics[key], currency)),
         growth
           ? h('p', { className: 'kpi__foot' }, growthBadge(metrics[growth], growth), ' vs previous 30 days')
           : null,
@@ -129,7 +136,7 @@ export function renderTrendSummary(trends, days) {
   byId('trend-summary').textContent = parts.join(' · ');
 }
 
-export function renderDailyTable(series) {
+export function renderDailyTable(series, currency) {
   byId('daily-rows').replaceChildren(
     ...asArray(series).map((row) =>
       h(
@@ -139,7 +146,7 @@ export function renderDailyTable(series) {
         h('td', { className: 'num' }, formatInteger(row.new_bookings)),
         h('td', { className: 'num' }, formatInteger(row.confirmed_bookings)),
         h('td', { className: 'num' }, formatInteger(row.cancelled_bookings)),
-        h('td', { className: 'num' }, formatMoney(row.total_revenue)),
+        h('td', { className: 'num' }, formatMoney(row.total_revenue, currency)),
       ),
     ),
   );
@@ -155,12 +162,12 @@ function bar(percent, className = '') {
 }
 
 function emptyRow(columns, text) {
-  return h('tr', {}, h('td', { colspan: columns, className: 'empty' }, text));
+  return h('tr', { role: 'row' }, h('td', { colspan: columns, className: 'empty', role: 'cell' }, text));
 }
 
 const RANK_FIELD = { bookings: 'booking_rank', revenue: 'revenue_rank', utilization: 'utilization_rank' };
 
-export function renderTopEvents(topEvents) {
+export function renderTopEvents(topEvents, currency) {
   const top = asObject(topEvents);
   const events = asArray(top.events);
   const sortBy = typeof top.sort_by === 'string' ? top.sort_by : 'bookings';
@@ -173,24 +180,36 @@ export function renderTopEvents(topEvents) {
       : events.map((event, index) =>
           h(
             'tr',
-            { 'data-event-id': event.event_id },
-            h('td', { className: 'num col-rank' }, formatInteger(event[rankField] ?? index + 1)),
-            h('th', { scope: 'row', className: 'event-name' }, String(event.event_name ?? '—')),
+            { 'data-event-id': event.event_id, role: 'row' },
             h(
               'td',
-              { className: 'col-category' },
-              h('span', { className: 'tag' }, String(event.category ?? '—')),
+              { className: 'num col-rank', role: 'cell' },
+              formatInteger(event[rankField] ?? index + 1),
             ),
-            h('td', { className: 'num' }, formatInteger(event.total_bookings)),
-            h('td', { className: 'num' }, formatMoney(event.total_revenue)),
+            h(
+              'th',
+              { scope: 'row', role: 'rowheader', className: 'event-name', dir: 'auto' },
+              String(event.event_name ?? '—'),
+            ),
             h(
               'td',
-              { className: 'col-util' },
+              { className: 'col-category', role: 'cell' },
+              h('span', { className: 'tag', dir: 'auto' }, String(event.category ?? '—')),
+            ),
+            h('td', { className: 'num col-bookings', role: 'cell' }, formatInteger(event.total_bookings)),
+            h(
+              'td',
+              { className: 'num col-revenue', role: 'cell' },
+              formatMoney(event.total_revenue, currency),
+            ),
+            h(
+              'td',
+              { className: 'col-util', role: 'cell' },
               h(
                 'span',
                 { className: 'util' },
                 bar(event.capacity_utilization),
-                formatPercent(event.capacity_utilization),
+                h('span', { className: 'util__value' }, formatPercent(event.capacity_utilization)),
               ),
             ),
           ),
@@ -213,7 +232,11 @@ function eventList(title, events, valueOf, emptyText) {
             h(
               'li',
               {},
-              h('span', { className: 'mini-list__name' }, String(event.event_name ?? '—')),
+              h(
+                'span',
+                { className: 'mini-list__name', dir: 'auto', title: String(event.event_name ?? '') },
+                String(event.event_name ?? '—'),
+              ),
               valueOf(event),
             ),
           ),
@@ -282,14 +305,18 @@ export function renderCapacity(capacity) {
   );
 }
 
-export function renderRevenue(revenue, days) {
+export function renderRevenue(revenue, days, currency) {
   const r = asObject(revenue);
-  byId('revenue-sub').textContent = `Last ${days} days`;
+  byId('revenue-sub').textContent = `Last ${days} days${currency ? ` · ${currency}` : ''}`;
   byId('revenue').replaceChildren(
     h(
       'p',
       { className: 'figure' },
-      h('span', { className: 'figure__value', 'data-figure': 'total_revenue' }, formatMoney(r.total_revenue)),
+      h(
+        'span',
+        { className: 'figure__value', 'data-figure': 'total_revenue' },
+        formatMoney(r.total_revenue, currency),
+      ),
       h('span', { className: 'figure__label' }, 'net revenue in the period'),
     ),
     h(
@@ -299,7 +326,7 @@ export function renderRevenue(revenue, days) {
         'div',
         {},
         h('dt', {}, 'Per day'),
-        h('dd', { className: 'num' }, formatMoney(r.average_daily_revenue)),
+        h('dd', { className: 'num' }, formatMoney(r.average_daily_revenue, currency)),
       ),
       h(
         'div',
@@ -315,8 +342,8 @@ export function renderRevenue(revenue, days) {
         h(
           'span',
           { className: 'num' },
-          formatMoney(e.revenue),
-          h('small', {}, ` avg ${formatMoney(e.avg_booking_value)}`),
+          formatMoney(e.revenue, currency),
+          h('small', {}, ` avg ${formatMoney(e.avg_booking_value, currency)}`),
         ),
       'No revenue yet.',
     ),
