@@ -1,7 +1,8 @@
 /**
  * Command line: `start [--role api|worker|all]`, `migrate`, `token [--role admin] [--user-id N]
  * [--minutes N] [--type access|refresh]`, `rebuild [--force]`, `reconcile`, `help`. Exits 64 with the
- * usage on a bad command line, 78 on bad configuration, 1 on any other failure.
+ * usage on a bad command line, 78 on bad configuration, 3 when `rebuild` refuses a pruned event log
+ * (or `reconcile` cannot verify), 2 when `reconcile` finds drift, 1 on any other failure.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import closeWithGrace from 'close-with-grace';
@@ -14,7 +15,7 @@ import { createDeps, openDatabase } from '../deps.ts';
 import type { Consumer } from '../ingest/consumer.ts';
 import { everyFigureChanged } from '../ingest/entry.ts';
 import { createPubSubConsumer } from '../ingest/pubsub-consumer.ts';
-import { rebuildAggregates } from '../ingest/rebuild.ts';
+import { IncompleteLogError, rebuildAggregates } from '../ingest/rebuild.ts';
 import { reconcile } from '../ingest/reconcile.ts';
 import { startRetention } from '../ingest/retention.ts';
 import { createStreamConsumer } from '../ingest/stream-consumer.ts';
@@ -26,6 +27,9 @@ import { migrateToLatest } from '../store/migrate.ts';
 import { storeId } from '../store/read.repository.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+/** A stop signal again within this long is the same request, delivered twice (see start). */
+const REPEATED_SIGNAL_MS = 1_000;
 
 /**
  * Tells the running instances, through Redis when there is one, that a rebuild from the command
@@ -92,15 +96,43 @@ async function start(config: Config): Promise<void> {
       : () => undefined;
   for (const c of Object.values(consumers)) c.start();
   // Installed once everything it stops exists (no await since the consumers started).
-  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
-    shuttingDown = true;
-    if (err) logger.error({ err }, 'shutting down after an error');
-    else logger.info({ signal }, 'shutting down: finishing the batch in flight');
-    stopRetention();
-    await Promise.all(Object.values(consumers).map((c) => c.stop()));
-    await app.close();
-    await deps.close();
-  });
+  let stopSignal: { signal: NodeJS.Signals; at: number } | undefined;
+  const grace = closeWithGrace(
+    {
+      delay: SHUTDOWN_GRACE_MS,
+      // The stop signals are handled below; close-with-grace keeps the errors and the rest.
+      skip: [...STOP_SIGNALS],
+      logger: { error: (error: unknown) => logger.error({ err: error }, 'shutdown failed') },
+      onTimeout: (delay) =>
+        logger.error({ delay_ms: delay }, 'shutdown took too long: exiting without finishing'),
+      onSecondError: (error) => logger.error({ err: error }, 'another error while shutting down: exiting'),
+    },
+    async ({ err }) => {
+      shuttingDown = true;
+      if (err) logger.error({ err }, 'shutting down after an error');
+      else logger.info({ signal: stopSignal?.signal }, 'shutting down: finishing the batch in flight');
+      stopRetention();
+      await Promise.all(Object.values(consumers).map((c) => c.stop()));
+      await app.close();
+      await deps.close();
+      logger.info('shut down');
+    },
+  );
+  // A listener stays on each stop signal for good, so none ever gets its default action (the end of
+  // the process, mid-batch). One signal often comes twice: a terminal's Ctrl-C, or a kill of the
+  // process group, reaches npm and the service both, and npm passes its copy on. A repeat within a
+  // second is that same request; a later one is someone insisting, and ends the process at once.
+  for (const signal of STOP_SIGNALS) {
+    process.on(signal, () => {
+      if (stopSignal === undefined) {
+        stopSignal = { signal, at: Date.now() };
+        grace.close();
+      } else if (Date.now() - stopSignal.at > REPEATED_SIGNAL_MS) {
+        logger.warn({ signal }, 'stop asked again: exiting now, without finishing the batch in flight');
+        process.exit(1);
+      }
+    });
+  }
   if (config.jwt.generated) {
     logger.info(
       { secretFile: `${config.dataDir}/jwt-secret` },
@@ -159,7 +191,8 @@ function optionsOf(
 
 async function main(): Promise<void> {
   const [command = 'start', ...rest] = process.argv.slice(2);
-  if (command === 'help' || command === '--help' || command === '-h') {
+  // Asking for help anywhere on the line (`npm run token -- --help`) gets it.
+  if ([command, ...rest].some((arg) => arg === 'help' || arg === '--help' || arg === '-h')) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
@@ -177,11 +210,12 @@ async function main(): Promise<void> {
       return start(loadConfig(env, values.role ? { role: values.role as Role } : {}));
     case 'migrate': {
       const config = loadConfig(env);
-      const logger = createLogger(config.logLevel);
+      const logger = operatorLogger(config);
       const database = await openDatabase(config, logger);
       const result = await migrateToLatest(database.db);
       for (const r of result.results ?? [])
         logger.info({ migration: r.migrationName, status: r.status }, 'migration');
+      if (!result.error && (result.results ?? []).length === 0) logger.info('the schema is up to date');
       await database.close();
       if (result.error) throw result.error instanceof Error ? result.error : new Error('migration failed');
       return;
@@ -208,7 +242,7 @@ async function main(): Promise<void> {
     }
     case 'rebuild': {
       const config = loadConfig(env);
-      const logger = createLogger(config.logLevel);
+      const logger = operatorLogger(config);
       const database = await openDatabase(config, logger);
       const report = await rebuildAggregates({
         db: database.db,
@@ -223,7 +257,7 @@ async function main(): Promise<void> {
     }
     case 'reconcile': {
       const config = loadConfig(env);
-      const logger = createLogger(config.logLevel);
+      const logger = operatorLogger(config);
       const database = await openDatabase(config, logger);
       const report = await reconcile({ db: database.db, config });
       process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -234,6 +268,11 @@ async function main(): Promise<void> {
       return;
     }
   }
+}
+
+/** An operator command's log lines go to stderr: stdout carries its report (JSON) alone. */
+function operatorLogger(config: Config): Logger {
+  return createLogger(config.logLevel, pino.destination({ fd: 2, sync: true }));
 }
 
 /**
@@ -250,6 +289,11 @@ main().catch((error: unknown) => {
   if (error instanceof UsageError) {
     process.stderr.write(`${error.message}\n${USAGE}\n`);
     process.exit(64);
+  }
+  // Not a failure: the command refused, saying how to go on (`--force`); a job can tell it apart.
+  if (error instanceof IncompleteLogError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(3);
   }
   const message = error instanceof Error ? error.message : String(error);
   logFatal(error instanceof ConfigError ? message : `fatal: ${message}`);

@@ -3,7 +3,7 @@
  * key is reported in one error so an operator fixes them all at once.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { isValidTimeZone } from '../aggregate/time.ts';
@@ -211,6 +211,27 @@ function isOrigin(text: string): boolean {
   }
 }
 
+/**
+ * Embedded mode keeps its database (and a generated secret) under DATA_DIR: it must be a directory
+ * this process can write, or one it can create.
+ */
+function dataDirProblem(dataDir: string): string | undefined {
+  let existing = dataDir;
+  while (!existsSync(existing)) {
+    const parent = path.dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  try {
+    if (!statSync(existing).isDirectory())
+      return `DATA_DIR ${dataDir} cannot be a directory: ${existing} is a file`;
+    accessSync(existing, constants.W_OK | constants.X_OK);
+    return undefined;
+  } catch {
+    return `DATA_DIR ${dataDir} is not writable by this process (the embedded database and its secret are kept there)`;
+  }
+}
+
 /** Embedded mode without JWT_SECRET: generate one once and keep it under DATA_DIR. */
 function embeddedSecret(dataDir: string): { secret: string; createdNow: boolean } {
   const file = path.join(dataDir, 'jwt-secret');
@@ -231,15 +252,13 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
   if (!['HS256', 'HS384', 'HS512'].includes(algorithm)) {
     r.problems.push(`JWT_ALGORITHM must be one of HS256, HS384, HS512 (got "${algorithm}")`);
   }
-  let secret = r.optional('JWT_SECRET');
-  let generated = false;
-  let createdNow = false;
+  const secret = r.optional('JWT_SECRET');
   if (databaseUrl) {
     if (!secret) r.problems.push('JWT_SECRET is required when an external database is configured');
     else if (Buffer.byteLength(secret) < 32) r.problems.push('JWT_SECRET must be at least 32 bytes');
-  } else if (!secret) {
-    ({ secret, createdNow } = embeddedSecret(dataDir));
-    generated = true;
+  } else {
+    const problem = dataDirProblem(dataDir);
+    if (problem) r.problems.push(problem);
   }
 
   const reportingTimezone = r.str('REPORTING_TIMEZONE', 'UTC');
@@ -290,8 +309,8 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
       secret: secret ?? '',
       algorithm: algorithm as JwtAlgorithm,
       expiryMinutes: r.int('JWT_EXPIRY_MINUTES', 30, 1, 7 * 24 * 60),
-      generated,
-      createdNow,
+      generated: false,
+      createdNow: false,
     },
     corsOrigins,
     cacheTtlSeconds: r.int('ANALYTICS_CACHE_TTL', 300, 0, 86_400),
@@ -312,7 +331,13 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
     consumerName: r.str('CONSUMER_NAME', `${process.pid}-${randomBytes(3).toString('hex')}`),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return Object.freeze(config);
+  // Only once everything else is known good: a bad configuration leaves nothing behind.
+  if (databaseUrl || secret) return Object.freeze(config);
+  const own = embeddedSecret(dataDir);
+  return Object.freeze({
+    ...config,
+    jwt: { ...config.jwt, secret: own.secret, generated: true, createdNow: own.createdNow },
+  });
 }
 
 /** What /info may show: no secret, no password. */

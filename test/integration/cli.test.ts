@@ -16,11 +16,13 @@ const cli = (...args: string[]) =>
   runCli(args, { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dataDir });
 
 describe('the command line', () => {
-  it('prints its usage on help', async () => {
-    const help = await cli('--help');
-    expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^usage: npm start/);
-    expect(help.stdout).toMatch(/npm run rebuild \[-- --force\]/);
+  it('prints its usage on help, also asked after a command', async () => {
+    for (const args of [['--help'], ['help'], ['token', '--help'], ['rebuild', '-h']]) {
+      const help = await cli(...args);
+      expect(help.code, args.join(' ')).toBe(0);
+      expect(help.stdout).toMatch(/^usage: npm start/);
+      expect(help.stdout).toMatch(/npm run rebuild \[-- --force\]/);
+    }
   });
 
   it.each([

@@ -136,3 +136,48 @@ it('stops when `npm start` itself is told to stop, as an orchestrator running it
     rmSync(dataDir, { recursive: true, force: true });
   }
 }, 90_000);
+
+it('drains and exits 0 when a stop signal reaches npm and the service both (Ctrl-C, a kill of the process group)', async () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-group-signal-'));
+    const port = await freePort();
+    // A process group of its own, as a terminal or a service manager gives it.
+    const npm = spawn('npm', ['start'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        DATA_DIR: dataDir,
+        PORT: String(port),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(
+        'the service under npm to answer',
+        () =>
+          fetch(`http://127.0.0.1:${port}/health/ready`).then(
+            (r) => (r.ok ? true : undefined),
+            () => undefined,
+          ),
+        60_000,
+      );
+      process.kill(-(npm.pid as number), signal);
+      expect(await exited, `${signal}: ${output}`).toBe(0);
+      expect(output).toContain('"msg":"shut down"');
+      expect(output).not.toMatch(/stop asked again|second SIG/);
+    } finally {
+      try {
+        process.kill(-(npm.pid as number), 'SIGKILL');
+      } catch {
+        // The group is gone.
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+}, 150_000);

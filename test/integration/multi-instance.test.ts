@@ -144,10 +144,11 @@ describe('a rebuild run from the command line', () => {
         DATABASE_URL: a.database?.url ?? '',
         REDIS_URL,
         JWT_SECRET: TEST_SECRET,
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
       });
       expect(run.code).toBe(0);
-      const report = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { data_version: number };
+      // The report alone on stdout, whatever is logged (on stderr).
+      const report = JSON.parse(run.stdout) as { data_version: number };
       const heard = await waitFor(
         'the change of the rebuild',
         async () => stream.events.find((e) => e.data.data_version === report.data_version),

@@ -4,7 +4,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTimeout } from '../../src/platform/deadline.ts';
 import { pruneEventLog } from '../../src/store/maintenance.repository.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, TEST_SECRET, type TestApp } from '../helpers/app.ts';
+import { runCli } from '../helpers/cli.ts';
 import { getData, ingestHttp, loadCases } from '../helpers/conformance.ts';
 
 const c = loadCases().find((x) => x.name === '04-updates-deletes');
@@ -96,6 +97,17 @@ describe('operations on the event log', () => {
     const refused = await post('/api/v1/analytics/rebuild');
     expect(refused.statusCode).toBe(409);
     expect(refused.json<{ detail: string }>().detail).toMatch(/pruned/);
+    // The command line refuses the same way, with a code of its own (not a crash's 1).
+    const cli = await runCli(['rebuild'], {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      DATABASE_URL: t.database?.url ?? '',
+      JWT_SECRET: TEST_SECRET,
+    });
+    expect(cli.code).toBe(3);
+    expect(cli.stderr).toMatch(/pruned .*npm run rebuild -- --force/);
+    expect(cli.stderr).not.toMatch(/fatal|\n\s+at /);
+    expect(cli.stdout).toBe('');
     const health = (await t.app.inject({ method: 'GET', url: '/health' })).json<{
       event_log: { rebuild_complete: boolean; payloads_pruned_before: string | null };
     }>();

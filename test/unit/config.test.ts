@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -55,6 +55,26 @@ describe('configuration', () => {
     expect(problems.join('\n')).toMatch(/REPORTING_TIMEZONE/);
     expect(problems.join('\n')).toMatch(/JWT_ALGORITHM/);
     expect(problems.join('\n')).toMatch(/CORS_ORIGINS/);
+  });
+
+  it('reports a DATA_DIR the embedded store cannot use with the other bad keys, and writes nothing', () => {
+    const file = path.join(tempDir(), 'a-file');
+    writeFileSync(file, '');
+    const problems = problemsOf({ DATA_DIR: path.join(file, 'data'), PORT: 'eighty', LOG_LEVEL: 'loud' });
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).toMatch(/DATA_DIR .* is a file/);
+    // A bad configuration leaves no generated secret behind.
+    const dir = tempDir();
+    expect(problemsOf({ DATA_DIR: dir, PORT: 'eighty' })).toHaveLength(1);
+    expect(existsSync(path.join(dir, 'jwt-secret'))).toBe(false);
+    // An external database does not use DATA_DIR.
+    expect(
+      problemsOf({
+        DATA_DIR: path.join(file, 'data'),
+        DATABASE_URL: 'postgres://localhost/x',
+        JWT_SECRET: 'x'.repeat(32),
+      }),
+    ).toEqual([]);
   });
 
   it('refuses the worker role without Redis, which it would have nothing to consume from', () => {
