@@ -10,6 +10,7 @@ import type { Config } from '../platform/config.ts';
 import { withTimeout } from '../platform/deadline.ts';
 import { Outage, Wakeup, connected, errorMessage, type Consumer } from './consumer.ts';
 import type { IngestItem, Pipeline } from './pipeline.ts';
+import { trimAcknowledged } from './stream-trim.ts';
 import { claimedEntries, entryText, groupInfo, readEntries, type StreamEntry } from './stream-replies.ts';
 
 export interface StreamConsumerDeps {
@@ -19,9 +20,13 @@ export interface StreamConsumerDeps {
   logger: Logger;
   /** Entries pending longer than this on another consumer are taken over (default 30 s). */
   claimIdleMs?: number;
+  /** How often acknowledged entries are trimmed from the stream (default a minute). */
+  trimEveryMs?: number;
 }
 
 const MAX_BLOCK_MS = 1_000;
+/** How often entries every group is done with are trimmed from the stream (stream-trim.ts). */
+const TRIM_EVERY_MS = 60_000;
 const INFO_EVERY_MS = 1_000;
 const INFO_TIMEOUT_MS = 1_000;
 
@@ -57,6 +62,7 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
   let pending: number | null = 0;
   /** Whether the last XINFO answered: lag and pending are Redis's figures, not a guess. */
   let infoRead = false;
+  let trimAt = Date.now() + (deps.trimEveryMs ?? TRIM_EVERY_MS);
 
   async function createGroup(): Promise<void> {
     try {
@@ -81,6 +87,18 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
       lag = null;
       pending = null;
       infoRead = false;
+    }
+  }
+
+  async function trimIfDue(): Promise<void> {
+    if (Date.now() < trimAt) return;
+    trimAt = Date.now() + (deps.trimEveryMs ?? TRIM_EVERY_MS);
+    try {
+      const removed = await withTimeout(trimAcknowledged(redis, key), INFO_TIMEOUT_MS);
+      if (removed > 0) log.debug({ removed }, 'trimmed entries every group has acknowledged');
+    } catch (error) {
+      // Housekeeping only: the stream is trimmed at the next turn that works.
+      log.debug({ err: errorMessage(error) }, 'could not trim the stream');
     }
   }
 
@@ -189,6 +207,7 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
   async function loop(connection: Redis): Promise<void> {
     while (!stopping) {
       await refreshInfo();
+      await trimIfDue();
       try {
         if (await step(connection)) outage.succeeded();
       } catch (error) {

@@ -72,3 +72,29 @@ export function groupInfo(
   }
   return undefined;
 }
+
+/** Every group of an XINFO GROUPS reply: its name, its pending count and the last id it was given. */
+export function allGroups(reply: unknown): { name: string; pending: number; lastDelivered: string }[] {
+  if (!Array.isArray(reply)) return [];
+  return reply.flatMap((raw) => {
+    const info = Array.isArray(raw) ? toFields(raw) : toFields(raw as object);
+    const name = info?.get('name');
+    const lastDelivered = info?.get('last-delivered-id');
+    if (name === undefined || lastDelivered === undefined) return [];
+    return [{ name, pending: Number(info?.get('pending') ?? 0), lastDelivered }];
+  });
+}
+
+/** The smallest pending id of an XPENDING summary reply (`[count, smallest, greatest, consumers]`). */
+export function smallestPending(reply: unknown): string | undefined {
+  if (!Array.isArray(reply) || Number(reply[0] ?? 0) === 0) return undefined;
+  return reply[1] === null || reply[1] === undefined ? undefined : String(reply[1]);
+}
+
+/** Stream ids (`ms-seq`) compared as the stream orders them. */
+export function compareIds(a: string, b: string): number {
+  const [am = 0n, as = 0n] = a.split('-').map((part) => BigInt(part));
+  const [bm = 0n, bs = 0n] = b.split('-').map((part) => BigInt(part));
+  if (am !== bm) return am < bm ? -1 : 1;
+  return as === bs ? 0 : as < bs ? -1 : 1;
+}

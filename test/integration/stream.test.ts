@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/ingest/consumer.ts';
 import type { Pipeline } from '../../src/ingest/pipeline.ts';
 import { createStreamConsumer } from '../../src/ingest/stream-consumer.ts';
+import { readEntries } from '../../src/ingest/stream-replies.ts';
 import { waitFor, when } from '../helpers/db.ts';
 import {
   countBookings,
@@ -266,5 +267,54 @@ describe('stream consumer', () => {
     expect(stopping.stats().running).toBe(false);
     expect(await totals(db)).toMatchObject({ processed: 4 });
     expect(await pendingCount(key)).toBe(0);
+  });
+
+  it('trims only the entries every consumer group on the stream has been given and has acknowledged', async () => {
+    const { db, pipeline } = await harness.freshPipeline();
+    const key = newStream();
+    const created = eventCreated(event);
+    await add(
+      key,
+      Array.from({ length: 300 }, () => created),
+    );
+    // Another service's group on the same stream, which has read nothing yet.
+    await redis.call('XGROUP', ['CREATE', key, 'other', '0']);
+    const trimming = createStreamConsumer({
+      redis,
+      pipeline,
+      config: { streamKey: key, consumerGroup: GROUP, consumerName: 'trim', batchSize: 100 },
+      logger: silentLogger,
+      trimEveryMs: 50,
+    });
+    consumers.push(trimming);
+    trimming.start();
+    await totalsWhen(db, '300 handled', (t) => t.processed + t.duplicates === 300);
+    await pendingWhen(key, 0);
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
+    await settle();
+    // The other group still needs everything.
+    expect(await redis.xlen(key)).toBe(300);
+
+    // It reads 250 entries: read but not acknowledged, they are still needed.
+    const ids = readEntries(
+      await redis.call('XREADGROUP', ['GROUP', 'other', 'o1', 'COUNT', '250', 'STREAMS', key, '>']),
+    ).map((entry) => entry.id);
+    expect(ids).toHaveLength(250);
+    await settle();
+    expect(await redis.xlen(key)).toBe(300);
+
+    // Acknowledged, what precedes the 250th entry may go; it and what follows stay.
+    await redis.call('XACK', [key, 'other', ...ids]);
+    const last = ids.at(-1) as string;
+    await waitFor(
+      'the stream to be trimmed',
+      when(
+        () => redis.xlen(key),
+        (n) => n < 300,
+      ),
+      5_000,
+    );
+    expect(await redis.xlen(key)).toBeGreaterThanOrEqual(51);
+    expect((await redis.xrange(key, last, '+')).length).toBe(51);
   });
 });
