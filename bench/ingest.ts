@@ -106,7 +106,14 @@ async function runStream(
   // A group of its own per run, so a batch size named twice is measured twice (not read from an empty group).
   const group = `bench-${++runs}-${batchSize}`;
   const config = { streamKey, consumerGroup: group, consumerName: 'bench', batchSize };
-  const consumer = createStreamConsumer({ redis, pipeline: measured.pipeline, config, logger });
+  // Never trimmed: every batch size reads the same entries, through a group of its own.
+  const consumer = createStreamConsumer({
+    redis,
+    pipeline: measured.pipeline,
+    config,
+    logger,
+    trimEveryMs: Number.POSITIVE_INFINITY,
+  });
   const profile = args.profile ? profileQueries() : undefined;
   try {
     const cpuBefore = process.cpuUsage();
