@@ -152,6 +152,7 @@ describe('dashboard page', () => {
     expect(labels).toContain('Bookings');
     expect(await text('#top-table thead .col-revenue')).toBe('Revenue (USD)');
     expect(await text('#revenue-sub')).toBe('Last 30 days · USD');
+    expect(await text('#meta-as-of')).toMatch(/ \(UTC\)$/);
   });
 
   it('gives an event’s name a line of its own on a phone instead of squeezing it beside the figures', async () => {

@@ -144,7 +144,7 @@ function fillTimeZones() {
 function render(data, meta) {
   state.last = { data, meta };
   const currency = state.info.baseCurrency;
-  renderMeta(meta);
+  renderMeta(meta, state.shown?.tz || state.info.reportingZone);
   renderKpis(data.overview, currency);
   renderTrendSummary(data.booking_trends, state.days);
   const series = Array.isArray(data.daily_analytics?.series) ? data.daily_analytics.series : [];

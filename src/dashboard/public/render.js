@@ -113,12 +113,14 @@ export function renderKpis(overview, currency) {
   );
 }
 
-export function renderMeta(meta) {
+/** `zone`: the zone the figures' days are in, named after the date when known. */
+export function renderMeta(meta, zone) {
   const generated = byId('meta-generated');
   generated.textContent = formatTimestamp(meta.generated_at);
   if (typeof meta.generated_at === 'string') generated.setAttribute('datetime', meta.generated_at);
   else generated.removeAttribute('datetime');
-  byId('meta-as-of').textContent = typeof meta.as_of === 'string' ? formatDate(meta.as_of) : '—';
+  byId('meta-as-of').textContent =
+    typeof meta.as_of === 'string' ? `${formatDate(meta.as_of)}${zone ? ` (${zone})` : ''}` : '—';
   byId('meta-version').textContent = formatInteger(meta.data_version);
   byId('meta-stale').hidden = meta.stale !== true;
 }
