@@ -63,7 +63,14 @@ async function withRetry<T>(
     try {
       return await attempt();
     } catch (error) {
-      if (i >= tries || !retryable(error)) throw error;
+      if (!retryable(error)) throw error;
+      if (i >= tries)
+        throw new Error(
+          `${what} still not reachable after ${i} tries; giving up: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       logger.warn({ attempt: i, err: (error as Error).message }, `${what} not reachable yet; retrying`);
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 5_000);

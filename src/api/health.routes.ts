@@ -34,6 +34,22 @@ export interface HealthOptions {
 
 type Check = { status: 'up' | 'down' | 'disabled'; latency_ms?: number; detail?: string };
 
+/** What a process of each role does when Redis is out of reach. */
+const REDIS_DOWN: Record<Config['role'], string> = {
+  all: 'redis unreachable: serving from PostgreSQL, stream paused',
+  api: 'redis unreachable: serving from PostgreSQL, live updates local to this instance',
+  worker: 'redis unreachable: stream and channels paused',
+};
+
+/** What a process of each role serves: a worker has no API (and so no CSV, SSE or HTTP ingest). */
+const CONSUMING = ['redis-stream', 'redis-pubsub', 'cloudevents'];
+const SERVING = ['http-ingest', 'cloudevents', 'per-request-timezone', 'csv', 'sse', 'rebuild'];
+const FEATURES: Record<Config['role'], string[]> = {
+  all: [...new Set([...CONSUMING, ...SERVING])],
+  api: SERVING,
+  worker: CONSUMING,
+};
+
 /** Every dependency call /health makes answers within this, so the probe fits an orchestrator's budget. */
 const PROBE_MS = 2_000;
 
@@ -93,7 +109,7 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
       if (breaker && breaker.state !== 'closed')
         reasons.push(`database reads paused by the circuit breaker (${breaker.state})`);
     }
-    if (redis.status === 'down') reasons.push('redis unreachable: serving from PostgreSQL, stream paused');
+    if (redis.status === 'down') reasons.push(REDIS_DOWN[opts.config.role]);
     for (const [name, c] of Object.entries(consumers))
       if (c.lastError) reasons.push(`${name} consumer: ${c.lastError}`);
     if (reconciled?.status === 'drift') {
@@ -184,16 +200,7 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
       service: 'evently-analytics',
       version: opts.version,
       node: process.version,
-      features: [
-        'redis-stream',
-        'redis-pubsub',
-        'http-ingest',
-        'cloudevents',
-        'per-request-timezone',
-        'csv',
-        'sse',
-        'rebuild',
-      ],
+      features: FEATURES[opts.config.role],
       build: { started_at: new Date(opts.startedAt).toISOString() },
       configuration: configSummary(opts.config),
     }),

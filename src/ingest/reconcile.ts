@@ -272,7 +272,9 @@ export function reconcileCheck(state: ReconcileState, prunedBefore: string | nul
   if (last?.drift) return { ...last, status: 'drift' };
   if (prunedBefore !== null) {
     return {
-      ...last,
+      // A run since the pruning is the one to show; one from before it compared, and belongs under
+      // last_verified, not beside "unverifiable".
+      ...(last?.comparable === false ? last : {}),
       // Whatever the last run could do, nothing can be compared now.
       comparable: false,
       status: 'unverifiable',

@@ -211,6 +211,16 @@ function isOrigin(text: string): boolean {
   }
 }
 
+/** HOST: an IP address, or a host name (RFC 1123: its last label is not all digits, so `999.1.1.1` is neither). */
+function hostFrom(r: Reader): string {
+  const host = r.str('HOST', '0.0.0.0');
+  const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+  const labels = host.split('.');
+  const name = host.length <= 253 && labels.every((l) => label.test(l)) && !/^\d+$/.test(labels.at(-1) ?? '');
+  if (isIP(host) === 0 && !name) r.problems.push(`HOST must be an IP address or a host name (got "${host}")`);
+  return host;
+}
+
 /**
  * Embedded mode keeps its database (and a generated secret) under DATA_DIR: it must be a directory
  * this process can write, or one it can create.
@@ -300,7 +310,7 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
 
   const config: Config = {
     role: roleRaw as Role,
-    host: r.str('HOST', '0.0.0.0'),
+    host: hostFrom(r),
     port: r.int('PORT', 8003, 0, 65535),
     databaseUrl,
     redisUrl,

@@ -74,6 +74,9 @@ describe('the worker role', () => {
       expect((await t.app.inject({ method: 'GET', url })).statusCode, url).toBe(200);
     for (const url of [`${BASE}/system`, '/docs', '/openapi.json', '/'])
       expect((await get(t, url)).statusCode, url).toBe(404);
+    // Its /info lists what it does, not what the API does.
+    const info = (await t.app.inject({ method: 'GET', url: '/info' })).json<{ features: string[] }>();
+    expect(info.features).toEqual(['redis-stream', 'redis-pubsub', 'cloudevents']);
   });
 });
 

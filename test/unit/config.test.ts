@@ -77,6 +77,16 @@ describe('configuration', () => {
     ).toEqual([]);
   });
 
+  it('takes HOST as an IP address or a host name, and refuses anything else with the rest', () => {
+    for (const host of ['0.0.0.0', '127.0.0.1', '::', '::1', 'localhost', 'api-1.internal.example'])
+      expect(problemsOf({ DATA_DIR: tempDir(), HOST: host }), host).toEqual([]);
+    for (const host of ['999.1.1.1', '10.0.0', 'bad host', '-x.example', 'x..y', 'a_b']) {
+      const problems = problemsOf({ DATA_DIR: tempDir(), HOST: host, PORT: 'eighty' });
+      expect(problems, host).toHaveLength(2);
+      expect(problems.join('\n')).toMatch(/HOST must be an IP address or a host name/);
+    }
+  });
+
   it('refuses the worker role without Redis, which it would have nothing to consume from', () => {
     expect(problemsOf({ DATA_DIR: tempDir(), ROLE: 'worker' }).join('\n')).toMatch(
       /worker role .*\(REDIS_URL\)/,
