@@ -12,7 +12,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { analyticsRoutes } from './api/analytics.routes.ts';
-import { DomainError, problemType, type Problem } from './api/errors.ts';
+import { DomainError, problemType, UnsupportedMediaTypeError, type Problem } from './api/errors.ts';
 import { healthRoutes, type ConsumerStats } from './api/health.routes.ts';
 import metricsRoutes, { UNMATCHED_ROUTE } from './api/metrics.routes.ts';
 import { createMethodIndex } from './api/allowed-methods.ts';
@@ -56,11 +56,19 @@ function validationDetail(error: FastifyError, schema: FastifySchema | undefined
   if (!first) return 'the request is invalid';
   const params = first.params;
   if (first.keyword === 'additionalProperties') {
-    return `unknown parameter "${String(params.additionalProperty)}"`;
+    const unknown = String(params.additionalProperty);
+    // CSV is offered by list and series endpoints only (api.md); say so rather than "unknown".
+    return unknown === 'format'
+      ? 'format is not taken here: CSV is offered by the list and series endpoints only'
+      : `unknown parameter "${unknown}"`;
   }
   const where = error.validationContext ?? 'request';
-  if (where === 'body')
-    return `body${first.instancePath.replaceAll('/', '.')} ${first.message ?? 'is invalid'}`;
+  if (where === 'body') {
+    const field = `body${first.instancePath.replaceAll('/', '.')}`;
+    if (first.keyword === 'maxItems') return `${field} may hold at most ${String(params.limit)} items`;
+    if (first.keyword === 'minItems') return `${field} must hold at least ${String(params.limit)} item(s)`;
+    return `${field} ${first.message ?? 'is invalid'}`;
+  }
   const name =
     first.instancePath.split('/').filter(Boolean)[0] ??
     (typeof params.missingProperty === 'string' ? params.missingProperty : 'body');
@@ -190,11 +198,13 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       detail =
         status === 413
           ? 'the request body is too large'
-          : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-            ? 'the request body is empty, but its Content-Type says JSON'
-            : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(error.message)
-              ? 'the request body is not valid JSON'
-              : error.message.replace(/\s+at .*/s, '');
+          : status === 415
+            ? `the request body must be application/json (got ${request.headers['content-type'] ?? 'no Content-Type'})`
+            : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+              ? 'the request body is empty, but its Content-Type says JSON'
+              : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(error.message)
+                ? 'the request body is not valid JSON'
+                : error.message.replace(/\s+at .*/s, '');
     }
     if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed');
     else if (status === 503) request.log.warn({ err: error }, 'dependency unavailable');
@@ -329,17 +339,16 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(
     async (api) => {
       await api.register(adminAuth, { verifier: deps.verifier });
-      // After the token check: a caller without one learns nothing about the body rules.
+      // A POST that reads no body (cache/clear, rebuild, reconcile, a retry, a user's status)
+      // takes whatever an HTTP client sends with it (a form's type, text) and ignores it; the
+      // routes that read one (ingest) keep their own parser and refuse any other type (415).
+      api.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));
+      // After the token check: a caller without one learns nothing about the body rules. Only
+      // routes that read a body (and document 415) look at how it is encoded.
       api.addHook('preParsing', (request, _reply, payload, done) => {
         const encoding = request.headers['content-encoding']?.trim().toLowerCase();
-        if (encoding && encoding !== 'identity') {
-          done(
-            new DomainError(
-              415,
-              'Unsupported Media Type',
-              'send the request body uncompressed (no Content-Encoding)',
-            ),
-          );
+        if (request.routeOptions.schema?.body !== undefined && encoding && encoding !== 'identity') {
+          done(new UnsupportedMediaTypeError('send the request body uncompressed (no Content-Encoding)'));
           return;
         }
         done(null, payload);

@@ -38,6 +38,12 @@ export class ConflictError extends DomainError {
   }
 }
 
+export class UnsupportedMediaTypeError extends DomainError {
+  constructor(detail: string) {
+    super(415, 'Unsupported Media Type', detail);
+  }
+}
+
 export class ForbiddenError extends DomainError {
   constructor(detail: string) {
     super(403, 'Forbidden', detail);

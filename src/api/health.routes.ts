@@ -200,7 +200,8 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
       service: 'evently-analytics',
       version: opts.version,
       node: process.version,
-      features: FEATURES[opts.config.role],
+      // Embedded (no Redis), nothing is consumed from Redis.
+      features: FEATURES[opts.config.role].filter((f) => opts.redis || !f.startsWith('redis-')),
       build: { started_at: new Date(opts.startedAt).toISOString() },
       configuration: configSummary(opts.config),
     }),

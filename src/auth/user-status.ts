@@ -4,6 +4,7 @@
  * reloads its list before answering, and a `users` notice on the bus makes every other instance
  * reload within moments (each also reloads every second on its own).
  */
+import { ConflictError } from '../api/errors.ts';
 import type { Bus } from '../platform/bus.ts';
 import type { Db } from '../platform/db.ts';
 import { overrideUserStatus } from '../store/users.repository.ts';
@@ -22,12 +23,16 @@ export interface UserStatusChange {
 }
 
 export interface UserStatus {
-  set(userId: number, disabled: boolean): Promise<UserStatusChange>;
+  /** `by`: the admin acting; disabling themselves is refused (409). */
+  set(userId: number, disabled: boolean, by: number): Promise<UserStatusChange>;
 }
 
 export function createUserStatus(deps: UserStatusDeps): UserStatus {
   return {
-    async set(userId, disabled) {
+    async set(userId, disabled, by) {
+      // Their own tokens would be refused at once, the one to enable them again included.
+      if (disabled && userId === by)
+        throw new ConflictError('you cannot disable yourself; another admin can');
       const changed = await overrideUserStatus(deps.db, userId, disabled);
       await deps.disabledUsers.refresh();
       await deps.bus.publish({ kind: 'users' });

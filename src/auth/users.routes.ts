@@ -1,6 +1,5 @@
 /** Admin operations on users: disable (every token of the user is refused) and enable again. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ConflictError } from '../api/errors.ts';
 import { envelopeSchema, errorResponses, problemRef } from '../api/schemas.ts';
 import { principalOf } from './auth.plugin.ts';
 import type { UserStatus } from './user-status.ts';
@@ -45,10 +44,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserStatus }> = asyn
       },
       async (req) => {
         const by = principalOf(req).userId;
-        // Their own tokens would be refused at once, the one to enable them again included.
-        if (disabled && req.params.id === by)
-          throw new ConflictError('you cannot disable yourself; another admin can');
-        const data = await opts.users.set(req.params.id, disabled);
+        const data = await opts.users.set(req.params.id, disabled, by);
         req.log.info({ user_id: data.user_id, by, changed: data.changed }, `user ${action}d`);
         return { success: true as const, data };
       },

@@ -107,10 +107,11 @@ async function start(config: Config): Promise<void> {
         logger.error({ delay_ms: delay }, 'shutdown took too long: exiting without finishing'),
       onSecondError: (error) => logger.error({ err: error }, 'another error while shutting down: exiting'),
     },
-    async ({ err }) => {
+    async ({ err, signal }) => {
       shuttingDown = true;
       if (err) logger.error({ err }, 'shutting down after an error');
-      else logger.info({ signal: stopSignal?.signal }, 'shutting down: finishing the batch in flight');
+      else
+        logger.info({ signal: signal ?? stopSignal?.signal }, 'shutting down: finishing the batch in flight');
       stopRetention();
       await Promise.all(Object.values(consumers).map((c) => c.stop()));
       await app.close();
@@ -126,7 +127,8 @@ async function start(config: Config): Promise<void> {
     process.on(signal, () => {
       if (stopSignal === undefined) {
         stopSignal = { signal, at: Date.now() };
-        grace.close();
+        // A shutdown close-with-grace began itself (an uncaught error, SIGQUIT) is already running.
+        if (!shuttingDown) grace.close();
       } else if (Date.now() - stopSignal.at > REPEATED_SIGNAL_MS) {
         logger.warn({ signal }, 'stop asked again: exiting now, without finishing the batch in flight');
         process.exit(1);

@@ -68,6 +68,7 @@ function assetSources(): ReadonlyMap<string, string> {
     ['chart.js', path.join(PUBLIC_DIR, 'chart.js')],
     ['format.js', path.join(PUBLIC_DIR, 'format.js')],
     ['pacing.js', path.join(PUBLIC_DIR, 'pacing.js')],
+    ['prefs.js', path.join(PUBLIC_DIR, 'prefs.js')],
     ['render.js', path.join(PUBLIC_DIR, 'render.js')],
     ['app.css', path.join(PUBLIC_DIR, 'app.css')],
     ['favicon.svg', path.join(PUBLIC_DIR, 'favicon.svg')],

@@ -72,6 +72,8 @@ function messagesAsSent(req: FastifyRequest, _reply: FastifyReply, done: HookHan
  * and its envelope refuses any key but `messages`. Every other route keeps Fastify's protection.
  */
 const ingestBatch: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, opts) => {
+  // JSON only: not the text and catch-all parsers the other POSTs take (415 for anything else).
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     'application/json',
     { parseAs: 'string' },

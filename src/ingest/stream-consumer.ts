@@ -63,6 +63,7 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
   /** Whether the last XINFO answered: lag and pending are Redis's figures, not a guess. */
   let infoRead = false;
   let trimAt = Date.now() + (deps.trimEveryMs ?? TRIM_EVERY_MS);
+  let trimFailing = false;
 
   async function createGroup(): Promise<void> {
     try {
@@ -94,11 +95,17 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
     if (Date.now() < trimAt) return;
     trimAt = Date.now() + (deps.trimEveryMs ?? TRIM_EVERY_MS);
     try {
-      const removed = await withTimeout(trimAcknowledged(redis, key), INFO_TIMEOUT_MS);
+      const { removed, more } = await withTimeout(trimAcknowledged(redis, key, group), INFO_TIMEOUT_MS);
+      // A backlog of acknowledged entries (the first trim of a long-lived stream) goes a budget per turn.
+      if (more) trimAt = 0;
       if (removed > 0) log.debug({ removed }, 'trimmed entries every group has acknowledged');
+      trimFailing = false;
     } catch (error) {
-      // Housekeeping only: the stream is trimmed at the next turn that works.
-      log.debug({ err: errorMessage(error) }, 'could not trim the stream');
+      // Not fatal (the stream is trimmed at the next turn that works), but a stream that stops
+      // being trimmed grows: said once per failing streak (a Redis ACL without XTRIM, say).
+      if (!trimFailing)
+        log.warn({ err: errorMessage(error) }, 'could not trim the stream; retrying every minute');
+      trimFailing = true;
     }
   }
 

@@ -60,28 +60,28 @@ export function groupInfo(
   reply: unknown,
   group: string,
 ): { pending: number; lag: number | null } | undefined {
-  if (!Array.isArray(reply)) return undefined;
-  for (const raw of reply) {
-    const info = Array.isArray(raw) ? toFields(raw) : toFields(raw as object);
-    if (info?.get('name') !== group) continue;
-    const lag = info.get('lag');
-    return {
-      pending: Number(info.get('pending') ?? 0),
-      lag: lag === undefined || lag === 'null' || lag === '' ? null : Number(lag),
-    };
-  }
-  return undefined;
+  const info = allGroups(reply).find((g) => g.name === group);
+  return info && { pending: info.pending, lag: info.lag };
 }
 
-/** Every group of an XINFO GROUPS reply: its name, its pending count and the last id it was given. */
-export function allGroups(reply: unknown): { name: string; pending: number; lastDelivered: string }[] {
+/** Every group of an XINFO GROUPS reply: its name, pending count, lag and the last id it was given. */
+export function allGroups(
+  reply: unknown,
+): { name: string; pending: number; lag: number | null; lastDelivered: string }[] {
   if (!Array.isArray(reply)) return [];
   return reply.flatMap((raw) => {
     const info = Array.isArray(raw) ? toFields(raw) : toFields(raw as object);
     const name = info?.get('name');
-    const lastDelivered = info?.get('last-delivered-id');
-    if (name === undefined || lastDelivered === undefined) return [];
-    return [{ name, pending: Number(info?.get('pending') ?? 0), lastDelivered }];
+    if (!info || name === undefined) return [];
+    const lag = info.get('lag');
+    return [
+      {
+        name,
+        pending: Number(info.get('pending') ?? 0),
+        lag: lag === undefined || lag === 'null' || lag === '' ? null : Number(lag),
+        lastDelivered: info.get('last-delivered-id') ?? '0-0',
+      },
+    ];
   });
 }
 

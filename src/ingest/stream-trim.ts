@@ -10,11 +10,22 @@
 import type { Redis } from 'ioredis';
 import { allGroups, compareIds, smallestPending } from './stream-replies.ts';
 
-/** Trims what every group is done with; answers the number of entries removed. */
-export async function trimAcknowledged(redis: Redis, key: string): Promise<number> {
+/** How long one trim may keep Redis busy; what is left is trimmed at the next turn. */
+const TRIM_BUDGET_MS = 100;
+
+/**
+ * Trims what every group is done with, in calls of at most Redis's default limit (100 blocks)
+ * until nothing more goes or the budget is spent. Nothing is trimmed while `ownGroup` is not on
+ * the stream (not created yet, or destroyed): it will be created at the stream's start and read
+ * it all. `more`: the budget ran out with entries still to trim.
+ */
+export async function trimAcknowledged(
+  redis: Redis,
+  key: string,
+  ownGroup: string,
+): Promise<{ removed: number; more: boolean }> {
   const groups = allGroups(await redis.call('XINFO', ['GROUPS', key]));
-  // No group has read anything yet: all of it is still to be consumed.
-  if (groups.length === 0) return 0;
+  if (!groups.some((g) => g.name === ownGroup)) return { removed: 0, more: false };
   let cut: string | undefined;
   for (const group of groups) {
     const needed =
@@ -22,6 +33,13 @@ export async function trimAcknowledged(redis: Redis, key: string): Promise<numbe
       group.lastDelivered;
     if (cut === undefined || compareIds(needed, cut) < 0) cut = needed;
   }
-  if (cut === undefined || cut === '0-0') return 0;
-  return Number(await redis.call('XTRIM', [key, 'MINID', '~', cut]));
+  if (cut === undefined || cut === '0-0') return { removed: 0, more: false };
+  const started = Date.now();
+  let removed = 0;
+  for (;;) {
+    const now = Number(await redis.call('XTRIM', [key, 'MINID', '~', cut]));
+    removed += now;
+    if (now === 0) return { removed, more: false };
+    if (Date.now() - started >= TRIM_BUDGET_MS) return { removed, more: true };
+  }
 }

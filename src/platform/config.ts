@@ -211,11 +211,14 @@ function isOrigin(text: string): boolean {
   }
 }
 
-/** HOST: an IP address, or a host name (RFC 1123: its last label is not all digits, so `999.1.1.1` is neither). */
+/**
+ * HOST: an IP address, or a host name (RFC 1123, with the underscores of container service names,
+ * and a trailing dot; its last label is not all digits, so `999.1.1.1` is neither).
+ */
 function hostFrom(r: Reader): string {
   const host = r.str('HOST', '0.0.0.0');
-  const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
-  const labels = host.split('.');
+  const label = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/i;
+  const labels = (host.endsWith('.') ? host.slice(0, -1) : host).split('.');
   const name = host.length <= 253 && labels.every((l) => label.test(l)) && !/^\d+$/.test(labels.at(-1) ?? '');
   if (isIP(host) === 0 && !name) r.problems.push(`HOST must be an IP address or a host name (got "${host}")`);
   return host;

@@ -47,10 +47,16 @@ export function errorFields(error: unknown, depth = 0): Record<string, unknown> 
   };
 }
 
-/** Parameter names that carry credentials, wherever they appear in the name (`client_secret`, `apiKey`). */
-const CREDENTIAL_NAME = /token|jwt|passw|pwd|secret|api[-_]?key|authoriz|credential|session/;
+/**
+ * Parameter names that carry credentials: containing one of these (`client_secret`, `apiKey`), or
+ * being one of the short ones.
+ */
+const CREDENTIAL_NAME =
+  /token|jwt|passw|pwd|secret|api[-_]?key|authoriz|credential|session|^(auth|key|sig|signature|code)$/;
 /** A JWT (or a bearer header's value), whatever the parameter is called. */
 const CREDENTIAL_VALUE = /^(bearer\s+)?eyJ[\w-]*\.[\w-]*\./i;
+/** A JWT anywhere else in a URL (a path segment, a bare `?eyJ…`). */
+const JWT_ANYWHERE = /eyJ[\w-]*\.[\w-]*\.[\w-]*/g;
 
 function decoded(text: string): string {
   try {
@@ -67,9 +73,11 @@ function decoded(text: string): string {
  * service, `token[]=` too) and whatever a JWT's parameter is called.
  */
 export function redactQuery(url: string): string {
-  return url.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, name: string, value: string) => {
-    const credential =
-      CREDENTIAL_NAME.test(decoded(name).toLowerCase()) || CREDENTIAL_VALUE.test(decoded(value).trim());
-    return credential ? `${sep}${name}=[redacted]` : whole;
-  });
+  return url
+    .replace(/([?&;])([^=&;#]*)=([^&;#]*)/g, (whole, sep: string, name: string, value: string) => {
+      const credential =
+        CREDENTIAL_NAME.test(decoded(name).toLowerCase()) || CREDENTIAL_VALUE.test(decoded(value).trim());
+      return credential ? `${sep}${name}=[redacted]` : whole;
+    })
+    .replace(JWT_ANYWHERE, '[redacted]');
 }

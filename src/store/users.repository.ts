@@ -70,14 +70,17 @@ export async function overrideUserStatus(db: Db, userId: number, disabled: boole
   return rows[0]?.changed ?? false;
 }
 
-/** Messages' changes, each applied only if newer than what is stored. */
+/**
+ * Messages' changes, each applied only if newer than what is stored. None is later than the
+ * database's clock, which also stamps an admin's action: one clock orders them.
+ */
 async function setUserStatus(
   db: Db,
   rows: { user_id: number; disabled: boolean; time: number }[],
 ): Promise<void> {
   await sql`
     insert into user_status (user_id, disabled, changed_at)
-    select user_id, disabled, to_timestamp(time / 1000.0)
+    select user_id, disabled, least(to_timestamp(time / 1000.0), now())
     from json_to_recordset(${json(rows)}::json) as x(user_id bigint, disabled boolean, time float8)
     on conflict (user_id) do update set disabled = excluded.disabled, changed_at = excluded.changed_at
       where excluded.changed_at >= user_status.changed_at`.execute(db);

@@ -76,6 +76,14 @@ describe('dashboard page', () => {
     expect(await page.isVisible('#dashboard')).toBe(false);
     expect(await page.evaluate(() => localStorage.getItem('evently.analytics.token'))).toBeNull();
     expect(await text('#alert')).not.toMatch(/\bat \S+:\d+|Error:/);
+
+    // A refused token never replaces the session another tab keeps.
+    const kept = service.token;
+    await page.evaluate((token) => localStorage.setItem('evently.analytics.token', token), kept);
+    await signIn(await service.mint({ role: 'user', userId: 3 }));
+    await page.waitForFunction(() => /admin role/.test(document.getElementById('alert')?.textContent ?? ''));
+    expect(await page.evaluate(() => localStorage.getItem('evently.analytics.token'))).toBe(kept);
+    await page.evaluate(() => localStorage.removeItem('evently.analytics.token'));
   });
 
   it('shows the figures of the ingested data after sign-in, with a drawn chart', async () => {
@@ -175,7 +183,8 @@ describe('dashboard page', () => {
     // The service goes away: its open connections drop and new ones are refused.
     await page.route('**/api/v1/analytics/**', (route) => route.abort('connectionrefused'));
     service.app.server.closeAllConnections();
-    await page.waitForSelector('#live[data-state=offline]', { timeout: 10_000 });
+    // Five seconds after the stream dropped, and not its first reconnection attempts.
+    await page.waitForSelector('#live[data-state=offline]', { timeout: 7_500 });
     await page.waitForFunction(
       () => /Could not reach/.test(document.querySelector('#alert')?.textContent ?? ''),
       undefined,
@@ -200,7 +209,7 @@ describe('dashboard page', () => {
       await page.click('#signout');
       await other.waitForSelector('#signin:not([hidden])', { timeout: 5_000 });
       expect(await other.isVisible('#dashboard')).toBe(false);
-      expect(((await other.textContent('#alert')) ?? '').trim()).toBe('You signed out in another tab.');
+      expect(((await other.textContent('#alert')) ?? '').trim()).toBe('Signed out in another tab.');
 
       await signIn(service.token);
       await other.waitForSelector('#dashboard:not([hidden])', { timeout: 5_000 });

@@ -37,6 +37,10 @@ it('starts embedded with nothing configured, answers /health, refuses /system wi
     );
     expect(health.status).toBe('healthy');
     expect(health.checks.redis.status).toBe('disabled');
+    // Embedded, it consumes nothing from Redis, and says so.
+    const info = (await (await fetch(`http://127.0.0.1:${port}/info`)).json()) as { features: string[] };
+    expect(info.features).toContain('http-ingest');
+    expect(info.features.filter((f) => f.startsWith('redis-'))).toEqual([]);
     const refused = await fetch(`http://127.0.0.1:${port}/api/v1/analytics/system`);
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -103,9 +107,8 @@ function descendants(pid: number): number[] {
   return children.flatMap((child) => [child, ...descendants(child)]);
 }
 
-it('stops when `npm start` itself is told to stop, as an orchestrator running it would', async () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-npm-start-'));
-  const port = await freePort();
+/** `npm start`, embedded on `port`, as a person or a service manager runs it; `detached`: a process group of its own. */
+function npmStart(dataDir: string, port: number, detached: boolean) {
   const npm = spawn('npm', ['start'], {
     cwd: ROOT,
     env: {
@@ -114,19 +117,31 @@ it('stops when `npm start` itself is told to stop, as an orchestrator running it
       DATA_DIR: dataDir,
       PORT: String(port),
     },
-    stdio: 'ignore',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
   });
+  let output = '';
+  npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+  const ready = waitFor(
+    'the service under npm to be ready',
+    () =>
+      fetch(`http://127.0.0.1:${port}/health/ready`).then(
+        (r) => (r.ok ? true : undefined),
+        () => undefined,
+      ),
+    60_000,
+  );
+  return { npm, exited, ready, output: () => output };
+}
+
+it('stops when `npm start` itself is told to stop, as an orchestrator running it would', async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-npm-start-'));
+  const { npm, ready } = npmStart(dataDir, await freePort(), false);
   let service: number[] = [];
   try {
-    await waitFor(
-      'the service under npm to answer',
-      () =>
-        fetch(`http://127.0.0.1:${port}/health/live`).then(
-          (r) => (r.ok ? true : undefined),
-          () => undefined,
-        ),
-      60_000,
-    );
+    await ready;
     service = descendants(npm.pid as number);
     expect(service.length).toBeGreaterThan(0);
     npm.kill('SIGTERM');
@@ -142,37 +157,14 @@ it('stops when `npm start` itself is told to stop, as an orchestrator running it
 it('drains and exits 0 when a stop signal reaches npm and the service both (Ctrl-C, a kill of the process group)', async () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-group-signal-'));
-    const port = await freePort();
     // A process group of its own, as a terminal or a service manager gives it.
-    const npm = spawn('npm', ['start'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        DATA_DIR: dataDir,
-        PORT: String(port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let output = '';
-    npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    const { npm, exited, ready, output } = npmStart(dataDir, await freePort(), true);
     try {
-      await waitFor(
-        'the service under npm to answer',
-        () =>
-          fetch(`http://127.0.0.1:${port}/health/ready`).then(
-            (r) => (r.ok ? true : undefined),
-            () => undefined,
-          ),
-        60_000,
-      );
+      await ready;
       process.kill(-(npm.pid as number), signal);
-      expect(await exited, `${signal}: ${output}`).toBe(0);
-      expect(output).toContain('"msg":"shut down"');
-      expect(output).not.toMatch(/stop asked again|second SIG/);
+      expect(await exited, `${signal}: ${output()}`).toBe(0);
+      expect(output()).toContain('"msg":"shut down"');
+      expect(output()).not.toMatch(/stop asked again|second SIG/);
     } finally {
       try {
         process.kill(-(npm.pid as number), 'SIGKILL');

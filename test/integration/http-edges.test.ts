@@ -131,6 +131,49 @@ describe('HTTP edges', () => {
     );
   });
 
+  it('takes a POST that reads no body whatever type an HTTP client sends with it, and ingest JSON only', async () => {
+    for (const [type, payload] of [
+      ['application/x-www-form-urlencoded', ''],
+      ['text/plain', 'x'],
+      ['application/octet-stream', 'x'],
+    ]) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/cache/clear',
+        headers: { ...auth(), 'content-type': type },
+        payload,
+      });
+      expect(res.statusCode, type).toBe(200);
+    }
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/ingest',
+        headers: { ...auth(), 'content-type': type },
+        payload: 'messages=1',
+      });
+      expect(expectProblem(res, 415).detail).toBe(`the request body must be application/json (got ${type})`);
+    }
+    for (const [count, detail] of [
+      [1_001, 'body.messages may hold at most 1000 items'],
+      [0, 'body.messages must hold at least 1 item(s)'],
+    ] as const) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/ingest',
+        headers: auth(),
+        payload: { messages: Array.from({ length: count }, () => '{}') },
+      });
+      expect(expectProblem(res, 400).detail).toBe(detail);
+    }
+    const csv = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/analytics/system?format=csv',
+      headers: auth(),
+    });
+    expect(expectProblem(csv, 400).detail).toMatch(/CSV is offered by the list and series endpoints only/);
+  });
+
   it('answers oversized request headers with a 431 problem, not a bare socket error', async () => {
     const port = (t.app.server.address() as net.AddressInfo).port;
     const answer = await new Promise<string>((resolve, reject) => {

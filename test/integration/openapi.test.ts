@@ -72,10 +72,14 @@ const PAYLOADS: [string, TSchema, string][] = [
 interface Operation {
   summary?: string;
   tags?: string[];
+  operationId?: string;
   parameters?: { in: string; name: string }[];
   responses: Record<
     string,
-    { content?: Record<string, { schema?: Record<string, unknown>; example?: unknown }> }
+    {
+      content?: Record<string, { schema?: Record<string, unknown>; example?: unknown }>;
+      headers?: Record<string, unknown>;
+    }
   >;
 }
 
@@ -259,6 +263,24 @@ describe('the OpenAPI document', () => {
     }
     expect(statuses304(`${BASE}/stream`)).toBe(false);
     expect(statuses304(`${BASE}/dead-letters`)).toBe(false);
+  });
+
+  it('names every operation uniquely and documents the headers the API sends and takes', () => {
+    const ids = Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => op.operationId));
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z0-9]*$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(operation('get', `${BASE}/events/{event_id}`).operationId).toBe('getEventsByEventId');
+
+    const daily = operation('get', `${BASE}/daily`);
+    expect(Object.keys(daily.responses['200']?.headers ?? {})).toEqual(
+      expect.arrayContaining(['ETag', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']),
+    );
+    expect(Object.keys(daily.responses['401']?.headers ?? {})).toEqual(['WWW-Authenticate']);
+    expect(Object.keys(daily.responses['429']?.headers ?? {})).toContain('Retry-After');
+    expect(Object.keys(daily.responses['503']?.headers ?? {})).toEqual(['Retry-After']);
+    expect(daily.parameters?.some((p) => p.in === 'header' && p.name === 'If-None-Match')).toBe(true);
+    const stream = operation('get', `${BASE}/stream`);
+    expect(stream.parameters?.some((p) => p.in === 'header' && p.name === 'Last-Event-ID')).toBe(true);
   });
 
   it('documents text/csv beside JSON for the list and series endpoints', () => {

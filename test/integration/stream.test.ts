@@ -5,6 +5,7 @@ import type { Consumer } from '../../src/ingest/consumer.ts';
 import type { Pipeline } from '../../src/ingest/pipeline.ts';
 import { createStreamConsumer } from '../../src/ingest/stream-consumer.ts';
 import { readEntries } from '../../src/ingest/stream-replies.ts';
+import { trimAcknowledged } from '../../src/ingest/stream-trim.ts';
 import { waitFor, when } from '../helpers/db.ts';
 import {
   countBookings,
@@ -277,6 +278,11 @@ describe('stream consumer', () => {
       key,
       Array.from({ length: 300 }, () => created),
     );
+    const trim = () => trimAcknowledged(redis, key, GROUP);
+    // Before our group exists nothing goes: it will read the stream from its start.
+    await redis.call('XGROUP', ['CREATE', key, 'other', '$']);
+    expect(await trim()).toEqual({ removed: 0, more: false });
+    await redis.call('XGROUP', ['DESTROY', key, 'other']);
     // Another service's group on the same stream, which has read nothing yet.
     await redis.call('XGROUP', ['CREATE', key, 'other', '0']);
     const trimming = createStreamConsumer({
@@ -290,9 +296,8 @@ describe('stream consumer', () => {
     trimming.start();
     await totalsWhen(db, '300 handled', (t) => t.processed + t.duplicates === 300);
     await pendingWhen(key, 0);
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
-    await settle();
     // The other group still needs everything.
+    expect((await trim()).removed).toBe(0);
     expect(await redis.xlen(key)).toBe(300);
 
     // It reads 250 entries: read but not acknowledged, they are still needed.
@@ -300,21 +305,47 @@ describe('stream consumer', () => {
       await redis.call('XREADGROUP', ['GROUP', 'other', 'o1', 'COUNT', '250', 'STREAMS', key, '>']),
     ).map((entry) => entry.id);
     expect(ids).toHaveLength(250);
-    await settle();
+    expect((await trim()).removed).toBe(0);
     expect(await redis.xlen(key)).toBe(300);
 
-    // Acknowledged, what precedes the 250th entry may go; it and what follows stay.
+    // Acknowledged, what precedes the 250th entry may go, and the consumer trims it by itself; the
+    // 250th entry and what follows stay.
     await redis.call('XACK', [key, 'other', ...ids]);
     const last = ids.at(-1) as string;
     await waitFor(
-      'the stream to be trimmed',
+      'the consumer to trim the stream',
       when(
         () => redis.xlen(key),
         (n) => n < 300,
       ),
       5_000,
     );
-    expect(await redis.xlen(key)).toBeGreaterThanOrEqual(51);
     expect((await redis.xrange(key, last, '+')).length).toBe(51);
+  });
+
+  it('trims a long backlog of acknowledged entries, past the limit of one XTRIM', async () => {
+    const key = newStream();
+    await redis.call('XGROUP', ['CREATE', key, GROUP, '0', 'MKSTREAM']);
+    for (let i = 0; i < 5; i++) {
+      const batch = redis.pipeline();
+      for (let j = 0; j < 5_000; j++) batch.xadd(key, '*', 'payload', '{}');
+      await batch.exec();
+    }
+    const ids = readEntries(
+      await redis.call('XREADGROUP', ['GROUP', GROUP, 'bulk', 'COUNT', '25000', 'STREAMS', key, '>']),
+    ).map((entry) => entry.id);
+    expect(ids).toHaveLength(25_000);
+    for (let i = 0; i < ids.length; i += 5_000)
+      await redis.call('XACK', [key, GROUP, ...ids.slice(i, i + 5_000)]);
+
+    let removed = 0;
+    for (let turn = 0; turn < 10; turn++) {
+      const result = await trimAcknowledged(redis, key, GROUP);
+      removed += result.removed;
+      if (!result.more) break;
+    }
+    // One XTRIM removes at most 10,000 entries; the whole backlog but the last block goes.
+    expect(removed).toBeGreaterThan(24_000);
+    expect(await redis.xlen(key)).toBe(25_000 - removed);
   });
 });

@@ -78,9 +78,18 @@ describe('configuration', () => {
   });
 
   it('takes HOST as an IP address or a host name, and refuses anything else with the rest', () => {
-    for (const host of ['0.0.0.0', '127.0.0.1', '::', '::1', 'localhost', 'api-1.internal.example'])
+    for (const host of [
+      '0.0.0.0',
+      '127.0.0.1',
+      '::',
+      '::1',
+      'localhost',
+      'api-1.internal.example',
+      'api.example.',
+      'my_api',
+    ])
       expect(problemsOf({ DATA_DIR: tempDir(), HOST: host }), host).toEqual([]);
-    for (const host of ['999.1.1.1', '10.0.0', 'bad host', '-x.example', 'x..y', 'a_b']) {
+    for (const host of ['999.1.1.1', '10.0.0', 'bad host', '-x.example', 'x..y', '.']) {
       const problems = problemsOf({ DATA_DIR: tempDir(), HOST: host, PORT: 'eighty' });
       expect(problems, host).toHaveLength(2);
       expect(problems.join('\n')).toMatch(/HOST must be an IP address or a host name/);

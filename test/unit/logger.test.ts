@@ -43,6 +43,10 @@ describe('log lines', () => {
     expect(redactQuery('/stream?a=eyJhbGciOi.eyJzdWIi.sig&b=Bearer%20eyJx.eyJy.z&c=1')).toBe(
       '/stream?a=[redacted]&b=[redacted]&c=1',
     );
+    expect(redactQuery('/stream/eyJhbGciOi.eyJzdWIi.sig?eyJx.eyJy.z')).toBe('/stream/[redacted]?[redacted]');
+    expect(redactQuery('/x?a=1;password=p&key=k&code=c')).toBe(
+      '/x?a=1;password=[redacted]&key=[redacted]&code=[redacted]',
+    );
     expect(redactQuery('/daily?days=7&tz=UTC')).toBe('/daily?days=7&tz=UTC');
     expect(
       redactQuery('/events?q=rock&sort=revenue&order=desc&status=active&limit=5&offset=10&as_of=2026-11-01'),

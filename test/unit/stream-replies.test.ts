@@ -15,10 +15,11 @@ describe('stream replies', () => {
     ];
     const resp3 = [{ name: 'analytics', pending: 0, 'last-delivered-id': '10-0' }];
     expect(allGroups(resp2)).toEqual([
-      { name: 'analytics', pending: 0, lastDelivered: '10-0' },
-      { name: 'other', pending: 2, lastDelivered: '7-0' },
+      { name: 'analytics', pending: 0, lag: null, lastDelivered: '10-0' },
+      { name: 'other', pending: 2, lag: null, lastDelivered: '7-0' },
     ]);
-    expect(allGroups(resp3)).toEqual([{ name: 'analytics', pending: 0, lastDelivered: '10-0' }]);
+    expect(allGroups(resp3)).toEqual([{ name: 'analytics', pending: 0, lag: null, lastDelivered: '10-0' }]);
+    expect(allGroups([['name', 'g', 'pending', 1, 'last-delivered-id', '3-0', 'lag', 4]])[0]?.lag).toBe(4);
     expect(smallestPending([2, '3-0', '7-0', [['o1', '2']]])).toBe('3-0');
     expect(smallestPending([0, null, null, null])).toBeUndefined();
   });

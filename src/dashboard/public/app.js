@@ -11,6 +11,7 @@ import {
 } from './api.js';
 import { createDailyChart } from './chart.js';
 import { nextLiveRefetch } from './pacing.js';
+import { DAY_CHOICES, fillTimeZones, loadPrefs, savePrefs } from './prefs.js';
 import {
   clearDashboard,
   renderCapacity,
@@ -22,8 +23,6 @@ import {
   renderTrendSummary,
 } from './render.js';
 
-const PREFS_KEY = 'evently.analytics.prefs';
-const DAY_CHOICES = [7, 30, 90];
 /** The read models the dashboard shows: a change to anything else (e.g. `users`) needs no refetch. */
 const SHOWN_MODELS = new Set(['events', 'daily', 'system', 'revenue', 'capacity', 'top-events']);
 /**
@@ -106,39 +105,6 @@ const describePeriod = ({ days, tz }) => `the last ${days} days in ${zoneName(tz
 /** First letter up: a refused token's detail ("user is disabled.") is the sign-in form's message. */
 const capitalized = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
-// ---- preferences ----------------------------------------------------------------------------
-
-function loadPrefs() {
-  try {
-    const prefs = JSON.parse(localStorage.getItem(PREFS_KEY) ?? '{}') ?? {};
-    if (DAY_CHOICES.includes(prefs.days)) state.days = prefs.days;
-    if (typeof prefs.tz === 'string') state.tz = prefs.tz;
-  } catch {
-    // Unreadable preferences: keep the defaults.
-  }
-  $('days').value = String(state.days);
-  $('tz').value = state.tz;
-}
-
-function savePrefs() {
-  try {
-    localStorage.setItem(PREFS_KEY, JSON.stringify({ days: state.days, tz: state.tz }));
-  } catch {
-    // Storage full or disabled: the choice still applies to this page.
-  }
-}
-
-function fillTimeZones() {
-  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
-  $('tz-list').replaceChildren(
-    ...['UTC', ...zones].map((zone) => {
-      const option = document.createElement('option');
-      option.value = zone;
-      return option;
-    }),
-  );
-}
-
 // ---- loading --------------------------------------------------------------------------------
 
 function render(data, meta) {
@@ -195,7 +161,8 @@ async function load() {
     render(data, meta);
     if (Number.isInteger(meta.data_version)) state.shownVersion = meta.data_version;
     // Kept only once they worked: a zone the service refuses is not there again after a reload.
-    savePrefs();
+    savePrefs(requested);
+    keepToken();
     // A refused zone still in its field (being corrected) stays marked, and the page says which
     // zone the figures are in.
     if ($('tz').value.trim() === requested.tz) $('tz').removeAttribute('aria-invalid');
@@ -388,9 +355,11 @@ function signOut(reason) {
   state.retryDelay = FIRST_RETRY_MS;
   state.chart?.destroy();
   state.chart = null;
+  // Every tab of the page signs out with it, unless the token refused was never kept (one pasted
+  // in this tab and refused at once) and the kept one is another tab's good session.
+  if (tokenStore.get() === state.token) tokenStore.clear();
   state.token = null;
   state.last = null;
-  tokenStore.clear();
   clearDashboard();
   setStatus('');
   setLive('offline');
@@ -407,15 +376,23 @@ function onSignIn(event) {
     $('token').focus();
     return;
   }
-  try {
-    tokenStore.set(token);
-  } catch {
-    showAlert('This browser does not allow local storage; the token is kept only until the page is closed.');
-  }
   state.token = token;
   clearAlert();
   enterDashboard();
   $('dashboard-title').focus();
+}
+
+/**
+ * Keeps the token for reloads and the page's other tabs (which follow it), once the service took
+ * it: a token refused at once never replaces another tab's good session.
+ */
+function keepToken() {
+  if (tokenStore.get() === state.token) return;
+  try {
+    tokenStore.set(state.token);
+  } catch {
+    showAlert('This browser does not allow local storage; the token is kept only until the page is closed.');
+  }
 }
 
 /** Submit (Refresh, Enter) always reloads; a change of period or zone reloads when it changed something. */
@@ -437,8 +414,10 @@ function onControls(event) {
 }
 
 function init() {
-  fillTimeZones();
-  loadPrefs();
+  fillTimeZones($('tz-list'));
+  Object.assign(state, loadPrefs());
+  $('days').value = String(state.days);
+  $('tz').value = state.tz;
   $('signin-form').addEventListener('submit', onSignIn);
   $('signout').addEventListener('click', () => signOut());
   $('controls').addEventListener('submit', onControls);
@@ -450,7 +429,7 @@ function init() {
   tokenStore.watch((token) => {
     if (token === state.token) return;
     if (token === null) {
-      if (state.token) signOut('You signed out in another tab.');
+      if (state.token) signOut('Signed out in another tab.');
       return;
     }
     state.token = token;
