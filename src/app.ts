@@ -58,7 +58,7 @@ function validationDetail(error: FastifyError, schema: FastifySchema | undefined
   if (first.keyword === 'additionalProperties') {
     const unknown = String(params.additionalProperty);
     // CSV is offered by list and series endpoints only (api.md); say so rather than "unknown".
-    return unknown === 'format'
+    return unknown === 'format' && error.validationContext === 'querystring'
       ? 'format is not taken here: CSV is offered by the list and series endpoints only'
       : `unknown parameter "${unknown}"`;
   }
@@ -199,7 +199,9 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
         status === 413
           ? 'the request body is too large'
           : status === 415
-            ? `the request body must be application/json (got ${request.headers['content-type'] ?? 'no Content-Type'})`
+            ? request.routeOptions.schema?.body !== undefined
+              ? `the request body must be application/json (got ${request.headers['content-type'] ?? 'no Content-Type'})`
+              : `the Content-Type header is not a media type (got "${request.headers['content-type'] ?? ''}")`
             : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
               ? 'the request body is empty, but its Content-Type says JSON'
               : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(error.message)
@@ -342,7 +344,13 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       // A POST that reads no body (cache/clear, rebuild, reconcile, a retry, a user's status)
       // takes whatever an HTTP client sends with it (a form's type, text) and ignores it; the
       // routes that read one (ingest) keep their own parser and refuse any other type (415).
-      api.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));
+      api.removeAllContentTypeParsers();
+      api.addContentTypeParser('*', { parseAs: 'buffer' }, (request, _body, done) => {
+        // A route of this scope that reads a body would need a parser of its own (as ingest has).
+        if (request.routeOptions.schema?.body !== undefined)
+          done(new UnsupportedMediaTypeError('the request body must be application/json'));
+        else done(null, undefined);
+      });
       // After the token check: a caller without one learns nothing about the body rules. Only
       // routes that read a body (and document 415) look at how it is encoded.
       api.addHook('preParsing', (request, _reply, payload, done) => {

@@ -24,7 +24,10 @@ const header = (description: string, type: 'string' | 'integer' = 'string') => (
 });
 
 const RATE_LIMIT_HEADERS = {
-  'RateLimit-Limit': header('Requests allowed per window (RATE_LIMIT_ANALYTICS)', 'integer'),
+  'RateLimit-Limit': header(
+    'Requests allowed per window: RATE_LIMIT_ANALYTICS, or on /ingest RATE_LIMIT_INGEST (no RateLimit-* headers when that is 0)',
+    'integer',
+  ),
   'RateLimit-Remaining': header('Requests left in the current window', 'integer'),
   'RateLimit-Reset': header('Seconds until the window resets', 'integer'),
 };

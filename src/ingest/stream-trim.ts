@@ -10,12 +10,12 @@
 import type { Redis } from 'ioredis';
 import { allGroups, compareIds, smallestPending } from './stream-replies.ts';
 
-/** How long one trim may keep Redis busy; what is left is trimmed at the next turn. */
+/** How long one trim may go on (calls in a row); what is left is trimmed at the next turn. */
 const TRIM_BUDGET_MS = 100;
 
 /**
- * Trims what every group is done with, in calls of at most Redis's default limit (100 blocks)
- * until nothing more goes or the budget is spent. Nothing is trimmed while `ownGroup` is not on
+ * Trims what every group is done with, call after call, until nothing more goes or the budget is
+ * spent. Nothing is trimmed while `ownGroup` is not on
  * the stream (not created yet, or destroyed): it will be created at the stream's start and read
  * it all. `more`: the budget ran out with entries still to trim.
  */
@@ -37,6 +37,9 @@ export async function trimAcknowledged(
   const started = Date.now();
   let removed = 0;
   for (;;) {
+    // Redis's own limit per call: 100 blocks (10,000 entries with its default block size). A
+    // smaller LIMIT of ours could be less than one block of a server configured with bigger ones,
+    // and then nothing would ever go.
     const now = Number(await redis.call('XTRIM', [key, 'MINID', '~', cut]));
     removed += now;
     if (now === 0) return { removed, more: false };

@@ -53,10 +53,10 @@ export function errorFields(error: unknown, depth = 0): Record<string, unknown> 
  */
 const CREDENTIAL_NAME =
   /token|jwt|passw|pwd|secret|api[-_]?key|authoriz|credential|session|^(auth|key|sig|signature|code)$/;
-/** A JWT (or a bearer header's value), whatever the parameter is called. */
-const CREDENTIAL_VALUE = /^(bearer\s+)?eyJ[\w-]*\.[\w-]*\./i;
+/** A JWT (its header and claims are base64url JSON objects: `eyJ…`), or a bearer header's value. */
+const CREDENTIAL_VALUE = /^(?:[Bb]earer\s+)?eyJ[\w-]{8,}\.eyJ[\w-]{8,}\./;
 /** A JWT anywhere else in a URL (a path segment, a bare `?eyJ…`). */
-const JWT_ANYWHERE = /eyJ[\w-]*\.[\w-]*\.[\w-]*/g;
+const JWT_ANYWHERE = /\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*/g;
 
 function decoded(text: string): string {
   try {
@@ -73,11 +73,16 @@ function decoded(text: string): string {
  * service, `token[]=` too) and whatever a JWT's parameter is called.
  */
 export function redactQuery(url: string): string {
+  const credential = (name: string, value: string) =>
+    CREDENTIAL_NAME.test(decoded(name).toLowerCase()) || CREDENTIAL_VALUE.test(decoded(value).trim());
   return url
-    .replace(/([?&;])([^=&;#]*)=([^&;#]*)/g, (whole, sep: string, name: string, value: string) => {
-      const credential =
-        CREDENTIAL_NAME.test(decoded(name).toLowerCase()) || CREDENTIAL_VALUE.test(decoded(value).trim());
-      return credential ? `${sep}${name}=[redacted]` : whole;
-    })
+    .replace(/([?&])([^=&#]*)=([^&#]*)/g, (_whole, sep: string, name: string, value: string) =>
+      credential(name, value)
+        ? `${sep}${name}=[redacted]`
+        : // `a=1;password=…`: pairs some clients separate with `;` inside a value.
+          `${sep}${name}=${value.replace(/;([^=;]*)=([^;]*)/g, (pair, inner: string, innerValue: string) =>
+            credential(inner, innerValue) ? `;${inner}=[redacted]` : pair,
+          )}`,
+    )
     .replace(JWT_ANYWHERE, '[redacted]');
 }

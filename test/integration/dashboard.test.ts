@@ -219,6 +219,32 @@ describe('dashboard page', () => {
     }
   });
 
+  it('keeps a token the service took though its first answer failed, so a reload stays signed in', async () => {
+    await page.click('#signout');
+    await page.route('**/api/v1/analytics/dashboard*', (route) =>
+      route.fulfill({
+        status: 503,
+        headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+        body: JSON.stringify({
+          status: 503,
+          title: 'Service Unavailable',
+          detail: 'a dependency is unavailable',
+        }),
+      }),
+    );
+    try {
+      await signIn(service.token);
+      await page.waitForFunction(() =>
+        /Trying again at/.test(document.getElementById('alert')?.textContent ?? ''),
+      );
+      expect(await page.evaluate(() => localStorage.getItem('evently.analytics.token'))).toBe(service.token);
+    } finally {
+      await page.unroute('**/api/v1/analytics/dashboard*');
+    }
+    await page.reload();
+    await page.waitForSelector('[data-kpi=total_bookings]');
+  });
+
   it('refuses an unknown zone without keeping it for the next visit', async () => {
     await page.fill('#tz', 'Mars/Olympus');
     await page.press('#tz', 'Enter');

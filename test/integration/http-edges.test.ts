@@ -136,6 +136,8 @@ describe('HTTP edges', () => {
       ['application/x-www-form-urlencoded', ''],
       ['text/plain', 'x'],
       ['application/octet-stream', 'x'],
+      ['application/json', ''],
+      ['application/json', 'x=1'],
     ]) {
       const res = await t.app.inject({
         method: 'POST',

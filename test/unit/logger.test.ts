@@ -39,13 +39,22 @@ describe('log lines', () => {
     expect(redactQuery('/stream?token%5B%5D=abc&password=hunter2&client_secret=x&apiKey=k')).toBe(
       '/stream?token%5B%5D=[redacted]&password=[redacted]&client_secret=[redacted]&apiKey=[redacted]',
     );
-    // A JWT is redacted whatever its parameter is called.
-    expect(redactQuery('/stream?a=eyJhbGciOi.eyJzdWIi.sig&b=Bearer%20eyJx.eyJy.z&c=1')).toBe(
+    // A JWT is redacted whatever its parameter is called, and wherever it is in the URL.
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoxfQ.c2lnbmF0dXJl';
+    expect(redactQuery(`/stream?a=${jwt}&b=Bearer%20${jwt}&c=1`)).toBe(
       '/stream?a=[redacted]&b=[redacted]&c=1',
     );
-    expect(redactQuery('/stream/eyJhbGciOi.eyJzdWIi.sig?eyJx.eyJy.z')).toBe('/stream/[redacted]?[redacted]');
+    expect(redactQuery(`/stream/${jwt}?${jwt}`)).toBe('/stream/[redacted]?[redacted]');
+    // A value is redacted whole, `;` included; `;` pairs inside another value are read too.
+    expect(redactQuery('/x?password=p;ss&token=abc;def&a=1')).toBe(
+      '/x?password=[redacted]&token=[redacted]&a=1',
+    );
     expect(redactQuery('/x?a=1;password=p&key=k&code=c')).toBe(
       '/x?a=1;password=[redacted]&key=[redacted]&code=[redacted]',
+    );
+    // Not a JWT: a search for a file name or a volcano stays readable.
+    expect(redactQuery('/events?q=heyJude.mp3.old&x=Eyjafjallajokull.v1.2')).toBe(
+      '/events?q=heyJude.mp3.old&x=Eyjafjallajokull.v1.2',
     );
     expect(redactQuery('/daily?days=7&tz=UTC')).toBe('/daily?days=7&tz=UTC');
     expect(

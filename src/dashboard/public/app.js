@@ -59,6 +59,10 @@ const state = {
   info: {},
   /** The last answer, drawn again when the service's settings arrive. */
   last: null,
+  /** Whether this tab's token is the one kept in storage (see keepToken). */
+  tokenKept: false,
+  /** The browser refused to keep the token (storage disabled): said after each load. */
+  storageRefused: false,
   /** The stream's state, and whether the last load failed (the figures on screen are behind). */
   streamStatus: 'offline',
   behind: false,
@@ -166,9 +170,7 @@ async function load() {
     // A refused zone still in its field (being corrected) stays marked, and the page says which
     // zone the figures are in.
     if ($('tz').value.trim() === requested.tz) $('tz').removeAttribute('aria-invalid');
-    if ($('tz').getAttribute('aria-invalid') === 'true')
-      showAlert(`The zone in the field was not accepted: showing ${describePeriod(requested)}.`);
-    else clearAlert();
+    settleAlert(requested);
     state.behind = meta.stale === true;
     renderLive();
     if (meta.stale === true) {
@@ -191,6 +193,9 @@ async function load() {
       return;
     }
     if (error?.budget) state.budget = error.budget;
+    // The service took the token and failed afterwards (a refused zone, the database away): it is
+    // kept. Not when the service was not reached or refused before asking (429).
+    if (error?.status && error.status !== 429) keepToken();
     // A refused period or zone leaves the figures on screen current; anything else leaves them behind.
     const refused = error?.status === 400;
     if (!state.shown) setStatus('');
@@ -357,8 +362,9 @@ function signOut(reason) {
   state.chart = null;
   // Every tab of the page signs out with it, unless the token refused was never kept (one pasted
   // in this tab and refused at once) and the kept one is another tab's good session.
-  if (tokenStore.get() === state.token) tokenStore.clear();
+  if (state.tokenKept) tokenStore.clear();
   state.token = null;
+  state.tokenKept = false;
   state.last = null;
   clearDashboard();
   setStatus('');
@@ -377,6 +383,7 @@ function onSignIn(event) {
     return;
   }
   state.token = token;
+  state.tokenKept = tokenStore.get() === token;
   clearAlert();
   enterDashboard();
   $('dashboard-title').focus();
@@ -387,12 +394,26 @@ function onSignIn(event) {
  * it: a token refused at once never replaces another tab's good session.
  */
 function keepToken() {
-  if (tokenStore.get() === state.token) return;
+  if (state.tokenKept || state.storageRefused) return;
   try {
     tokenStore.set(state.token);
+    state.tokenKept = true;
   } catch {
-    showAlert('This browser does not allow local storage; the token is kept only until the page is closed.');
+    state.storageRefused = true;
   }
+}
+
+const STORAGE_REFUSED =
+  'This browser does not allow local storage: you stay signed in until the page is closed.';
+
+/** The alert after a successful load: what still needs saying, or nothing. */
+function settleAlert(requested) {
+  const sentences = [];
+  if ($('tz').getAttribute('aria-invalid') === 'true')
+    sentences.push(`The zone in the field was not accepted: showing ${describePeriod(requested)}.`);
+  if (state.storageRefused) sentences.push(STORAGE_REFUSED);
+  if (sentences.length > 0) showAlert(sentences.join(' '));
+  else clearAlert();
 }
 
 /** Submit (Refresh, Enter) always reloads; a change of period or zone reloads when it changed something. */
@@ -429,14 +450,17 @@ function init() {
   tokenStore.watch((token) => {
     if (token === state.token) return;
     if (token === null) {
-      if (state.token) signOut('Signed out in another tab.');
+      // Only the session kept is signed out; a token pasted here and not yet taken is this tab's.
+      if (state.token && state.tokenKept) signOut('Signed out in another tab.');
       return;
     }
     state.token = token;
+    state.tokenKept = true;
     clearAlert();
     enterDashboard();
   });
   state.token = tokenStore.get();
+  state.tokenKept = state.token !== null;
   if (state.token) enterDashboard();
   else showSignIn();
 }
