@@ -351,16 +351,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
           done(new UnsupportedMediaTypeError('the request body must be application/json'));
         else done(null, undefined);
       });
-      // After the token check: a caller without one learns nothing about the body rules. Only
-      // routes that read a body (and document 415) look at how it is encoded.
-      api.addHook('preParsing', (request, _reply, payload, done) => {
-        const encoding = request.headers['content-encoding']?.trim().toLowerCase();
-        if (request.routeOptions.schema?.body !== undefined && encoding && encoding !== 'identity') {
-          done(new UnsupportedMediaTypeError('send the request body uncompressed (no Content-Encoding)'));
-          return;
-        }
-        done(null, payload);
-      });
       api.addHook('preSerialization', envelopeMeta(deps.readState, config.reportingTimezone));
       await api.register(analyticsRateLimit, {
         limit: config.rateLimit,

@@ -1,7 +1,7 @@
 /** HTTP transport of the pipeline, and the operator's tools on the event log. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { BadRequestError, DomainError, NotFoundError } from '../api/errors.ts';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RequestPayload } from 'fastify';
+import { BadRequestError, DomainError, NotFoundError, UnsupportedMediaTypeError } from '../api/errors.ts';
 import { envelopeSchema, errorResponses, problemRef } from '../api/schemas.ts';
 import type { Db } from '../platform/db.ts';
 import type { ResponseCache } from '../platform/cache.ts';
@@ -64,6 +64,23 @@ function messagesAsSent(req: FastifyRequest, _reply: FastifyReply, done: HookHan
 }
 
 /**
+ * A body sent compressed is refused rather than read as text. A route hook: it runs after the
+ * scope's token check (a caller without a token learns nothing of the body rules), and only here,
+ * not on every request of the API.
+ */
+function refuseEncodedBody(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  payload: RequestPayload,
+  done: (error: Error | null, payload?: RequestPayload) => void,
+): void {
+  const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity')
+    done(new UnsupportedMediaTypeError('send the request body uncompressed (no Content-Encoding)'));
+  else done(null, payload);
+}
+
+/**
  * POST /ingest, in a scope of its own for its JSON parser. Fastify refuses a body holding a
  * "__proto__" or "constructor.prototype" key anywhere, to protect code that merges a body into
  * other objects; but such a key is legal in a message, and the same message is accepted as a
@@ -84,6 +101,7 @@ const ingestBatch: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, 
     {
       bodyLimit: 1024 * 1024,
       config: { rateLimit: ingestRateLimit(opts.config.rateLimit) },
+      preParsing: refuseEncodedBody,
       preValidation: messagesAsSent,
       schema: {
         tags,
