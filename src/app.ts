@@ -32,6 +32,8 @@ import type { Deps } from './deps.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
 import { pingDatabase } from './platform/db.ts';
 import { isDatabaseUnavailable } from './platform/db-guard.ts';
+import { redactQuery } from './platform/logger.ts';
+import { requestIdFrom } from './platform/request-id.ts';
 import { API_SECURITY_HEADERS, securityHeaders } from './platform/security-headers.ts';
 
 export const VERSION = '1.0.0';
@@ -48,8 +50,6 @@ const DOCS_CSP = {
   'script-src-attr': "'none'",
   'style-src': "'self' 'unsafe-inline'",
 };
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function validationDetail(error: FastifyError, schema: FastifySchema | undefined): string {
   const first = error.validation?.[0];
@@ -83,7 +83,8 @@ function problemOf(status: number, title: string, detail: string, url: string, r
     title,
     status,
     detail,
-    instance: url.split('?')[0] ?? url,
+    // The path asked for; a JWT pasted into it is not sent back.
+    instance: redactQuery(url.split('?')[0] ?? url),
     request_id: requestId,
   };
 }
@@ -101,10 +102,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     // pino's Logger and Fastify's base logger type differ only nominally.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed by tsc, not seen by the linter
     loggerInstance: deps.logger as FastifyBaseLogger,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     bodyLimit: 1024 * 1024,
     trustProxy:
       typeof config.trustProxy === 'number'
@@ -217,8 +215,10 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? request.url;
-    const served = methods.allowed(path);
+    const asked = request.url.split('?')[0] ?? request.url;
+    const served = methods.allowed(asked);
+    // Echoed in the problem: a JWT pasted into a path is not sent back (nor logged).
+    const path = redactQuery(asked);
     // The path exists, with other methods: 405 and what it is served with. A route of this method
     // that found nothing there (a static file that does not exist) is a plain 404.
     const allowed = served.includes(request.method) ? '' : served.join(', ');
@@ -328,6 +328,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     breaker: () => deps.readState.breaker(),
     probeBreaker: () => deps.readState.read(() => pingDatabase(deps.database.db)),
     startedAt: options.startedAt ?? Date.now(),
+    background: () => deps.backgroundProblems(),
     shuttingDown: options.shuttingDown ?? (() => false),
     version: VERSION,
   });

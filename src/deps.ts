@@ -11,7 +11,7 @@ import { createPipeline, type BatchResult, type IngestItem, type Pipeline } from
 import { cachePrefix, createResponseCache, type ResponseCache } from './platform/cache.ts';
 import { createDbGuard, isDatabaseUnavailable } from './platform/db-guard.ts';
 import { createLocalBus, createRedisBus, type Bus } from './platform/bus.ts';
-import type { Config } from './platform/config.ts';
+import { ConfigError, type Config } from './platform/config.ts';
 import { openPGlite, openPostgres, type Database } from './platform/db.ts';
 import type { Logger } from './platform/logger.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
@@ -38,6 +38,8 @@ export interface Deps {
   readState: ReadState;
   verifier: TokenVerifier;
   disabledUsers: DisabledUsers;
+  /** What background work cannot do now, for /health; null when it is fine. */
+  backgroundProblems(): { heartbeat: string | null; redis: string | null };
   startBackground(): void;
   close(): Promise<void>;
 }
@@ -46,6 +48,11 @@ export interface DisabledUsers {
   has(userId: number): boolean;
   refresh(): Promise<void>;
 }
+
+/** What Redis answers a client whose password it refuses (or that sent none it needs). */
+const REDIS_AUTH_REFUSED = /^(WRONGPASS|NOAUTH)\b|^ERR (invalid password|AUTH)/;
+/** Heartbeats are every 20 s: two failed in a row is a minute at risk, worth telling /health. */
+const HEARTBEAT_FAILURES_TOLD = 2;
 
 /**
  * Tries until it works, with backoff (200 ms doubling to 5 s), at most `tries` times (Infinity:
@@ -205,7 +212,17 @@ function createDisabledUsers(database: Database): DisabledUsers {
   };
 }
 
-export async function createDeps(config: Config, logger: Logger, patient = false): Promise<Deps> {
+export interface DepsOptions {
+  /** How often the uptime heartbeat is recorded (default 20 s: every minute gets one). */
+  heartbeatMs?: number;
+}
+
+export async function createDeps(
+  config: Config,
+  logger: Logger,
+  patient = false,
+  options: DepsOptions = {},
+): Promise<Deps> {
   const database = await openDatabase(config, logger, patient);
   const migration = await migrateToLatest(database.db);
   if (migration.error)
@@ -223,7 +240,11 @@ export async function createDeps(config: Config, logger: Logger, patient = false
   // During an outage ioredis reports every reconnect attempt: log the first, then one line per 30 s.
   let lastRedisLog = 0;
   let suppressed = 0;
+  /** Set while Redis refuses the configured credentials (cleared once a connection is ready). */
+  let redisRefusal: string | undefined;
   const redisError = (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    if (REDIS_AUTH_REFUSED.test(message)) redisRefusal = message;
     const now = Date.now();
     if (now - lastRedisLog < 30_000) {
       suppressed++;
@@ -240,7 +261,21 @@ export async function createDeps(config: Config, logger: Logger, patient = false
       lazyConnect: true,
     });
     redis.on('error', redisError);
-    await withRetry('Redis', logger, () => (redis as Redis).connect(), 3).catch((error: unknown) => {
+    redis.on('ready', () => (redisRefusal = undefined));
+    await withRetry(
+      'Redis',
+      logger,
+      () => (redis as Redis).connect(),
+      3,
+      () => !redisRefusal,
+    ).catch((error: unknown) => {
+      // A refused password is configuration that waiting will not cure, as PostgreSQL's is.
+      if (redisRefusal) {
+        redis?.disconnect();
+        throw new ConfigError([
+          `Redis refused the credentials of REDIS_URL / REDIS_PASSWORD: ${redisRefusal}`,
+        ]);
+      }
       logger.error({ err: (error as Error).message }, 'Redis unreachable at start; serving from PostgreSQL');
     });
   }
@@ -303,9 +338,20 @@ export async function createDeps(config: Config, logger: Logger, patient = false
     },
   };
   const timers: NodeJS.Timeout[] = [];
+  /** The heartbeats failing in a row, and since when: system_uptime counts those minutes as down. */
+  let heartbeatFailures = { count: 0, since: 0, error: '' };
   const heartbeat = () => {
-    recordHeartbeat(database.db, Math.floor(Date.now() / 60_000)).catch((error: unknown) =>
-      logger.warn({ err: (error as Error).message }, 'heartbeat not recorded'),
+    recordHeartbeat(database.db, Math.floor(Date.now() / 60_000)).then(
+      () => (heartbeatFailures = { count: 0, since: 0, error: '' }),
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        if (heartbeatFailures.count === 0) logger.warn({ err: message }, 'heartbeat not recorded');
+        heartbeatFailures = {
+          count: heartbeatFailures.count + 1,
+          since: heartbeatFailures.since || Date.now(),
+          error: message,
+        };
+      },
     );
   };
 
@@ -326,9 +372,18 @@ export async function createDeps(config: Config, logger: Logger, patient = false
       isDisabled: (id) => disabledUsers.has(id),
     }),
     disabledUsers,
+    backgroundProblems() {
+      return {
+        heartbeat:
+          heartbeatFailures.count >= HEARTBEAT_FAILURES_TOLD
+            ? `uptime heartbeats not recorded since ${new Date(heartbeatFailures.since).toISOString()} (${heartbeatFailures.error}): system_uptime counts these minutes as down`
+            : null,
+        redis: redisRefusal ? `redis refused the configured credentials: ${redisRefusal}` : null,
+      };
+    },
     startBackground() {
       heartbeat();
-      timers.push(setInterval(heartbeat, 20_000));
+      timers.push(setInterval(heartbeat, options.heartbeatMs ?? 20_000));
       // Disabled users also reach instances that missed a notice within a second.
       timers.push(setInterval(() => void disabledUsers.refresh().catch(refreshError), 1_000));
       for (const t of timers) t.unref();

@@ -136,9 +136,9 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
       schema: {
         tags,
         security,
-        summary: 'One event: its figures and its daily flows',
+        summary: 'One event: its figures and its daily (or weekly, monthly) flows',
         params: Type.Object({ event_id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) }),
-        querystring: querySchema({ ...Common, ...Days, ...FromTo }),
+        querystring: querySchema({ ...Common, ...Days, ...Range }),
         response: { 200: envelopeSchema('event', EventDetailSchema), ...errorResponses },
       },
     },
@@ -149,7 +149,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         window,
         ctx,
         minVersion: req.query.min_version,
-        compute: () => service.event(ctx, req.params.event_id, window),
+        compute: () => service.event(ctx, req.params.event_id, window, req.query.granularity ?? 'day'),
       });
     },
   );

@@ -51,7 +51,7 @@ export interface AnalyticsService {
       offset: number;
     },
   ): Promise<unknown>;
-  event(ctx: ReadContext, eventId: number, w: Window): Promise<unknown>;
+  event(ctx: ReadContext, eventId: number, w: Window, granularity: Granularity): Promise<unknown>;
   daily(
     ctx: ReadContext,
     w: Window,
@@ -86,7 +86,7 @@ export function createAnalyticsService(deps: {
   const { db } = deps;
   const now = deps.now ?? Date.now;
 
-  /** Uptime of each local day: heartbeat minutes over the minutes of the day elapsed so far. */
+  /** Uptime of each local day: heartbeat minutes over the whole minutes of the day elapsed so far. */
   function uptimeFn(
     ctx: ReadContext,
     w: Window,
@@ -99,8 +99,9 @@ export function createAnalyticsService(deps: {
     ctx: ReadContext,
     w: Window,
   ): Promise<(date: string) => { up: number; span: number }> {
-    const minutes = await read.heartbeatMinutes(db, w.from, w.to, ctx.tz);
     const current = now();
+    // Whole minutes only, on both sides: the minute under way counts once it is over.
+    const minutes = await read.heartbeatMinutes(db, w.from, w.to, ctx.tz, Math.floor(current / 60_000));
     return (date) => {
       const start = localMidnightUtc(date, ctx.tz);
       const end = Math.min(localMidnightUtc(addDays(date, 1), ctx.tz), current);
@@ -334,11 +335,11 @@ export function createAnalyticsService(deps: {
       );
       return { events: rows.map(toEventStats), total, limit: q.limit, offset: q.offset, summary };
     },
-    async event(ctx, eventId, w) {
+    async event(ctx, eventId, w, granularity) {
       const row = await read.findEvent(db, eventId);
       if (!row || row.deleted) throw new NotFoundError(`event ${eventId} not found`);
       const flows = await read.dayFlows(db, w.from, w.to, ctx.tz, deps.dayZone(), eventId);
-      const daily = buildSeries({ from: w.from, to: w.to, granularity: 'day', flows, bookingsBefore: 0 }).map(
+      const daily = buildSeries({ from: w.from, to: w.to, granularity, flows, bookingsBefore: 0 }).map(
         (d) => ({
           date: d.date,
           new_bookings: d.new_bookings,

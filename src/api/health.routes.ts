@@ -27,6 +27,8 @@ export interface HealthOptions {
    */
   probeBreaker?: () => Promise<unknown>;
   startedAt: number;
+  /** What background work (heartbeats, the Redis connection) cannot do now; null when fine. */
+  background?: () => { heartbeat: string | null; redis: string | null };
   /** Whether the process is draining before it exits (a SIGTERM is being handled). */
   shuttingDown: () => boolean;
   version: string;
@@ -109,9 +111,20 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
       if (breaker && breaker.state !== 'closed')
         reasons.push(`database reads paused by the circuit breaker (${breaker.state})`);
     }
-    if (redis.status === 'down') reasons.push(REDIS_DOWN[opts.config.role]);
-    for (const [name, c] of Object.entries(consumers))
+    const background = opts.background?.();
+    if (database.status === 'up' && background?.heartbeat) reasons.push(background.heartbeat);
+    if (redis.status === 'down') {
+      reasons.push(REDIS_DOWN[opts.config.role]);
+      if (background?.redis) redis.detail = background.redis;
+    }
+    if (opts.shuttingDown()) reasons.push('shutting down: finishing the work in flight, taking no new work');
+    for (const [name, c] of Object.entries(consumers)) {
       if (c.lastError) reasons.push(`${name} consumer: ${c.lastError}`);
+      if (c.dropping)
+        reasons.push(
+          `${name} consumer: buffer full (${c.pending ?? 0} messages waiting), dropping new messages; ${c.dropped ?? 0} dropped since start`,
+        );
+    }
     if (reconciled?.status === 'drift') {
       reasons.push(
         `reconcile at ${reconciled.checked_at} found ${reconciled.difference_count} figures that differ from a recomputation`,

@@ -18,12 +18,31 @@ export interface MetricsRoutesOptions {
   sources: MetricSources;
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A live stream: counted when it ends (its lifetime apart), not as an aborted request. */
+    liveStream?: boolean;
+  }
+}
+
 /** The label of requests that matched no route: one series, whatever URL was asked for. */
 export const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * The status of a request whose client went away before the answer (nginx's convention): no
+ * response is sent, so Fastify's 'request completed' line and the onResponse hook never come.
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
 
 const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { metrics, sources }) => {
   // Scrapes that arrive while one is rendered share it: unauthenticated, a flood costs one at a time.
   const scrape = sharedFlight(() => metrics.scrape(sources));
+  // When each request came: an aborted one has no reply to read its time from.
+  const requestStarts = new WeakMap<object, number>();
+  app.addHook('onRequest', (request, _reply, done) => {
+    requestStarts.set(request, performance.now());
+    done();
+  });
   app.addHook('onResponse', (request, reply, done) => {
     metrics.observeRequest({
       route: request.routeOptions.url ?? UNMATCHED_ROUTE,
@@ -31,6 +50,24 @@ const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { me
       status: reply.statusCode,
       seconds: reply.elapsedTime / 1000,
     });
+    done();
+  });
+  // A slow request that a client or load balancer gave up on is what a latency SLO is about:
+  // counted and logged with its time so far, under its own status.
+  app.addHook('onRequestAbort', (request, done) => {
+    if (request.routeOptions.config.liveStream !== true) {
+      const elapsed = performance.now() - (requestStarts.get(request) ?? performance.now());
+      metrics.observeRequest({
+        route: request.routeOptions.url ?? UNMATCHED_ROUTE,
+        method: request.method,
+        status: CLIENT_CLOSED_REQUEST,
+        seconds: elapsed / 1000,
+      });
+      request.log.info(
+        { res: { statusCode: CLIENT_CLOSED_REQUEST }, responseTime: elapsed },
+        'request aborted by the client before its answer',
+      );
+    }
     done();
   });
 

@@ -38,6 +38,10 @@ export const HealthSchema = Open(
             pending: NullableInt,
             lastError: Nullable(Type.String()),
             running: Type.Boolean(),
+            dropped: Type.Optional(
+              Type.Integer({ description: 'Pub/sub: messages lost to a full buffer since start' }),
+            ),
+            dropping: Type.Optional(Type.Boolean({ description: 'Pub/sub: its buffer is full now' })),
           }),
         ),
       }),

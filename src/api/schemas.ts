@@ -181,6 +181,10 @@ export const EventDetailSchema = Type.Object(
         expired_bookings: Int(),
         total_revenue: Num(),
       }),
+      {
+        description:
+          'One entry per day of the window, or per week (from Monday) or month with `granularity`; `date` is the period start, periods clipped to the window.',
+      },
     ),
   },
   { examples: [example.EVENT_DETAIL] },

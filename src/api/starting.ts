@@ -5,22 +5,23 @@
  * it nothing listened until the database came, and an orchestrator's liveness probe would restart a
  * pod that was only waiting for it.
  */
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import type { Logger } from '../platform/logger.ts';
+import { redactQuery } from '../platform/logger.ts';
+import { requestIdFrom } from '../platform/request-id.ts';
 import { API_SECURITY_HEADERS } from '../platform/security-headers.ts';
 import { problemType } from './errors.ts';
 
 const RETRY_AFTER_SECONDS = 5;
-const WAITING = 'starting: waiting for the database';
 
 /** /health while starting: nothing is known yet but that the database has not answered. */
-function startingHealth(startedAt: number) {
+function startingHealth(startedAt: number, waiting: string) {
   const unknown = { status: 'unknown', detail: 'not checked until start-up is done' };
   return {
     status: 'unhealthy',
-    reasons: [WAITING],
+    reasons: [waiting],
     checks: {
-      database: { status: 'down', detail: WAITING },
+      database: { status: 'down', detail: waiting },
       redis: unknown,
       consumer: { status: 'starting', consumers: {} },
     },
@@ -36,15 +37,33 @@ export interface StartingServer {
   close(): Promise<void>;
 }
 
-export async function listenWhileStarting(
-  host: string,
-  port: number,
-  startedAt = Date.now(),
-): Promise<StartingServer> {
+export interface StartingOptions {
+  host: string;
+  port: number;
+  startedAt?: number;
+  /** Why it is not ready: the database it waits for (the default), or the embedded one opening. */
+  waiting?: string;
+  /** Each request and its answer get a line, with the request id the answer carries. */
+  logger?: Logger;
+}
+
+export async function listenWhileStarting(options: StartingOptions): Promise<StartingServer> {
+  const { host, port, startedAt = Date.now(), waiting = 'starting: waiting for the database' } = options;
+  const log = options.logger?.child({ component: 'starting' });
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const requestId = randomUUID();
+    const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
+    res.once('finish', () =>
+      log?.info(
+        {
+          reqId: requestId,
+          req: { method: req.method, url: redactQuery(req.url ?? '/') },
+          res: { statusCode: res.statusCode },
+        },
+        'request answered while starting',
+      ),
+    );
     for (const [name, value] of Object.entries(API_SECURITY_HEADERS)) res.setHeader(name, value);
     res.setHeader('cache-control', 'no-store');
     if (req.method === 'GET' && path === '/health/live') {
@@ -55,7 +74,9 @@ export async function listenWhileStarting(
     const retry = { 'retry-after': String(RETRY_AFTER_SECONDS) };
     if (req.method === 'GET' && (path === '/health' || path === '/health/ready')) {
       res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', ...retry });
-      res.end(JSON.stringify(path === '/health' ? startingHealth(startedAt) : { status: 'starting' }));
+      res.end(
+        JSON.stringify(path === '/health' ? startingHealth(startedAt, waiting) : { status: 'starting' }),
+      );
       return;
     }
     res.writeHead(503, { 'content-type': 'application/problem+json; charset=utf-8', ...retry });
@@ -64,8 +85,8 @@ export async function listenWhileStarting(
         type: problemType(503),
         title: 'Service Unavailable',
         status: 503,
-        detail: WAITING,
-        instance: path,
+        detail: waiting,
+        instance: redactQuery(path),
         request_id: requestId,
       }),
     );

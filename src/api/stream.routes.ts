@@ -98,7 +98,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
   app.get(
     '/stream',
     {
-      config: { allowQueryToken: true },
+      config: { allowQueryToken: true, liveStream: true },
       schema: {
         tags: ['analytics'],
         security: [{ bearerAuth: [] }],

@@ -63,7 +63,15 @@ async function start(config: Config): Promise<void> {
   const startedAt = Date.now();
   // The service waits for its database however long that takes (an operator command does not),
   // alive but not ready on its port meanwhile.
-  const starting = await listenWhileStarting(config.host, config.port, startedAt);
+  const starting = await listenWhileStarting({
+    host: config.host,
+    port: config.port,
+    startedAt,
+    logger,
+    waiting: config.databaseUrl
+      ? 'starting: waiting for the database'
+      : 'starting: opening the embedded database',
+  });
   const deps = await createDeps(config, logger, true).catch(async (error: unknown) => {
     await starting.close();
     throw error;

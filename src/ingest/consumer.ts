@@ -14,6 +14,13 @@ export interface ConsumerStats {
    * messages waiting in memory.
    */
   pending: number | null;
+  /**
+   * Pub/sub: messages lost since start because the buffer was full while the database was down
+   * (pub/sub cannot redeliver them). Absent for the stream, which loses nothing.
+   */
+  dropped?: number;
+  /** Pub/sub: whether it is dropping messages now (its buffer is full). */
+  dropping?: boolean;
   /** The error of the outage in progress; null while healthy. */
   lastError: string | null;
   running: boolean;

@@ -307,7 +307,7 @@ function parseEvent(env: Envelope, receivedAt: number, raw: unknown): EventMetaM
       (capacityRaw as number) <= MAX_CAPACITY
     )
   ) {
-    return reject('invalid_capacity', 'capacity must be an integer >= 0');
+    return reject('invalid_capacity', `capacity must be an integer from 0 to ${MAX_CAPACITY}`);
   }
   const updatedAt = field(env, 'updated_at');
   // An EventCreated happened when the event was created: its occurrence time (created_at, else

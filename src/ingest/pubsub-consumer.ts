@@ -41,7 +41,9 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
   const subscribeWakeup = new Wakeup();
 
   let buffer: IngestItem[] = [];
+  /** Dropped in the current outage (said once it ends), and since start (in stats). */
   let dropped = 0;
+  let droppedSinceStart = 0;
   let stopping = false;
   let subscriber: Redis | undefined;
   let wasReady = false;
@@ -53,6 +55,7 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
       if (dropped === 0)
         log.error({ maxBuffered }, 'pub/sub buffer full; dropping messages until the database is back');
       dropped++;
+      droppedSinceStart++;
       return;
     }
     buffer.push({ raw: message, transport: 'pubsub', channel });
@@ -155,6 +158,8 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
       return {
         lag: null,
         pending: buffer.length,
+        dropped: droppedSinceStart,
+        dropping: buffer.length >= maxBuffered,
         lastError: outage.lastError ?? subscribeOutage.lastError ?? disconnected(),
         running: done !== undefined,
       };

@@ -137,11 +137,23 @@ class Reader {
   }
 }
 
+/**
+ * Whether a connection URL parses; the problem never quotes it (it may hold a password). Characters
+ * a password may hold that a URL may not (`/ ? # @ :`) must be percent-encoded.
+ */
+function checkUrl(r: Reader, keys: string, url: string): void {
+  if (!URL.canParse(url))
+    r.problems.push(
+      `${keys} is not a valid URL (check the host and port; percent-encode / ? # @ : in a user name or password)`,
+    );
+}
+
 function databaseUrlFrom(r: Reader): string | undefined {
   const url = r.optional('DATABASE_URL');
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url))
       r.problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+    else checkUrl(r, 'DATABASE_URL', url);
     return url;
   }
   const host = r.optional('DB_HOST');
@@ -153,13 +165,16 @@ function databaseUrlFrom(r: Reader): string | undefined {
   const auth = password
     ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}`
     : encodeURIComponent(user);
-  return `postgresql://${auth}@${host}:${port}/${encodeURIComponent(name)}`;
+  const built = `postgresql://${auth}@${host}:${port}/${encodeURIComponent(name)}`;
+  checkUrl(r, 'DB_HOST', built);
+  return built;
 }
 
 function redisUrlFrom(r: Reader): string | undefined {
   const url = r.optional('REDIS_URL');
   if (url) {
     if (!/^rediss?:\/\//.test(url)) r.problems.push('REDIS_URL must start with redis:// or rediss://');
+    else checkUrl(r, 'REDIS_URL', url);
     return url;
   }
   const host = r.optional('REDIS_HOST');
@@ -168,7 +183,9 @@ function redisUrlFrom(r: Reader): string | undefined {
   const password = r.optional('REDIS_PASSWORD');
   const scheme = r.bool('REDIS_USE_TLS') ? 'rediss' : 'redis';
   const auth = password ? `:${encodeURIComponent(password)}@` : '';
-  return `${scheme}://${auth}${host}:${port}`;
+  const built = `${scheme}://${auth}${host}:${port}`;
+  checkUrl(r, 'REDIS_HOST', built);
+  return built;
 }
 
 /** TRUST_PROXY: unset/false, true, a hop count, or comma-separated addresses/CIDRs of the proxies. */

@@ -52,7 +52,7 @@ export function errorFields(error: unknown, depth = 0): Record<string, unknown> 
  * being one of the short ones.
  */
 const CREDENTIAL_NAME =
-  /token|jwt|passw|pwd|secret|api[-_]?key|authoriz|credential|session|^(auth|key|sig|signature|code)$/;
+  /token|jwt|passw|passphrase|pwd|secret|signature|(api|access|private)[-_]?key|authoriz|credential|session|^(auth|key|sig|code|pass)$/;
 /** A JWT (its header and claims are base64url JSON objects: `eyJ…`), or a bearer header's value. */
 const CREDENTIAL_VALUE = /^(?:[Bb]earer\s+)?eyJ[\w-]{8,}\.eyJ[\w-]{8,}\./;
 /** A JWT anywhere else in a URL (a path segment, a bare `?eyJ…`). */

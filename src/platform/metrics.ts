@@ -17,7 +17,7 @@ export const METRICS_PREFIX = 'evently_analytics_';
 export interface MetricSources {
   cache: { stats(): { hits: number; misses: number } };
   pool: () => { total: number; idle: number; waiting: number };
-  consumers: () => Record<string, { lag: number | null; pending: number }>;
+  consumers: () => Record<string, { lag: number | null; pending: number | null; dropped?: number }>;
 }
 
 export interface RequestObservation {
@@ -110,6 +110,12 @@ export function createMetrics(opts: { prefix?: string; processMetrics?: boolean 
     labelNames: ['consumer'] as const,
     registers,
   });
+  const dropped = new Counter({
+    name: `${prefix}ingest_dropped_total`,
+    help: 'Messages lost by a consumer since start: pub/sub messages that arrived while its buffer was full (the database down)',
+    labelNames: ['consumer'] as const,
+    registers,
+  });
   const cacheHits = new Counter({
     name: `${prefix}cache_hits_total`,
     help: 'Response cache hits',
@@ -153,16 +159,20 @@ export function createMetrics(opts: { prefix?: string; processMetrics?: boolean 
         messages.inc({ outcome: r.outcome, transport: item?.transport ?? 'unknown' });
       }
       // Released parked messages are re-processed dead letters, as an operator's retry is: counted
-      // under "retry", so that /metrics moves as /health's totals do.
+      // under "retry". Counters only go up: the earlier rejection stays counted, where /health's
+      // totals (the event log's outcomes now) move it from rejected to processed.
       for (const [outcome, n] of Object.entries(released))
         if (n > 0) messages.inc({ outcome, transport: 'retry' }, n);
     },
     async scrape(sources) {
       lag.reset();
       pending.reset();
+      dropped.reset();
       for (const [consumer, stats] of Object.entries(sources.consumers())) {
         if (stats.lag !== null) lag.set({ consumer }, stats.lag);
         if (stats.pending !== null) pending.set({ consumer }, stats.pending);
+        // The consumer keeps its running total; the counter mirrors it.
+        if (stats.dropped !== undefined) dropped.inc({ consumer }, stats.dropped);
       }
       // The cache keeps its own running totals; the counters mirror them.
       const cache = sources.cache.stats();

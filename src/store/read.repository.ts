@@ -478,17 +478,23 @@ async function activeEvents(db: Db, periods: readonly Span[]): Promise<Map<strin
 }
 
 /** Minutes with at least one heartbeat per local day in [from, to]. */
+/**
+ * Minutes with a heartbeat per local day of from..to, counting only minutes before `beforeMinute`
+ * (minutes since the epoch): the minute under way is not over, and is not in the elapsed span.
+ */
 export async function heartbeatMinutes(
   db: Db,
   from: string,
   to: string,
   tz: string,
+  beforeMinute: number,
 ): Promise<Map<string, number>> {
   const minuteOf = (day: string) => firstBucketOf(day, tz, 60);
+  const end = Math.min(minuteOf(addDays(to, 1)), beforeMinute);
   const { rows } = await sql<{ day: string; n: number }>`
     select ${periodOfBucket(sql`minute`, periodsOf(from, to, tz, { unit: 60 }))}::text as day, count(*)::int as n
     from heartbeats
-    where minute >= ${minuteOf(from)} and minute < ${minuteOf(addDays(to, 1))}
+    where minute >= ${minuteOf(from)} and minute < ${end}
     group by 1`.execute(db);
   return new Map(rows.map((r) => [r.day, r.n]));
 }

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { buildApp, type AppOptions } from '../../src/app.ts';
 import { mintToken } from '../../src/auth/tokens.ts';
-import { createDeps, type Deps } from '../../src/deps.ts';
+import { createDeps, type Deps, type DepsOptions } from '../../src/deps.ts';
 import { loadConfig, type Config } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { createTestDatabase, REDIS_URL, uniqueKey, type TestDatabase } from './db.ts';
@@ -44,6 +44,8 @@ export interface TestAppOptions {
   appOptions?: AppOptions;
   /** Where the app's log lines go (set LOG_LEVEL in env too; the default level is silent). */
   logDestination?: DestinationStream;
+  /** Background timings (the heartbeat), for tests that cannot wait for the real ones. */
+  depsOptions?: DepsOptions;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -72,7 +74,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   }
   if (options.redis) env.REDIS_URL = REDIS_URL;
   const config = loadConfig(env);
-  const deps = await createDeps(config, createLogger(config.logLevel, options.logDestination));
+  const deps = await createDeps(
+    config,
+    createLogger(config.logLevel, options.logDestination),
+    false,
+    options.depsOptions,
+  );
   const app = await buildApp(deps, options.appOptions);
   await app.ready();
   const mint: TestApp['mint'] = (claims = {}) =>

@@ -44,16 +44,22 @@ export async function stopPid(pid: number, signal: NodeJS.Signals, what: string)
 /** A redis-server child process without persistence: a restart starts empty, as after a crash. */
 export class RedisServer {
   private child: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** What the server asks clients for (`--requirepass`); none by default. */
+    readonly password?: string,
+  ) {}
 
-  static async start(port?: number): Promise<RedisServer> {
-    const server = new RedisServer(port ?? (await freePort()));
+  static async start(port?: number, options: { password?: string } = {}): Promise<RedisServer> {
+    const server = new RedisServer(port ?? (await freePort()), options.password);
     await server.start();
     return server;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return this.password === undefined
+      ? `redis://127.0.0.1:${this.port}`
+      : `redis://:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
@@ -70,6 +76,7 @@ export class RedisServer {
         'no',
         '--daemonize',
         'no',
+        ...(this.password === undefined ? [] : ['--requirepass', this.password]),
       ],
       { stdio: 'ignore' },
     );

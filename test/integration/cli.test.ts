@@ -8,6 +8,8 @@ import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
+import { createTestDatabase } from '../helpers/db.ts';
+import { freePort, RedisServer } from '../helpers/servers.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -57,6 +59,32 @@ describe('the command line', () => {
     expect(line.level).toBe(60);
     expect(line.msg).toMatch(/JWT_SECRET/);
     expect(refused.stdout + refused.stderr).not.toContain('do-not-print');
+  });
+
+  it('refuses to start when Redis refuses its password, saying so, exit code 78', async () => {
+    const database = await createTestDatabase('cli');
+    const redis = await RedisServer.start(undefined, { password: 'the-right-one' });
+    try {
+      const port = String(await freePort());
+      for (const url of [`redis://:not-it@127.0.0.1:${redis.port}`, `redis://127.0.0.1:${redis.port}`]) {
+        const refused = await runCli(['start'], {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          DATABASE_URL: database.url,
+          REDIS_URL: url,
+          JWT_SECRET: 'x'.repeat(40),
+          PORT: port,
+        });
+        expect(refused.code, url).toBe(78);
+        expect(refused.stderr).toMatch(
+          /Redis refused the credentials of REDIS_URL \/ REDIS_PASSWORD: (WRONGPASS|NOAUTH)/,
+        );
+        expect(refused.stdout + refused.stderr).not.toContain('not-it');
+      }
+    } finally {
+      await redis.kill();
+      await database.drop();
+    }
   });
 
   it('mints a token for the user and lifetime asked for', async () => {

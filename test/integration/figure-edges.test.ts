@@ -307,6 +307,37 @@ describe('figures at the edges', () => {
       'duplicate',
     );
   });
+
+  it('groups an event’s flows by week or month on request, as /daily does', async () => {
+    // Event 9021: one confirmed booking on each of Sun 1, Mon 2 and Mon 9 November 2026, 10 each.
+    await ingestHttp(
+      t.app,
+      t.token,
+      [1, 2, 9]
+        .flatMap((day) =>
+          confirmedBooking(
+            { id: 902_100 + day, eventId: 9021, quantity: 1, totalAmount: 10 },
+            Date.UTC(2026, 10, day, 10),
+          ),
+        )
+        .filter((m, i) => i === 0 || !m.includes('"EventCreated"')),
+    );
+    const range = 'from=2026-10-30&to=2026-11-10&as_of=2026-11-10';
+    const weeks = await data(`/events/9021?${range}&granularity=week`);
+    // Weeks start on Monday (the days before `from` not counted): 26 Oct, 2 Nov, 9 Nov.
+    expect(weeks.daily).toMatchObject([
+      { date: '2026-10-26', new_bookings: 1, confirmed_bookings: 1, total_revenue: 10 },
+      { date: '2026-11-02', new_bookings: 1, confirmed_bookings: 1, total_revenue: 10 },
+      { date: '2026-11-09', new_bookings: 1, confirmed_bookings: 1, total_revenue: 10 },
+    ]);
+    const months = await data(`/events/9021?${range}&granularity=month`);
+    expect(months.daily).toMatchObject([
+      { date: '2026-10-01', new_bookings: 0 },
+      { date: '2026-11-01', new_bookings: 3, total_revenue: 30 },
+    ]);
+    // The default stays one entry a day.
+    expect(((await data(`/events/9021?${range}`)).daily as unknown[]).length).toBe(12);
+  });
 });
 
 describe('revenue in other currencies, system-wide', () => {

@@ -4,10 +4,12 @@
  * breaker is probed by /health itself), and a cache clear makes every cached answer and every
  * client's ETag stale.
  */
+import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/db.ts';
+import { RedisServer } from '../helpers/servers.ts';
 import { ingestHttp } from '../helpers/conformance.ts';
 import { eventCreated } from '../support/messages.ts';
 import { setDatabaseReachable } from '../support/scratch-database.ts';
@@ -33,6 +35,63 @@ describe('readiness', () => {
     expect(draining.headers['retry-after']).toBeDefined();
     // The documented readiness shape (a problem body would have had its status turned to text).
     expect(draining.json()).toEqual({ status: 'shutting_down' });
+    // /health says it too, rather than "healthy" while the instance drains.
+    const health = (await t.app.inject({ method: 'GET', url: '/health' })).json<HealthBody>();
+    expect(health.status).toBe('degraded');
+    expect(health.reasons).toContain('shutting down: finishing the work in flight, taking no new work');
+  });
+});
+
+interface HealthBody {
+  status: string;
+  reasons: string[];
+  checks: { redis: { status: string; detail?: string } };
+}
+
+const healthOf = async (t: TestApp) =>
+  (await t.app.inject({ method: 'GET', url: '/health' })).json<HealthBody>();
+
+describe('uptime heartbeats that cannot be recorded', () => {
+  it('are a /health reason while they fail (system_uptime counts those minutes as down), gone once recorded again', async () => {
+    const t = await startTestApp({ depsOptions: { heartbeatMs: 100 } });
+    cleanups.push(() => t.close());
+    t.deps.startBackground();
+    const db = t.deps.database.db;
+    await sql`alter table heartbeats rename to heartbeats_away`.execute(db);
+    const failing = await waitFor('the heartbeat reason', async () => {
+      const health = await healthOf(t);
+      return health.reasons.some((r) => r.startsWith('uptime heartbeats not recorded since'))
+        ? health
+        : undefined;
+    });
+    expect(failing.status).toBe('degraded');
+    await sql`alter table heartbeats_away rename to heartbeats`.execute(db);
+    await waitFor('the heartbeat reason to go', async () => {
+      const health = await healthOf(t);
+      return health.status === 'healthy' ? health : undefined;
+    });
+  });
+});
+
+describe('a Redis that starts refusing the password', () => {
+  it('is down in /health, with the refusal as its detail', async () => {
+    const server = await RedisServer.start(undefined, { password: 'first-password' });
+    cleanups.push(() => server.kill());
+    const t = await startTestApp({ env: { REDIS_URL: server.url } });
+    cleanups.push(() => t.close());
+    expect((await healthOf(t)).checks.redis.status).toBe('up');
+    // The password is changed under the running service, and its connections are dropped.
+    const admin = new Redis(server.url);
+    cleanups.push(() => admin.disconnect());
+    await admin.config('SET', 'requirepass', 'second-password');
+    await admin.call('CLIENT', 'KILL', 'SKIPME', 'yes');
+    const refused = await waitFor('the refusal in /health', async () => {
+      const health = await healthOf(t);
+      return health.checks.redis.detail?.includes('WRONGPASS') ? health : undefined;
+    });
+    expect(refused.checks.redis.status).toBe('down');
+    expect(refused.checks.redis.detail).toMatch(/^redis refused the configured credentials: WRONGPASS/);
+    expect(JSON.stringify(refused)).not.toContain('first-password');
   });
 });
 

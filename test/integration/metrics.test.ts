@@ -3,9 +3,11 @@
  * counters by outcome and transport, cache hits and misses, database pool and consumer gauges.
  */
 import net, { type AddressInfo } from 'node:net';
+import pg from 'pg';
 import { register as globalRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
+import type { ConsumerStats } from '../../src/ingest/consumer.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitFor, when } from '../helpers/db.ts';
 import { bookingMessage, eventCreated } from '../support/messages.ts';
@@ -343,8 +345,102 @@ describe('GET /metrics', () => {
     }
   });
 
+  it('counts pub/sub messages lost to a full buffer, and /health says so while it drops them', async () => {
+    let pubsub: ConsumerStats = {
+      lag: null,
+      pending: 100_000,
+      lastError: 'database unreachable',
+      running: true,
+      dropped: 50,
+      dropping: true,
+    };
+    const app = await buildApp(service.deps, { consumers: () => ({ pubsub }) });
+    try {
+      await app.ready();
+      expect(
+        valueOf(await scrape(app), 'evently_analytics_ingest_dropped_total', { consumer: 'pubsub' }),
+      ).toBe(50);
+      const answer = (await app.inject({ url: '/health' })).json<{
+        status: string;
+        reasons: string[];
+        checks: { consumer: { consumers: Record<string, ConsumerStats> } };
+      }>();
+      expect(answer.checks.consumer.consumers.pubsub).toMatchObject({ dropped: 50, dropping: true });
+      let health: { status: string; reasons: string[] } = answer;
+      expect(health.status).toBe('degraded');
+      expect(health.reasons).toContain(
+        'pubsub consumer: buffer full (100000 messages waiting), dropping new messages; 50 dropped since start',
+      );
+
+      // The database is back and the buffer drained: the loss stays counted, the reason goes.
+      pubsub = { ...pubsub, pending: 0, lastError: null, dropping: false };
+      expect(
+        valueOf(await scrape(app), 'evently_analytics_ingest_dropped_total', { consumer: 'pubsub' }),
+      ).toBe(50);
+      health = (await app.inject({ url: '/health' })).json<{ status: string; reasons: string[] }>();
+      expect(health.reasons.join(' ')).not.toMatch(/pubsub/);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('keeps its metrics on the app’s own registry, not on prom-client’s global one', async () => {
     expect(service.deps.metrics.registry).not.toBe(globalRegistry);
     expect(globalRegistry.getMetricsAsArray().filter((m) => m.name.startsWith('evently_'))).toEqual([]);
+  });
+});
+
+describe('a request its client gave up on', () => {
+  it('is counted under status 499 with its time so far and logged with its request id', async () => {
+    const lines: string[] = [];
+    const t = await startTestApp({
+      env: { LOG_LEVEL: 'info' },
+      logDestination: { write: (line: string) => void lines.push(line) },
+    });
+    const locker = new pg.Client({ connectionString: t.database?.url });
+    await locker.connect();
+    try {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = t.app.server.address() as AddressInfo;
+      await locker.query('begin');
+      // The read waits for the lock; its client gives up first.
+      await locker.query('lock table events in access exclusive mode');
+      const gaveUp = fetch(`http://127.0.0.1:${port}/api/v1/analytics/events`, {
+        headers: { authorization: `Bearer ${t.token}`, 'x-request-id': 'gave-up-1' },
+        signal: AbortSignal.timeout(300),
+      });
+      await expect(gaveUp).rejects.toThrow();
+      const labels = { route: '/api/v1/analytics/events', method: 'GET', status: '499' };
+      const counted = await waitFor(
+        'the aborted request to be counted',
+        when(
+          async () => parseExposition((await t.app.inject({ url: '/metrics' })).body),
+          (samples) => valueOf(samples, 'evently_analytics_http_requests_total', labels) === 1,
+        ),
+      );
+      const seconds = valueOf(counted, 'evently_analytics_http_request_duration_seconds_sum', labels) ?? 0;
+      expect(seconds).toBeGreaterThanOrEqual(0.25);
+      await locker.query('rollback');
+      // The handler finishes once the lock goes; its answer has nowhere to go and is not counted again.
+      const served = await t.app.inject({
+        url: '/api/v1/analytics/events',
+        headers: { authorization: `Bearer ${t.token}` },
+      });
+      expect(served.statusCode).toBe(200);
+      const after = parseExposition((await t.app.inject({ url: '/metrics' })).body);
+      expect(valueOf(after, 'evently_analytics_http_requests_total', labels)).toBe(1);
+      expect(valueOf(after, 'evently_analytics_http_requests_total', { ...labels, status: '200' })).toBe(1);
+      const ofRequest = lines
+        .map((line) => JSON.parse(line) as { reqId?: string; msg: string; res?: { statusCode?: number } })
+        .filter((l) => l.reqId === 'gave-up-1');
+      expect(ofRequest.map((l) => l.msg)).toEqual([
+        'incoming request',
+        'request aborted by the client before its answer',
+      ]);
+      expect(ofRequest[1]?.res?.statusCode).toBe(499);
+    } finally {
+      await locker.end();
+      await t.close();
+    }
   });
 });

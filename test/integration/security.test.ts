@@ -279,6 +279,11 @@ describe('hostile parameters', () => {
       expectProblem(response, 404);
       expectClean(response, [url]);
     }
+    // A token pasted into a path is not echoed back in the problem.
+    const pasted = await get(`${API}/${t.token}`);
+    expectProblem(pasted, 404);
+    expect(pasted.body).not.toContain(t.token.split('.')[1] as string);
+    expect(pasted.json<{ instance: string }>().instance).toBe(`${API}/[redacted]`);
   });
 
   it('answers 405 with Allow, not 404, for a path that exists with other methods', async () => {

@@ -25,7 +25,7 @@ it('answers alive, not ready, while it waits for its database', async () => {
       JWT_SECRET: 'a-secret-for-the-starting-test-that-is-long-enough',
       PORT: String(port),
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -66,6 +66,19 @@ it('answers alive, not ready, while it waits for its database', async () => {
       status: 503,
       detail: 'starting: waiting for the database',
     });
+    // The caller's request id, in the answer and on the request's log line, as once started.
+    const traced = await fetch(`http://127.0.0.1:${port}/api/v1/analytics/system`, {
+      headers: { 'x-request-id': 'starting-trace-1' },
+    });
+    expect(traced.headers.get('x-request-id')).toBe('starting-trace-1');
+    expect(((await traced.json()) as { request_id: string }).request_id).toBe('starting-trace-1');
+    await waitFor('the request log line', async () =>
+      output
+        .split('\n')
+        .some((line) => line.includes('"reqId":"starting-trace-1"') && line.includes('"statusCode":503'))
+        ? true
+        : undefined,
+    );
     // It is waiting, not failing.
     expect(output).toMatch(/not reachable yet; retrying/);
     expect(child.exitCode).toBeNull();

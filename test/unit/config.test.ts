@@ -124,6 +124,26 @@ describe('configuration', () => {
     expect(fine.corsOrigins).toEqual(['https://admin.example.com', 'http://localhost:5173']);
   });
 
+  it('refuses connection URLs that do not parse, naming the key and never quoting the URL', () => {
+    const secret = { JWT_SECRET: 'x'.repeat(40) };
+    for (const [env, key] of [
+      [{ DATABASE_URL: 'postgres://u:hunter2@127.0.0.1:99999/db' }, 'DATABASE_URL'],
+      [{ DATABASE_URL: 'postgres://u:hunter2@127.0.0.1:abc/db' }, 'DATABASE_URL'],
+      [{ DATABASE_URL: 'postgres://u:hun/ter2@127.0.0.1/db' }, 'DATABASE_URL'],
+      [{ DATABASE_URL: 'postgres://u:hunter2@[::1/db' }, 'DATABASE_URL'],
+      [{ DB_HOST: 'db host', DB_PASSWORD: 'hunter2' }, 'DB_HOST'],
+      [{ DATA_DIR: tempDir(), REDIS_URL: 'redis://:hunter2@127.0.0.1:99999' }, 'REDIS_URL'],
+      [{ DATA_DIR: tempDir(), REDIS_HOST: 'cache host', REDIS_PASSWORD: 'hunter2' }, 'REDIS_HOST'],
+    ] as const) {
+      const problems = problemsOf({ ...secret, ...env });
+      expect(problems, JSON.stringify(env)).toHaveLength(1);
+      expect(problems[0]).toMatch(new RegExp(`^${key} is not a valid URL`));
+      expect(problems[0]).not.toContain('hunter2');
+    }
+    // Percent-encoded, the same password is fine.
+    expect(problemsOf({ ...secret, DATABASE_URL: 'postgres://u:hun%2Fter2@127.0.0.1:5432/db' })).toEqual([]);
+  });
+
   it('refuses an external database without a JWT secret of at least 32 bytes', () => {
     expect(problemsOf({ DATABASE_URL: 'postgresql://x@localhost/db' })).toEqual([
       'JWT_SECRET is required when an external database is configured',

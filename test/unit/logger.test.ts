@@ -52,6 +52,12 @@ describe('log lines', () => {
     expect(redactQuery('/x?a=1;password=p&key=k&code=c')).toBe(
       '/x?a=1;password=[redacted]&key=[redacted]&code=[redacted]',
     );
+    // Signed-URL and key parameters under other clouds' names, and a bare `pass`.
+    expect(
+      redactQuery('/x?pass=hunter2&access_key=a&private_key=p&X-Amz-Signature=s&passphrase=q&compass=n'),
+    ).toBe(
+      '/x?pass=[redacted]&access_key=[redacted]&private_key=[redacted]&X-Amz-Signature=[redacted]&passphrase=[redacted]&compass=n',
+    );
     // Not a JWT: a search for a file name or a volcano stays readable.
     expect(redactQuery('/events?q=heyJude.mp3.old&x=Eyjafjallajokull.v1.2')).toBe(
       '/events?q=heyJude.mp3.old&x=Eyjafjallajokull.v1.2',
