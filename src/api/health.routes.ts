@@ -120,10 +120,12 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
     if (opts.shuttingDown()) reasons.push('shutting down: finishing the work in flight, taking no new work');
     for (const [name, c] of Object.entries(consumers)) {
       if (c.lastError) reasons.push(`${name} consumer: ${c.lastError}`);
-      if (c.dropping)
+      if (c.bufferFull)
         reasons.push(
-          `${name} consumer: buffer full (${c.pending ?? 0} messages waiting), dropping new messages; ${c.dropped ?? 0} dropped since start`,
+          `${name} consumer: buffer full (${c.pending ?? 0} messages waiting): new messages go to the stream (${c.handedToStream ?? 0} so far)`,
         );
+      if (c.dropped)
+        reasons.push(`${name} consumer: ${c.dropped} messages lost since start (Redis refused them)`);
     }
     if (reconciled?.status === 'drift') {
       reasons.push(

@@ -38,10 +38,20 @@ export const HealthSchema = Open(
             pending: NullableInt,
             lastError: Nullable(Type.String()),
             running: Type.Boolean(),
-            dropped: Type.Optional(
-              Type.Integer({ description: 'Pub/sub: messages lost to a full buffer since start' }),
+            handedToStream: Type.Optional(
+              Type.Integer({
+                description:
+                  'Pub/sub: messages handed to the stream since start (no room in memory while the database was down, or at shutdown)',
+              }),
             ),
-            dropping: Type.Optional(Type.Boolean({ description: 'Pub/sub: its buffer is full now' })),
+            dropped: Type.Optional(
+              Type.Integer({
+                description: 'Pub/sub: messages lost since start (Redis refused them to the stream)',
+              }),
+            ),
+            bufferFull: Type.Optional(
+              Type.Boolean({ description: 'Pub/sub: its buffer is full now; new messages go to the stream' }),
+            ),
           }),
         ),
       }),

@@ -15,12 +15,14 @@ export interface ConsumerStats {
    */
   pending: number | null;
   /**
-   * Pub/sub: messages lost since start because the buffer was full while the database was down
-   * (pub/sub cannot redeliver them). Absent for the stream, which loses nothing.
+   * Pub/sub: messages handed to the durable stream since start (they did not fit in memory while
+   * the database was down, or were still in memory at shutdown). Absent for the stream.
    */
+  handedToStream?: number;
+  /** Pub/sub: messages lost since start (Redis refused them to the stream too). Absent for the stream. */
   dropped?: number;
-  /** Pub/sub: whether it is dropping messages now (its buffer is full). */
-  dropping?: boolean;
+  /** Pub/sub: whether its buffer is full now (new messages go to the stream). */
+  bufferFull?: boolean;
   /** The error of the outage in progress; null while healthy. */
   lastError: string | null;
   running: boolean;

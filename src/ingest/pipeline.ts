@@ -7,7 +7,7 @@ import { carriesBookingFacts } from '../aggregate/booking.ts';
 import { localDayOfBucket } from '../aggregate/time.ts';
 import type { Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
-import { isDatabaseUnavailable } from '../platform/db-guard.ts';
+import { DatabaseUnavailableError, isDatabaseUnavailable, isTransientFailure } from '../platform/db-guard.ts';
 import * as eventLog from '../store/event-log.repository.ts';
 import * as repo from '../store/ingest.repository.ts';
 import { applyMessages } from './apply.ts';
@@ -277,10 +277,12 @@ export function createPipeline(deps: {
   };
 
   /**
-   * A batch that fails for any reason but an unreachable database is split in halves until the
-   * message that breaks it is alone; that one is kept as rejected (`processing_error`) and the
-   * others are processed. A poison message never blocks the ones behind it. An outage is thrown
-   * as is, so the transport retries the whole batch later.
+   * A batch that fails for a reason of its messages is split in halves until the message that
+   * breaks it is alone; that one is kept as rejected (`processing_error`) and the others are
+   * processed. A poison message never blocks the ones behind it. An outage, or a failure of the
+   * moment (a cancel, a deadlock: `isTransientFailure`), is thrown as the database being
+   * unavailable, so the transport retries the whole batch later: splitting it then would have
+   * dead-lettered good messages, or committed one without the parked transitions it releases.
    */
   async function runIsolating(
     items: readonly IngestItem[],
@@ -290,11 +292,14 @@ export function createPipeline(deps: {
     try {
       return await run(items, now, parsed);
     } catch (error) {
-      if (isDatabaseUnavailable(error)) throw error;
+      throwIfNotTheMessages(error);
       if (items.length === 1) {
         // The parked transitions a message releases are part of its transaction: if one of them is
         // what fails, the message goes through alone and they stay parked as dead letters.
-        const alone = await run(items, now, undefined, { withParked: false }).catch(() => undefined);
+        const alone = await run(items, now, undefined, { withParked: false }).catch((failure: unknown) => {
+          throwIfNotTheMessages(failure);
+          return undefined;
+        });
         if (alone) return alone;
         // A message that fails alone is poison only while a known-good message still goes through.
         // When that fails too, the service itself is broken (a schema or code bug): stop and let the
@@ -314,6 +319,17 @@ export function createPipeline(deps: {
         released: sumOutcomes(first.released, second.released),
       };
     }
+  }
+
+  /** An outage or a failure of the moment says nothing about the messages: retried whole, later. */
+  function throwIfNotTheMessages(error: unknown): void {
+    if (isDatabaseUnavailable(error)) throw error;
+    if (isTransientFailure(error))
+      throw new DatabaseUnavailableError(
+        `the database did not finish the batch (${(error as Error).message}); it is retried`,
+        1_000,
+        { cause: error },
+      );
   }
 
   async function rejectAsPoison(item: IngestItem, now: number, error: unknown): Promise<BatchResult> {

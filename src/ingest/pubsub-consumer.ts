@@ -1,7 +1,10 @@
 /**
  * The compatibility transport: Redis pub/sub, at most once by nature (what is published while no
  * instance listens is gone). Messages are buffered and flushed to the pipeline in batches; while
- * the database is down they wait in memory, up to a bound, and are retried with backoff.
+ * the database is down they wait in memory, up to a bound, and are retried with backoff. What does
+ * not fit in memory, and what is still in memory at shutdown, is handed to the durable stream
+ * (XADD, field `payload`) rather than lost: the stream consumers of every instance process it once
+ * the database is back. Only when Redis refuses that too is a message dropped (counted).
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -15,11 +18,11 @@ export const INTERNAL_CHANNEL_PREFIX = 'analytics-internal:';
 export interface PubSubConsumerDeps {
   redis: Redis;
   pipeline: Pipeline;
-  config: Pick<Config, 'channelPattern' | 'batchSize'>;
+  config: Pick<Config, 'channelPattern' | 'batchSize' | 'streamKey'>;
   logger: Logger;
   /** How long a message may wait for its batch to fill (default 50 ms). */
   flushMs?: number;
-  /** Messages kept in memory while the database is down; newer ones are dropped (default 100,000). */
+  /** Messages kept in memory while the database is down; newer ones go to the stream (default 100,000). */
   maxBuffered?: number;
 }
 
@@ -41,21 +44,50 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
   const subscribeWakeup = new Wakeup();
 
   let buffer: IngestItem[] = [];
-  /** Dropped in the current outage (said once it ends), and since start (in stats). */
+  /** Handed to the stream in the current outage (said once it ends), and since start (in stats). */
+  let handed = 0;
+  let handedSinceStart = 0;
+  /** Lost since start: neither memory nor the stream could take them (Redis refused the XADD). */
   let dropped = 0;
-  let droppedSinceStart = 0;
   let stopping = false;
   let subscriber: Redis | undefined;
   let wasReady = false;
   let done: Promise<unknown> | undefined;
 
+  /** Puts messages on the durable stream; resolves to how many Redis took (the rest are lost). */
+  async function handToStream(items: readonly IngestItem[]): Promise<number> {
+    const added = await Promise.all(
+      items.map((item) =>
+        redis
+          .xadd(config.streamKey, '*', 'payload', item.raw, 'channel', item.channel ?? '', 'via', 'pubsub')
+          .then(
+            () => true,
+            () => false,
+          ),
+      ),
+    );
+    const taken = added.filter(Boolean).length;
+    handedSinceStart += taken;
+    if (taken < items.length) {
+      dropped += items.length - taken;
+      log.error(
+        { lost: items.length - taken },
+        'pub/sub messages lost: neither the database nor the stream could take them',
+      );
+    }
+    return taken;
+  }
+
   function onMessage(_pattern: string, channel: string, message: string): void {
     if (channel.startsWith(INTERNAL_CHANNEL_PREFIX)) return;
     if (buffer.length >= maxBuffered) {
-      if (dropped === 0)
-        log.error({ maxBuffered }, 'pub/sub buffer full; dropping messages until the database is back');
-      dropped++;
-      droppedSinceStart++;
+      if (handed === 0)
+        log.warn(
+          { maxBuffered, stream: config.streamKey },
+          'pub/sub buffer full; new messages go to the stream until the database is back',
+        );
+      handed++;
+      void handToStream([{ raw: message, transport: 'pubsub', channel }]);
       return;
     }
     buffer.push({ raw: message, transport: 'pubsub', channel });
@@ -83,9 +115,9 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
     const batch = buffer.slice(0, config.batchSize);
     await pipeline.processBatch(batch);
     buffer.splice(0, batch.length);
-    if (dropped > 0) {
-      log.error({ dropped }, 'pub/sub messages were dropped while the buffer was full');
-      dropped = 0;
+    if (handed > 0) {
+      log.info({ handed }, 'pub/sub messages were handed to the stream while the buffer was full');
+      handed = 0;
     }
   }
 
@@ -106,14 +138,20 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
     await drain();
   }
 
-  /** At shutdown: one more attempt for what is buffered; pub/sub cannot redeliver the rest. */
+  /**
+   * At shutdown: one more attempt for what is buffered; what the database cannot take now goes to
+   * the stream (pub/sub cannot redeliver it), for whichever instance runs next.
+   */
   async function drain(): Promise<void> {
     try {
       while (buffer.length > 0) await flushOne();
     } catch (error) {
-      log.error(
-        { err: error, lost: buffer.length },
-        'buffered pub/sub messages could not be stored before shutdown',
+      const waiting = buffer;
+      buffer = [];
+      const taken = await handToStream(waiting);
+      log.warn(
+        { err: error, handed: taken, stream: config.streamKey },
+        'buffered pub/sub messages could not be stored before shutdown; handed to the stream',
       );
     }
     buffer = [];
@@ -158,8 +196,9 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
       return {
         lag: null,
         pending: buffer.length,
-        dropped: droppedSinceStart,
-        dropping: buffer.length >= maxBuffered,
+        handedToStream: handedSinceStart,
+        dropped,
+        bufferFull: buffer.length >= maxBuffered,
         lastError: outage.lastError ?? subscribeOutage.lastError ?? disconnected(),
         running: done !== undefined,
       };

@@ -56,6 +56,20 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return CONNECTION_MESSAGES.test(error.message);
 }
 
+/**
+ * SQLSTATEs of a statement that failed for a reason of the moment, not for what it was given: the
+ * same work succeeds when tried again. Serialization failure and deadlock (40001, 40P01), a lock
+ * not available (55P03), a cancel or timeout (57014: an operator's `pg_cancel_backend`), and the
+ * server short of resources (class 53: disk full, out of memory).
+ */
+const TRANSIENT_CODES = new Set(['40001', '40P01', '55P03', '57014', '53000', '53100', '53200', '53400']);
+
+/** True when the same statement is worth running again as it is (see TRANSIENT_CODES). */
+export function isTransientFailure(error: unknown): boolean {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && TRANSIENT_CODES.has(code);
+}
+
 export interface DbGuardOptions extends BreakerOptions {
   /** A read that has not answered by then counts as a failure (default 10 s). */
   timeoutMs?: number;

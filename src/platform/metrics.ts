@@ -112,7 +112,7 @@ export function createMetrics(opts: { prefix?: string; processMetrics?: boolean 
   });
   const dropped = new Counter({
     name: `${prefix}ingest_dropped_total`,
-    help: 'Messages lost by a consumer since start: pub/sub messages that arrived while its buffer was full (the database down)',
+    help: 'Messages lost by a consumer since start: pub/sub messages that neither the database nor the stream could take',
     labelNames: ['consumer'] as const,
     registers,
   });

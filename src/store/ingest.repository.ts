@@ -14,7 +14,16 @@ import { json, ms } from './rows.ts';
 /** Serializes writers across instances: one ingest transaction at a time. */
 const WRITER_LOCK = 7_335_001;
 
+/**
+ * Takes the writer lock for the rest of the transaction, waiting as long as it takes (a rebuild
+ * holds it for minutes). The transaction runs without the database's or role's statement_timeout
+ * and lock_timeout: a batch cancelled by a timeout would only be retried, and the wait would start
+ * over; every statement of a writer is bounded by its batch.
+ */
 export async function lockWriter(trx: Db): Promise<void> {
+  await sql`select set_config('statement_timeout', '0', true), set_config('lock_timeout', '0', true)`.execute(
+    trx,
+  );
   await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
 }
 

@@ -20,10 +20,12 @@ const harness = new IngestHarness();
 const publisher = new Redis(TEST_REDIS_URL);
 const run = uniqueName('test');
 const consumers: Consumer[] = [];
+const cleanupKeys: string[] = [];
 let channels = 0;
 
 afterAll(async () => {
   for (const consumer of consumers) await consumer.stop();
+  if (cleanupKeys.length > 0) await publisher.del(...cleanupKeys);
   publisher.disconnect();
   await harness.close();
 });
@@ -46,12 +48,12 @@ function channelsOfTest() {
 function consumer(
   pipeline: Pipeline,
   channelPattern: string,
-  extra: { maxBuffered?: number; logger?: pino.Logger } = {},
+  extra: { maxBuffered?: number; logger?: pino.Logger; streamKey?: string } = {},
 ) {
   const created = createPubSubConsumer({
     redis: publisher,
     pipeline,
-    config: { channelPattern, batchSize: 100 },
+    config: { channelPattern, batchSize: 100, streamKey: extra.streamKey ?? `${run}:stream` },
     logger: extra.logger ?? silentLogger,
     ...(extra.maxBuffered ? { maxBuffered: extra.maxBuffered } : {}),
   });
@@ -149,39 +151,68 @@ describe('pub/sub consumer', () => {
     expect(resilient.stats()).toMatchObject({ pending: 0, lastError: null });
   });
 
-  it('drops what does not fit in its bounded buffer and reports how many were dropped', async () => {
-    const { name, db, pipeline } = await harness.freshPipeline();
+  it('counts and reports the messages that neither the database nor the stream could take', async () => {
+    const { name, pipeline } = await harness.freshPipeline();
     const ch = channelsOfTest();
-    const logs: { level: number; msg: string; dropped?: number }[] = [];
+    // A key of another type: Redis refuses the XADD (WRONGTYPE), as it would while out of memory.
+    const notAStream = `${run}:${ch.bookings}:not-a-stream`;
+    cleanupKeys.push(notAStream);
+    await publisher.set(notAStream, 'x');
+    const logs: { level: number; msg: string; lost?: number }[] = [];
     const logger = pino(
       { level: 'info' },
       { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) },
     );
     await harness.databases.setReachable(name, false);
-    const bounded = consumer(pipeline, ch.pattern, { maxBuffered: 3, logger });
+    const bounded = consumer(pipeline, ch.pattern, { maxBuffered: 3, logger, streamKey: notAStream });
+    bounded.start();
+    await subscribed(ch.internal);
+    await publish(ch.bookings, lifecycle);
+    await waitFor(
+      'the loss to be counted',
+      when(
+        () => bounded.stats(),
+        (st) => st.dropped === 1,
+      ),
+    );
+    expect(logs.some((e) => e.level >= 50 && e.lost === 1)).toBe(true);
+    await harness.databases.setReachable(name, true);
+  });
+
+  it('hands what does not fit in its bounded buffer to the stream, and what it holds at shutdown', async () => {
+    const { name, db, pipeline } = await harness.freshPipeline();
+    const ch = channelsOfTest();
+    const streamKey = `${run}:${ch.bookings}:stream`;
+    cleanupKeys.push(streamKey);
+    const logs: { level: number; msg: string; handed?: number }[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) },
+    );
+    await harness.databases.setReachable(name, false);
+    const bounded = consumer(pipeline, ch.pattern, { maxBuffered: 3, logger, streamKey });
     bounded.start();
     await subscribed(ch.internal);
 
     await publish(ch.bookings, lifecycle);
+    const streamed = async () =>
+      (await publisher.xrange(streamKey, '-', '+')).map(
+        ([, fields]) => fields[fields.indexOf('payload') + 1],
+      );
+    // The fourth message does not fit: it is on the stream, whole, for the stream consumers.
     await waitFor(
-      'the buffer-full error',
-      when(
-        () => logs,
-        (l) => l.some((e) => e.msg.includes('buffer full')),
-      ),
+      'the overflow on the stream',
+      when(streamed, (raws) => raws.length === 1),
     );
-    expect(bounded.stats()).toMatchObject({ pending: 3, dropped: 1, dropping: true });
-    await harness.databases.setReachable(name, true);
+    expect(await streamed()).toEqual([lifecycle[3]]);
+    expect(bounded.stats()).toMatchObject({ pending: 3, handedToStream: 1, dropped: 0, bufferFull: true });
+    expect(logs.some((e) => e.msg.includes('buffer full; new messages go to the stream'))).toBe(true);
 
-    await totalsWhen(db, '3 processed', (t) => t.processed === 3);
-    await waitFor(
-      'the dropped count',
-      when(
-        () => logs,
-        (l) => l.some((e) => e.dropped === 1 && e.level >= 50),
-      ),
-    );
-    // The loss stays told (/metrics, /health's consumer stats) once the buffer has room again.
-    expect(bounded.stats()).toMatchObject({ pending: 0, dropped: 1, dropping: false });
+    // Stopped while the database is still down: what it holds goes to the stream too, not lost.
+    await bounded.stop();
+    expect(await streamed()).toEqual([lifecycle[3], ...lifecycle.slice(0, 3)]);
+    expect(bounded.stats()).toMatchObject({ pending: 0, handedToStream: 4, dropped: 0 });
+    await harness.databases.setReachable(name, true);
+    expect(await countLogRows(db)).toBe(0);
   });
 });

@@ -1,0 +1,130 @@
+/**
+ * A batch that waits for the writer lock (a rebuild, a reconcile, another instance's batch) is not
+ * poison when the wait is cut short: a database or role `statement_timeout` does not apply to the
+ * writer, and a cancelled wait (`pg_cancel_backend`) is retried whole, never split into dead
+ * letters or committed without the parked transitions it releases.
+ */
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { getData, ingestHttp } from '../helpers/conformance.ts';
+import { waitFor } from '../helpers/db.ts';
+import { bookingMessage, eventCreated } from '../support/messages.ts';
+
+const WRITER_LOCK = 7_335_001;
+const at = Date.parse('2026-11-10T10:00:00Z');
+
+const event = (id: number) =>
+  eventCreated({
+    id,
+    name: `Event ${id}`,
+    category: 'music',
+    capacity: 100,
+    price: 10,
+    createdAt: at - 86_400_000,
+    eventDate: at + 86_400_000,
+  });
+const booking = (id: number, eventId: number) => ({
+  id,
+  eventId,
+  userId: id,
+  quantity: 2,
+  totalAmount: 20,
+  createdAt: at,
+});
+/** A confirmation that carries nothing but its time: parked until its booking is known. */
+const bareConfirmation = (id: number) =>
+  JSON.stringify({
+    type: 'BookingConfirmed',
+    booking_id: id,
+    booking_data: { confirmed_at: '2026-11-10T11:00:00' },
+  });
+
+describe('a batch whose wait for the writer lock is cut short', () => {
+  let t: TestApp;
+  let holder: pg.Client;
+  beforeAll(async () => {
+    t = await startTestApp();
+    holder = new pg.Client({ connectionString: t.database?.url });
+    await holder.connect();
+  });
+  afterAll(async () => {
+    await holder.end();
+    await t.close();
+  });
+
+  /** Holds the writer lock from another session, as a rebuild or another instance does. */
+  const holdLock = () => holder.query('select pg_advisory_lock($1)', [WRITER_LOCK]);
+  const releaseLock = () => holder.query('select pg_advisory_unlock($1)', [WRITER_LOCK]);
+
+  it('waits past the database’s statement_timeout and releases the parked confirmation', async () => {
+    const name = t.database?.name as string;
+    await ingestHttp(t.app, t.token, [event(1)]);
+    // The confirmation comes first: parked until its booking is known.
+    const [parked] = await ingestHttp(t.app, t.token, [bareConfirmation(501)]);
+    expect(parked?.reason).toBe('unknown_booking');
+    await sql.raw(`alter database ${name} set statement_timeout = '300ms'`).execute(t.deps.database.db);
+    // A second instance on the same data: its connections take the setting.
+    const timed = await startTestApp({ databaseUrl: t.database?.url });
+    try {
+      await holdLock();
+      const ingesting = ingestHttp(timed.app, timed.token, [
+        bookingMessage('BookingCreated', booking(501, 1)),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await releaseLock();
+      expect((await ingesting)[0]?.outcome).toBe('processed');
+    } finally {
+      await sql.raw(`alter database ${name} reset statement_timeout`).execute(t.deps.database.db);
+      await timed.close();
+    }
+    expect(await getData(t.app, t.token, '/api/v1/analytics/events/1')).toMatchObject({
+      confirmed_bookings: 1,
+      total_revenue: 20,
+    });
+  });
+
+  it('is retried whole when its wait is cancelled, and loses no parked transition', async () => {
+    await ingestHttp(t.app, t.token, [event(2)]);
+    const [parked] = await ingestHttp(t.app, t.token, [bareConfirmation(502)]);
+    expect(parked?.reason).toBe('unknown_booking');
+    await holdLock();
+    const created = JSON.parse(bookingMessage('BookingCreated', booking(502, 2))) as unknown;
+    // Started now (an injected request is sent once it is awaited or its then() is called).
+    const first = Promise.resolve(
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/ingest',
+        headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+        payload: { messages: [created] },
+      }),
+    );
+    // An operator cancels the waiting statement; the lock is free a moment later.
+    const waiting = await waitFor('the batch to wait for the lock', async () => {
+      const { rows } = await holder.query<{ pid: number }>(
+        "select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%pg_advisory_xact_lock%'",
+      );
+      return rows[0]?.pid;
+    });
+    await holder.query('select pg_cancel_backend($1)', [waiting]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await releaseLock();
+    const answer = await first;
+    // Not a dead letter, not committed without its parked confirmation: the whole batch is refused
+    // for now, as during an outage, and the client sends it again.
+    expect(answer.statusCode).toBe(503);
+    expect(answer.headers['retry-after']).toBeDefined();
+    const again = await ingestHttp(t.app, t.token, [JSON.stringify(created)]);
+    expect(again[0]?.outcome).toBe('processed');
+    expect(await getData(t.app, t.token, '/api/v1/analytics/events/2')).toMatchObject({
+      confirmed_bookings: 1,
+      total_revenue: 20,
+    });
+    const letters = await t.app.inject({
+      url: '/api/v1/analytics/dead-letters?reason=processing_error',
+      headers: { authorization: `Bearer ${t.token}` },
+    });
+    expect(letters.json<{ data: { dead_letters: unknown[] } }>().data.dead_letters).toEqual([]);
+  });
+});
