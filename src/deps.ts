@@ -22,6 +22,7 @@ import {
   recordHeartbeat,
   storeId,
 } from './store/read.repository.ts';
+import { lockWriter } from './store/ingest.repository.ts';
 import { rebuildDayTables } from './store/maintenance.repository.ts';
 
 export interface Deps {
@@ -227,13 +228,18 @@ export async function createDeps(
   const migration = await migrateToLatest(database.db);
   if (migration.error)
     throw migration.error instanceof Error ? migration.error : new Error('migration failed');
-  const zone = await storedDayZone(database.db);
-  if (zone !== config.reportingTimezone) {
-    logger.info(
-      { from: zone, to: config.reportingTimezone },
-      'reporting zone changed: re-deriving day tables',
-    );
-    await database.db.transaction().execute((trx) => rebuildDayTables(trx, config.reportingTimezone));
+  if ((await storedDayZone(database.db)) !== config.reportingTimezone) {
+    // As a writer: no batch interleaves, and of instances starting together only the first does it.
+    await database.db.transaction().execute(async (trx) => {
+      await lockWriter(trx);
+      const zone = await storedDayZone(trx);
+      if (zone === config.reportingTimezone) return;
+      logger.info(
+        { from: zone, to: config.reportingTimezone },
+        'reporting zone changed: re-deriving day tables',
+      );
+      await rebuildDayTables(trx, config.reportingTimezone);
+    });
   }
 
   let redis: Redis | undefined;

@@ -82,8 +82,15 @@ describe.each(cases)('local days of $zone on $store', ({ store, zone, instants, 
     if (inUtc.database) cleanups.push(() => inUtc.database?.drop());
     await closeKeepingData(inUtc);
 
-    const inZone = await startTestApp({ store, dataDir, databaseUrl, env: { REPORTING_TIMEZONE: zone } });
+    // On PostgreSQL two instances start together with the new zone: one re-derives, as a writer.
+    const [inZone, alongside] = await Promise.all([
+      startTestApp({ store, dataDir, databaseUrl, env: { REPORTING_TIMEZONE: zone } }),
+      store === 'postgres'
+        ? startTestApp({ store, databaseUrl, env: { REPORTING_TIMEZONE: zone } })
+        : Promise.resolve(undefined),
+    ]);
     cleanups.push(() => closeKeepingData(inZone));
+    if (alongside) cleanups.push(() => closeKeepingData(alongside));
     expect(await newBookings(inZone)).toEqual(expected);
     const rebuilt = await inZone.app.inject({
       method: 'POST',
