@@ -10,7 +10,7 @@ import type { Config } from '../platform/config.ts';
 import { withTimeout } from '../platform/deadline.ts';
 import { Outage, Wakeup, connected, errorMessage, type Consumer } from './consumer.ts';
 import type { IngestItem, Pipeline } from './pipeline.ts';
-import { trimAcknowledged } from './stream-trim.ts';
+import { forgetGoneConsumers, trimAcknowledged } from './stream-trim.ts';
 import { claimedEntries, entryText, groupInfo, readEntries, type StreamEntry } from './stream-replies.ts';
 
 export interface StreamConsumerDeps {
@@ -22,6 +22,8 @@ export interface StreamConsumerDeps {
   claimIdleMs?: number;
   /** How often acknowledged entries are trimmed from the stream (default a minute). */
   trimEveryMs?: number;
+  /** How long a consumer holding nothing goes unseen before it is forgotten (default an hour). */
+  goneAfterMs?: number;
 }
 
 const MAX_BLOCK_MS = 1_000;
@@ -99,6 +101,11 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
       // A backlog of acknowledged entries (the first trim of a long-lived stream) goes a budget per turn.
       if (more) trimAt = 0;
       if (removed > 0) log.debug({ removed }, 'trimmed entries every group has acknowledged');
+      const forgotten = await withTimeout(
+        forgetGoneConsumers(redis, key, group, name, deps.goneAfterMs),
+        INFO_TIMEOUT_MS,
+      );
+      if (forgotten.length > 0) log.info({ consumers: forgotten }, 'forgot consumers gone for an hour');
       trimFailing = false;
     } catch (error) {
       // Not fatal (the stream is trimmed at the next turn that works), but a stream that stops

@@ -85,6 +85,17 @@ export function allGroups(
   });
 }
 
+/** The consumers of an XINFO CONSUMERS reply: name, entries pending, ms since last seen. */
+export function allConsumers(reply: unknown): { name: string; pending: number; idleMs: number }[] {
+  if (!Array.isArray(reply)) return [];
+  return reply.flatMap((raw) => {
+    const info = Array.isArray(raw) ? toFields(raw) : toFields(raw as object);
+    const name = info?.get('name');
+    if (!info || name === undefined) return [];
+    return [{ name, pending: Number(info.get('pending') ?? 0), idleMs: Number(info.get('idle') ?? 0) }];
+  });
+}
+
 /** The smallest pending id of an XPENDING summary reply (`[count, smallest, greatest, consumers]`). */
 export function smallestPending(reply: unknown): string | undefined {
   if (!Array.isArray(reply) || Number(reply[0] ?? 0) === 0) return undefined;

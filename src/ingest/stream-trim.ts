@@ -8,7 +8,7 @@
  * be read). `XTRIM MINID ~` removes only whole blocks below it, so it is cheap and never cuts past.
  */
 import type { Redis } from 'ioredis';
-import { allGroups, compareIds, smallestPending } from './stream-replies.ts';
+import { allConsumers, allGroups, compareIds, smallestPending } from './stream-replies.ts';
 
 /** How long one trim may go on (calls in a row); what is left is trimmed at the next turn. */
 const TRIM_BUDGET_MS = 100;
@@ -45,4 +45,27 @@ export async function trimAcknowledged(
     if (now === 0) return { removed, more: false };
     if (Date.now() - started >= TRIM_BUDGET_MS) return { removed, more: true };
   }
+}
+
+/** A consumer unseen this long, holding nothing, is an instance that is gone (each start has a new name). */
+export const GONE_AFTER_MS = 60 * 60_000;
+
+/**
+ * Forgets the group's consumers that are gone: unseen for `goneAfterMs` and holding no pending
+ * entry (what a dead consumer held is claimed by the living first, so nothing is dropped). Each
+ * instance names its consumer anew at every start, so without this the group lists every process
+ * that ever ran. A live consumer forgotten by mistake is re-created by its next read.
+ */
+export async function forgetGoneConsumers(
+  redis: Redis,
+  key: string,
+  group: string,
+  ownName: string,
+  goneAfterMs = GONE_AFTER_MS,
+): Promise<string[]> {
+  const gone = allConsumers(await redis.call('XINFO', ['CONSUMERS', key, group])).filter(
+    (c) => c.name !== ownName && c.pending === 0 && c.idleMs >= goneAfterMs,
+  );
+  for (const c of gone) await redis.call('XGROUP', ['DELCONSUMER', key, group, c.name]);
+  return gone.map((c) => c.name);
 }

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/ingest/consumer.ts';
 import type { Pipeline } from '../../src/ingest/pipeline.ts';
 import { createStreamConsumer } from '../../src/ingest/stream-consumer.ts';
-import { readEntries } from '../../src/ingest/stream-replies.ts';
+import { allConsumers, readEntries } from '../../src/ingest/stream-replies.ts';
 import { trimAcknowledged } from '../../src/ingest/stream-trim.ts';
 import { waitFor, when } from '../helpers/db.ts';
 import {
@@ -347,5 +347,36 @@ describe('stream consumer', () => {
     // One XTRIM removes at most 10,000 entries; the whole backlog but the last block goes.
     expect(removed).toBeGreaterThan(24_000);
     expect(await redis.xlen(key)).toBe(25_000 - removed);
+  });
+  it('forgets consumers gone for a while that hold nothing, never one that still holds entries', async () => {
+    const { pipeline } = await harness.freshPipeline();
+    const key = newStream();
+    await redis.call('XGROUP', ['CREATE', key, GROUP, '0', 'MKSTREAM']);
+    await redis.xadd(key, '*', 'payload', '{}');
+    // Two earlier processes: one read nothing (gone clean), one still holds an entry it read.
+    await redis.call('XGROUP', ['CREATECONSUMER', key, GROUP, 'gone-clean']);
+    await redis.call('XREADGROUP', ['GROUP', GROUP, 'gone-holding', 'COUNT', '1', 'STREAMS', key, '>']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const names = async () =>
+      allConsumers(await redis.call('XINFO', ['CONSUMERS', key, GROUP]))
+        .map((c) => c.name)
+        .sort();
+    const living = createStreamConsumer({
+      redis,
+      pipeline,
+      config: { streamKey: key, consumerGroup: GROUP, consumerName: 'living', batchSize: 100 },
+      logger: silentLogger,
+      // The held entry is left to its holder here: only forgetting is under test.
+      claimIdleMs: 60_000,
+      trimEveryMs: 50,
+      goneAfterMs: 200,
+    });
+    consumers.push(living);
+    living.start();
+    await waitFor(
+      'the clean one to be forgotten',
+      when(names, (n) => !n.includes('gone-clean')),
+    );
+    expect(await names()).toEqual(['gone-holding', 'living']);
   });
 });
