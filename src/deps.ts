@@ -52,6 +52,8 @@ export interface DisabledUsers {
 
 /** What Redis answers a client whose password it refuses (or that sent none it needs). */
 const REDIS_AUTH_REFUSED = /^(WRONGPASS|NOAUTH)\b|^ERR (invalid password|AUTH)/;
+/** A refusal older than this is not taken for the cause of Redis being down now. */
+const REFUSAL_CURRENT_MS = 30_000;
 /** Heartbeats are every 20 s: two failed in a row is a minute at risk, worth telling /health. */
 const HEARTBEAT_FAILURES_TOLD = 2;
 
@@ -246,11 +248,17 @@ export async function createDeps(
   // During an outage ioredis reports every reconnect attempt: log the first, then one line per 30 s.
   let lastRedisLog = 0;
   let suppressed = 0;
-  /** Set while Redis refuses the configured credentials (cleared once a connection is ready). */
-  let redisRefusal: string | undefined;
+  /**
+   * Redis's refusal of the configured credentials and when it came: ioredis retries all the time,
+   * so a refusal that goes on is renewed every few seconds, and an old one is not taken for the
+   * cause of a later outage (nor is one of another connection, once the main one is ready).
+   */
+  let refusal: { message: string; at: number } | undefined;
+  const redisRefusal = () =>
+    refusal && Date.now() - refusal.at < REFUSAL_CURRENT_MS ? refusal.message : undefined;
   const redisError = (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
-    if (REDIS_AUTH_REFUSED.test(message)) redisRefusal = message;
+    if (REDIS_AUTH_REFUSED.test(message)) refusal = { message, at: Date.now() };
     const now = Date.now();
     if (now - lastRedisLog < 30_000) {
       suppressed++;
@@ -267,20 +275,20 @@ export async function createDeps(
       lazyConnect: true,
     });
     redis.on('error', redisError);
-    redis.on('ready', () => (redisRefusal = undefined));
+    redis.on('ready', () => (refusal = undefined));
     await withRetry(
       'Redis',
       logger,
       () => (redis as Redis).connect(),
       3,
-      () => !redisRefusal,
-    ).catch((error: unknown) => {
+      () => !redisRefusal(),
+    ).catch(async (error: unknown) => {
       // A refused password is configuration that waiting will not cure, as PostgreSQL's is.
-      if (redisRefusal) {
+      const refused = redisRefusal();
+      if (refused) {
         redis?.disconnect();
-        throw new ConfigError([
-          `Redis refused the credentials of REDIS_URL / REDIS_PASSWORD: ${redisRefusal}`,
-        ]);
+        await database.close();
+        throw new ConfigError([`Redis refused the credentials of REDIS_URL / REDIS_PASSWORD: ${refused}`]);
       }
       logger.error({ err: (error as Error).message }, 'Redis unreachable at start; serving from PostgreSQL');
     });
@@ -382,9 +390,9 @@ export async function createDeps(
       return {
         heartbeat:
           heartbeatFailures.count >= HEARTBEAT_FAILURES_TOLD
-            ? `uptime heartbeats not recorded since ${new Date(heartbeatFailures.since).toISOString()} (${heartbeatFailures.error}): system_uptime counts these minutes as down`
+            ? `uptime heartbeats not recorded since ${new Date(heartbeatFailures.since).toISOString()} (the database refused the write; the log says why): system_uptime counts these minutes as down`
             : null,
-        redis: redisRefusal ? `redis refused the configured credentials: ${redisRefusal}` : null,
+        redis: redisRefusal() ? `redis refused the configured credentials: ${redisRefusal()}` : null,
       };
     },
     startBackground() {

@@ -37,13 +37,35 @@ export const CLIENT_CLOSED_REQUEST = 499;
 const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { metrics, sources }) => {
   // Scrapes that arrive while one is rendered share it: unauthenticated, a flood costs one at a time.
   const scrape = sharedFlight(() => metrics.scrape(sources));
-  // When each request came: an aborted one has no reply to read its time from.
-  const requestStarts = new WeakMap<object, number>();
-  app.addHook('onRequest', (request, _reply, done) => {
-    requestStarts.set(request, performance.now());
+  // A slow request that a client or load balancer gave up on is what a latency SLO is about:
+  // counted and logged with its time so far, under its own status. The response's 'close' before
+  // its end says so for every method (Fastify's onRequestAbort misses a request whose body was read).
+  // Counted once: an aborted request's late answer (written to a closed socket) may still 'finish'.
+  const aborted = new WeakSet<object>();
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.routeOptions.config.liveStream !== true) {
+      const started = performance.now();
+      reply.raw.once('close', () => {
+        // Answered (ended) before the connection went: not an abort, whatever happened to the bytes.
+        if (reply.raw.writableEnded) return;
+        aborted.add(reply);
+        const elapsed = performance.now() - started;
+        metrics.observeRequest({
+          route: request.routeOptions.url ?? UNMATCHED_ROUTE,
+          method: request.method,
+          status: CLIENT_CLOSED_REQUEST,
+          seconds: elapsed / 1000,
+        });
+        request.log.info(
+          { res: { statusCode: CLIENT_CLOSED_REQUEST }, responseTime: elapsed },
+          'request aborted by the client before its answer',
+        );
+      });
+    }
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
+    if (aborted.has(reply)) return done();
     metrics.observeRequest({
       route: request.routeOptions.url ?? UNMATCHED_ROUTE,
       method: request.method,
@@ -52,25 +74,6 @@ const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { me
     });
     done();
   });
-  // A slow request that a client or load balancer gave up on is what a latency SLO is about:
-  // counted and logged with its time so far, under its own status.
-  app.addHook('onRequestAbort', (request, done) => {
-    if (request.routeOptions.config.liveStream !== true) {
-      const elapsed = performance.now() - (requestStarts.get(request) ?? performance.now());
-      metrics.observeRequest({
-        route: request.routeOptions.url ?? UNMATCHED_ROUTE,
-        method: request.method,
-        status: CLIENT_CLOSED_REQUEST,
-        seconds: elapsed / 1000,
-      });
-      request.log.info(
-        { res: { statusCode: CLIENT_CLOSED_REQUEST }, responseTime: elapsed },
-        'request aborted by the client before its answer',
-      );
-    }
-    done();
-  });
-
   app.get(
     '/metrics',
     {

@@ -49,6 +49,11 @@ export const HealthSchema = Open(
                 description: 'Pub/sub: messages lost since start (Redis refused them to the stream)',
               }),
             ),
+            lastDroppedAt: Type.Optional(
+              Nullable(
+                Type.String({ format: 'date-time', description: 'Pub/sub: when a message was last lost' }),
+              ),
+            ),
             bufferFull: Type.Optional(
               Type.Boolean({ description: 'Pub/sub: its buffer is full now; new messages go to the stream' }),
             ),

@@ -21,6 +21,8 @@ export interface ConsumerStats {
   handedToStream?: number;
   /** Pub/sub: messages lost since start (Redis refused them to the stream too). Absent for the stream. */
   dropped?: number;
+  /** Pub/sub: when a message was last lost (ISO 8601), null when none was. */
+  lastDroppedAt?: string | null;
   /** Pub/sub: whether its buffer is full now (new messages go to the stream). */
   bufferFull?: boolean;
   /** The error of the outage in progress; null while healthy. */

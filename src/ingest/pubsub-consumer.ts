@@ -24,7 +24,17 @@ export interface PubSubConsumerDeps {
   flushMs?: number;
   /** Messages kept in memory while the database is down; newer ones go to the stream (default 100,000). */
   maxBuffered?: number;
+  /**
+   * At stop, how long the batch in flight may take before what is still in memory goes to the stream
+   * (default 4 s: well inside the shutdown's 10 s grace, even for a batch stuck on a lock).
+   */
+  stopWaitMs?: number;
 }
+
+/** XADDs sent in one pipeline when messages are handed to the stream. */
+const HANDOFF_CHUNK = 1_000;
+/** Overflow handoffs waiting for Redis at once; past it (a stalled Redis) a message is lost, counted. */
+const MAX_HANDOFFS_IN_FLIGHT = 10_000;
 
 /**
  * @example
@@ -37,50 +47,77 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
   const { redis, pipeline, config } = deps;
   const flushMs = deps.flushMs ?? 50;
   const maxBuffered = deps.maxBuffered ?? 100_000;
+  const stopWaitMs = deps.stopWaitMs ?? 4_000;
   const log = deps.logger.child({ component: 'pubsub-consumer', pattern: config.channelPattern });
   const outage = new Outage(log, 'pub/sub ingest');
   const subscribeOutage = new Outage(log, 'pub/sub subscription');
   const flushWakeup = new Wakeup();
   const subscribeWakeup = new Wakeup();
 
-  let buffer: IngestItem[] = [];
+  const buffer: IngestItem[] = [];
   /** Handed to the stream in the current outage (said once it ends), and since start (in stats). */
   let handed = 0;
   let handedSinceStart = 0;
   /** Lost since start: neither memory nor the stream could take them (Redis refused the XADD). */
   let dropped = 0;
+  let lastDroppedAt: number | null = null;
+  /** Handoffs to the stream still waiting for Redis: awaited at stop. */
+  const handoffs = new Set<Promise<number>>();
   let stopping = false;
   let subscriber: Redis | undefined;
   let wasReady = false;
   let done: Promise<unknown> | undefined;
 
+  function lose(count: number): void {
+    dropped += count;
+    lastDroppedAt = Date.now();
+    log.error({ lost: count }, 'pub/sub messages lost: neither the database nor the stream could take them');
+  }
+
   /** Puts messages on the durable stream; resolves to how many Redis took (the rest are lost). */
-  async function handToStream(items: readonly IngestItem[]): Promise<number> {
-    const added = await Promise.all(
-      items.map((item) =>
-        redis
-          .xadd(config.streamKey, '*', 'payload', item.raw, 'channel', item.channel ?? '', 'via', 'pubsub')
-          .then(
-            () => true,
-            () => false,
-          ),
-      ),
+  function handToStream(items: readonly IngestItem[]): Promise<number> {
+    const handoff = (async () => {
+      let taken = 0;
+      for (let i = 0; i < items.length; i += HANDOFF_CHUNK) {
+        const chunk = redis.pipeline();
+        for (const item of items.slice(i, i + HANDOFF_CHUNK))
+          chunk.xadd(
+            config.streamKey,
+            '*',
+            'payload',
+            item.raw,
+            'channel',
+            item.channel ?? '',
+            'via',
+            'pubsub',
+          );
+        const replies = await chunk.exec().catch(() => null);
+        taken += replies?.filter(([error]) => error === null).length ?? 0;
+      }
+      handedSinceStart += taken;
+      if (taken < items.length) lose(items.length - taken);
+      return taken;
+    })();
+    handoffs.add(handoff);
+    void handoff.finally(() => handoffs.delete(handoff));
+    return handoff;
+  }
+
+  /** Whatever is in memory now goes to the stream: taken out of the buffer at once, so never twice. */
+  async function handOffBuffered(message: string, error?: unknown): Promise<void> {
+    const waiting = buffer.splice(0);
+    if (waiting.length === 0) return;
+    const handedOff = await handToStream(waiting);
+    log.warn(
+      { ...(error === undefined ? {} : { err: error }), handed: handedOff, stream: config.streamKey },
+      message,
     );
-    const taken = added.filter(Boolean).length;
-    handedSinceStart += taken;
-    if (taken < items.length) {
-      dropped += items.length - taken;
-      log.error(
-        { lost: items.length - taken },
-        'pub/sub messages lost: neither the database nor the stream could take them',
-      );
-    }
-    return taken;
   }
 
   function onMessage(_pattern: string, channel: string, message: string): void {
     if (channel.startsWith(INTERNAL_CHANNEL_PREFIX)) return;
     if (buffer.length >= maxBuffered) {
+      if (handoffs.size >= MAX_HANDOFFS_IN_FLIGHT) return lose(1);
       if (handed === 0)
         log.warn(
           { maxBuffered, stream: config.streamKey },
@@ -146,15 +183,11 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
     try {
       while (buffer.length > 0) await flushOne();
     } catch (error) {
-      const waiting = buffer;
-      buffer = [];
-      const taken = await handToStream(waiting);
-      log.warn(
-        { err: error, handed: taken, stream: config.streamKey },
+      await handOffBuffered(
         'buffered pub/sub messages could not be stored before shutdown; handed to the stream',
+        error,
       );
     }
-    buffer = [];
   }
 
   return {
@@ -179,7 +212,20 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
       subscriber = undefined;
       flushWakeup.wake();
       subscribeWakeup.wake();
-      await done;
+      // A batch stuck on the database (a rebuild's lock, a hung connection) must not keep what is
+      // in memory past the shutdown's grace: after a while it goes to the stream, in flight or not
+      // (if that batch commits after all, its copies on the stream are duplicates).
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        done.then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), stopWaitMs))),
+      ]);
+      clearTimeout(timer);
+      if (!finished)
+        await handOffBuffered(
+          'the database did not take the buffered pub/sub messages in time for shutdown; handed to the stream',
+        );
+      await Promise.allSettled([...handoffs]);
       done = undefined;
       log.info('stopped');
     },
@@ -198,6 +244,7 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
         pending: buffer.length,
         handedToStream: handedSinceStart,
         dropped,
+        lastDroppedAt: lastDroppedAt === null ? null : new Date(lastDroppedAt).toISOString(),
         bufferFull: buffer.length >= maxBuffered,
         lastError: outage.lastError ?? subscribeOutage.lastError ?? disconnected(),
         running: done !== undefined,

@@ -101,11 +101,6 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
       // A backlog of acknowledged entries (the first trim of a long-lived stream) goes a budget per turn.
       if (more) trimAt = 0;
       if (removed > 0) log.debug({ removed }, 'trimmed entries every group has acknowledged');
-      const forgotten = await withTimeout(
-        forgetGoneConsumers(redis, key, group, name, deps.goneAfterMs),
-        INFO_TIMEOUT_MS,
-      );
-      if (forgotten.length > 0) log.info({ consumers: forgotten }, 'forgot consumers gone for an hour');
       trimFailing = false;
     } catch (error) {
       // Not fatal (the stream is trimmed at the next turn that works), but a stream that stops
@@ -113,6 +108,26 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
       if (!trimFailing)
         log.warn({ err: errorMessage(error) }, 'could not trim the stream; retrying every minute');
       trimFailing = true;
+    }
+    await forgetGone();
+  }
+
+  /** With the trim's turn: the group's consumers gone for an hour, holding nothing, are forgotten. */
+  async function forgetGone(): Promise<void> {
+    try {
+      const forgotten = await withTimeout(
+        forgetGoneConsumers(redis, key, group, name, deps.goneAfterMs),
+        INFO_TIMEOUT_MS,
+      );
+      if (forgotten.length > 0)
+        log.info({ consumers: forgotten.map((c) => c.name) }, 'forgot consumers gone for an hour');
+      // One that read again between the check and the delete: its entries left the pending list,
+      // so no claim finds them. Said loudly (a consumer unseen for an hour does not read).
+      const orphaned = forgotten.filter((c) => c.dropped > 0);
+      if (orphaned.length > 0)
+        log.error({ consumers: orphaned }, 'a forgotten consumer held entries; they left the pending list');
+    } catch (error) {
+      log.debug({ err: errorMessage(error) }, 'could not forget gone consumers; retrying at the next turn');
     }
   }
 
@@ -167,7 +182,15 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
     let deleted = 0;
     for (const entry of entries) {
       if (entry.fields === null) deleted++;
-      else items.push({ raw: entryText(key, entry.id, entry.fields), transport: 'stream' });
+      else {
+        // A pub/sub message handed to the stream (pubsub-consumer.ts) keeps its channel in the log.
+        const channel = entry.fields.get('via') === 'pubsub' ? entry.fields.get('channel') : undefined;
+        items.push({
+          raw: entryText(key, entry.id, entry.fields),
+          transport: 'stream',
+          ...(channel ? { channel } : {}),
+        });
+      }
     }
     if (deleted > 0)
       log.warn({ count: deleted }, 'acknowledging entries deleted from the stream before processing');

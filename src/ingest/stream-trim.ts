@@ -62,10 +62,16 @@ export async function forgetGoneConsumers(
   group: string,
   ownName: string,
   goneAfterMs = GONE_AFTER_MS,
-): Promise<string[]> {
+): Promise<{ name: string; dropped: number }[]> {
   const gone = allConsumers(await redis.call('XINFO', ['CONSUMERS', key, group])).filter(
     (c) => c.name !== ownName && c.pending === 0 && c.idleMs >= goneAfterMs,
   );
-  for (const c of gone) await redis.call('XGROUP', ['DELCONSUMER', key, group, c.name]);
-  return gone.map((c) => c.name);
+  const forgotten: { name: string; dropped: number }[] = [];
+  for (const c of gone)
+    forgotten.push({
+      name: c.name,
+      // What it held when deleted (it read again since the check): dropped from the pending list.
+      dropped: Number(await redis.call('XGROUP', ['DELCONSUMER', key, group, c.name])),
+    });
+  return forgotten;
 }

@@ -142,7 +142,10 @@ class Reader {
  * a password may hold that a URL may not (`/ ? # @ :`) must be percent-encoded.
  */
 function checkUrl(r: Reader, keys: string, url: string): void {
-  if (!URL.canParse(url))
+  // An empty host is how a Unix socket is named (`postgres://user@/db?host=/var/run/postgresql`):
+  // the driver takes it, and the WHATWG parser does not once there are credentials.
+  const hosted = url.replace(/^([a-z]+:\/\/[^/?#]*@)(?=[/?#]|$)/i, '$1localhost');
+  if (!URL.canParse(hosted))
     r.problems.push(
       `${keys} is not a valid URL (check the host and port; percent-encode / ? # @ : in a user name or password)`,
     );

@@ -59,10 +59,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 /**
  * SQLSTATEs of a statement that failed for a reason of the moment, not for what it was given: the
  * same work succeeds when tried again. Serialization failure and deadlock (40001, 40P01), a lock
- * not available (55P03), a cancel or timeout (57014: an operator's `pg_cancel_backend`), and the
- * server short of resources (class 53: disk full, out of memory).
+ * not available (55P03), a cancel or timeout (57014: an operator's `pg_cancel_backend`), and a
+ * full disk (53000, 53100). Out of memory (53200) and a configured limit exceeded (53400, e.g.
+ * `temp_file_limit`) are left out: a batch's size can cause them, and splitting it is the cure.
  */
-const TRANSIENT_CODES = new Set(['40001', '40P01', '55P03', '57014', '53000', '53100', '53200', '53400']);
+const TRANSIENT_CODES = new Set(['40001', '40P01', '55P03', '57014', '53000', '53100']);
 
 /** True when the same statement is worth running again as it is (see TRANSIENT_CODES). */
 export function isTransientFailure(error: unknown): boolean {

@@ -17,8 +17,9 @@ const WRITER_LOCK = 7_335_001;
 /**
  * Takes the writer lock for the rest of the transaction, waiting as long as it takes (a rebuild
  * holds it for minutes). The transaction runs without the database's or role's statement_timeout
- * and lock_timeout: a batch cancelled by a timeout would only be retried, and the wait would start
- * over; every statement of a writer is bounded by its batch.
+ * and lock_timeout: a batch cancelled by a timeout would only be retried, and its wait would start
+ * over. The price: a writer statement that hangs (a broken plan, a lock held elsewhere on a table)
+ * hangs with the writer lock; `pg_cancel_backend` ends it, and its batch is retried.
  */
 export async function lockWriter(trx: Db): Promise<void> {
   await sql`select set_config('statement_timeout', '0', true), set_config('lock_timeout', '0', true)`.execute(

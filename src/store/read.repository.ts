@@ -477,7 +477,6 @@ async function activeEvents(db: Db, periods: readonly Span[]): Promise<Map<strin
   return new Map(rows.map((r) => [r.label, r.n]));
 }
 
-/** Minutes with at least one heartbeat per local day in [from, to]. */
 /**
  * Minutes with a heartbeat per local day of from..to, counting only minutes before `beforeMinute`
  * (minutes since the epoch): the minute under way is not over, and is not in the elapsed span.

@@ -444,6 +444,32 @@ describe('a request its client gave up on', () => {
         'request aborted by the client before its answer',
       ]);
       expect(ofRequest[1]?.res?.statusCode).toBe(499);
+
+      // A POST whose body was read, waiting for the writer lock (a rebuild, another instance).
+      await locker.query('select pg_advisory_lock(7335001)');
+      const posted = fetch(`http://127.0.0.1:${port}/api/v1/analytics/ingest`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${t.token}`,
+          'content-type': 'application/json',
+          'x-request-id': 'gave-up-2',
+        },
+        body: JSON.stringify({ messages: [eventCreated(concert)] }),
+        signal: AbortSignal.timeout(300),
+      });
+      await expect(posted).rejects.toThrow();
+      const ingestLabels = { route: '/api/v1/analytics/ingest', method: 'POST', status: '499' };
+      await waitFor(
+        'the aborted POST to be counted',
+        when(
+          async () => parseExposition((await t.app.inject({ url: '/metrics' })).body),
+          (samples) => valueOf(samples, 'evently_analytics_http_requests_total', ingestLabels) === 1,
+        ),
+      );
+      await locker.query('select pg_advisory_unlock(7335001)');
+      expect(
+        lines.some((line) => line.includes('"reqId":"gave-up-2"') && line.includes('"statusCode":499')),
+      ).toBe(true);
     } finally {
       await locker.end();
       await t.close();

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/ingest/consumer.ts';
+import pg from 'pg';
 import type { Pipeline } from '../../src/ingest/pipeline.ts';
 import { createPubSubConsumer } from '../../src/ingest/pubsub-consumer.ts';
 import { waitFor, when } from '../helpers/db.ts';
@@ -149,6 +150,41 @@ describe('pub/sub consumer', () => {
 
     await totalsWhen(db, '4 processed', (t) => t.processed === 4);
     expect(resilient.stats()).toMatchObject({ pending: 0, lastError: null });
+  });
+
+  it('hands what it holds to the stream when a batch is stuck at shutdown, within its bound', async () => {
+    const ch = channelsOfTest();
+    const streamKey = `${run}:${ch.bookings}:stuck-stream`;
+    cleanupKeys.push(streamKey);
+    // A batch that does not commit in time: it waits for the writer lock, held as a rebuild holds it.
+    const { url, pipeline } = await harness.freshPipeline();
+    const rebuild = new pg.Client({ connectionString: url });
+    await rebuild.connect();
+    await rebuild.query('select pg_advisory_lock(7335001)');
+    const held = createPubSubConsumer({
+      redis: publisher,
+      pipeline,
+      config: { channelPattern: ch.pattern, batchSize: 2, streamKey },
+      logger: silentLogger,
+      stopWaitMs: 300,
+    });
+    held.start();
+    await subscribed(ch.internal);
+    await publish(ch.bookings, lifecycle);
+    await waitFor(
+      'the messages in memory',
+      when(
+        () => held.stats(),
+        (st) => st.pending === 4,
+      ),
+    );
+    const started = Date.now();
+    await held.stop();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // All of it, the stuck batch included (if it commits after all, its copies are duplicates).
+    const raws = (await publisher.xrange(streamKey, '-', '+')).map(([, f]) => f[f.indexOf('payload') + 1]);
+    expect(raws.sort()).toEqual([...lifecycle].sort());
+    await rebuild.end();
   });
 
   it('counts and reports the messages that neither the database nor the stream could take', async () => {

@@ -90,6 +90,30 @@ describe('stream consumer', () => {
     await pendingWhen(key, 0);
   });
 
+  it('keeps the channel of a pub/sub message the service handed to the stream', async () => {
+    const { db, pipeline } = await harness.freshPipeline();
+    const key = newStream();
+    await redis.xadd(
+      key,
+      '*',
+      'payload',
+      lifecycle[0] as string,
+      'channel',
+      'evently:events:created',
+      'via',
+      'pubsub',
+    );
+    await add(key, [lifecycle[1] as string]);
+    consumer(pipeline, key).start();
+    await totalsWhen(db, '2 processed', (t) => t.processed === 2);
+    const { rows } = await sql<{ transport: string; channel: string | null }>`
+      select transport, channel from event_log order by id`.execute(db);
+    expect(rows).toEqual([
+      { transport: 'stream', channel: 'evently:events:created' },
+      { transport: 'stream', channel: null },
+    ]);
+  });
+
   it('counts a duplicate delivery once', async () => {
     const { db, pipeline } = await harness.freshPipeline();
     const key = newStream();

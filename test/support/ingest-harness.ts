@@ -58,11 +58,11 @@ export class IngestHarness {
   private readonly opened: Database[] = [];
 
   /** A pipeline on a new, empty database. */
-  async freshPipeline(): Promise<{ name: string; db: Db; pipeline: Pipeline }> {
+  async freshPipeline(): Promise<{ name: string; url: string; db: Db; pipeline: Pipeline }> {
     const { name, url } = await this.databases.create();
     const database = await openPostgres(url, 2);
     this.opened.push(database);
-    return { name, db: database.db, pipeline: createPipeline({ db: database.db, config: settings }) };
+    return { name, url, db: database.db, pipeline: createPipeline({ db: database.db, config: settings }) };
   }
 
   /** A pipeline whose PostgreSQL port refuses connections: every batch fails. */

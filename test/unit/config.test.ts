@@ -140,8 +140,14 @@ describe('configuration', () => {
       expect(problems[0]).toMatch(new RegExp(`^${key} is not a valid URL`));
       expect(problems[0]).not.toContain('hunter2');
     }
-    // Percent-encoded, the same password is fine.
-    expect(problemsOf({ ...secret, DATABASE_URL: 'postgres://u:hun%2Fter2@127.0.0.1:5432/db' })).toEqual([]);
+    // Percent-encoded, the same password is fine; so is a Unix socket's empty host.
+    for (const url of [
+      'postgres://u:hun%2Fter2@127.0.0.1:5432/db',
+      'postgres://postgres@/postgres?host=/var/run/postgresql',
+      'postgres://u:p@/db?host=/cloudsql/proj:reg:inst',
+      'postgres:///db?host=/var/run/postgresql',
+    ])
+      expect(problemsOf({ ...secret, DATABASE_URL: url }), url).toEqual([]);
   });
 
   it('refuses an external database without a JWT secret of at least 32 bytes', () => {
