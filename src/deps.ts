@@ -353,17 +353,16 @@ export async function createDeps(
   };
   const timers: NodeJS.Timeout[] = [];
   /** The heartbeats failing in a row, and since when: system_uptime counts those minutes as down. */
-  let heartbeatFailures = { count: 0, since: 0, error: '' };
+  let heartbeatFailures = { count: 0, since: 0 };
   const heartbeat = () => {
     recordHeartbeat(database.db, Math.floor(Date.now() / 60_000)).then(
-      () => (heartbeatFailures = { count: 0, since: 0, error: '' }),
+      () => (heartbeatFailures = { count: 0, since: 0 }),
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
         if (heartbeatFailures.count === 0) logger.warn({ err: message }, 'heartbeat not recorded');
         heartbeatFailures = {
           count: heartbeatFailures.count + 1,
           since: heartbeatFailures.since || Date.now(),
-          error: message,
         };
       },
     );
@@ -387,12 +386,13 @@ export async function createDeps(
     }),
     disabledUsers,
     backgroundProblems() {
+      const refused = redisRefusal();
       return {
         heartbeat:
           heartbeatFailures.count >= HEARTBEAT_FAILURES_TOLD
             ? `uptime heartbeats not recorded since ${new Date(heartbeatFailures.since).toISOString()} (the database refused the write; the log says why): system_uptime counts these minutes as down`
             : null,
-        redis: redisRefusal() ? `redis refused the configured credentials: ${redisRefusal()}` : null,
+        redis: refused === undefined ? null : `redis refused the configured credentials: ${refused}`,
       };
     },
     startBackground() {

@@ -52,6 +52,9 @@ const FEATURES: Record<Config['role'], string[]> = {
   worker: CONSUMING,
 };
 
+/** How long a lost pub/sub message keeps /health degraded (the count stays in the consumer's stats). */
+const LOSS_TOLD_MS = 15 * 60_000;
+
 /** Every dependency call /health makes answers within this, so the probe fits an orchestrator's budget. */
 const PROBE_MS = 2_000;
 
@@ -124,8 +127,10 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
         reasons.push(
           `${name} consumer: buffer full (${c.pending ?? 0} messages waiting): new messages go to the stream (${c.handedToStream ?? 0} so far)`,
         );
-      if (c.dropped)
-        reasons.push(`${name} consumer: ${c.dropped} messages lost since start (Redis refused them)`);
+      if (c.lastDroppedAt && Date.now() - Date.parse(c.lastDroppedAt) < LOSS_TOLD_MS)
+        reasons.push(
+          `${name} consumer: ${c.dropped ?? 0} messages lost since start (Redis refused them), the last at ${c.lastDroppedAt}`,
+        );
     }
     if (reconciled?.status === 'drift') {
       reasons.push(

@@ -33,8 +33,12 @@ export interface PubSubConsumerDeps {
 
 /** XADDs sent in one pipeline when messages are handed to the stream. */
 const HANDOFF_CHUNK = 1_000;
-/** Overflow handoffs waiting for Redis at once; past it (a stalled Redis) a message is lost, counted. */
+/** Overflow messages waiting for Redis at once; past it (a stalled Redis) a message is lost, counted. */
 const MAX_HANDOFFS_IN_FLIGHT = 10_000;
+/** At stop, how long the handoffs may take after the batch's wait (stopWaitMs), inside the grace. */
+const HANDOFF_WAIT_MS = 3_000;
+/** A run of losses is logged once per this, with its count. */
+const LOSS_LOG_EVERY_MS = 10_000;
 
 /**
  * @example
@@ -61,8 +65,16 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
   /** Lost since start: neither memory nor the stream could take them (Redis refused the XADD). */
   let dropped = 0;
   let lastDroppedAt: number | null = null;
-  /** Handoffs to the stream still waiting for Redis: awaited at stop. */
+  /** Handoffs to the stream still waiting for Redis (awaited at stop), and how many messages they carry. */
   const handoffs = new Set<Promise<number>>();
+  let handingOff = 0;
+  /** Overflow of this event-loop turn: handed to the stream together, in one pipeline. */
+  let overflow: IngestItem[] = [];
+  /** Losses not yet logged: one line per 10 s at most, however many are lost. */
+  let unreported = 0;
+  let lastLossLog = 0;
+  /** Each start's loop has its own number: a loop left behind by a stop that timed out ends. */
+  let generation = 0;
   let stopping = false;
   let subscriber: Redis | undefined;
   let wasReady = false;
@@ -70,12 +82,20 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
 
   function lose(count: number): void {
     dropped += count;
+    unreported += count;
     lastDroppedAt = Date.now();
-    log.error({ lost: count }, 'pub/sub messages lost: neither the database nor the stream could take them');
+    if (lastDroppedAt - lastLossLog < LOSS_LOG_EVERY_MS) return;
+    log.error(
+      { lost: unreported },
+      'pub/sub messages lost: neither the database nor the stream could take them',
+    );
+    unreported = 0;
+    lastLossLog = lastDroppedAt;
   }
 
   /** Puts messages on the durable stream; resolves to how many Redis took (the rest are lost). */
   function handToStream(items: readonly IngestItem[]): Promise<number> {
+    handingOff += items.length;
     const handoff = (async () => {
       let taken = 0;
       for (let i = 0; i < items.length; i += HANDOFF_CHUNK) {
@@ -95,12 +115,19 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
         taken += replies?.filter(([error]) => error === null).length ?? 0;
       }
       handedSinceStart += taken;
+      handingOff -= items.length;
       if (taken < items.length) lose(items.length - taken);
       return taken;
     })();
     handoffs.add(handoff);
     void handoff.finally(() => handoffs.delete(handoff));
     return handoff;
+  }
+
+  function handOverflow(): void {
+    const items = overflow;
+    overflow = [];
+    if (items.length > 0) void handToStream(items);
   }
 
   /** Whatever is in memory now goes to the stream: taken out of the buffer at once, so never twice. */
@@ -117,14 +144,16 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
   function onMessage(_pattern: string, channel: string, message: string): void {
     if (channel.startsWith(INTERNAL_CHANNEL_PREFIX)) return;
     if (buffer.length >= maxBuffered) {
-      if (handoffs.size >= MAX_HANDOFFS_IN_FLIGHT) return lose(1);
+      // A Redis that takes nothing (stalled) must not grow memory past the bound either.
+      if (handingOff + overflow.length >= MAX_HANDOFFS_IN_FLIGHT) return lose(1);
       if (handed === 0)
         log.warn(
           { maxBuffered, stream: config.streamKey },
           'pub/sub buffer full; new messages go to the stream until the database is back',
         );
       handed++;
-      void handToStream([{ raw: message, transport: 'pubsub', channel }]);
+      if (overflow.length === 0) setImmediate(handOverflow);
+      overflow.push({ raw: message, transport: 'pubsub', channel });
       return;
     }
     buffer.push({ raw: message, transport: 'pubsub', channel });
@@ -151,15 +180,16 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
   async function flushOne(): Promise<void> {
     const batch = buffer.slice(0, config.batchSize);
     await pipeline.processBatch(batch);
-    buffer.splice(0, batch.length);
+    // Unless a stop that could not wait has handed the buffer, this batch included, to the stream.
+    if (buffer[0] === batch[0]) buffer.splice(0, batch.length);
     if (handed > 0) {
       log.info({ handed }, 'pub/sub messages were handed to the stream while the buffer was full');
       handed = 0;
     }
   }
 
-  async function loop(): Promise<void> {
-    while (!stopping) {
+  async function loop(run: number): Promise<void> {
+    while (!stopping && run === generation) {
       if (buffer.length === 0) {
         await flushWakeup.wait(Infinity);
         continue;
@@ -172,7 +202,8 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
         if (!stopping) await flushWakeup.wait(outage.failed(error));
       }
     }
-    await drain();
+    // A loop a timed-out stop left behind has nothing to drain: its buffer went to the stream.
+    if (run === generation) await drain();
   }
 
   /**
@@ -201,7 +232,7 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
       connection.on('pmessage', onMessage);
       connection.once('ready', () => (wasReady = true));
       subscriber = connection;
-      done = Promise.all([subscribe(connection), loop()]);
+      done = Promise.all([subscribe(connection), loop(++generation)]);
     },
 
     async stop() {
@@ -221,11 +252,18 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
         new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), stopWaitMs))),
       ]);
       clearTimeout(timer);
-      if (!finished)
+      if (!finished) {
+        generation++;
         await handOffBuffered(
           'the database did not take the buffered pub/sub messages in time for shutdown; handed to the stream',
         );
-      await Promise.allSettled([...handoffs]);
+      }
+      handOverflow();
+      // Bounded too: a Redis that stalls must not hold the shutdown past its grace.
+      await Promise.race([
+        Promise.allSettled([...handoffs]),
+        new Promise((resolve) => setTimeout(resolve, HANDOFF_WAIT_MS).unref()),
+      ]);
       done = undefined;
       log.info('stopped');
     },

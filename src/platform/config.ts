@@ -138,14 +138,20 @@ class Reader {
 }
 
 /**
+ * An empty host followed by a path is how a Unix socket is named
+ * (`postgres://user@/db?host=/var/run/postgresql`): the driver takes it (and only that form), the
+ * WHATWG parser does not once there are credentials. A stand-in host lets the parser read the rest.
+ */
+function withSocketHost(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^/?#]*@)(?=\/)/i, '$1localhost');
+}
+
+/**
  * Whether a connection URL parses; the problem never quotes it (it may hold a password). Characters
  * a password may hold that a URL may not (`/ ? # @ :`) must be percent-encoded.
  */
 function checkUrl(r: Reader, keys: string, url: string): void {
-  // An empty host is how a Unix socket is named (`postgres://user@/db?host=/var/run/postgresql`):
-  // the driver takes it, and the WHATWG parser does not once there are credentials.
-  const hosted = url.replace(/^([a-z]+:\/\/[^/?#]*@)(?=[/?#]|$)/i, '$1localhost');
-  if (!URL.canParse(hosted))
+  if (!URL.canParse(withSocketHost(url)))
     r.problems.push(
       `${keys} is not a valid URL (check the host and port; percent-encode / ? # @ : in a user name or password)`,
     );
@@ -403,8 +409,9 @@ export function configSummary(config: Config): Record<string, unknown> {
  */
 export function redactUrl(url: string): string {
   try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+    const socket = withSocketHost(url) !== url;
+    const parsed = new URL(withSocketHost(url));
+    return `${parsed.protocol}//${socket ? '' : parsed.host}${parsed.pathname}`;
   } catch {
     return '***';
   }

@@ -353,6 +353,7 @@ describe('GET /metrics', () => {
       running: true,
       handedToStream: 1_200,
       dropped: 50,
+      lastDroppedAt: new Date(Date.now() - 60_000).toISOString(),
       bufferFull: true,
     };
     const app = await buildApp(service.deps, { consumers: () => ({ pubsub }) });
@@ -377,14 +378,25 @@ describe('GET /metrics', () => {
         'pubsub consumer: buffer full (100000 messages waiting): new messages go to the stream (1200 so far)',
       );
 
-      expect(health.reasons).toContain('pubsub consumer: 50 messages lost since start (Redis refused them)');
+      expect(health.reasons).toContain(
+        `pubsub consumer: 50 messages lost since start (Redis refused them), the last at ${pubsub.lastDroppedAt ?? ''}`,
+      );
       // The database is back and the buffer drained: the loss stays counted and told.
       pubsub = { ...pubsub, pending: 0, lastError: null, bufferFull: false };
       expect(
         valueOf(await scrape(app), 'evently_analytics_ingest_dropped_total', { consumer: 'pubsub' }),
       ).toBe(50);
       health = (await app.inject({ url: '/health' })).json<{ status: string; reasons: string[] }>();
-      expect(health.reasons).toEqual(['pubsub consumer: 50 messages lost since start (Redis refused them)']);
+      expect(health.reasons).toEqual([
+        `pubsub consumer: 50 messages lost since start (Redis refused them), the last at ${pubsub.lastDroppedAt ?? ''}`,
+      ]);
+      // A quarter of an hour later /health is healthy again; the count stays in the stats and metrics.
+      pubsub = { ...pubsub, lastDroppedAt: new Date(Date.now() - 16 * 60_000).toISOString() };
+      health = (await app.inject({ url: '/health' })).json<{ status: string; reasons: string[] }>();
+      expect(health.reasons).toEqual([]);
+      expect(
+        valueOf(await scrape(app), 'evently_analytics_ingest_dropped_total', { consumer: 'pubsub' }),
+      ).toBe(50);
     } finally {
       await app.close();
     }

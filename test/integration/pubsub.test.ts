@@ -161,30 +161,33 @@ describe('pub/sub consumer', () => {
     const rebuild = new pg.Client({ connectionString: url });
     await rebuild.connect();
     await rebuild.query('select pg_advisory_lock(7335001)');
-    const held = createPubSubConsumer({
-      redis: publisher,
-      pipeline,
-      config: { channelPattern: ch.pattern, batchSize: 2, streamKey },
-      logger: silentLogger,
-      stopWaitMs: 300,
-    });
-    held.start();
-    await subscribed(ch.internal);
-    await publish(ch.bookings, lifecycle);
-    await waitFor(
-      'the messages in memory',
-      when(
-        () => held.stats(),
-        (st) => st.pending === 4,
-      ),
-    );
-    const started = Date.now();
-    await held.stop();
-    expect(Date.now() - started).toBeLessThan(3_000);
-    // All of it, the stuck batch included (if it commits after all, its copies are duplicates).
-    const raws = (await publisher.xrange(streamKey, '-', '+')).map(([, f]) => f[f.indexOf('payload') + 1]);
-    expect(raws.sort()).toEqual([...lifecycle].sort());
-    await rebuild.end();
+    try {
+      const held = createPubSubConsumer({
+        redis: publisher,
+        pipeline,
+        config: { channelPattern: ch.pattern, batchSize: 2, streamKey },
+        logger: silentLogger,
+        stopWaitMs: 300,
+      });
+      held.start();
+      await subscribed(ch.internal);
+      await publish(ch.bookings, lifecycle);
+      await waitFor(
+        'the messages in memory',
+        when(
+          () => held.stats(),
+          (st) => st.pending === 4,
+        ),
+      );
+      const started = Date.now();
+      await held.stop();
+      expect(Date.now() - started).toBeLessThan(3_000);
+      // All of it, the stuck batch included (if it commits after all, its copies are duplicates).
+      const raws = (await publisher.xrange(streamKey, '-', '+')).map(([, f]) => f[f.indexOf('payload') + 1]);
+      expect(raws.sort()).toEqual([...lifecycle].sort());
+    } finally {
+      await rebuild.end();
+    }
   });
 
   it('counts and reports the messages that neither the database nor the stream could take', async () => {

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, configSummary, loadConfig, resolveEnv } from '../../src/platform/config.ts';
+import { ConfigError, redactUrl, configSummary, loadConfig, resolveEnv } from '../../src/platform/config.ts';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -148,6 +148,17 @@ describe('configuration', () => {
       'postgres:///db?host=/var/run/postgresql',
     ])
       expect(problemsOf({ ...secret, DATABASE_URL: url }), url).toEqual([]);
+    // Only an empty host followed by a path: the driver refuses the other empty hosts.
+    for (const url of [
+      'postgres://postgres@?host=/var/run/postgresql',
+      'postgres://u:hunter2@',
+      'postgres://@',
+    ])
+      expect(problemsOf({ ...secret, DATABASE_URL: url })[0], url).toMatch(
+        /^DATABASE_URL is not a valid URL/,
+      );
+    // /info names a socket URL's database, never its credentials.
+    expect(redactUrl('postgres://u:hunter2@/db?host=/var/run/postgresql')).toBe('postgres:///db');
   });
 
   it('refuses an external database without a JWT secret of at least 32 bytes', () => {
