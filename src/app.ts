@@ -142,8 +142,12 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
           requestId,
         ),
       );
+      // The API's security headers too, as on every answer of the service.
+      const security = Object.entries(API_SECURITY_HEADERS)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('');
       socket.end(
-        `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n${security}Connection: close\r\n\r\n${body}`,
       );
       deps.metrics.observeRequest({ route: UNMATCHED_ROUTE, method: 'UNKNOWN', status, seconds: 0 });
       deps.logger.info(

@@ -1,4 +1,5 @@
 /** Edges of the HTTP layer: what Fastify or Node would otherwise answer in their own formats. */
+import { API_SECURITY_HEADERS } from '../../src/platform/security-headers.ts';
 import http from 'node:http';
 import net from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -190,6 +191,9 @@ describe('HTTP edges', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 431/);
     expect(answer).toMatch(/application\/problem\+json/);
     expect(answer).toMatch(/"status":431/);
+    // With the security headers every answer of the API carries.
+    for (const [name, value] of Object.entries(API_SECURITY_HEADERS))
+      expect(answer.toLowerCase(), name).toContain(`${name}: ${value}`.toLowerCase());
   });
 
   it('sends CORS headers with credentials to a listed origin only', async () => {
