@@ -62,6 +62,16 @@ function consumer(
   return created;
 }
 
+/** A logger whose lines (parsed) the test reads. */
+function capturedLog() {
+  const logs: { level: number; msg: string; lost?: number; handed?: number }[] = [];
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) },
+  );
+  return { logs, logger };
+}
+
 /** Pub/sub keeps nothing for absent listeners: publish (internal, ignored) probes until one is heard. */
 async function subscribed(channel: string): Promise<void> {
   await waitFor(
@@ -197,11 +207,7 @@ describe('pub/sub consumer', () => {
     const notAStream = `${run}:${ch.bookings}:not-a-stream`;
     cleanupKeys.push(notAStream);
     await publisher.set(notAStream, 'x');
-    const logs: { level: number; msg: string; lost?: number }[] = [];
-    const logger = pino(
-      { level: 'info' },
-      { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) },
-    );
+    const { logs, logger } = capturedLog();
     await harness.databases.setReachable(name, false);
     const bounded = consumer(pipeline, ch.pattern, { maxBuffered: 3, logger, streamKey: notAStream });
     bounded.start();
@@ -223,11 +229,7 @@ describe('pub/sub consumer', () => {
     const ch = channelsOfTest();
     const streamKey = `${run}:${ch.bookings}:stream`;
     cleanupKeys.push(streamKey);
-    const logs: { level: number; msg: string; handed?: number }[] = [];
-    const logger = pino(
-      { level: 'info' },
-      { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) },
-    );
+    const { logs, logger } = capturedLog();
     await harness.databases.setReachable(name, false);
     const bounded = consumer(pipeline, ch.pattern, { maxBuffered: 3, logger, streamKey });
     bounded.start();
