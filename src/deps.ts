@@ -52,6 +52,8 @@ export interface DisabledUsers {
 
 /** What Redis answers a client whose password it refuses (or that sent none it needs). */
 const REDIS_AUTH_REFUSED = /^(WRONGPASS|NOAUTH)\b|^ERR (invalid password|AUTH)/;
+/** SQLSTATEs of a connection PostgreSQL refuses for its settings: password, role, database name. */
+const REFUSED_BY_POSTGRES = new Set(['28P01', '28000', '3D000']);
 /** A refusal older than this is not taken for the cause of Redis being down now. */
 const REFUSAL_CURRENT_MS = 30_000;
 /** Heartbeats are every 20 s: two failed in a row is a minute at risk, worth telling /health. */
@@ -110,7 +112,16 @@ export async function openDatabase(config: Config, logger: Logger, patient = fal
     () => sql`select 1`.execute(database.db),
     patient ? Infinity : 30,
     isDatabaseUnavailable,
-  );
+  ).catch(async (error: unknown) => {
+    await database.close();
+    // Credentials or a database name it refuses are configuration, as a refused Redis password is.
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && REFUSED_BY_POSTGRES.has(code))
+      throw new ConfigError([
+        `PostgreSQL refused the connection of DATABASE_URL / DB_*: ${(error as Error).message}`,
+      ]);
+    throw error;
+  });
   return database;
 }
 

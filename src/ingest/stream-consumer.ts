@@ -113,6 +113,7 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
   }
 
   /** With the trim's turn: the group's consumers gone for an hour, holding nothing, are forgotten. */
+  let forgetFailing = false;
   async function forgetGone(): Promise<void> {
     try {
       const forgotten = await withTimeout(
@@ -126,8 +127,12 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
       const orphaned = forgotten.filter((c) => c.dropped > 0);
       if (orphaned.length > 0)
         log.error({ consumers: orphaned }, 'a forgotten consumer held entries; they left the pending list');
+      forgetFailing = false;
     } catch (error) {
-      log.debug({ err: errorMessage(error) }, 'could not forget gone consumers; retrying at the next turn');
+      // Said once per failing streak, as the trim's failure is (a Redis ACL without XGROUP, say).
+      if (!forgetFailing)
+        log.warn({ err: errorMessage(error) }, 'could not forget gone consumers; retrying every minute');
+      forgetFailing = true;
     }
   }
 

@@ -61,6 +61,25 @@ describe('the command line', () => {
     expect(refused.stdout + refused.stderr).not.toContain('do-not-print');
   });
 
+  it('refuses to start when PostgreSQL refuses the role or the database, saying so, exit code 78', async () => {
+    for (const url of [
+      'postgresql://postgres@127.0.0.1:5432/evently_test_never_created',
+      'postgresql://evently_no_such_role@127.0.0.1:5432/postgres',
+    ]) {
+      const refused = await runCli(['start'], {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        DATABASE_URL: url,
+        JWT_SECRET: 'x'.repeat(40),
+        PORT: String(await freePort()),
+      });
+      expect(refused.code, url).toBe(78);
+      expect(refused.stderr).toMatch(
+        /PostgreSQL refused the connection of DATABASE_URL \/ DB_\*: .*does not exist/,
+      );
+    }
+  });
+
   it('refuses to start when Redis refuses its password, saying so, exit code 78', async () => {
     const database = await createTestDatabase('cli');
     const redis = await RedisServer.start(undefined, { password: 'the-right-one' });
