@@ -65,6 +65,7 @@ function consumer(
   streamKey: string,
   consumerName = 'c1',
   claimIdleMs?: number,
+  timing: { trimEveryMs?: number; goneAfterMs?: number } = {},
 ): Consumer {
   const config = { streamKey, consumerGroup: GROUP, consumerName, batchSize: 100 };
   const created = createStreamConsumer({
@@ -73,6 +74,7 @@ function consumer(
     config,
     logger: silentLogger,
     ...(claimIdleMs ? { claimIdleMs } : {}),
+    ...timing,
   });
   consumers.push(created);
   return created;
@@ -309,15 +311,7 @@ describe('stream consumer', () => {
     await redis.call('XGROUP', ['DESTROY', key, 'other']);
     // Another service's group on the same stream, which has read nothing yet.
     await redis.call('XGROUP', ['CREATE', key, 'other', '0']);
-    const trimming = createStreamConsumer({
-      redis,
-      pipeline,
-      config: { streamKey: key, consumerGroup: GROUP, consumerName: 'trim', batchSize: 100 },
-      logger: silentLogger,
-      trimEveryMs: 50,
-    });
-    consumers.push(trimming);
-    trimming.start();
+    consumer(pipeline, key, 'trim', undefined, { trimEveryMs: 50 }).start();
     await totalsWhen(db, '300 handled', (t) => t.processed + t.duplicates === 300);
     await pendingWhen(key, 0);
     // The other group still needs everything.
@@ -385,18 +379,8 @@ describe('stream consumer', () => {
       allConsumers(await redis.call('XINFO', ['CONSUMERS', key, GROUP]))
         .map((c) => c.name)
         .sort();
-    const living = createStreamConsumer({
-      redis,
-      pipeline,
-      config: { streamKey: key, consumerGroup: GROUP, consumerName: 'living', batchSize: 100 },
-      logger: silentLogger,
-      // The held entry is left to its holder here: only forgetting is under test.
-      claimIdleMs: 60_000,
-      trimEveryMs: 50,
-      goneAfterMs: 200,
-    });
-    consumers.push(living);
-    living.start();
+    // The held entry is left to its holder here (claims after a minute): only forgetting is under test.
+    consumer(pipeline, key, 'living', 60_000, { trimEveryMs: 50, goneAfterMs: 200 }).start();
     await waitFor(
       'the clean one to be forgotten',
       when(names, (n) => !n.includes('gone-clean')),
