@@ -76,6 +76,11 @@ const CLOUD_EVENT_TYPES: Record<string, string> = {
   'evently.waitlist.cancelled': 'WaitlistCancelled',
   'evently.waitlist.notifications_sent': 'WaitlistNotificationsSent',
   'evently.waitlist.availability_updated': 'WaitlistAvailabilityUpdated',
+  // The same four under the names of their pub/sub channels (evently:bookings:waitlist_*).
+  'evently.booking.waitlist_joined': 'WaitlistJoined',
+  'evently.booking.waitlist_cancelled': 'WaitlistCancelled',
+  'evently.booking.waitlist_notifications_sent': 'WaitlistNotificationsSent',
+  'evently.booking.waitlist_availability_updated': 'WaitlistAvailabilityUpdated',
   'evently.user.deactivated': 'UserDeactivated',
   'evently.user.reactivated': 'UserReactivated',
 };
@@ -166,11 +171,23 @@ interface Envelope {
   fallbackTime: number | undefined;
 }
 
-/** An envelope before its time is read: its type decides whether the time is read at all. */
-interface EnvelopeHead extends Omit<Envelope, 'fallbackTime'> {
+/**
+ * An envelope before its payload and time are read: its type decides whether they are read at all
+ * (an ignored type is ignored whatever they hold).
+ */
+interface EnvelopeHead extends Omit<Envelope, 'fallbackTime' | 'data'> {
+  /** Where the payload object may be, in order of preference. */
+  dataFrom: { source: Json; fields: readonly string[] };
   /** Where the envelope's own time is, in order of preference. */
   timeFrom: { source: Json; fields: readonly string[] };
 }
+
+/**
+ * The payload fields of the Evently format, the type's own first: a booking message that also
+ * carries its event's details under `event_data` is read from its `booking_data`.
+ */
+const BOOKING_PAYLOAD = ['booking_data', 'event_data', 'data'] as const;
+const OTHER_PAYLOAD = ['event_data', 'booking_data', 'data'] as const;
 
 /**
  * A key as PostgreSQL can store it: U+0000 and lone surrogates become U+FFFD, as in every stored
@@ -188,11 +205,10 @@ function readEnvelope(top: Json): EnvelopeHead {
     const type =
       (Object.hasOwn(CLOUD_EVENT_TYPES, ceType) ? CLOUD_EVENT_TYPES[ceType] : undefined) ??
       reject('unknown_type', `unknown CloudEvents type "${ceType}"`);
-    const data = isObject(top.data) ? top.data : {};
     const explicitKey = typeof top.id === 'string' && top.id !== '' ? storableKey(top.id) : undefined;
     return {
       type,
-      data,
+      dataFrom: { source: top, fields: ['data'] },
       top: {},
       explicitKey,
       keyIsTopId: false,
@@ -201,13 +217,11 @@ function readEnvelope(top: Json): EnvelopeHead {
   }
   const type = top.type;
   if (typeof type !== 'string' || type === '') return reject('missing_type', 'message has no type');
-  const nested = top.event_data ?? top.booking_data ?? top.data;
-  const data = isObject(nested) ? nested : {};
   const messageId = typeof top.message_id === 'string' && top.message_id !== '' ? top.message_id : undefined;
   const topId = typeof top.id === 'string' && top.id !== '' ? top.id : undefined;
   return {
     type,
-    data,
+    dataFrom: { source: top, fields: Object.hasOwn(BOOKING_TYPES, type) ? BOOKING_PAYLOAD : OTHER_PAYLOAD },
     top,
     explicitKey: storableKey(messageId ?? topId),
     keyIsTopId: messageId === undefined && topId !== undefined,
@@ -215,17 +229,39 @@ function readEnvelope(top: Json): EnvelopeHead {
   };
 }
 
-/** Reads the envelope's time; an unparseable one rejects the message even when its own time is given. */
-function withFallbackTime({ timeFrom, ...head }: EnvelopeHead): Envelope {
+/**
+ * Reads the payload and the envelope's time. The first payload field present must hold an object:
+ * a payload sent as a string (JSON encoded twice) or a number is refused, not read as empty, which
+ * would keep an event without its name and capacity or date a transition by when it arrived. An
+ * unparseable envelope time rejects the message even when its own time is given.
+ */
+function readPayload({ dataFrom, timeFrom, ...head }: EnvelopeHead): Envelope {
+  let data: Json = {};
+  const name = dataFrom.fields.find((f) => present(dataFrom.source[f]));
+  if (name !== undefined) {
+    const value = dataFrom.source[name];
+    if (!isObject(value)) return reject('not_object', `${name} is not a JSON object`);
+    data = value;
+  }
   let fallbackTime: number | undefined;
-  for (const name of timeFrom.fields) fallbackTime ??= timestampField(timeFrom.source, name);
-  return { ...head, fallbackTime };
+  for (const field of timeFrom.fields) fallbackTime ??= timestampField(timeFrom.source, field);
+  return { ...head, data, fallbackTime };
 }
 
 /** A field from the nested payload, else from the top level (the flat format). */
 function field(env: Envelope, name: string): unknown {
   const nested = env.data[name];
   return present(nested) ? nested : env.top[name];
+}
+
+/**
+ * An id the envelope names (events.md §2a: `booking_id`, `event_id`, `user_id` beside the payload),
+ * else the payload's: ids read as the booking id is read, so a message whose two disagree is one
+ * booking of one event, the envelope's.
+ */
+function envelopeId(env: Envelope, name: string): unknown {
+  const own = env.top[name];
+  return present(own) ? own : env.data[name];
 }
 
 function occurrenceTime(env: Envelope, receivedAt: number): number {
@@ -240,7 +276,7 @@ function parseBooking(env: Envelope, transition: Transition, receivedAt: number)
   const bookingId = asId(env.top.booking_id ?? env.data.booking_id ?? env.data.id);
   if (bookingId === undefined)
     return reject('missing_booking_id', 'booking_id must be a non-negative integer');
-  const eventIdRaw = field(env, 'event_id');
+  const eventIdRaw = envelopeId(env, 'event_id');
   const eventId = asId(eventIdRaw);
   if (present(eventIdRaw) && eventId === undefined)
     return reject('missing_event_id', 'event_id must be an integer');
@@ -270,7 +306,7 @@ function parseBooking(env: Envelope, transition: Transition, receivedAt: number)
   ) {
     return reject('invalid_amount', `total_amount must be a number from 0 to ${MAX_AMOUNT}`);
   }
-  const userId = asId(field(env, 'user_id'));
+  const userId = asId(envelopeId(env, 'user_id'));
   const currencyRaw = field(env, 'currency');
   const message: BookingMessage = {
     kind: 'booking',
@@ -375,12 +411,13 @@ export function parseMessage(raw: string, receivedAt: number): ParseResult {
     const head = readEnvelope(value);
     // A type the service does not aggregate is ignored whatever else it holds: none of it is read.
     if (IGNORED_TYPES.has(head.type)) return { outcome: 'ignored', type: head.type };
-    const env = withFallbackTime(head);
-    const transition = Object.hasOwn(BOOKING_TYPES, env.type) ? BOOKING_TYPES[env.type] : undefined;
+    const transition = Object.hasOwn(BOOKING_TYPES, head.type) ? BOOKING_TYPES[head.type] : undefined;
+    if (!transition && !EVENT_TYPES.has(head.type) && !USER_TYPES.has(head.type))
+      return reject('unknown_type', `unknown message type "${head.type}"`);
+    const env = readPayload(head);
     if (transition) return { outcome: 'valid', message: parseBooking(env, transition, receivedAt) };
     if (EVENT_TYPES.has(env.type)) return { outcome: 'valid', message: parseEvent(env, receivedAt, value) };
-    if (USER_TYPES.has(env.type)) return { outcome: 'valid', message: parseUser(env, receivedAt) };
-    return reject('unknown_type', `unknown message type "${env.type}"`);
+    return { outcome: 'valid', message: parseUser(env, receivedAt) };
   } catch (error) {
     if (error instanceof Rejection)
       return { outcome: 'rejected', reason: error.reason, detail: error.detail };

@@ -382,6 +382,57 @@ describe('envelope formats (events.md §2a, §2b)', () => {
     expect(ce('evently.event.deleted', { id: 7 })).toMatchObject({ kind: 'event_deleted', eventId: 7 });
   });
 
+  it("reads a booking from its booking_data even when the message also carries the event's event_data", () => {
+    const message = { ...bookingCreated, event_data: { id: 7, name: 'Jazz Night', capacity: 500 } };
+    expect(normalized(message)).toMatchObject({ kind: 'booking', bookingId: 91, quantity: 2, eventId: 7 });
+    // An event message with a booking_data beside its event_data still reads its event_data.
+    expect(normalized({ ...eventCreated, booking_data: bookingData })).toMatchObject({
+      kind: 'event_meta',
+      capacity: 500,
+      name: 'Jazz Night',
+    });
+  });
+
+  it('takes the ids the envelope names over those of the payload when the two disagree', () => {
+    const message = { ...bookingCreated, booking_data: { ...bookingData, id: 92, event_id: 8, user_id: 4 } };
+    expect(normalized(message)).toMatchObject({ bookingId: 91, eventId: 7, userId: 3 });
+    // Without them at the top level, the payload's are read.
+    expect(normalized({ type: 'BookingCreated', booking_data: bookingData })).toMatchObject({
+      bookingId: 91,
+      eventId: 7,
+      userId: 3,
+    });
+  });
+
+  it('refuses a payload sent as a string (JSON encoded twice) instead of reading it as empty', () => {
+    // Read as empty, the event would be kept nameless with no capacity, and the confirmation
+    // dated by when it arrived.
+    expect(parse({ ...eventCreated, event_data: JSON.stringify(eventData) })).toMatchObject({
+      outcome: 'rejected',
+      reason: 'not_object',
+      detail: 'event_data is not a JSON object',
+    });
+    expect(reasonOf({ ...booking('BookingConfirmed'), booking_data: JSON.stringify(bookingData) })).toBe(
+      'not_object',
+    );
+    expect(reasonOf({ type: 'EventUpdated', event_id: 7, event_data: [eventData] })).toBe('not_object');
+    expect(
+      reasonOf({
+        specversion: '1.0',
+        id: 'ce-s',
+        type: 'evently.booking.created',
+        data: JSON.stringify(bookingData),
+      }),
+    ).toBe('not_object');
+    // A payload sent as null is left out: the flat format's fields at the top level are read.
+    expect(
+      normalized({ type: 'EventCreated', id: 7, name: 'Flat', capacity: 10, event_data: null }),
+    ).toMatchObject({ eventId: 7, name: 'Flat', capacity: 10 });
+    // An unknown or ignored type is told as such whatever its payload holds.
+    expect(reasonOf({ type: 'EventRenamed', event_data: 'x' })).toBe('unknown_type');
+    expect(parse({ type: 'WaitlistJoined', booking_data: 'x' })).toMatchObject({ outcome: 'ignored' });
+  });
+
   it('rejects a user status message without a user_id as missing_user_id', () => {
     expect(reasonOf({ type: 'UserDeactivated' })).toBe('missing_user_id');
     expect(reasonOf({ type: 'UserReactivated', user_id: 'seven' })).toBe('missing_user_id');
@@ -478,6 +529,20 @@ describe('ignored types (events.md §4)', () => {
       outcome: 'rejected',
       reason: 'invalid_timestamp',
     });
+  });
+
+  it('ignores the waitlist CloudEvents types named after their pub/sub channels too', () => {
+    for (const [ceType, type] of [
+      ['evently.booking.waitlist_joined', 'WaitlistJoined'],
+      ['evently.booking.waitlist_cancelled', 'WaitlistCancelled'],
+      ['evently.booking.waitlist_notifications_sent', 'WaitlistNotificationsSent'],
+      ['evently.booking.waitlist_availability_updated', 'WaitlistAvailabilityUpdated'],
+    ]) {
+      expect(parse({ specversion: '1.0', id: `ce-${ceType}`, type: ceType, data: {} })).toEqual({
+        outcome: 'ignored',
+        type,
+      });
+    }
   });
 
   it('ignores the CloudEvents form of a payment completion', () => {
