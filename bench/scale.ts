@@ -208,6 +208,23 @@ async function main(): Promise<void> {
         path: `/api/v1/analytics/daily?from=${yearAgo}&to=${today}&granularity=week&tz=Asia/Kolkata`,
         informational: true,
       },
+      // Informational, not checked: one event's days in another zone (its day table and the
+      // quarter-hours on the shorter side of each boundary), and weeks in the reporting zone.
+      {
+        name: 'events/{id} (365 d, tz=Asia/Kolkata)',
+        path: `/api/v1/analytics/events/1?from=${yearAgo}&to=${today}&tz=Asia/Kolkata`,
+        informational: true,
+      },
+      {
+        name: 'events/{id} (365 d, tz=Europe/Berlin)',
+        path: `/api/v1/analytics/events/1?from=${yearAgo}&to=${today}&tz=Europe/Berlin`,
+        informational: true,
+      },
+      {
+        name: 'daily (365 d, weeks)',
+        path: `/api/v1/analytics/daily?from=${yearAgo}&to=${today}&granularity=week`,
+        informational: true,
+      },
       // Informational, not checked: the other analytics reads, each with its defaults.
       ...[
         'dashboard',

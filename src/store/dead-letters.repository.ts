@@ -24,18 +24,22 @@ export async function listDeadLetters(
 ): Promise<{ items: DeadLetter[]; total: number }> {
   const reason = q.reason ?? null;
   const [items, total] = await Promise.all([
-    // substr reads only the start of a big stored text, octet_length only its size: a page of huge
+    // The page's ids first, from the index alone (an offset walks only ids), then its rows; substr
+    // reads only the start of a big stored text, octet_length only its size: a page of huge
     // messages costs what it shows.
     sql<DeadLetter>`
+      with page as (
+        select id from event_log where outcome = 'rejected' and (${reason}::text is null or reason = ${reason})
+        order by id desc limit ${q.limit} offset ${q.offset}
+      )
       select id, reason, detail, transport, channel, received_at, shown as raw, bytes as raw_bytes,
         bytes > octet_length(shown) as raw_truncated
       from (
-        select id::float8 as id, reason, detail, transport, channel,
-          to_char(received_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as received_at,
-          substr(raw, 1, ${RAW_SHOWN}) as shown, octet_length(raw) as bytes
-        from event_log where outcome = 'rejected' and (${reason}::text is null or reason = ${reason})
-        order by event_log.id desc limit ${q.limit} offset ${q.offset}
-      ) page order by id desc`.execute(db),
+        select e.id::float8 as id, e.reason, e.detail, e.transport, e.channel,
+          to_char(e.received_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as received_at,
+          substr(e.raw, 1, ${RAW_SHOWN}) as shown, octet_length(e.raw) as bytes
+        from event_log e join page on page.id = e.id
+      ) rows order by id desc`.execute(db),
     sql<{ n: number }>`select count(*)::int as n from event_log
       where outcome = 'rejected' and (${reason}::text is null or reason = ${reason})`.execute(db),
   ]);

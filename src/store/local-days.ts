@@ -56,6 +56,15 @@ export function periodsOf(
   return periods;
 }
 
+/** A period with the bucket it ends before (the next period's first, or the range's end). */
+export interface Span extends Period {
+  end: number;
+}
+
+export function spansOf(periods: readonly Period[], end: number): Span[] {
+  return periods.map((p, i) => ({ ...p, end: periods[i + 1]?.first ?? end }));
+}
+
 /**
  * SQL for the label (as `date`) of the period a bucket column belongs to; null before the first.
  * The periods must be in order; a bucket at or after the last one's start gets the last label, so

@@ -8,6 +8,8 @@ import * as activityMasks from './migrations/0005_activity_masks.ts';
 import * as shiftedDays from './migrations/0006_shifted_days.ts';
 import * as nameKey from './migrations/0007_name_key.ts';
 import * as userStatusFuture from './migrations/0008_user_status_future.ts';
+import * as uptimeRuns from './migrations/0009_uptime_runs.ts';
+import * as deadLetterReasons from './migrations/0010_dead_letter_reasons.ts';
 
 /** Migrations are listed here, in order; each is frozen once released. */
 class StaticProvider implements MigrationProvider {
@@ -21,6 +23,8 @@ class StaticProvider implements MigrationProvider {
       '0006_shifted_days': shiftedDays,
       '0007_name_key': nameKey,
       '0008_user_status_future': userStatusFuture,
+      '0009_uptime_runs': uptimeRuns,
+      '0010_dead_letter_reasons': deadLetterReasons,
     });
   }
 }

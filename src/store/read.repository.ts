@@ -8,7 +8,8 @@ import { phaseAndDay } from '../aggregate/phases.ts';
 import { monthStart, weekStart } from '../aggregate/report.ts';
 import { addDays, BUCKETS_PER_DAY, localMidnightUtc } from '../aggregate/time.ts';
 import type { Db } from '../platform/db.ts';
-import { firstBucketOf, periodOfBucket, periodsOf, utcDaysOf, type Period } from './local-days.ts';
+import { eventDayFlowsElsewhere } from './event-days.repository.ts';
+import { firstBucketOf, periodsOf, spansOf, utcDaysOf, type Span } from './local-days.ts';
 import { json } from './rows.ts';
 
 /**
@@ -358,15 +359,7 @@ export async function dayFlows(
     return rows;
   }
   const days = spansOf(periodsOf(from, to, tz), firstBucketOf(addDays(to, 1), tz));
-  if (eventId !== undefined) {
-    const localDay = sql`${periodOfBucket(sql`bucket`, days)}::text`;
-    const { rows } = await sql<DayFlowRow>`
-      select ${localDay} as day, ${counts}, ${money}, 0 as new_users, 1 as active_events
-      from flow_bucket_event where event_id = ${eventId}
-        and bucket >= ${days[0]?.first ?? 0} and bucket < ${days.at(-1)?.end ?? 0}
-      group by 1 order by 1`.execute(db);
-    return rows;
-  }
+  if (eventId !== undefined) return eventDayFlowsElsewhere(db, eventId, days, dayZone);
   const whole = days.filter(isShiftedDay);
   const changed = days.filter((d) => !isShiftedDay(d));
   const [shifted, flows, activeByDay] = await Promise.all([
@@ -399,14 +392,6 @@ export async function dayFlows(
 }
 
 /** A period with where it ends: the first bucket after it. */
-interface Span extends Period {
-  end: number;
-}
-
-function spansOf(periods: readonly Period[], end: number): Span[] {
-  return periods.map((p, i) => ({ ...p, end: periods[i + 1]?.first ?? end }));
-}
-
 /** A local day of 24 hours is a shifted day; one the clocks changed in is not. */
 function isShiftedDay(span: Span): boolean {
   return span.end - span.first === BUCKETS_PER_DAY;
@@ -445,10 +430,15 @@ export async function activeEventsByPeriod(
     const labelOf = unit === 'week' ? weekStart : monthStart;
     return activeEvents(db, spansOf(periodsOf(from, to, tz, { labelOf }), firstBucketOf(addDays(to, 1), tz)));
   }
+  // Distinct pairs first, then a count per period: a hash of (period, event) pairs, where
+  // count(distinct) sorted every day's row of the window (and spilled to disk at 10⁶ bookings).
   const { rows } = await sql<{ period: string; n: number }>`
-    select (date_trunc(${unit}, day)::date)::text as period, count(distinct event_id)::int as n
-    from flow_day_event where day between ${from}::date and ${to}::date and transitions > 0
-    group by 1`.execute(db);
+    select period::text, count(*)::int as n
+    from (
+      select distinct date_trunc(${unit}, day)::date as period, event_id
+      from flow_day_event where day between ${from}::date and ${to}::date and transitions > 0
+    ) pairs
+    group by period`.execute(db);
   return new Map(rows.map((r) => [r.period, r.n]));
 }
 
@@ -467,19 +457,23 @@ async function activeEvents(db: Db, periods: readonly Span[]): Promise<Map<strin
       select label, day, coalesce(mask, repeat('1', 96))::bit(96) as mask
       from json_to_recordset(${json(segments)}::json) as x(label text, day int, mask text)
     )
-    select s.label, count(distinct m.event_id)::int as n
-    from s join flow_mask_event m on m.day = s.day
-    -- The days again, as a list the planner can see (it guesses 100 rows for json_to_recordset, and
-    -- for a day or two would scan every mask rather than read those days' rows by the index).
-    where m.day = any(${`{${[...new Set(segments.map((x) => x.day))].join(',')}}`}::int[])
-      and bit_count(m.quarters & s.mask) > 0
-    group by s.label`.execute(db);
+    select label, count(*)::int as n
+    from (
+      select distinct s.label, m.event_id
+      from s join flow_mask_event m on m.day = s.day
+      -- The days again, as a list the planner can see (it guesses 100 rows for json_to_recordset,
+      -- and for a day or two would scan every mask rather than read those days' rows by the index).
+      where m.day = any(${`{${[...new Set(segments.map((x) => x.day))].join(',')}}`}::int[])
+        and bit_count(m.quarters & s.mask) > 0
+    ) pairs
+    group by label`.execute(db);
   return new Map(rows.map((r) => [r.label, r.n]));
 }
 
 /**
  * Minutes with a heartbeat per local day of from..to, counting only minutes before `beforeMinute`
  * (minutes since the epoch): the minute under way is not over, and is not in the elapsed span.
+ * Read from the runs of minutes up, one row per stretch between outages whatever the window.
  */
 export async function heartbeatMinutes(
   db: Db,
@@ -489,17 +483,53 @@ export async function heartbeatMinutes(
   beforeMinute: number,
 ): Promise<Map<string, number>> {
   const minuteOf = (day: string) => firstBucketOf(day, tz, 60);
+  const start = minuteOf(from);
   const end = Math.min(minuteOf(addDays(to, 1)), beforeMinute);
-  const { rows } = await sql<{ day: string; n: number }>`
-    select ${periodOfBucket(sql`minute`, periodsOf(from, to, tz, { unit: 60 }))}::text as day, count(*)::int as n
-    from heartbeats
-    where minute >= ${minuteOf(from)} and minute < ${end}
-    group by 1`.execute(db);
-  return new Map(rows.map((r) => [r.day, r.n]));
+  const minutes = new Map<string, number>();
+  if (end <= start) return minutes;
+  const { rows: runs } = await sql<{ start: number; end: number }>`
+    select start_minute::float8 as start, end_minute::float8 as "end" from uptime_runs
+    where end_minute > ${start} and start_minute < ${end}
+    order by start_minute`.execute(db);
+  // Runs are disjoint and in order: each day adds up the runs that overlap it.
+  let first = 0;
+  for (let day = from, dayStart = start; day <= to;) {
+    const next = addDays(day, 1);
+    const nextStart = minuteOf(next);
+    const dayEnd = Math.min(nextStart, end);
+    while ((runs[first]?.end ?? Infinity) <= dayStart) first++;
+    let up = 0;
+    for (let i = first, run = runs[i]; run !== undefined && run.start < dayEnd; run = runs[++i])
+      up += Math.min(run.end, dayEnd) - Math.max(run.start, dayStart);
+    if (up > 0) minutes.set(day, up);
+    day = next;
+    dayStart = nextStart;
+  }
+  return minutes;
 }
 
+/** Serializes heartbeat writes across instances, so runs never overlap (not the writer lock). */
+const UPTIME_LOCK = 7_335_002;
+
+/**
+ * Records a minute with a heartbeat: nothing when a run holds it already (another instance's
+ * heartbeat), else the run ending at it grows by one, else it starts a run of its own.
+ */
 export async function recordHeartbeat(db: Db, minute: number): Promise<void> {
-  await sql`insert into heartbeats (minute) values (${minute}) on conflict do nothing`.execute(db);
+  await db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${UPTIME_LOCK})`.execute(trx);
+    await sql`
+      with held as (
+        select 1 from uptime_runs where start_minute <= ${minute} and end_minute > ${minute}
+      ), grown as (
+        update uptime_runs set end_minute = ${minute + 1}
+        where end_minute = ${minute} and not exists (select 1 from held)
+        returning 1
+      )
+      insert into uptime_runs (start_minute, end_minute)
+      select ${minute}, ${minute + 1}
+      where not exists (select 1 from held) and not exists (select 1 from grown)`.execute(trx);
+  });
 }
 
 /** Identifies this store, so caches shared through Redis never mix two deployments' figures. */

@@ -57,7 +57,7 @@ describe('uptime heartbeats that cannot be recorded', () => {
     cleanups.push(() => t.close());
     t.deps.startBackground();
     const db = t.deps.database.db;
-    await sql`alter table heartbeats rename to heartbeats_away`.execute(db);
+    await sql`alter table uptime_runs rename to uptime_runs_away`.execute(db);
     const failing = await waitFor('the heartbeat reason', async () => {
       const health = await healthOf(t);
       return health.reasons.some((r) => r.startsWith('uptime heartbeats not recorded since'))
@@ -65,7 +65,7 @@ describe('uptime heartbeats that cannot be recorded', () => {
         : undefined;
     });
     expect(failing.status).toBe('degraded');
-    await sql`alter table heartbeats_away rename to heartbeats`.execute(db);
+    await sql`alter table uptime_runs_away rename to uptime_runs`.execute(db);
     await waitFor('the heartbeat reason to go', async () => {
       const health = await healthOf(t);
       return health.status === 'healthy' ? health : undefined;

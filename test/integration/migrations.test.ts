@@ -204,3 +204,29 @@ describe('0008: user status changes stored in the future', () => {
     expect(rows[1]?.changed_at.toISOString()).toBe('2026-01-01T00:00:00.000Z');
   });
 });
+
+describe('0009: uptime as runs of minutes', () => {
+  const scratch = scratchStore();
+
+  it('turns the minutes with a heartbeat into their runs, counting the same minutes', async () => {
+    expect(
+      (await new Migrator({ db: scratch.db, provider: upTo0004 }).migrateToLatest()).error,
+    ).toBeUndefined();
+    // Minutes 100–104, 106, 200–209: three stretches up.
+    await sql`insert into heartbeats (minute)
+      select generate_series(100, 104) union all select 106 union all select generate_series(200, 209)`.execute(
+      scratch.db,
+    );
+
+    expect((await migrateToLatest(scratch.db)).error).toBeUndefined();
+    const { rows } = await sql<{ start: number; end: number }>`
+      select start_minute::int as start, end_minute::int as "end" from uptime_runs order by 1`.execute(
+      scratch.db,
+    );
+    expect(rows).toEqual([
+      { start: 100, end: 105 },
+      { start: 106, end: 107 },
+      { start: 200, end: 210 },
+    ]);
+  });
+});

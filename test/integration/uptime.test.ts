@@ -2,19 +2,22 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyticsService } from '../../src/api/analytics.service.ts';
+import { recordHeartbeat } from '../../src/store/read.repository.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { getData } from '../helpers/conformance.ts';
+import { mulberry32 } from '../support/seeded-random.ts';
 
 describe('system uptime', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp();
     // Up for 720 minutes of 2026-11-10 (UTC), and never before or after: 00:00–12:00 but 00:05.
+    // Recorded out of order and twice each (two instances), as heartbeats may arrive.
     const start = Date.parse('2026-11-10T00:00:00Z') / 60_000;
-    await sql`insert into heartbeats (minute) select generate_series(${start}::bigint, ${start + 720}::bigint)`.execute(
-      t.deps.database.db,
-    );
-    await sql`delete from heartbeats where minute = ${start + 5}`.execute(t.deps.database.db);
+    const minutes = Array.from({ length: 721 }, (_, i) => start + i).filter((m) => m !== start + 5);
+    const random = mulberry32(11);
+    const order = [...minutes, ...minutes].sort(() => random() - 0.5);
+    for (const minute of order) await recordHeartbeat(t.deps.database.db, minute);
   });
   afterAll(async () => t.close());
 
@@ -40,6 +43,16 @@ describe('system uptime', () => {
     const uptime = (data.series as { system_uptime: number | null }[]).map((d) => d.system_uptime);
     // 00:00–12:00 UTC is 05:30–17:30 in Kolkata: all of it on 2026-11-10 local.
     expect(uptime).toEqual([0, 50]);
+  });
+
+  it('keeps the minutes as runs that never overlap, one per stretch up', async () => {
+    const { rows } = await sql<{ start: number; end: number }>`
+      select start_minute::float8 as start, end_minute::float8 as "end" from uptime_runs order by 1`.execute(
+      t.deps.database.db,
+    );
+    const covered = rows.reduce((n, r) => n + r.end - r.start, 0);
+    expect(covered).toBe(720);
+    rows.slice(1).forEach((r, i) => expect(r.start).toBeGreaterThanOrEqual((rows[i] as { end: number }).end));
   });
 
   it('counts the whole minutes of today only: the minute under way makes up for no missing one', async () => {
