@@ -40,7 +40,7 @@ export interface Deps {
   verifier: TokenVerifier;
   disabledUsers: DisabledUsers;
   /** What background work cannot do now, for /health; null when it is fine. */
-  backgroundProblems(): { heartbeat: string | null; redis: string | null };
+  backgroundProblems(): { heartbeat: string | null; redis: string | null; storage: string | null };
   startBackground(): void;
   close(): Promise<void>;
 }
@@ -96,13 +96,18 @@ async function withRetry<T>(
  * operator commands) gives up after about two minutes rather than hang a job. A refused password or
  * a missing database fails at once either way.
  */
-export async function openDatabase(config: Config, logger: Logger, patient = false): Promise<Database> {
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  patient = false,
+  freeBytes?: (dir: string) => number,
+): Promise<Database> {
   if (!config.databaseUrl) {
     logger.info(
       { dataDir: config.dataDir },
       'running embedded: PGlite database under DATA_DIR, no Redis needed',
     );
-    return openPGlite(config.dataDir);
+    return openPGlite(config.dataDir, { minFreeMb: config.embeddedMinFreeMb, freeBytes });
   }
   const url = config.databaseUrl;
   const database = await openPostgres(url);
@@ -229,6 +234,8 @@ function createDisabledUsers(database: Database): DisabledUsers {
 export interface DepsOptions {
   /** How often the uptime heartbeat is recorded (default 20 s: every minute gets one). */
   heartbeatMs?: number;
+  /** The embedded store's free disk space (default: the file system's), for tests of a full disk. */
+  freeBytes?: (dir: string) => number;
 }
 
 export async function createDeps(
@@ -237,7 +244,7 @@ export async function createDeps(
   patient = false,
   options: DepsOptions = {},
 ): Promise<Deps> {
-  const database = await openDatabase(config, logger, patient);
+  const database = await openDatabase(config, logger, patient, options.freeBytes);
   const migration = await migrateToLatest(database.db);
   if (migration.error)
     throw migration.error instanceof Error ? migration.error : new Error('migration failed');
@@ -404,6 +411,7 @@ export async function createDeps(
             ? `uptime heartbeats not recorded since ${new Date(heartbeatFailures.since).toISOString()} (the database refused the write; the log says why): system_uptime counts these minutes as down`
             : null,
         redis: refused === undefined ? null : `redis refused the configured credentials: ${refused}`,
+        storage: database.storageProblem(),
       };
     },
     startBackground() {

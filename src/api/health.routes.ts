@@ -28,7 +28,7 @@ export interface HealthOptions {
   probeBreaker?: () => Promise<unknown>;
   startedAt: number;
   /** What background work (heartbeats, the Redis connection) cannot do now; null when fine. */
-  background?: () => { heartbeat: string | null; redis: string | null };
+  background?: () => { heartbeat: string | null; redis: string | null; storage: string | null };
   /** Whether the process is draining before it exits (a SIGTERM is being handled). */
   shuttingDown: () => boolean;
   version: string;
@@ -115,6 +115,7 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
         reasons.push(`database reads paused by the circuit breaker (${breaker.state})`);
     }
     const background = opts.background?.();
+    if (background?.storage) reasons.push(background.storage);
     if (database.status === 'up' && background?.heartbeat) reasons.push(background.heartbeat);
     if (redis.status === 'down') {
       reasons.push(REDIS_DOWN[opts.config.role]);

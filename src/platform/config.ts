@@ -20,6 +20,11 @@ export interface Config {
   /** undefined: in-process bus and cache stand in for Redis. */
   readonly redisUrl: string | undefined;
   readonly dataDir: string;
+  /**
+   * Embedded mode: below this much free space on DATA_DIR's disk the store takes no writes (ingest
+   * answers 503). PGlite hangs for good, taking the process with it, on a write the disk refuses.
+   */
+  readonly embeddedMinFreeMb: number;
   readonly jwt: {
     readonly secret: string;
     readonly algorithm: JwtAlgorithm;
@@ -344,6 +349,7 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
     databaseUrl,
     redisUrl,
     dataDir,
+    embeddedMinFreeMb: r.int('EMBEDDED_MIN_FREE_MB', 128, 0, 1_048_576),
     jwt: {
       secret: secret ?? '',
       algorithm: algorithm as JwtAlgorithm,

@@ -5,7 +5,7 @@
  */
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { lockDataDir } from './data-dir-lock.ts';
 
@@ -17,6 +17,8 @@ export interface Database {
   readonly kind: 'postgres' | 'pglite';
   /** Pool statistics for /metrics. */
   poolStats(): { total: number; idle: number; waiting: number };
+  /** Why the store takes no writes now (the embedded store's disk nearly full); null when it does. */
+  storageProblem(): string | null;
   close(): Promise<void>;
 }
 
@@ -31,11 +33,67 @@ interface PGliteLike {
   close(): Promise<void>;
 }
 
+/** Statements that write; reads, probes and transaction control go on whatever the disk holds. */
+const WRITES =
+  /^\s*(?:insert|update|delete|create|alter|drop|truncate|copy|vacuum|cluster|reindex)\b|^\s*with\b[\s\S]*\b(?:insert\s+into|update\s+\w|delete\s+from)\b/i;
+
+/** How often the free space is read again. */
+const DISK_CHECK_MS = 1_000;
+
+/**
+ * The embedded store's guard against a full disk: PGlite runs in this process, and a write its disk
+ * refuses (a new WAL segment, 16 MB) leaves it spinning for good, deaf to every request, /health
+ * included. Below `minFreeBytes` a write fails at once as PostgreSQL's own full disk does (53100):
+ * the batch is retried whole later (HTTP ingest answers 503), nothing half-written.
+ */
+class DiskGuard {
+  private checkedAt = -Infinity;
+  private free = Infinity;
+  constructor(
+    private readonly dir: string,
+    private readonly minFreeBytes: number,
+    private readonly freeBytes: (dir: string) => number = freeBytesOf,
+  ) {}
+
+  problem(): string | null {
+    const now = Date.now();
+    if (now - this.checkedAt >= DISK_CHECK_MS) {
+      this.checkedAt = now;
+      this.free = this.freeBytes(this.dir);
+    }
+    if (this.free >= this.minFreeBytes) return null;
+    const mb = (bytes: number) => Math.floor(bytes / 1_048_576);
+    return (
+      `the disk of the embedded store (${this.dir}) has ${mb(this.free)} MB free: below ` +
+      `${mb(this.minFreeBytes)} MB (EMBEDDED_MIN_FREE_MB) it takes no writes, and ingest answers 503 until space is freed`
+    );
+  }
+
+  check(text: string): void {
+    if (!WRITES.test(text)) return;
+    const problem = this.problem();
+    if (problem) throw Object.assign(new Error(problem), { code: '53100' });
+  }
+}
+
+/** Bytes free to this process on the disk holding `dir`; unreadable: let PGlite say what is wrong. */
+function freeBytesOf(dir: string): number {
+  try {
+    const stats = statfsSync(dir);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return Infinity;
+  }
+}
+
 /** A pg-Pool look-alike over one PGlite instance; `connect()` waits for the previous release. */
 class PGlitePool {
   private tail: Promise<void> = Promise.resolve();
   waiting = 0;
-  constructor(private readonly lite: PGliteLike) {}
+  constructor(
+    private readonly lite: PGliteLike,
+    private readonly disk: DiskGuard | undefined,
+  ) {}
 
   async connect(): Promise<{
     query: (text: string, params?: unknown[]) => Promise<QueryResultLike>;
@@ -47,9 +105,10 @@ class PGlitePool {
     this.tail = new Promise<void>((resolve) => (release = resolve));
     await previous;
     this.waiting--;
-    const lite = this.lite;
+    const { lite, disk } = this;
     return {
       async query(text: string, params?: unknown[]): Promise<QueryResultLike> {
+        disk?.check(text);
         const result = await lite.query(text, params ?? []);
         const command = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'SELECT';
         return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length, command };
@@ -80,34 +139,62 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
     db,
     kind: 'postgres',
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    storageProblem: () => null,
     close: () => db.destroy(),
   };
 }
 
-export async function openPGlite(dataDir: string | undefined): Promise<Database> {
+export async function openPGlite(
+  dataDir: string | undefined,
+  { minFreeMb = 0, freeBytes }: { minFreeMb?: number; freeBytes?: (dir: string) => number } = {},
+): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   let lite: PGliteLike;
   let unlock = () => {};
+  let disk: DiskGuard | undefined;
   if (dataDir) {
     const dir = path.join(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
     unlock = lockDataDir(dataDir);
+    disk = new DiskGuard(dir, minFreeMb * 1_048_576, freeBytes);
+    const full = disk.problem();
     lite = await PGlite.create(dir).catch((error: unknown) => {
       unlock();
-      throw error;
+      // PGlite's own errors on a full or read-only disk say nothing of it (or are not Errors).
+      const cause = full ?? `${describeError(error)} (is ${dir} writable, with space free?)`;
+      throw new Error(`could not open the embedded database under ${dir}: ${cause}`, { cause: error });
     });
   } else {
     lite = await PGlite.create();
   }
-  const pool = new PGlitePool(lite);
+  const pool = new PGlitePool(lite, disk);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment -- the adapter mimics pg.Pool's shape
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: pool as any }) }) as Db;
   return {
     db,
     kind: 'pglite',
     poolStats: () => ({ total: 1, idle: pool.waiting === 0 ? 1 : 0, waiting: pool.waiting }),
+    storageProblem: () => disk?.problem() ?? null,
     close: () => db.destroy().finally(unlock),
   };
+}
+
+/** What an error says, whatever was thrown (PGlite and Emscripten throw plain objects too). */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null) {
+    const { message, name, code, errno } = error as Record<string, unknown>;
+    if (typeof message === 'string' && message !== '') return message;
+    const scalar = (v: unknown): v is string | number => typeof v === 'string' || typeof v === 'number';
+    const parts = [name, code, scalar(errno) ? `errno ${errno}` : undefined].filter(scalar);
+    if (parts.length > 0) return parts.join(' ');
+    try {
+      return JSON.stringify(error);
+    } catch {
+      return 'an unknown error';
+    }
+  }
+  return String(error);
 }
 
 export async function pingDatabase(db: Db): Promise<void> {

@@ -1,9 +1,8 @@
 /**
- * One event's days in a zone other than the reporting zone are added up from its day table and the
- * quarter-hours on the shorter side of each boundary (store/event-days.repository.ts). They must be
- * what summing every quarter-hour of each local day gives, in every kind of zone: offsets of
- * hours, half and three-quarter hours, clocks changing by an hour or by half an hour, and a
- * reporting zone that is not UTC.
+ * One event's days in a zone other than the reporting zone are summed from its quarter-hours,
+ * grouped by the index of their local day. They must be what each local day's quarter-hours add up
+ * to, in every kind of zone: offsets of hours, half and three-quarter hours, clocks changing by an
+ * hour or by half an hour, and a reporting zone that is not UTC.
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
