@@ -31,7 +31,7 @@ import dashboard from './dashboard/dashboard.plugin.ts';
 import type { Deps } from './deps.ts';
 import { ingestRoutes } from './ingest/ingest.routes.ts';
 import { pingDatabase } from './platform/db.ts';
-import { isDatabaseUnavailable } from './platform/db-guard.ts';
+import { isDatabaseUnavailable, isTransientFailure } from './platform/db-guard.ts';
 import { redactQuery } from './platform/logger.ts';
 import { requestIdFrom } from './platform/request-id.ts';
 import { API_SECURITY_HEADERS, securityHeaders } from './platform/security-headers.ts';
@@ -185,7 +185,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       status = 400;
       title = 'Bad Request';
       detail = validationDetail(error, request.routeOptions.schema);
-    } else if (isDatabaseUnavailable(error)) {
+    } else if (isDatabaseUnavailable(error) || isTransientFailure(error)) {
+      // Unreachable, or refused for a reason of the moment (a full disk, a deadlock): try again.
       status = 503;
       title = 'Service Unavailable';
       detail = 'a dependency is unavailable; retry shortly';

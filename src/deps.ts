@@ -19,9 +19,9 @@ import { migrateToLatest } from './store/migrate.ts';
 import {
   dayZone as storedDayZone,
   dataVersion as readDataVersion,
-  recordHeartbeat,
   storeId,
 } from './store/read.repository.ts';
+import { recordHeartbeat } from './store/uptime.repository.ts';
 import { lockWriter } from './store/ingest.repository.ts';
 import { rebuildDayTables } from './store/maintenance.repository.ts';
 

@@ -17,6 +17,7 @@ import {
 import { addDays, daysBetween, localMidnightUtc } from '../aggregate/time.ts';
 import type { Db } from '../platform/db.ts';
 import * as read from '../store/read.repository.ts';
+import { heartbeatMinutes } from '../store/uptime.repository.ts';
 import { NotFoundError } from './errors.ts';
 
 export interface ReadContext {
@@ -101,7 +102,7 @@ export function createAnalyticsService(deps: {
   ): Promise<(date: string) => { up: number; span: number }> {
     const current = now();
     // Whole minutes only, on both sides: the minute under way counts once it is over.
-    const minutes = await read.heartbeatMinutes(db, w.from, w.to, ctx.tz, Math.floor(current / 60_000));
+    const minutes = await heartbeatMinutes(db, w.from, w.to, ctx.tz, Math.floor(current / 60_000));
     return (date) => {
       const start = localMidnightUtc(date, ctx.tz);
       const end = Math.min(localMidnightUtc(addDays(date, 1), ctx.tz), current);

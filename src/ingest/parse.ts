@@ -183,11 +183,11 @@ interface EnvelopeHead extends Omit<Envelope, 'fallbackTime' | 'data'> {
 }
 
 /**
- * The payload fields of the Evently format, the type's own first: a booking message that also
- * carries its event's details under `event_data` is read from its `booking_data`.
+ * The payload fields of the Evently format: the type's own, else `data`. A booking message that
+ * also carries its event's details under `event_data` is read from its `booking_data` alone.
  */
-const BOOKING_PAYLOAD = ['booking_data', 'event_data', 'data'] as const;
-const OTHER_PAYLOAD = ['event_data', 'booking_data', 'data'] as const;
+const BOOKING_PAYLOAD = ['booking_data', 'data'] as const;
+const OTHER_PAYLOAD = ['event_data', 'data'] as const;
 
 /**
  * A key as PostgreSQL can store it: U+0000 and lone surrogates become U+FFFD, as in every stored
@@ -240,8 +240,9 @@ function readPayload({ dataFrom, timeFrom, ...head }: EnvelopeHead): Envelope {
   const name = dataFrom.fields.find((f) => present(dataFrom.source[f]));
   if (name !== undefined) {
     const value = dataFrom.source[name];
-    if (!isObject(value)) return reject('not_object', `${name} is not a JSON object`);
-    data = value;
+    // A deletion needs nothing of its payload: whatever it holds, the event named goes.
+    if (isObject(value)) data = value;
+    else if (head.type !== 'EventDeleted') return reject('not_object', `${name} is not a JSON object`);
   }
   let fallbackTime: number | undefined;
   for (const field of timeFrom.fields) fallbackTime ??= timestampField(timeFrom.source, field);

@@ -33,9 +33,21 @@ interface PGliteLike {
   close(): Promise<void>;
 }
 
-/** Statements that write; reads, probes and transaction control go on whatever the disk holds. */
-const WRITES =
-  /^\s*(?:insert|update|delete|create|alter|drop|truncate|copy|vacuum|cluster|reindex)\b|^\s*with\b[\s\S]*\b(?:insert\s+into|update\s+\w|delete\s+from)\b/i;
+/** Comments, white space and parentheses before a statement's first word. */
+const LEAD = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/|\()*/;
+const WRITE_VERB =
+  /^(?:insert|update|delete|merge|create|alter|drop|truncate|copy|vacuum|analyze|cluster|reindex|refresh|comment|grant|revoke)\b/i;
+/** What makes a `with` statement write (`update "t"` as Kysely quotes it, too). */
+const WRITING_CTE = /\b(?:insert\s+into|update\s+["\w]|delete\s+from|merge\s+into)\b/i;
+
+/**
+ * Whether a statement writes. Reads, probes (`select 1`, `set_config`, advisory locks) and
+ * transaction control (`begin`, `commit`, `rollback`) go on whatever the disk holds.
+ */
+export function isWriteStatement(text: string): boolean {
+  const head = text.replace(LEAD, '');
+  return WRITE_VERB.test(head) || (/^with\b/i.test(head) && WRITING_CTE.test(head));
+}
 
 /** How often the free space is read again. */
 const DISK_CHECK_MS = 1_000;
@@ -70,7 +82,7 @@ class DiskGuard {
   }
 
   check(text: string): void {
-    if (!WRITES.test(text)) return;
+    if (!isWriteStatement(text)) return;
     const problem = this.problem();
     if (problem) throw Object.assign(new Error(problem), { code: '53100' });
   }

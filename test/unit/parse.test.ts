@@ -428,6 +428,22 @@ describe('envelope formats (events.md §2a, §2b)', () => {
     expect(
       normalized({ type: 'EventCreated', id: 7, name: 'Flat', capacity: 10, event_data: null }),
     ).toMatchObject({ eventId: 7, name: 'Flat', capacity: 10 });
+    // A booking never reads an event_data in place of its booking_data (its times would be the event's).
+    expect(
+      normalized({
+        ...bookingCreated,
+        booking_data: null,
+        event_data: { created_at: '2026-01-01T00:00:00Z' },
+        quantity: 2,
+        total_amount: 80,
+        created_at: '2026-11-03T12:00:00Z',
+      }),
+    ).toMatchObject({ time: utc('2026-11-03T12:00:00Z'), quantity: 2 });
+    // A deletion needs nothing of its payload.
+    expect(normalized({ type: 'EventDeleted', event_id: 7, event_data: 'gone' })).toMatchObject({
+      kind: 'event_deleted',
+      eventId: 7,
+    });
     // An unknown or ignored type is told as such whatever its payload holds.
     expect(reasonOf({ type: 'EventRenamed', event_data: 'x' })).toBe('unknown_type');
     expect(parse({ type: 'WaitlistJoined', booking_data: 'x' })).toMatchObject({ outcome: 'ignored' });
