@@ -208,8 +208,8 @@ async function main(): Promise<void> {
         path: `/api/v1/analytics/daily?from=${yearAgo}&to=${today}&granularity=week&tz=Asia/Kolkata`,
         informational: true,
       },
-      // Informational, not checked: one event's days in another zone (its day table and the
-      // quarter-hours on the shorter side of each boundary), and weeks in the reporting zone.
+      // Informational, not checked: one event's days in another zone (summed from its quarter-hours,
+      // up to 96 rows a day) and weeks in the reporting zone (distinct events per week).
       {
         name: 'events/{id} (365 d, tz=Asia/Kolkata)',
         path: `/api/v1/analytics/events/1?from=${yearAgo}&to=${today}&tz=Asia/Kolkata`,

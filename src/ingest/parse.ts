@@ -245,7 +245,7 @@ function readPayload({ dataFrom, timeFrom, ...head }: EnvelopeHead): Envelope {
     else if (head.type !== 'EventDeleted') return reject('not_object', `${name} is not a JSON object`);
   }
   let fallbackTime: number | undefined;
-  for (const field of timeFrom.fields) fallbackTime ??= timestampField(timeFrom.source, field);
+  for (const timeField of timeFrom.fields) fallbackTime ??= timestampField(timeFrom.source, timeField);
   return { ...head, data, fallbackTime };
 }
 

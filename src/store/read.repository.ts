@@ -406,7 +406,6 @@ export async function dayFlows(
   ].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
 }
 
-/** A period with where it ends: the first bucket after it. */
 /** A local day of 24 hours is a shifted day; one the clocks changed in is not. */
 function isShiftedDay(span: Span): boolean {
   return span.end - span.first === BUCKETS_PER_DAY;

@@ -5,7 +5,8 @@
  * answer and say why, and once space is freed the same messages go in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeError, isWriteStatement } from '../../src/platform/db.ts';
+import { describeError } from '../../src/platform/db.ts';
+import { isWriteStatement } from '../../src/platform/disk-guard.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { getData } from '../helpers/conformance.ts';
 import { waitFor } from '../helpers/db.ts';
