@@ -2,6 +2,7 @@
  * The composition root: builds the database, Redis, bus, cache, pipeline and services once.
  * Factories below take only what they use.
  */
+import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { createAnalyticsService, type AnalyticsService } from './api/analytics.service.ts';
@@ -245,7 +246,11 @@ export async function createDeps(
   options: DepsOptions = {},
 ): Promise<Deps> {
   const database = await openDatabase(config, logger, patient, options.freeBytes);
+  const migrating = performance.now();
   const migration = await migrateToLatest(database.db);
+  const applied = (migration.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  if (applied.length > 0)
+    logger.info({ migrations: applied, ms: Math.round(performance.now() - migrating) }, 'migrations applied');
   if (migration.error)
     throw migration.error instanceof Error ? migration.error : new Error('migration failed');
   if ((await storedDayZone(database.db)) !== config.reportingTimezone) {

@@ -228,5 +228,11 @@ describe('0009: uptime as runs of minutes', () => {
       { start: 106, end: 107 },
       { start: 200, end: 210 },
     ]);
+    // The previous release, still running during a rolling upgrade, reads the same minutes.
+    const { rows: minutes } = await sql<{ n: number; first: number; last: number }>`
+      select count(*)::int as n, min(minute)::int as first, max(minute)::int as last from heartbeats`.execute(
+      scratch.db,
+    );
+    expect(minutes).toEqual([{ n: 16, first: 100, last: 209 }]);
   });
 });
