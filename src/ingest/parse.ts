@@ -235,18 +235,28 @@ function readEnvelope(top: Json): EnvelopeHead {
  * would keep an event without its name and capacity or date a transition by when it arrived. An
  * unparseable envelope time rejects the message even when its own time is given.
  */
-function readPayload({ dataFrom, timeFrom, ...head }: EnvelopeHead): Envelope {
+function readPayload(head: EnvelopeHead): Envelope {
+  const { dataFrom, timeFrom } = head;
   let data: Json = {};
-  const name = dataFrom.fields.find((f) => present(dataFrom.source[f]));
-  if (name !== undefined) {
+  for (const name of dataFrom.fields) {
     const value = dataFrom.source[name];
+    if (!present(value)) continue;
     // A deletion needs nothing of its payload: whatever it holds, the event named goes.
     if (isObject(value)) data = value;
     else if (head.type !== 'EventDeleted') return reject('not_object', `${name} is not a JSON object`);
+    break;
   }
   let fallbackTime: number | undefined;
   for (const timeField of timeFrom.fields) fallbackTime ??= timestampField(timeFrom.source, timeField);
-  return { ...head, data, fallbackTime };
+  // Built field by field (no rest and spread): this runs for every message.
+  return {
+    type: head.type,
+    data,
+    top: head.top,
+    explicitKey: head.explicitKey,
+    keyIsTopId: head.keyIsTopId,
+    fallbackTime,
+  };
 }
 
 /** A field from the nested payload, else from the top level (the flat format). */
