@@ -21,7 +21,8 @@ import { startRetention } from '../ingest/retention.ts';
 import { createStreamConsumer } from '../ingest/stream-consumer.ts';
 import { ConfigError, loadConfig, resolveEnv, type Config, type Role } from '../platform/config.ts';
 import { internalChannel } from '../platform/bus.ts';
-import { describeError, type Db } from '../platform/db.ts';
+import type { Db } from '../platform/db.ts';
+import { errorMessage } from '../platform/error-message.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { migrateToLatest } from '../store/migrate.ts';
 import { storeId } from '../store/read.repository.ts';
@@ -305,7 +306,7 @@ main().catch((error: unknown) => {
     process.stderr.write(`${error.message}\n`);
     process.exit(3);
   }
-  const message = describeError(error);
+  const message = errorMessage(error);
   logFatal(error instanceof ConfigError ? message : `fatal: ${message}`);
   if (error instanceof ConfigError) {
     process.stderr.write(`${message}\n`);

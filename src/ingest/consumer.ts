@@ -38,10 +38,6 @@ export interface Consumer {
   stats(): ConsumerStats;
 }
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * What /health may say of a consumer's failure: a category, never the driver's text (which names
  * hosts, ports and users). The full error is in the log line of the outage.

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { lockDataDir } from './data-dir-lock.ts';
 import { DiskGuard } from './disk-guard.ts';
+import { errorMessage } from './error-message.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tables are accessed through typed raw SQL
 export type Db = Kysely<any>;
@@ -109,7 +110,7 @@ export async function openPGlite(
     lite = await PGlite.create(dir).catch((error: unknown) => {
       unlock();
       // PGlite's own errors on a full or read-only disk say nothing of it (or are not Errors).
-      const cause = full ?? `${describeError(error)} (is ${dir} writable, with space free?)`;
+      const cause = full ?? `${errorMessage(error)} (is ${dir} writable, with space free?)`;
       throw new Error(`could not open the embedded database under ${dir}: ${cause}`, { cause: error });
     });
   } else {
@@ -125,24 +126,6 @@ export async function openPGlite(
     storageProblem: () => disk?.problem() ?? null,
     close: () => db.destroy().finally(unlock),
   };
-}
-
-/** What an error says, whatever was thrown (PGlite and Emscripten throw plain objects too). */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null) {
-    const { message, name, code, errno } = error as Record<string, unknown>;
-    if (typeof message === 'string' && message !== '') return message;
-    const scalar = (v: unknown): v is string | number => typeof v === 'string' || typeof v === 'number';
-    const parts = [name, code, scalar(errno) ? `errno ${errno}` : undefined].filter(scalar);
-    if (parts.length > 0) return parts.join(' ');
-    try {
-      return JSON.stringify(error);
-    } catch {
-      return 'an unknown error';
-    }
-  }
-  return String(error);
 }
 
 export async function pingDatabase(db: Db): Promise<void> {

@@ -5,7 +5,7 @@
  * answer and say why, and once space is freed the same messages go in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeError } from '../../src/platform/db.ts';
+import { errorMessage } from '../../src/platform/error-message.ts';
 import { isWriteStatement } from '../../src/platform/disk-guard.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { getData } from '../helpers/conformance.ts';
@@ -96,13 +96,13 @@ describe('the embedded store on a nearly full disk', () => {
 
 describe('an error thrown as a plain object (PGlite, Emscripten)', () => {
   it('is told by its message, or its name, code and errno, never as [object Object]', () => {
-    expect(describeError({ name: 'ErrnoError', errno: 28, code: 'ENOSPC' })).toBe(
+    expect(errorMessage({ name: 'ErrnoError', errno: 28, code: 'ENOSPC' })).toBe(
       'ErrnoError ENOSPC errno 28',
     );
-    expect(describeError({ message: 'could not extend file' })).toBe('could not extend file');
-    expect(describeError({ detail: 'x' })).toBe('{"detail":"x"}');
-    expect(describeError(new Error('plain'))).toBe('plain');
-    expect(describeError('text')).toBe('text');
+    expect(errorMessage({ message: 'could not extend file' })).toBe('could not extend file');
+    expect(errorMessage({ detail: 'x' })).toBe('{"detail":"x"}');
+    expect(errorMessage(new Error('plain'))).toBe('plain');
+    expect(errorMessage('text')).toBe('text');
   });
 });
 
