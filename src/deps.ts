@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
+import { sameZone } from './aggregate/time.ts';
 import { createAnalyticsService, type AnalyticsService } from './api/analytics.service.ts';
 import type { ReadState } from './api/respond.ts';
 import { createTokenVerifier, type TokenVerifier } from './auth/tokens.ts';
@@ -14,6 +15,7 @@ import { createDbGuard, isDatabaseUnavailable } from './platform/db-guard.ts';
 import { createLocalBus, createRedisBus, type Bus } from './platform/bus.ts';
 import { ConfigError, type Config } from './platform/config.ts';
 import { openPGlite, openPostgres, type Database } from './platform/db.ts';
+import { errorMessage } from './platform/error-message.ts';
 import type { Logger } from './platform/logger.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { migrateToLatest } from './store/migrate.ts';
@@ -53,6 +55,8 @@ export interface DisabledUsers {
 
 /** What Redis answers a client whose password it refuses (or that sent none it needs). */
 const REDIS_AUTH_REFUSED = /^(WRONGPASS|NOAUTH)\b|^ERR (invalid password|AUTH)/;
+/** ioredis reports a database number the server lacks, then goes on, ready, in database 0. */
+const REDIS_DB_REFUSED = /^ERR DB index is out of range/;
 /** SQLSTATEs of a connection PostgreSQL refuses for its settings: password, role, database name. */
 const REFUSED_BY_POSTGRES = new Set(['28P01', '28000', '3D000']);
 /** A refusal older than this is not taken for the cause of Redis being down now. */
@@ -253,12 +257,12 @@ export async function createDeps(
     logger.info({ migrations: applied, ms: Math.round(performance.now() - migrating) }, 'migrations applied');
   if (migration.error)
     throw migration.error instanceof Error ? migration.error : new Error('migration failed');
-  if ((await storedDayZone(database.db)) !== config.reportingTimezone) {
+  if (!sameZone(await storedDayZone(database.db), config.reportingTimezone)) {
     // As a writer: no batch interleaves, and of instances starting together only the first does it.
     await database.db.transaction().execute(async (trx) => {
       await lockWriter(trx);
       const zone = await storedDayZone(trx);
-      if (zone === config.reportingTimezone) return;
+      if (sameZone(zone, config.reportingTimezone)) return;
       logger.info(
         { from: zone, to: config.reportingTimezone },
         'reporting zone changed: re-deriving day tables',
@@ -280,14 +284,15 @@ export async function createDeps(
   const redisRefusal = () =>
     refusal && Date.now() - refusal.at < REFUSAL_CURRENT_MS ? refusal.message : undefined;
   const redisError = (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    if (REDIS_AUTH_REFUSED.test(message)) refusal = { message, at: Date.now() };
+    const message = errorMessage(error);
+    if (REDIS_AUTH_REFUSED.test(message) || REDIS_DB_REFUSED.test(message))
+      refusal = { message, at: Date.now() };
     const now = Date.now();
     if (now - lastRedisLog < 30_000) {
       suppressed++;
       return;
     }
-    logger.warn({ err: error instanceof Error ? error.message : String(error), suppressed }, 'redis error');
+    logger.warn({ err: message, suppressed }, 'redis error');
     lastRedisLog = now;
     suppressed = 0;
   };
@@ -298,23 +303,27 @@ export async function createDeps(
       lazyConnect: true,
     });
     redis.on('error', redisError);
-    redis.on('ready', () => (refusal = undefined));
+    redis.on('ready', () => {
+      if (!refusal || !REDIS_DB_REFUSED.test(refusal.message)) refusal = undefined;
+    });
     await withRetry(
       'Redis',
       logger,
       () => (redis as Redis).connect(),
       3,
       () => !redisRefusal(),
-    ).catch(async (error: unknown) => {
-      // A refused password is configuration that waiting will not cure, as PostgreSQL's is.
-      const refused = redisRefusal();
-      if (refused) {
-        redis?.disconnect();
-        await database.close();
-        throw new ConfigError([`Redis refused the credentials of REDIS_URL / REDIS_PASSWORD: ${refused}`]);
-      }
-      logger.error({ err: (error as Error).message }, 'Redis unreachable at start; serving from PostgreSQL');
+    ).catch((error: unknown) => {
+      if (!redisRefusal())
+        logger.error({ err: errorMessage(error) }, 'Redis unreachable at start; serving from PostgreSQL');
     });
+    // A refused password is configuration that waiting will not cure, as PostgreSQL's is; so is a
+    // database number the server lacks (ioredis goes on in database 0, with the refusal reported).
+    const refused = redisRefusal();
+    if (refused) {
+      redis.disconnect();
+      await database.close();
+      throw new ConfigError([`Redis refused the settings of REDIS_URL / REDIS_*: ${refused}`]);
+    }
   }
   const store = await storeId(database.db);
   // The disabled-user list lives in PostgreSQL: while it is down the last list stays in force.
@@ -322,10 +331,7 @@ export async function createDeps(
   const refreshError = (error: unknown) => {
     if (Date.now() - lastRefreshLog < 30_000) return;
     lastRefreshLog = Date.now();
-    logger.warn(
-      { err: error instanceof Error ? error.message : String(error) },
-      'disabled users not refreshed',
-    );
+    logger.warn({ err: errorMessage(error) }, 'disabled users not refreshed');
   };
   const bus = redis ? createRedisBus(redis, store, redisError) : createLocalBus();
   const cache = createResponseCache({
@@ -381,7 +387,7 @@ export async function createDeps(
     recordHeartbeat(database.db, Math.floor(Date.now() / 60_000)).then(
       () => (heartbeatFailures = { count: 0, since: 0 }),
       (error: unknown) => {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = errorMessage(error);
         if (heartbeatFailures.count === 0) logger.warn({ err: message }, 'heartbeat not recorded');
         heartbeatFailures = {
           count: heartbeatFailures.count + 1,

@@ -174,6 +174,11 @@ export function isValidTimeZone(zone: string): boolean {
  * Whether two valid zone names are one zone to ICU (`utc`, `Etc/UTC` and `UTC`; `Asia/Calcutta`
  * and `Asia/Kolkata`; `US/Pacific` and `America/Los_Angeles`).
  */
+/** A valid zone as ICU spells it (`europe/paris` → `Europe/Paris`; an alias stays itself). */
+export function canonicalZone(zone: string): string {
+  return formatter('date', zone).resolvedOptions().timeZone;
+}
+
 export function sameZone(a: string, b: string): boolean {
   return (
     a === b ||

@@ -5,11 +5,11 @@
  * field the handler returns.
  */
 import { Type, type TSchema } from '@fastify/type-provider-typebox';
-import { errorResponses, Nullable, problemRef, withCsv } from './schemas.ts';
+import { bodyIgnored, errorResponses, MetaSchema, Nullable, problemRef, withCsv } from './schemas.ts';
 
 const Open = <P extends Record<string, TSchema>>(properties: P, description?: string) =>
   Type.Object(properties, { additionalProperties: true, ...(description ? { description } : {}) });
-const Ok = (data: TSchema) => Open({ success: Type.Literal(true), data });
+const Ok = (data: TSchema) => Open({ success: Type.Literal(true), data, meta: MetaSchema });
 const Check = Open({
   status: Type.Union(
     [Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled'), Type.Literal('unknown')],
@@ -201,14 +201,17 @@ const OPERATION_RESPONSES: Readonly<Record<string, Record<number, unknown>>> = {
     200: withCsv(DeadLettersSchema, 'the dead letters'),
     ...errorResponses,
   },
-  'POST /api/v1/analytics/dead-letters/:id/retry': { 200: RetrySchema, ...errorResponses },
+  'POST /api/v1/analytics/dead-letters/:id/retry': { 200: RetrySchema, ...errorResponses, ...bodyIgnored },
   'POST /api/v1/analytics/rebuild': {
     200: RebuildSchema,
     ...errorResponses,
-    409: problemRef('Retention dropped payloads a rebuild needs; `force=true` rebuilds from what is left'),
+    ...bodyIgnored,
+    409: problemRef(
+      'Retention dropped payloads a rebuild needs (`force=true` rebuilds from what is left), or a rebuild of the other kind is running on this instance (see Retry-After)',
+    ),
   },
-  'POST /api/v1/analytics/reconcile': { 200: ReconcileSchema, ...errorResponses },
-  'POST /api/v1/analytics/cache/clear': { 200: CacheClearedSchema, ...errorResponses },
+  'POST /api/v1/analytics/reconcile': { 200: ReconcileSchema, ...errorResponses, ...bodyIgnored },
+  'POST /api/v1/analytics/cache/clear': { 200: CacheClearedSchema, ...errorResponses, ...bodyIgnored },
 };
 
 /** An `onRoute` hook: fills in the response schemas of OPERATION_RESPONSES. */

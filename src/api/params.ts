@@ -60,7 +60,11 @@ export function ruleOf(name: string, schema: ParamSchema | undefined): string | 
 const date = (description: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description });
 
 export const Common = {
-  as_of: Type.Optional(date('The date every rolling window ends on (default: today in the reporting zone).')),
+  as_of: Type.Optional(
+    date(
+      "The date every rolling window ends on (default: today in the zone the figures are in: the request's `tz`, else the reporting zone).",
+    ),
+  ),
   tz: Type.Optional(
     Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone days are bucketed in.' }),
   ),

@@ -211,13 +211,17 @@ const gzipAsync = promisify(gzip);
 /** Smaller answers are not worth compressing. */
 const GZIP_MIN_BYTES = 1_024;
 
-/** True when the client takes gzip (`Accept-Encoding`, RFC 9110: gzip, else *, with q > 0). */
+/**
+ * True when the client takes gzip (`Accept-Encoding`, RFC 9110: gzip, else *, with q > 0; `x-gzip`
+ * is gzip, §8.4.1.3).
+ */
 export function acceptsGzip(request: FastifyRequest): boolean {
   const header = request.headers['accept-encoding'];
   if (header === undefined) return false;
   let wildcard = false;
   for (const part of header.split(',')) {
-    const [name = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const [coding = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const name = coding === 'x-gzip' ? 'gzip' : coding;
     if (name !== 'gzip' && name !== '*') continue;
     const accepted = weightOf(params) > 0;
     if (name === 'gzip') return accepted;

@@ -31,6 +31,11 @@ export const errorResponses = {
   503: problemRef('A dependency is down and no usable data is cached; see Retry-After'),
 };
 
+/** The POSTs that read no body still refuse a big one (the app's 1 MiB limit). */
+export const bodyIgnored = {
+  413: problemRef('The request body is over 1 MiB (this route reads none: send it empty)'),
+};
+
 export const MetaSchema = Type.Object({
   generated_at: Type.String({ format: 'date-time' }),
   as_of: Type.String({

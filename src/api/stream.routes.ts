@@ -9,7 +9,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf } from '../auth/auth.plugin.ts';
 import { CLOCK_SKEW_SECONDS, mintToken } from '../auth/tokens.ts';
-import { envelopeSchema, errorResponses } from './schemas.ts';
+import { bodyIgnored, envelopeSchema, errorResponses } from './schemas.ts';
 import { Common, NoQuery, readContext } from './params.ts';
 import { everyFigureChanged } from '../ingest/entry.ts';
 import type { Bus, ChangeNotice } from '../platform/bus.ts';
@@ -76,6 +76,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
             Type.Object({ token: Type.String(), expires_in: Type.Integer() }),
           ),
           ...errorResponses,
+          ...bodyIgnored,
         },
       },
     },

@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import { DomainError } from '../api/errors.ts';
 import type { Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
+import { errorMessage } from '../platform/error-message.ts';
 import type { Logger } from '../platform/logger.ts';
 import { storeId } from '../store/read.repository.ts';
 import { fallbackStore } from './rate-limit.store.ts';
@@ -73,10 +74,7 @@ export const analyticsRateLimit = fp<RateLimitOptions>(
         prefix: `evently:analytics:ratelimit:${namespace}:`,
         onModeChange: (mode, error) => {
           if (mode === 'local')
-            log.warn(
-              { err: error instanceof Error ? error.message : String(error) },
-              'Redis unavailable: rate limits are counted per instance',
-            );
+            log.warn({ err: errorMessage(error) }, 'Redis unavailable: rate limits are counted per instance');
           else log.info('Redis is back: rate limits are shared again');
         },
       }),

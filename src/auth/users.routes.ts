@@ -1,6 +1,6 @@
 /** Admin operations on users: disable (every token of the user is refused) and enable again. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { envelopeSchema, errorResponses, problemRef } from '../api/schemas.ts';
+import { bodyIgnored, envelopeSchema, errorResponses, problemRef } from '../api/schemas.ts';
 import { principalOf } from './auth.plugin.ts';
 import type { UserStatus } from './user-status.ts';
 import { NoQuery } from '../api/params.ts';
@@ -38,6 +38,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserStatus }> = asyn
           response: {
             200: UserStatusResponse,
             ...errorResponses,
+            ...bodyIgnored,
             ...(disabled ? { 409: problemRef('An admin cannot disable themselves') } : {}),
           },
         },

@@ -4,6 +4,7 @@
  * usage on a bad command line, 78 on bad configuration, 3 when `rebuild` refuses a pruned event log
  * (or `reconcile` cannot verify), 2 when `reconcile` finds drift, 1 on any other failure.
  */
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import closeWithGrace from 'close-with-grace';
 import { Redis } from 'ioredis';
@@ -59,8 +60,9 @@ async function announceRebuild(config: Config, db: Db, dataVersion: number, logg
   }
 }
 
-async function start(config: Config): Promise<void> {
+async function start(config: Config, stopDuringStartUp: StopDuringStartUp): Promise<void> {
   const logger = createLogger(config.logLevel);
+  for (const notice of config.notices) logger.warn(notice);
   const startedAt = Date.now();
   // The service waits for its database however long that takes (an operator command does not),
   // alive but not ready on its port meanwhile.
@@ -93,7 +95,7 @@ async function start(config: Config): Promise<void> {
   const app = await buildApp(deps, { consumers: consumerStats, startedAt, shuttingDown: () => shuttingDown });
 
   // The port passes from the stand-in to the service before anything else starts, so a SIGTERM
-  // meanwhile finds nothing to stop (the default action ends the process). The worker role listens
+  // meanwhile finds nothing to stop (the start-up's handler ends the process, with 0). The worker role listens
   // too: it answers /health so an orchestrator can watch it.
   await starting.close();
   await app.listen({ host: config.host, port: config.port });
@@ -104,7 +106,9 @@ async function start(config: Config): Promise<void> {
       ? startRetention({ db: deps.database.db, days: config.eventRetentionDays, logger })
       : () => undefined;
   for (const c of Object.values(consumers)) c.start();
-  // Installed once everything it stops exists (no await since the consumers started).
+  // Installed once everything it stops exists (no await since the consumers started), in place of
+  // the start-up's.
+  stopDuringStartUp.remove();
   let stopSignal: { signal: NodeJS.Signals; at: number } | undefined;
   const grace = closeWithGrace(
     {
@@ -147,7 +151,9 @@ async function start(config: Config): Promise<void> {
   if (config.jwt.generated) {
     logger.info(
       { secretFile: `${config.dataDir}/jwt-secret` },
-      `${config.jwt.createdNow ? 'generated a' : 'using the'} development JWT secret; get an admin token with: npm run token`,
+      `${config.jwt.createdNow ? 'generated a' : 'using the'} development JWT secret; get an admin token with: ${
+        config.dataDir === path.resolve('data') ? '' : `DATA_DIR=${config.dataDir} `
+      }npm run token`,
     );
   }
 }
@@ -196,12 +202,34 @@ function optionsOf(
       string | boolean | undefined
     >;
   } catch (error) {
-    throw new UsageError(`${command}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(`${command}: ${errorMessage(error)}`);
   }
 }
 
+interface StopDuringStartUp {
+  remove(): void;
+}
+
+/**
+ * A stop signal before the service took any work (waiting for Zero, for the database, migrating)
+ * has nothing to finish: the process ends at once, and with 0, as a stop asked for does.
+ */
+function stopDuringStartUp(): StopDuringStartUp {
+  const stop = (signal: NodeJS.Signals) => {
+    createLogger('info', pino.destination({ fd: 1, sync: true })).info(
+      { signal },
+      'stopped during start-up, before taking any work',
+    );
+    process.exit(0);
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, stop);
+  return { remove: () => STOP_SIGNALS.forEach((signal) => process.off(signal, stop)) };
+}
+
 async function main(): Promise<void> {
-  const [command = 'start', ...rest] = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  // `main.ts --role api` is `start --role api`.
+  const [command = 'start', ...rest] = argv[0]?.startsWith('-') ? ['start', ...argv] : argv;
   // Asking for help anywhere on the line (`npm run token -- --help`) gets it.
   if ([command, ...rest].some((arg) => arg === 'help' || arg === '--help' || arg === '-h')) {
     process.stdout.write(`${USAGE}\n`);
@@ -215,10 +243,13 @@ async function main(): Promise<void> {
     !['api', 'worker', 'all'].includes(String(values.role))
   )
     throw new UsageError(`--role must be api, worker or all (got "${String(values.role)}")`);
+  if (command === 'start') {
+    const startUp = stopDuringStartUp();
+    const env = await resolveEnv(process.env);
+    return start(loadConfig(env, values.role ? { role: values.role as Role } : {}), startUp);
+  }
   const env = await resolveEnv(process.env);
   switch (command) {
-    case 'start':
-      return start(loadConfig(env, values.role ? { role: values.role as Role } : {}));
     case 'migrate': {
       const config = loadConfig(env);
       const logger = operatorLogger(config);
@@ -283,7 +314,9 @@ async function main(): Promise<void> {
 
 /** An operator command's log lines go to stderr: stdout carries its report (JSON) alone. */
 function operatorLogger(config: Config): Logger {
-  return createLogger(config.logLevel, pino.destination({ fd: 2, sync: true }));
+  const logger = createLogger(config.logLevel, pino.destination({ fd: 2, sync: true }));
+  for (const notice of config.notices) logger.warn(notice);
+  return logger;
 }
 
 /**

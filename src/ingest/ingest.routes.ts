@@ -9,10 +9,10 @@ import { messageText } from './message-text.ts';
 import { REJECT_REASONS } from './parse.ts';
 import type { Pipeline } from './pipeline.ts';
 import { findDeadLetter, listDeadLetters } from '../store/dead-letters.repository.ts';
-import { IncompleteLogError, rebuildAggregates } from './rebuild.ts';
+import { IncompleteLogError, rebuildAggregates, type RebuildReport } from './rebuild.ts';
 import { everyFigureChanged } from './entry.ts';
 import { bumpDataVersion } from '../store/ingest.repository.ts';
-import { reconcile } from './reconcile.ts';
+import { reconcile, type ReconcileReport } from './reconcile.ts';
 import type { Config } from '../platform/config.ts';
 import type { Bus } from '../platform/bus.ts';
 import { ingestRateLimit } from '../auth/rate-limit.plugin.ts';
@@ -50,6 +50,32 @@ const ResultSchema = Type.Object({
   reason: Type.Optional(Type.String()),
   key: Type.Union([Type.String(), Type.Null()]),
 });
+
+/**
+ * One run at a time of an operation in this instance. A request that arrives during a run of the
+ * same kind gets that run's answer (a double click, a client retrying after its timeout) rather than
+ * a run of its own queued behind the writer lock, each waiter holding a connection of the pool until
+ * reads and ingest had none left. A request of another kind (a forced rebuild during a plain one)
+ * is refused with 409 until the run ends.
+ */
+function oneAtATime<T>(): (kind: string, run: () => Promise<T>) => Promise<T> {
+  let current: { kind: string; answer: Promise<T> } | undefined;
+  return (kind, run) => {
+    if (current?.kind === kind) return current.answer;
+    if (current)
+      throw new DomainError(
+        409,
+        'Conflict',
+        `a ${current.kind} is running on this instance: retry when it is done`,
+        {
+          'retry-after': '5',
+        },
+      );
+    const answer = run().finally(() => (current = undefined));
+    current = { kind, answer };
+    return answer;
+  };
+}
 
 /**
  * The app's validator turns a lone value into an array (`coerceTypes: 'array'`, meant for repeated
@@ -140,6 +166,8 @@ const ingestBatch: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, 
 };
 
 export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, opts) => {
+  const rebuilds = oneAtATime<RebuildReport>();
+  const reconciles = oneAtATime<ReconcileReport>();
   app.addHook('onSend', gzipLargeAnswers);
   await app.register(ingestBatch, opts);
 
@@ -218,22 +246,18 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
       },
     },
     async (req) => {
-      let report;
-      try {
-        report = await rebuildAggregates({
-          db: opts.db,
-          config: opts.config,
-          force: req.query.force === true,
-          logger: req.log,
-        });
-      } catch (error) {
-        if (error instanceof IncompleteLogError) throw new DomainError(409, 'Conflict', error.message);
-        throw error;
-      }
-      await opts.cache.clear();
-      await opts.bus.publish({
-        kind: 'change',
-        notice: everyFigureChanged(report.data_version),
+      const force = req.query.force === true;
+      const report = await rebuilds(force ? 'forced rebuild' : 'rebuild', async () => {
+        let rebuilt;
+        try {
+          rebuilt = await rebuildAggregates({ db: opts.db, config: opts.config, force, logger: req.log });
+        } catch (error) {
+          if (error instanceof IncompleteLogError) throw new DomainError(409, 'Conflict', error.message);
+          throw error;
+        }
+        await opts.cache.clear();
+        await opts.bus.publish({ kind: 'change', notice: everyFigureChanged(rebuilt.data_version) });
+        return rebuilt;
       });
       return { success: true, data: report };
     },
@@ -249,7 +273,10 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
         querystring: NoQuery,
       },
     },
-    async () => ({ success: true, data: await reconcile({ db: opts.db, config: opts.config }) }),
+    async () => ({
+      success: true,
+      data: await reconciles('reconcile', () => reconcile({ db: opts.db, config: opts.config })),
+    }),
   );
 
   app.post(

@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { isValidTimeZone } from '../aggregate/time.ts';
+import { canonicalZone, isValidTimeZone } from '../aggregate/time.ts';
+import { withTimeout } from './deadline.ts';
+import { errorMessage } from './error-message.ts';
 
 export type Role = 'api' | 'worker' | 'all';
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
@@ -52,6 +54,8 @@ export interface Config {
   readonly consumerName: string;
   /** Fastify's trustProxy: false, true, a hop count or a list of addresses/CIDRs. */
   readonly trustProxy: boolean | number | string[];
+  /** Settings given but not used (parts of a connection a URL also gives), for a warning at start. */
+  readonly notices: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -74,29 +78,65 @@ export function zeroSecretsToEnv(secrets: Record<string, Record<string, string>>
   return out;
 }
 
+/** How long start-up waits for Zero's answer before it gives up (the SDK itself waits for ever). */
+const ZERO_DEADLINE_MS = 15_000;
+
 /**
- * Fetches secrets from Zero when ZERO_TOKEN is set. The environment wins over Zero for the same key.
- * Zero out of reach stops the start: whatever the environment holds, the settings that live in
- * Zero (the database's, say) would be missing, and the service would quietly run on something else
- * (an empty embedded store). `fetchZero` is injectable so tests need no network.
+ * Fetches secrets from Zero when ZERO_TOKEN is set. The environment wins over Zero for the same key;
+ * a variable set to nothing does not (compose files pass `DB_HOST: ${DB_HOST}` empty), so Zero's
+ * value stands. Zero out of reach, silent past the deadline, or holding no `evently` secrets stops
+ * the start: whatever the environment holds, the settings that live in Zero (the database's, say)
+ * would be missing, and the service would quietly run on something else (an empty embedded store).
+ * `fetchZero` is injectable so tests need no network.
  */
 export async function resolveEnv(
   env: Env,
   fetchZero: (token: string) => Promise<Record<string, Record<string, string>>> = defaultZeroFetch,
+  deadlineMs = ZERO_DEADLINE_MS,
 ): Promise<Env> {
   const token = env.ZERO_TOKEN;
   if (!token) return env;
   let fromZero: Record<string, string>;
   try {
-    fromZero = zeroSecretsToEnv(await fetchZero(token));
+    fromZero = zeroSecretsToEnv(
+      await withTimeout(
+        fetchZero(token),
+        deadlineMs,
+        () => new Error(`no answer within ${deadlineMs / 1000} s`),
+      ),
+    );
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
     throw new ConfigError([
-      `ZERO_TOKEN is set but Zero could not be reached (${reason}); the settings kept there are unknown. ` +
-        'Retry when Zero answers, or unset ZERO_TOKEN to run from the environment alone',
+      `ZERO_TOKEN is set but Zero did not give the secrets (${zeroFailure(error, token)}); the settings kept ` +
+        'there are unknown. Retry when Zero answers, or unset ZERO_TOKEN to run from the environment alone',
     ]);
   }
-  return { ...fromZero, ...env };
+  if (Object.keys(fromZero).length === 0)
+    throw new ConfigError([
+      'ZERO_TOKEN is set but Zero holds no "evently" secrets for it: check the token, or unset ZERO_TOKEN ' +
+        'to run from the environment alone',
+    ]);
+  const set = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  return { ...fromZero, ...set };
+}
+
+/**
+ * Why Zero gave nothing, without the token: the SDK's GraphQL client writes the whole request, token
+ * and all, into its errors' messages. An answer's own error or status says it better anyway.
+ */
+function zeroFailure(error: unknown, token: string): string {
+  // (A token too short to be one, as tests use, would scrub letters out of every word.)
+  const scrub = (text: string) =>
+    (token.length >= 8 ? text.replaceAll(token, '[ZERO_TOKEN]') : text).slice(0, 200);
+  const response = (error as { response?: { status?: unknown; errors?: { message?: unknown }[] } } | null)
+    ?.response;
+  const first = response?.errors?.[0]?.message;
+  if (typeof first === 'string')
+    return `it answered: ${first.replaceAll(token, '[ZERO_TOKEN]').slice(0, 200)}`;
+  if (typeof response?.status === 'number') return `it answered HTTP ${response.status}`;
+  return scrub(errorMessage(error));
 }
 
 async function defaultZeroFetch(token: string): Promise<Record<string, Record<string, string>>> {
@@ -112,21 +152,34 @@ class Reader {
   constructor(private readonly env: Env) {}
 
   str(key: string, fallback: string): string {
-    const value = this.env[key];
-    return value === undefined || value === '' ? fallback : value;
+    return this.optional(key) ?? fallback;
   }
 
+  /** A value, or undefined when unset or empty; one of spaces alone is a mistake, not a default. */
   optional(key: string): string | undefined {
     const value = this.env[key];
-    return value === undefined || value === '' ? undefined : value;
+    if (value === undefined || value === '') return undefined;
+    if (value.trim() === '') {
+      this.problems.push(`${key} is blank (unset it to take the default)`);
+      return undefined;
+    }
+    return value;
   }
 
+  /** Whether the key holds a value (a blank one is reported by optional). */
+  has(key: string): boolean {
+    const value = this.env[key];
+    return value !== undefined && value !== '';
+  }
+
+  /** A whole number in plain digits: `Number()` alone would take `0x1F`, `1e3` and `8003.0`. */
   int(key: string, fallback: number, min: number, max: number): number {
     const raw = this.optional(key);
     if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      this.problems.push(`${key} must be an integer from ${min} to ${max} (got "${raw}")`);
+    const text = raw.trim();
+    const value = Number(text);
+    if (!/^\d{1,16}$/.test(text) || value < min || value > max) {
+      this.problems.push(`${key} must be a whole number from ${min} to ${max} (got "${raw}")`);
       return fallback;
     }
     return value;
@@ -139,6 +192,11 @@ class Reader {
     if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false;
     this.problems.push(`${key} must be true or false (got "${raw}")`);
     return false;
+  }
+
+  /** Of these keys, the ones that hold a value. */
+  present(keys: readonly string[]): string[] {
+    return keys.filter((key) => this.has(key));
   }
 }
 
@@ -153,25 +211,57 @@ function withSocketHost(url: string): string {
 
 /**
  * Whether a connection URL parses; the problem never quotes it (it may hold a password). Characters
- * a password may hold that a URL may not (`/ ? # @ :`) must be percent-encoded.
+ * a password may hold that a URL may not (`/ ? # @ :`) must be percent-encoded: an unencoded `#`
+ * would still parse, the rest of the password taken for a fragment and a part for the host.
  */
-function checkUrl(r: Reader, keys: string, url: string): void {
-  if (!URL.canParse(withSocketHost(url)))
+function checkUrl(r: Reader, keys: string, url: string): URL | undefined {
+  const parsed = URL.canParse(withSocketHost(url)) ? new URL(withSocketHost(url)) : undefined;
+  if (!parsed || parsed.hash !== '' || url.includes('#')) {
     r.problems.push(
       `${keys} is not a valid URL (check the host and port; percent-encode / ? # @ : in a user name or password)`,
     );
+    return undefined;
+  }
+  return parsed;
 }
 
-function databaseUrlFrom(r: Reader): string | undefined {
+const DB_PARTS = ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD'] as const;
+const REDIS_PARTS = ['REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD', 'REDIS_USE_TLS'] as const;
+
+const ignoredNotice = (url: string, keys: string[]): string =>
+  `${url} is set, so ${keys.join(', ')} ${keys.length === 1 ? 'is' : 'are'} ignored`;
+
+/** A host as a URL writes it: an IPv6 address in brackets. */
+const urlHost = (host: string): string => (isIP(host) === 6 ? `[${host}]` : host);
+
+/**
+ * Parts set without the host they belong to would otherwise be dropped, and the service run on
+ * the embedded store or bus instead of the one they describe.
+ */
+function partsWithoutHost(r: Reader, url: string, host: string, parts: readonly string[]): void {
+  const set = r.present(parts);
+  if (set.length > 0)
+    r.problems.push(
+      `${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set but ${host} is not: set ${host} (or ${url}) ` +
+        'to use that server, or unset them to run without one',
+    );
+}
+
+function databaseUrlFrom(r: Reader, notices: string[]): string | undefined {
   const url = r.optional('DATABASE_URL');
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url))
       r.problems.push('DATABASE_URL must start with postgres:// or postgresql://');
     else checkUrl(r, 'DATABASE_URL', url);
+    const ignored = r.present(DB_PARTS);
+    if (ignored.length > 0) notices.push(ignoredNotice('DATABASE_URL', ignored));
     return url;
   }
   const host = r.optional('DB_HOST');
-  if (!host) return undefined;
+  if (!host) {
+    partsWithoutHost(r, 'DATABASE_URL', 'DB_HOST', DB_PARTS);
+    return undefined;
+  }
   const port = r.int('DB_PORT', 5432, 1, 65535);
   const name = r.str('DB_NAME', 'evently_analytics');
   const user = r.str('DB_USER', 'postgres');
@@ -179,25 +269,40 @@ function databaseUrlFrom(r: Reader): string | undefined {
   const auth = password
     ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}`
     : encodeURIComponent(user);
-  const built = `postgresql://${auth}@${host}:${port}/${encodeURIComponent(name)}`;
+  const built = `postgresql://${auth}@${urlHost(host)}:${port}/${encodeURIComponent(name)}`;
   checkUrl(r, 'DB_HOST', built);
   return built;
 }
 
-function redisUrlFrom(r: Reader): string | undefined {
+function redisUrlFrom(r: Reader, notices: string[]): string | undefined {
   const url = r.optional('REDIS_URL');
   if (url) {
     if (!/^rediss?:\/\//.test(url)) r.problems.push('REDIS_URL must start with redis:// or rediss://');
-    else checkUrl(r, 'REDIS_URL', url);
+    else {
+      const parsed = checkUrl(r, 'REDIS_URL', url);
+      // The path is the database number: ioredis would crash on `/abc` and quietly take db 0 for more.
+      if (parsed && !/^\/?(\d{1,5})?$/.test(parsed.pathname))
+        r.problems.push('REDIS_URL may only name a database number after the host (redis://host:6379/2)');
+    }
+    const tls = r.has('REDIS_USE_TLS') ? r.bool('REDIS_USE_TLS') : undefined;
+    // Asked for TLS and given a plain URL: refused rather than connect in the clear.
+    if (tls === true && url.startsWith('redis://'))
+      r.problems.push('REDIS_USE_TLS asks for TLS but REDIS_URL is redis://: write rediss:// for TLS');
+    const ignored = r.present(['REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD']);
+    if (tls === false && url.startsWith('rediss://')) ignored.push('REDIS_USE_TLS');
+    if (ignored.length > 0) notices.push(ignoredNotice('REDIS_URL', ignored));
     return url;
   }
   const host = r.optional('REDIS_HOST');
-  if (!host) return undefined;
+  if (!host) {
+    partsWithoutHost(r, 'REDIS_URL', 'REDIS_HOST', REDIS_PARTS);
+    return undefined;
+  }
   const port = r.int('REDIS_PORT', 6379, 1, 65535);
   const password = r.optional('REDIS_PASSWORD');
   const scheme = r.bool('REDIS_USE_TLS') ? 'rediss' : 'redis';
   const auth = password ? `:${encodeURIComponent(password)}@` : '';
-  const built = `${scheme}://${auth}${host}:${port}`;
+  const built = `${scheme}://${auth}${urlHost(host)}:${port}`;
   checkUrl(r, 'REDIS_HOST', built);
   return built;
 }
@@ -232,14 +337,16 @@ function isProxyAddress(text: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
-/** An origin as browsers send it: http(s)://host[:port], nothing after. */
-function isOrigin(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === text;
-  } catch {
-    return false;
-  }
+/**
+ * An origin as browsers send it (http(s)://host[:port], nothing after), written as they write it:
+ * lower case, without a default port or a trailing slash. Undefined for anything else.
+ */
+function originOf(text: string): string | undefined {
+  if (!URL.canParse(text)) return undefined;
+  const url = new URL(text);
+  const bare = url.pathname === '/' && !text.endsWith('/?') && url.search === '' && url.hash === '';
+  const plain = url.username === '' && url.password === '' && !text.includes('*');
+  return (url.protocol === 'http:' || url.protocol === 'https:') && bare && plain ? url.origin : undefined;
 }
 
 /**
@@ -276,6 +383,25 @@ function dataDirProblem(dataDir: string): string | undefined {
   }
 }
 
+const MIN_SECRET_BYTES = 32;
+/** ISO 4217 codes as ICU knows them; a typo (`USDD`, `XYZ`) would put every amount "apart". */
+const ISO_CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+
+/** A kept development secret that is empty or short (edited, truncated) would fail every token. */
+function storedSecretProblem(dataDir: string): string | undefined {
+  const file = path.join(dataDir, 'jwt-secret');
+  if (!existsSync(file)) return undefined;
+  let secret: string;
+  try {
+    secret = readFileSync(file, 'utf8').trim();
+  } catch {
+    return `${file} cannot be read (the development JWT secret is kept there)`;
+  }
+  return Buffer.byteLength(secret) < MIN_SECRET_BYTES
+    ? `${file} holds no usable JWT secret (under ${MIN_SECRET_BYTES} bytes): delete it and the next start generates one`
+    : undefined;
+}
+
 /** Embedded mode without JWT_SECRET: generate one once and keep it under DATA_DIR. */
 function embeddedSecret(dataDir: string): { secret: string; createdNow: boolean } {
   const file = path.join(dataDir, 'jwt-secret');
@@ -288,8 +414,9 @@ function embeddedSecret(dataDir: string): { secret: string; createdNow: boolean 
 
 export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
   const r = new Reader(env);
-  const databaseUrl = databaseUrlFrom(r);
-  const redisUrl = redisUrlFrom(r);
+  const notices: string[] = [];
+  const databaseUrl = databaseUrlFrom(r, notices);
+  const redisUrl = redisUrlFrom(r, notices);
   const dataDir = path.resolve(r.str('DATA_DIR', './data'));
 
   const algorithm = r.str('JWT_ALGORITHM', 'HS256');
@@ -297,20 +424,28 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
     r.problems.push(`JWT_ALGORITHM must be one of HS256, HS384, HS512 (got "${algorithm}")`);
   }
   const secret = r.optional('JWT_SECRET');
+  // A secret given is held to the same length embedded too: an embedded service listens on every
+  // interface by default.
+  if (secret !== undefined && Buffer.byteLength(secret) < MIN_SECRET_BYTES)
+    r.problems.push(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
   if (databaseUrl) {
-    if (!secret) r.problems.push('JWT_SECRET is required when an external database is configured');
-    else if (Buffer.byteLength(secret) < 32) r.problems.push('JWT_SECRET must be at least 32 bytes');
+    if (secret === undefined)
+      r.problems.push('JWT_SECRET is required when an external database is configured');
   } else {
-    const problem = dataDirProblem(dataDir);
+    const problem =
+      dataDirProblem(dataDir) ?? (secret === undefined ? storedSecretProblem(dataDir) : undefined);
     if (problem) r.problems.push(problem);
   }
 
-  const reportingTimezone = r.str('REPORTING_TIMEZONE', 'UTC');
-  if (!isValidTimeZone(reportingTimezone)) {
-    r.problems.push(`REPORTING_TIMEZONE must be an IANA time zone (got "${reportingTimezone}")`);
-  }
-  const baseCurrency = r.str('BASE_CURRENCY', 'USD').toUpperCase();
-  if (!/^[A-Z]{3}$/.test(baseCurrency)) r.problems.push('BASE_CURRENCY must be a 3-letter ISO 4217 code');
+  const zone = r.str('REPORTING_TIMEZONE', 'UTC');
+  const zoneValid = isValidTimeZone(zone);
+  if (!zoneValid) r.problems.push(`REPORTING_TIMEZONE must be an IANA time zone (got "${zone}")`);
+  const reportingTimezone = zoneValid ? canonicalZone(zone) : zone;
+  const baseCurrency = r.str('BASE_CURRENCY', 'USD').trim().toUpperCase();
+  if (!ISO_CURRENCIES.has(baseCurrency))
+    r.problems.push(
+      `BASE_CURRENCY must be an ISO 4217 currency code such as USD or EUR (got "${baseCurrency}")`,
+    );
 
   const roleRaw = overrides.role ?? r.str('ROLE', 'all');
   if (!['api', 'worker', 'all'].includes(roleRaw))
@@ -326,15 +461,18 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
       `LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`,
     );
   }
-  const corsOrigins = r
+  const corsListed = r
     .str('CORS_ORIGINS', '')
     .split(',')
     .map((o) => o.trim())
     .filter(Boolean);
-  if (corsOrigins.includes('*')) {
-    r.problems.push('CORS_ORIGINS must list origins; "*" is refused because the API uses credentials');
+  const corsOrigins = corsListed.map((o) => originOf(o) ?? o);
+  if (corsListed.some((o) => o.includes('*'))) {
+    r.problems.push(
+      'CORS_ORIGINS must list origins one by one; a "*" (alone or in a host name) is refused because the API uses credentials',
+    );
   } else {
-    const bad = corsOrigins.filter((o) => !isOrigin(o));
+    const bad = corsListed.filter((o) => originOf(o) === undefined);
     if (bad.length > 0)
       r.problems.push(
         `CORS_ORIGINS must list origins such as https://admin.example.com, without a path (got "${bad.join('", "')}")`,
@@ -373,6 +511,7 @@ export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
     logLevel,
     eventRetentionDays: retention === 0 ? undefined : retention,
     trustProxy: trustProxyFrom(r),
+    notices,
     consumerName: r.str('CONSUMER_NAME', `${process.pid}-${randomBytes(3).toString('hex')}`),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

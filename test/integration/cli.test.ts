@@ -80,12 +80,18 @@ describe('the command line', () => {
     }
   });
 
-  it('refuses to start when Redis refuses its password, saying so, exit code 78', async () => {
+  it('refuses to start when Redis refuses its password or database number, saying so, exit code 78', async () => {
     const database = await createTestDatabase('cli');
     const redis = await RedisServer.start(undefined, { password: 'the-right-one' });
     try {
       const port = String(await freePort());
-      for (const url of [`redis://:not-it@127.0.0.1:${redis.port}`, `redis://127.0.0.1:${redis.port}`]) {
+      const refusals = {
+        [`redis://:not-it@127.0.0.1:${redis.port}`]: /(WRONGPASS|NOAUTH)/,
+        [`redis://127.0.0.1:${redis.port}`]: /(WRONGPASS|NOAUTH)/,
+        // ioredis would go on in database 0, the streams and caches of another application.
+        [`redis://:the-right-one@127.0.0.1:${redis.port}/99`]: /DB index is out of range/,
+      };
+      for (const [url, reason] of Object.entries(refusals)) {
         const refused = await runCli(['start'], {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '/tmp',
@@ -95,9 +101,8 @@ describe('the command line', () => {
           PORT: port,
         });
         expect(refused.code, url).toBe(78);
-        expect(refused.stderr).toMatch(
-          /Redis refused the credentials of REDIS_URL \/ REDIS_PASSWORD: (WRONGPASS|NOAUTH)/,
-        );
+        expect(refused.stderr).toMatch(/Redis refused the settings of REDIS_URL \/ REDIS_\*: /);
+        expect(refused.stderr).toMatch(reason);
         expect(refused.stdout + refused.stderr).not.toContain('not-it');
       }
     } finally {

@@ -45,7 +45,10 @@ it('starts embedded with nothing configured, answers /health, refuses /system wi
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(output).toMatch(/running embedded/);
-    expect(output).toMatch(/generated a development JWT secret; get an admin token with: npm run token/);
+    // With the DATA_DIR it needs: a bare `npm run token` would mint from ./data's secret, refused here.
+    expect(output).toContain(
+      `generated a development JWT secret; get an admin token with: DATA_DIR=${dataDir} npm run token`,
+    );
 
     // An operator command on the same store would run a second PostgreSQL on its files.
     const busy = await runCli(['rebuild'], { ...env, DATA_DIR: dataDir });

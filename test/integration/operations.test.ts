@@ -85,6 +85,43 @@ describe('operations on the event log', () => {
     expect(again.drift).toBe(false);
   });
 
+  it('runs one rebuild at a time: requests arriving during one get its answer, without holding a connection each', async () => {
+    const version = async () =>
+      (await t.app.inject({ method: 'GET', url: '/health' })).json<{ data_version: number }>().data_version;
+    const before = await version();
+    // Ten at once (a double click, clients retrying), and reads meanwhile: the pool has ten connections.
+    const [answers, reads] = await Promise.all([
+      Promise.all(Array.from({ length: 10 }, () => post('/api/v1/analytics/rebuild'))),
+      Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          t.app.inject({
+            method: 'GET',
+            url: `/api/v1/analytics/daily?days=${i + 2}&tz=Asia/Kathmandu`,
+            headers: { authorization: `Bearer ${t.token}` },
+          }),
+        ),
+      ),
+    ]);
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(10).fill(200));
+    const reports = answers.map((a) => a.json<{ data: { data_version: number } }>().data);
+    expect(new Set(reports.map((r) => JSON.stringify(r))).size).toBe(1);
+    expect(reports[0]?.data_version).toBe(before + 1);
+    expect(await version()).toBe(before + 1);
+    expect(reads.map((r) => r.statusCode)).toEqual(Array(5).fill(200));
+    // A rebuild of the other kind waits its turn, told when to come back; after it, it runs.
+    const [plain, forced] = await Promise.all([
+      post('/api/v1/analytics/rebuild'),
+      post('/api/v1/analytics/rebuild?force=true'),
+    ]);
+    expect(plain.statusCode).toBe(200);
+    expect(forced.statusCode).toBe(409);
+    expect(forced.headers['retry-after']).toBe('5');
+    expect(forced.json<{ detail: string }>().detail).toBe(
+      'a rebuild is running on this instance: retry when it is done',
+    );
+    expect((await post('/api/v1/analytics/rebuild?force=true')).statusCode).toBe(200);
+  });
+
   it('keeps processed keys through retention, so an old message re-delivered is still a duplicate, and says a rebuild would be incomplete', async () => {
     await sql`update event_log set received_at = now() - interval '40 days'`.execute(t.deps.database.db);
     const pruned = await t.deps.database.db.transaction().execute((trx) => pruneEventLog(trx, 30));

@@ -13,7 +13,7 @@ import { waitFor } from '../helpers/db.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-it('answers alive, not ready, while it waits for its database', async () => {
+it('answers alive, not ready, while it waits for its database, and stops at once when asked', async () => {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
     cwd: ROOT,
@@ -82,7 +82,12 @@ it('answers alive, not ready, while it waits for its database', async () => {
     // It is waiting, not failing.
     expect(output).toMatch(/not reachable yet; retrying/);
     expect(child.exitCode).toBeNull();
+    // A stop asked for meanwhile: nothing was taken on, so it ends at once, and as a stop does (0).
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/"signal":"SIGTERM".*stopped during start-up, before taking any work/);
   } finally {
-    child.kill('SIGKILL');
+    if (child.exitCode === null) child.kill('SIGKILL');
   }
 });

@@ -197,12 +197,143 @@ describe('configuration', () => {
   it('refuses to start when Zero is unreachable, even with every required key in the environment', async () => {
     const unreachable = () => Promise.reject(new Error('getaddrinfo ENOTFOUND'));
     await expect(resolveEnv({ ZERO_TOKEN: 't' }, unreachable)).rejects.toThrow(
-      /Zero could not be reached \(getaddrinfo ENOTFOUND\).*unset ZERO_TOKEN/s,
+      /Zero did not give the secrets \(getaddrinfo ENOTFOUND\).*unset ZERO_TOKEN/s,
     );
     // Its database settings may live in Zero: falling back would run on an empty embedded store.
     await expect(resolveEnv({ ZERO_TOKEN: 't', JWT_SECRET: 'x'.repeat(32) }, unreachable)).rejects.toThrow(
       ConfigError,
     );
+  });
+});
+
+describe('configuration mistakes an operator makes', () => {
+  it('reads numbers in plain digits only, and refuses a blank value rather than taking a default', () => {
+    const problems = problemsOf({
+      DATA_DIR: tempDir(),
+      PORT: '   ',
+      ANALYTICS_CACHE_TTL: '0x1F',
+      RATE_LIMIT_INGEST: '1e3',
+      EVENT_RETENTION_DAYS: '30.0',
+      EVENT_STREAM_KEY: '  ',
+    });
+    expect([...problems].sort()).toEqual(
+      [
+        'EVENT_STREAM_KEY is blank (unset it to take the default)',
+        'PORT is blank (unset it to take the default)',
+        'EVENT_RETENTION_DAYS must be a whole number from 0 to 36500 (got "30.0")',
+        'ANALYTICS_CACHE_TTL must be a whole number from 0 to 86400 (got "0x1F")',
+        'RATE_LIMIT_INGEST must be a whole number from 0 to 10000000 (got "1e3")',
+      ].sort(),
+    );
+    expect(loadConfig({ DATA_DIR: tempDir(), PORT: ' 8080 ' }).port).toBe(8080);
+  });
+
+  it('refuses parts of a connection given without its host, and names the parts a URL overrides', () => {
+    expect(problemsOf({ DATA_DIR: tempDir(), DB_NAME: 'x', DB_PORT: '5433', REDIS_PASSWORD: 'p' })).toEqual([
+      'DB_PORT, DB_NAME are set but DB_HOST is not: set DB_HOST (or DATABASE_URL) to use that server, or unset them to run without one',
+      'REDIS_PASSWORD is set but REDIS_HOST is not: set REDIS_HOST (or REDIS_URL) to use that server, or unset them to run without one',
+    ]);
+    const config = loadConfig({
+      DATABASE_URL: 'postgresql://x@db.internal/db',
+      DB_HOST: 'elsewhere',
+      REDIS_URL: 'rediss://cache.internal',
+      REDIS_PORT: '6380',
+      REDIS_USE_TLS: 'true',
+      JWT_SECRET: 'x'.repeat(32),
+    });
+    expect(config.databaseUrl).toBe('postgresql://x@db.internal/db');
+    expect(config.notices).toEqual([
+      'DATABASE_URL is set, so DB_HOST is ignored',
+      'REDIS_URL is set, so REDIS_PORT is ignored',
+    ]);
+  });
+
+  it('refuses TLS asked of a plain Redis URL, and a Redis URL path that is not a database number', () => {
+    const base = { DATA_DIR: tempDir() };
+    expect(problemsOf({ ...base, REDIS_URL: 'redis://cache.internal', REDIS_USE_TLS: 'true' })).toEqual([
+      'REDIS_USE_TLS asks for TLS but REDIS_URL is redis://: write rediss:// for TLS',
+    ]);
+    expect(problemsOf({ ...base, REDIS_URL: 'redis://cache.internal:6379/abc' })).toEqual([
+      'REDIS_URL may only name a database number after the host (redis://host:6379/2)',
+    ]);
+    expect(loadConfig({ ...base, REDIS_URL: 'redis://cache.internal:6379/3' }).redisUrl).toBe(
+      'redis://cache.internal:6379/3',
+    );
+  });
+
+  it('refuses a password with an unencoded "#" without quoting it, and brackets an IPv6 host', () => {
+    const problems = problemsOf({
+      DATABASE_URL: 'postgresql://role:Sup3r@Secr3t#tail@127.0.0.1:5432/db',
+      JWT_SECRET: 'x'.repeat(32),
+    });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^DATABASE_URL is not a valid URL .*percent-encode/);
+    expect(problems[0]).not.toMatch(/Sup3r|Secr3t|tail/);
+    const config = loadConfig({ DB_HOST: '::1', REDIS_HOST: '::1', JWT_SECRET: 'x'.repeat(32) });
+    expect(config.databaseUrl).toBe('postgresql://postgres@[::1]:5432/evently_analytics');
+    expect(config.redisUrl).toBe('redis://[::1]:6379');
+  });
+
+  it('takes ISO currency codes only, and zones and origins in any case, written as browsers and ICU do', () => {
+    const base = { DATA_DIR: tempDir() };
+    expect(problemsOf({ ...base, BASE_CURRENCY: 'XYZ' })).toEqual([
+      'BASE_CURRENCY must be an ISO 4217 currency code such as USD or EUR (got "XYZ")',
+    ]);
+    const config = loadConfig({
+      ...base,
+      BASE_CURRENCY: 'eur',
+      REPORTING_TIMEZONE: 'europe/paris',
+      CORS_ORIGINS: 'HTTPS://Admin.Example.com:443/, http://localhost:5173',
+    });
+    expect(config.baseCurrency).toBe('EUR');
+    expect(config.reportingTimezone).toBe('Europe/Paris');
+    expect(config.corsOrigins).toEqual(['https://admin.example.com', 'http://localhost:5173']);
+    expect(problemsOf({ ...base, CORS_ORIGINS: 'https://*.example.com' })).toEqual([
+      'CORS_ORIGINS must list origins one by one; a "*" (alone or in a host name) is refused because the API uses credentials',
+    ]);
+  });
+
+  it('refuses a short JWT secret embedded too, and a kept development secret that was emptied', () => {
+    expect(problemsOf({ DATA_DIR: tempDir(), JWT_SECRET: 'x' })).toEqual([
+      'JWT_SECRET must be at least 32 bytes',
+    ]);
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'jwt-secret'), '\n');
+    expect(problemsOf({ DATA_DIR: dir })).toEqual([
+      `${path.join(dir, 'jwt-secret')} holds no usable JWT secret (under 32 bytes): delete it and the next start generates one`,
+    ]);
+  });
+});
+
+describe('secrets from Zero', () => {
+  it('never repeats the token in its refusal, and says what Zero answered', async () => {
+    const token = 'zt_SUPERSECRET_TOKEN_123';
+    // What the SDK's GraphQL client throws: the whole request, token included, in its message.
+    const answered = Object.assign(
+      new Error(`Invalid token: {"request":{"variables":{"token":"${token}","pick":["evently"]}}}`),
+      { response: { status: 200, errors: [{ message: 'Invalid token' }] } },
+    );
+    const refusal = resolveEnv({ ZERO_TOKEN: token }, () => Promise.reject(answered));
+    await expect(refusal).rejects.toThrow(/Zero did not give the secrets \(it answered: Invalid token\)/);
+    await expect(refusal).rejects.not.toThrow(new RegExp(token));
+    const leaky = () => Promise.reject(new Error(`request failed: {"token":"${token}"}`));
+    await expect(resolveEnv({ ZERO_TOKEN: token }, leaky)).rejects.toThrow(/\[ZERO_TOKEN\]/);
+    await expect(resolveEnv({ ZERO_TOKEN: token }, leaky)).rejects.not.toThrow(new RegExp(token));
+  });
+
+  it('gives up on a Zero that never answers, and refuses one that holds no evently secrets', async () => {
+    const silent = () => new Promise<Record<string, Record<string, string>>>(() => undefined);
+    await expect(resolveEnv({ ZERO_TOKEN: 't' }, silent, 50)).rejects.toThrow(/no answer within 0.05 s/);
+    await expect(resolveEnv({ ZERO_TOKEN: 't' }, () => Promise.resolve({}))).rejects.toThrow(
+      /Zero holds no "evently" secrets/,
+    );
+  });
+
+  it("lets a variable set to nothing leave Zero's value standing", async () => {
+    const env = await resolveEnv({ ZERO_TOKEN: 't', DB_HOST: '', DB_NAME: 'from-env' }, () =>
+      Promise.resolve({ evently: { 'db-host': 'db.internal', 'db-name': 'from-zero' } }),
+    );
+    expect(env).toMatchObject({ DB_HOST: 'db.internal', DB_NAME: 'from-env' });
   });
 });
 

@@ -255,5 +255,8 @@ describe('acceptsGzip', () => {
     expect(asks('gzip; q=0.000')).toBe(false);
     expect(asks('gzip;q=0, *')).toBe(false);
     expect(asks('*;q=0')).toBe(false);
+    // §8.4.1.3: x-gzip is gzip.
+    expect(asks('x-gzip')).toBe(true);
+    expect(asks('x-gzip;q=0, *')).toBe(false);
   });
 });
