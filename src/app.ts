@@ -94,6 +94,8 @@ export interface AppOptions {
   startedAt?: number;
   /** Whether the process is shutting down (draining): /health/ready answers 503 from then on. */
   shuttingDown?: () => boolean;
+  /** Live streams' heartbeat (default 15 s), for tests that cannot wait for the real one. */
+  streamHeartbeatMs?: number;
 }
 
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -375,6 +377,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
         isDisabled: (userId) => deps.disabledUsers.has(userId),
         dataVersion: () => deps.readState.dataVersion(),
         onStreamEnd: (stream) => deps.metrics.observeStream(stream),
+        ...(options.streamHeartbeatMs === undefined ? {} : { heartbeatMs: options.streamHeartbeatMs }),
       });
       await api.register(ingestRoutes, {
         pipeline: deps.ingest,

@@ -42,6 +42,9 @@ function lastEventId(header: string | string[] | undefined): number | undefined 
 const changeFrame = (notice: ChangeNotice) =>
   `id: ${notice.data_version}\nevent: change\ndata: ${JSON.stringify(notice)}\n\n`;
 
+/** Heartbeats in a row that find a client's buffer full before its stream is ended (a minute). */
+const STALLED_HEARTBEATS = 4;
+
 /** setTimeout's longest delay; a session longer than that (24.8 days) is ended at that point. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -177,7 +180,17 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
             catchingUp = false;
           },
         );
-      const heartbeat = setInterval(() => send(': heartbeat\n\n'), opts.heartbeatMs ?? 15_000);
+      // A client that reads nothing (a hung one, a proxy that buffers) would hold its socket and the
+      // queued notices until its session ends, a week at most: a few heartbeats in a row that find
+      // its buffer still full end the stream. A live EventSource reconnects and catches up.
+      let stalled = 0;
+      const heartbeat = setInterval(() => {
+        stalled = res.writableNeedDrain ? stalled + 1 : 0;
+        if (stalled < STALLED_HEARTBEATS) return send(': heartbeat\n\n');
+        request.log.warn({ heartbeats: stalled }, 'live stream ended: the client read nothing meanwhile');
+        close();
+        res.destroy();
+      }, opts.heartbeatMs ?? 15_000);
       // The session ends (its token expires, skew included): so does the stream. A browser's
       // EventSource then reconnects, and a page with a fresh token gets a new stream token.
       const sessionLeft = (principal.sessionExp + CLOCK_SKEW_SECONDS) * 1000 - Date.now();

@@ -39,14 +39,22 @@ export interface ResponseCacheOptions {
   ttlSeconds: number;
   redis?: Redis | undefined;
   prefix?: string;
-  /** Entries of the versioned in-process cache (default 500). */
+  /** Entries of the versioned in-process cache (default 500), and their bytes (default 64 MiB). */
   maxEntries?: number;
+  maxBytes?: number;
   /** Requests whose last good answer is kept in process (default 1,000)... */
   maxLastGood?: number;
   /** ...and the bytes they may take together (default 32 MiB). */
   maxLastGoodBytes?: number;
-  /** How long Redis keeps a last good answer (default 24 h). */
+  /** How long Redis keeps a last good answer (default 24 h)... */
   lastGoodTtlSeconds?: number;
+  /**
+   * ...and how many it keeps for the store, the least recently written dropped first (default
+   * 2,000). An answer over `maxSharedLastGoodBytes` (default 256 KiB: a long page of events) has
+   * its last good copy in process only.
+   */
+  maxSharedLastGood?: number;
+  maxSharedLastGoodBytes?: number;
   /** A Redis command that takes longer is given up (default 250 ms). */
   redisTimeoutMs?: number;
   /** After a failed command, how long Redis is left alone before the next try (default 5 s). */
@@ -54,15 +62,28 @@ export interface ResponseCacheOptions {
   onRedisError?: (error: unknown) => void;
 }
 
-/** Stores `version:body` unless a newer version is already there. */
+/**
+ * Stores a last good answer, `version:body` under KEYS[1], unless a newer version is already there;
+ * KEYS[2] indexes these keys by when each was last written (ARGV[4]), and beyond ARGV[5] of them
+ * the least recently written go, so the copies of a store take bounded room in the Redis that also
+ * holds its stream. (The keys it drops are the index's members: a standalone Redis, not Cluster.)
+ */
 const SET_IF_NEWER = `
 local current = redis.call('GET', KEYS[1])
+local older = true
 if current then
   local v = tonumber(string.match(current, '^(%d+):'))
-  if v and v > tonumber(ARGV[1]) then return 0 end
+  if v and v > tonumber(ARGV[1]) then older = false end
 end
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
-return 1`;
+if older then redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3]) end
+redis.call('ZADD', KEYS[2], ARGV[4], KEYS[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
+if extra > 0 then
+  local dropped = redis.call('ZPOPMIN', KEYS[2], extra)
+  for i = 1, #dropped, 2 do redis.call('DEL', dropped[i]) end
+end
+return older and 1 or 0`;
 
 function decode(stored: string | null): CachedAnswer | undefined {
   if (stored === null) return undefined;
@@ -135,7 +156,13 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
   const prefix = opts.prefix ?? 'evently:analytics:cache:';
   const lastGoodTtl = String(opts.lastGoodTtlSeconds ?? 86_400);
   const timeoutMs = opts.redisTimeoutMs ?? 250;
-  const local = new Lru<{ value: string; expires: number }>(opts.maxEntries ?? 500, Infinity, () => 0);
+  const maxShared = String(opts.maxSharedLastGood ?? 2_000);
+  const maxSharedBytes = opts.maxSharedLastGoodBytes ?? 256 * 1024;
+  const local = new Lru<{ value: string; expires: number }>(
+    opts.maxEntries ?? 500,
+    opts.maxBytes ?? 64 * 1024 * 1024,
+    (entry) => entry.value.length * 2,
+  );
   const lastGood = new Lru<CachedAnswer>(
     opts.maxLastGood ?? 1_000,
     opts.maxLastGoodBytes ?? 32 * 1024 * 1024,
@@ -145,6 +172,7 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
   const versioned = (key: string, version: number, period?: number) =>
     `${prefix}${key}|v${version}${period === undefined ? '' : `|p${period}`}`;
   const lastGoodKey = (key: string) => `${prefix}last:${key}`;
+  const lastGoodIndex = `${prefix}last-index`;
 
   // After a failed command (a hung Redis times out) the cache does without Redis for a while, so
   // a Redis that is connected but answers nothing does not cost every request the deadline.
@@ -203,7 +231,18 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
       await redisCall(async (redis) => {
         const batch = redis.pipeline();
         if (ttlMs > 0) batch.set(k, body, 'PX', ttlMs);
-        batch.eval(SET_IF_NEWER, 1, lastGoodKey(key), String(version), body, lastGoodTtl);
+        if (body.length <= maxSharedBytes)
+          batch.eval(
+            SET_IF_NEWER,
+            2,
+            lastGoodKey(key),
+            lastGoodIndex,
+            String(version),
+            body,
+            lastGoodTtl,
+            String(Date.now()),
+            maxShared,
+          );
         return batch.exec();
       });
     },

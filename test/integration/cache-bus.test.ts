@@ -70,6 +70,32 @@ describe('response cache on Redis', () => {
     expect(await d.get('/system|', 3)).toBeUndefined();
   });
 
+  it('keeps a bounded number of last good answers in Redis, the least recently written dropped first', async () => {
+    const prefix = `${uniqueKey('evently:analytics:cache')}:`;
+    const redis = await connected();
+    const a = createResponseCache({
+      ttlSeconds: 60,
+      redis,
+      prefix,
+      maxSharedLastGood: 3,
+      maxSharedLastGoodBytes: 100,
+    });
+    for (const key of ['/a', '/b', '/c']) await a.set(key, 1, `${key}@1`);
+    await a.set('/a', 2, '/a@2'); // written again: now the most recent
+    await a.set('/d', 1, '/d@1');
+    await a.set('/big', 1, 'x'.repeat(101)); // over the bound: kept in process only
+    const fresh = createResponseCache({ ttlSeconds: 60, redis: await connected(), prefix });
+    expect(await fresh.lastGood('/b')).toBeUndefined();
+    expect(await fresh.lastGood('/big')).toBeUndefined();
+    for (const key of ['/a', '/c', '/d']) expect(await fresh.lastGood(key), key).toBeDefined();
+    expect((await redis.keys(`${prefix}last:*`)).sort()).toEqual(
+      ['/a', '/c', '/d'].map((k) => `${prefix}last:${k}`),
+    );
+    expect(await a.lastGood('/big')).toEqual({ version: 1, body: 'x'.repeat(101) });
+    await fresh.clear();
+    expect(await redis.keys(`${prefix}*`)).toEqual([]);
+  });
+
   it('works from memory alone, at once and without errors, while Redis is not there', async () => {
     const errors: unknown[] = [];
     const cache = createResponseCache({

@@ -9,6 +9,7 @@ import { startTestApp, TEST_SECRET, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/db.ts';
 import { listen } from '../helpers/sse.ts';
 import { expectProblem } from '../support/problem.ts';
+import { everyFigureChanged } from '../../src/ingest/entry.ts';
 
 describe('HTTP edges', () => {
   let t: TestApp;
@@ -323,6 +324,39 @@ describe('HTTP edges', () => {
       endsWithin(byUrl.body as ReadableStream<Uint8Array>, 6_000),
     ]);
     expect([headerEnded, urlEnded]).toEqual([true, true]);
+  });
+
+  it('ends the event stream of a client that reads nothing, instead of holding it until its session ends', async () => {
+    const slow = await startTestApp({ appOptions: { streamHeartbeatMs: 25 } });
+    try {
+      await slow.app.listen({ port: 0, host: '127.0.0.1' });
+      const port = (slow.app.server.address() as net.AddressInfo).port;
+      const ended = async () =>
+        /live_stream_duration_seconds_count\{route="\/api\/v1\/analytics\/stream"\} 1\b/.test(
+          (await slow.app.inject({ method: 'GET', url: '/metrics' })).body,
+        );
+      // A client that sends its request and never reads a byte of the answer.
+      const socket = net.connect(port, '127.0.0.1');
+      socket.pause();
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        `GET /api/v1/analytics/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${slow.token}\r\n\r\n`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Heartbeats alone never fill its buffers: it stays open while it could still catch up.
+      expect(await ended()).toBe(false);
+      // Commits it does not read pile up until its socket's buffers are full.
+      for (let version = 1; version <= 150_000; version++) {
+        await slow.deps.bus.publish({ kind: 'change', notice: everyFigureChanged(version) });
+        if (version % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(
+        await waitFor('the stalled stream to end', async () => ((await ended()) ? true : undefined), 10_000),
+      ).toBe(true);
+      socket.destroy();
+    } finally {
+      await slow.close();
+    }
   });
 
   it('refuses a stream token whose session has ended, so an EventSource stops instead of looping', async () => {

@@ -11,6 +11,18 @@ describe('response cache without Redis', () => {
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 2 });
   });
 
+  it('bounds the cached answers by their size too, dropping the least recently used', async () => {
+    const cache = createResponseCache({ ttlSeconds: 60, maxBytes: 1_000 });
+    await cache.set('/a', 1, 'a'.repeat(300)); // 600 bytes
+    await cache.set('/b', 1, 'b'.repeat(200)); // 400 bytes: both fit
+    expect(await cache.get('/a', 1)).toBeDefined();
+    await cache.set('/c', 1, 'c'.repeat(100)); // /b, the least recently used, goes
+    expect(await cache.get('/b', 1)).toBeUndefined();
+    expect(await cache.get('/a', 1)).toBeDefined();
+    await cache.set('/huge', 1, 'h'.repeat(600)); // over the bound on its own: not kept
+    expect(await cache.get('/huge', 1)).toBeUndefined();
+  });
+
   it('keeps the last good answer of a request whatever its version, the newest one', async () => {
     const cache = createResponseCache({ ttlSeconds: 60 });
     await cache.set('/system', 4, 'answer@4');
