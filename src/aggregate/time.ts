@@ -170,20 +170,24 @@ export function isValidTimeZone(zone: string): boolean {
   }
 }
 
+/** The zone ICU takes a valid name for (`Asia/Kolkata` is `Asia/Calcutta` to Node 20's ICU). */
+const icuZone = (zone: string): string => formatter('date', zone).resolvedOptions().timeZone;
+
+/**
+ * A valid zone name in the case ICU writes it (`europe/paris` → `Europe/Paris`), and otherwise as
+ * given: ICU's own name may be an older one (`Asia/Calcutta` for `Asia/Kolkata`).
+ */
+export function zoneSpelling(zone: string): string {
+  const icu = icuZone(zone);
+  return icu.toLowerCase() === zone.toLowerCase() ? icu : zone;
+}
+
 /**
  * Whether two valid zone names are one zone to ICU (`utc`, `Etc/UTC` and `UTC`; `Asia/Calcutta`
  * and `Asia/Kolkata`; `US/Pacific` and `America/Los_Angeles`).
  */
-/** A valid zone as ICU spells it (`europe/paris` → `Europe/Paris`; an alias stays itself). */
-export function canonicalZone(zone: string): string {
-  return formatter('date', zone).resolvedOptions().timeZone;
-}
-
 export function sameZone(a: string, b: string): boolean {
-  return (
-    a === b ||
-    formatter('date', a).resolvedOptions().timeZone === formatter('date', b).resolvedOptions().timeZone
-  );
+  return a === b || icuZone(a) === icuZone(b);
 }
 
 /** Offset of a zone from UTC at an instant, in ms (local − UTC). */

@@ -42,7 +42,7 @@ function lastEventId(header: string | string[] | undefined): number | undefined 
 const changeFrame = (notice: ChangeNotice) =>
   `id: ${notice.data_version}\nevent: change\ndata: ${JSON.stringify(notice)}\n\n`;
 
-/** Heartbeats in a row that find a client's buffer full before its stream is ended (a minute). */
+/** Heartbeats in a row that find a client taking nothing before its stream is ended (a minute). */
 const STALLED_HEARTBEATS = 4;
 
 /** setTimeout's longest delay; a session longer than that (24.8 days) is ended at that point. */
@@ -146,10 +146,13 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       });
       res.write(': connected\n\n');
       // A slow client never blocks ingestion: when its socket buffer is full, notices are dropped
-      // for it (the next one carries the newest data_version anyway).
-      const send = (text: string) => {
-        if (res.writableNeedDrain) return;
+      // for it. The next one it gets carries the newest data_version, and names every figure, since
+      // those the dropped ones named are unknown to it.
+      let dropped = false;
+      const send = (text: string): boolean => {
+        if (res.writableNeedDrain) return false;
         res.write(text);
+        return true;
       };
       // Versions only go up on a stream: a notice older than one already sent tells nothing new.
       const lastSeen = lastEventId(request.headers['last-event-id']);
@@ -160,7 +163,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       const notify = (notice: ChangeNotice, force = false) => {
         if (!force && sent !== undefined && notice.data_version <= sent) return;
         sent = notice.data_version;
-        send(changeFrame(catchingUp ? everyFigureChanged(notice.data_version) : notice));
+        const all = catchingUp || dropped;
+        dropped = !send(changeFrame(all ? everyFigureChanged(notice.data_version) : notice));
       };
       const unsubscribe = opts.bus.subscribe((m) => {
         if (m.kind === 'change') notify(m.notice);
@@ -181,13 +185,22 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
           },
         );
       // A client that reads nothing (a hung one, a proxy that buffers) would hold its socket and the
-      // queued notices until its session ends, a week at most: a few heartbeats in a row that find
-      // its buffer still full end the stream. A live EventSource reconnects and catches up.
+      // bytes queued for it until its session ends, a week at most. Heartbeats in a row that find
+      // bytes waiting and none taken since the last end the stream; a slow client that still reads
+      // is kept. A live EventSource reconnects and catches up.
       let stalled = 0;
+      // What the kernel took (bytesWritten counts what waits in the socket's own buffer too).
+      const takenSoFar = () => (res.socket ? res.socket.bytesWritten - res.socket.writableLength : 0);
+      let taken = takenSoFar();
       const heartbeat = setInterval(() => {
-        stalled = res.writableNeedDrain ? stalled + 1 : 0;
-        if (stalled < STALLED_HEARTBEATS) return send(': heartbeat\n\n');
-        request.log.warn({ heartbeats: stalled }, 'live stream ended: the client read nothing meanwhile');
+        const now = takenSoFar();
+        stalled = (res.socket?.writableLength ?? 0) > 0 && now === taken ? stalled + 1 : 0;
+        taken = now;
+        if (stalled < STALLED_HEARTBEATS) {
+          send(': heartbeat\n\n');
+          return;
+        }
+        request.log.warn({ heartbeats: stalled }, 'live stream ended: the client took nothing meanwhile');
         close();
         res.destroy();
       }, opts.heartbeatMs ?? 15_000);

@@ -226,10 +226,15 @@ function stopDuringStartUp(): StopDuringStartUp {
   return { remove: () => STOP_SIGNALS.forEach((signal) => process.off(signal, stop)) };
 }
 
-async function main(): Promise<void> {
+/** The command and its arguments; none, or options first (`main.ts --role api`), is `start`. */
+function commandLine(): [string, ...string[]] {
   const argv = process.argv.slice(2);
-  // `main.ts --role api` is `start --role api`.
   const [command = 'start', ...rest] = argv[0]?.startsWith('-') ? ['start', ...argv] : argv;
+  return [command, ...rest];
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = commandLine();
   // Asking for help anywhere on the line (`npm run token -- --help`) gets it.
   if ([command, ...rest].some((arg) => arg === 'help' || arg === '--help' || arg === '-h')) {
     process.stdout.write(`${USAGE}\n`);
@@ -324,8 +329,7 @@ function operatorLogger(config: Config): Logger {
  * otherwise drop the line that says why it stopped. Operator commands answer on stderr only.
  */
 function logFatal(message: string): void {
-  const [command = 'start'] = process.argv.slice(2);
-  if (command !== 'start') return;
+  if (commandLine()[0] !== 'start') return;
   createLogger('fatal', pino.destination({ fd: 1, sync: true })).fatal(message);
 }
 

@@ -18,6 +18,7 @@ import type { Bus } from '../platform/bus.ts';
 import { ingestRateLimit } from '../auth/rate-limit.plugin.ts';
 import { Common, Format, NoQuery, readContext } from '../api/params.ts';
 import { csvDownload, gzipLargeAnswers, varyOn, wantsCsv } from '../api/respond.ts';
+import { oneAtATime } from './one-at-a-time.ts';
 import { toCsv } from '../api/csv.ts';
 
 export interface IngestRoutesOptions {
@@ -50,32 +51,6 @@ const ResultSchema = Type.Object({
   reason: Type.Optional(Type.String()),
   key: Type.Union([Type.String(), Type.Null()]),
 });
-
-/**
- * One run at a time of an operation in this instance. A request that arrives during a run of the
- * same kind gets that run's answer (a double click, a client retrying after its timeout) rather than
- * a run of its own queued behind the writer lock, each waiter holding a connection of the pool until
- * reads and ingest had none left. A request of another kind (a forced rebuild during a plain one)
- * is refused with 409 until the run ends.
- */
-function oneAtATime<T>(): (kind: string, run: () => Promise<T>) => Promise<T> {
-  let current: { kind: string; answer: Promise<T> } | undefined;
-  return (kind, run) => {
-    if (current?.kind === kind) return current.answer;
-    if (current)
-      throw new DomainError(
-        409,
-        'Conflict',
-        `a ${current.kind} is running on this instance: retry when it is done`,
-        {
-          'retry-after': '5',
-        },
-      );
-    const answer = run().finally(() => (current = undefined));
-    current = { kind, answer };
-    return answer;
-  };
-}
 
 /**
  * The app's validator turns a lone value into an array (`coerceTypes: 'array'`, meant for repeated

@@ -50,11 +50,11 @@ export interface ResponseCacheOptions {
   lastGoodTtlSeconds?: number;
   /**
    * ...and how many it keeps for the store, the least recently written dropped first (default
-   * 2,000). An answer over `maxSharedLastGoodBytes` (default 256 KiB: a long page of events) has
-   * its last good copy in process only.
+   * 2,000). An answer over `maxSharedLastGoodChars` characters (default 256 Ki: a long page of
+   * events) has its last good copy in process only.
    */
   maxSharedLastGood?: number;
-  maxSharedLastGoodBytes?: number;
+  maxSharedLastGoodChars?: number;
   /** A Redis command that takes longer is given up (default 250 ms). */
   redisTimeoutMs?: number;
   /** After a failed command, how long Redis is left alone before the next try (default 5 s). */
@@ -64,9 +64,10 @@ export interface ResponseCacheOptions {
 
 /**
  * Stores a last good answer, `version:body` under KEYS[1], unless a newer version is already there;
- * KEYS[2] indexes these keys by when each was last written (ARGV[4]), and beyond ARGV[5] of them
- * the least recently written go, so the copies of a store take bounded room in the Redis that also
- * holds its stream. (The keys it drops are the index's members: a standalone Redis, not Cluster.)
+ * KEYS[2] indexes these keys in the order they were last written (a counter, KEYS[3]: no two
+ * writes tie, whatever the instances' clocks), and beyond ARGV[4] of them the least recently
+ * written go, so the copies of a store take bounded room in the Redis that also holds its stream.
+ * (The keys it drops are the index's members: a standalone Redis, not Cluster.)
  */
 const SET_IF_NEWER = `
 local current = redis.call('GET', KEYS[1])
@@ -76,9 +77,10 @@ if current then
   if v and v > tonumber(ARGV[1]) then older = false end
 end
 if older then redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3]) end
-redis.call('ZADD', KEYS[2], ARGV[4], KEYS[1])
+redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), KEYS[1])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
-local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
 if extra > 0 then
   local dropped = redis.call('ZPOPMIN', KEYS[2], extra)
   for i = 1, #dropped, 2 do redis.call('DEL', dropped[i]) end
@@ -157,7 +159,7 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
   const lastGoodTtl = String(opts.lastGoodTtlSeconds ?? 86_400);
   const timeoutMs = opts.redisTimeoutMs ?? 250;
   const maxShared = String(opts.maxSharedLastGood ?? 2_000);
-  const maxSharedBytes = opts.maxSharedLastGoodBytes ?? 256 * 1024;
+  const maxSharedChars = opts.maxSharedLastGoodChars ?? 256 * 1024;
   const local = new Lru<{ value: string; expires: number }>(
     opts.maxEntries ?? 500,
     opts.maxBytes ?? 64 * 1024 * 1024,
@@ -173,6 +175,7 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
     `${prefix}${key}|v${version}${period === undefined ? '' : `|p${period}`}`;
   const lastGoodKey = (key: string) => `${prefix}last:${key}`;
   const lastGoodIndex = `${prefix}last-index`;
+  const lastGoodCounter = `${prefix}last-counter`;
 
   // After a failed command (a hung Redis times out) the cache does without Redis for a while, so
   // a Redis that is connected but answers nothing does not cost every request the deadline.
@@ -231,16 +234,18 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
       await redisCall(async (redis) => {
         const batch = redis.pipeline();
         if (ttlMs > 0) batch.set(k, body, 'PX', ttlMs);
-        if (body.length <= maxSharedBytes)
+        // An answer too big to share leaves no older copy behind for other instances to serve.
+        if (body.length > maxSharedChars) batch.del(lastGoodKey(key));
+        else
           batch.eval(
             SET_IF_NEWER,
-            2,
+            3,
             lastGoodKey(key),
             lastGoodIndex,
+            lastGoodCounter,
             String(version),
             body,
             lastGoodTtl,
-            String(Date.now()),
             maxShared,
           );
         return batch.exec();

@@ -110,11 +110,19 @@ export function lockDataDir(dataDir: string): () => void {
   } finally {
     rmSync(draft, { force: true });
   }
-  return () => {
+  const release = () => {
     try {
       if (readFileSync(file, 'utf8') === mine) rmSync(file, { force: true });
     } catch {
       // Already gone.
     }
+  };
+  // A process that ends without closing its store (a stop during start-up, any process.exit) lets
+  // it go too: a lock it left would stop the next start in a new container (another host name),
+  // which cannot tell it is stale.
+  process.once('exit', release);
+  return () => {
+    process.off('exit', release);
+    release();
   };
 }

@@ -78,7 +78,7 @@ describe('response cache on Redis', () => {
       redis,
       prefix,
       maxSharedLastGood: 3,
-      maxSharedLastGoodBytes: 100,
+      maxSharedLastGoodChars: 100,
     });
     for (const key of ['/a', '/b', '/c']) await a.set(key, 1, `${key}@1`);
     await a.set('/a', 2, '/a@2'); // written again: now the most recent

@@ -4,7 +4,7 @@
  * exit code 0 at once, an open live stream included.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
@@ -178,3 +178,34 @@ it('drains and exits 0 when a stop signal reaches npm and the service both (Ctrl
     }
   }
 }, 150_000);
+
+it('stops at once and with 0 when asked while it opens its store, leaving no lock on DATA_DIR behind', async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-early-stop-'));
+  const lock = path.join(dataDir, 'pglite.lock');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    // The lock is taken as the store opens; a new store takes seconds to open.
+    await waitFor('the store to be locked', async () => (existsSync(lock) ? true : undefined), 30_000);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('stopped during start-up, before taking any work');
+    // A lock left behind would stop the next start in a new container (another host name).
+    expect(existsSync(lock)).toBe(false);
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 60_000);

@@ -228,10 +228,24 @@ describe('configuration mistakes an operator makes', () => {
     expect(loadConfig({ DATA_DIR: tempDir(), PORT: ' 8080 ' }).port).toBe(8080);
   });
 
-  it('refuses parts of a connection given without its host, and names the parts a URL overrides', () => {
-    expect(problemsOf({ DATA_DIR: tempDir(), DB_NAME: 'x', DB_PORT: '5433', REDIS_PASSWORD: 'p' })).toEqual([
-      'DB_PORT, DB_NAME are set but DB_HOST is not: set DB_HOST (or DATABASE_URL) to use that server, or unset them to run without one',
-      'REDIS_PASSWORD is set but REDIS_HOST is not: set REDIS_HOST (or REDIS_URL) to use that server, or unset them to run without one',
+  it('refuses a password given without its host, warns of the other parts, and names the parts a URL overrides', () => {
+    expect(problemsOf({ DATA_DIR: tempDir(), DB_PASSWORD: 'p', REDIS_PASSWORD: 'p' })).toEqual([
+      'DB_PASSWORD is set but DB_HOST is not: set DB_HOST (or DATABASE_URL) to use that server, or unset it',
+      'REDIS_PASSWORD is set but REDIS_HOST is not: set REDIS_HOST (or REDIS_URL) to use that server, or unset it',
+    ]);
+    // Template defaults, and what Kubernetes sets for a Service named redis: runs embedded, warned.
+    const embedded = loadConfig({
+      DATA_DIR: tempDir(),
+      DB_PORT: '5432',
+      DB_NAME: 'evently_analytics',
+      REDIS_PORT: 'tcp://10.96.0.5:6379',
+      REDIS_USE_TLS: 'false',
+    });
+    expect(embedded.databaseUrl).toBeUndefined();
+    expect(embedded.redisUrl).toBeUndefined();
+    expect(embedded.notices).toEqual([
+      'DB_PORT, DB_NAME are set but DB_HOST is not: set DB_HOST (or DATABASE_URL) to use that server, or unset them to silence this (not used meanwhile)',
+      'REDIS_PORT is set but REDIS_HOST is not: set REDIS_HOST (or REDIS_URL) to use that server, or unset them to silence this (not used meanwhile)',
     ]);
     const config = loadConfig({
       DATABASE_URL: 'postgresql://x@db.internal/db',
@@ -276,8 +290,12 @@ describe('configuration mistakes an operator makes', () => {
 
   it('takes ISO currency codes only, and zones and origins in any case, written as browsers and ICU do', () => {
     const base = { DATA_DIR: tempDir() };
-    expect(problemsOf({ ...base, BASE_CURRENCY: 'XYZ' })).toEqual([
-      'BASE_CURRENCY must be an ISO 4217 currency code such as USD or EUR (got "XYZ")',
+    expect(problemsOf({ ...base, BASE_CURRENCY: 'US$' })).toEqual([
+      'BASE_CURRENCY must be an ISO 4217 currency code such as USD or EUR (got "US$")',
+    ]);
+    // Three letters ICU does not know: a typo, or a code newer than ICU's list (VED): warned of.
+    expect(loadConfig({ ...base, BASE_CURRENCY: 'XYZ' }).notices).toEqual([
+      "BASE_CURRENCY XYZ is no currency this Node.js knows (ICU's list): check its spelling, or every amount counts apart",
     ]);
     const config = loadConfig({
       ...base,
@@ -287,6 +305,13 @@ describe('configuration mistakes an operator makes', () => {
     });
     expect(config.baseCurrency).toBe('EUR');
     expect(config.reportingTimezone).toBe('Europe/Paris');
+    // ICU's own name for it is an older one (Asia/Calcutta): the name given is kept.
+    expect(loadConfig({ ...base, REPORTING_TIMEZONE: 'Asia/Kolkata' }).reportingTimezone).toBe(
+      'Asia/Kolkata',
+    );
+    expect(
+      problemsOf({ ...base, CORS_ORIGINS: 'https://a.example.com?, https://b.example.com/#' }),
+    ).toHaveLength(1);
     expect(config.corsOrigins).toEqual(['https://admin.example.com', 'http://localhost:5173']);
     expect(problemsOf({ ...base, CORS_ORIGINS: 'https://*.example.com' })).toEqual([
       'CORS_ORIGINS must list origins one by one; a "*" (alone or in a host name) is refused because the API uses credentials',
