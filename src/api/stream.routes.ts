@@ -163,8 +163,16 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       const notify = (notice: ChangeNotice, force = false) => {
         if (!force && sent !== undefined && notice.data_version <= sent) return;
         sent = notice.data_version;
-        const all = catchingUp || dropped;
-        dropped = !send(changeFrame(all ? everyFigureChanged(notice.data_version) : notice));
+        const version = sent;
+        if (send(changeFrame(catchingUp || dropped ? everyFigureChanged(version) : notice))) {
+          dropped = false;
+          return;
+        }
+        // Dropped: once the client has taken what waits, it is told of the newest version, even
+        // if no commit comes after this one.
+        if (!dropped)
+          res.once('drain', () => dropped && sent !== undefined && notify(everyFigureChanged(sent), true));
+        dropped = true;
       };
       const unsubscribe = opts.bus.subscribe((m) => {
         if (m.kind === 'change') notify(m.notice);

@@ -269,6 +269,8 @@ async function main(): Promise<void> {
     }
     case 'token': {
       const config = loadConfig(env);
+      // Its warnings go to stderr; stdout carries the token alone.
+      operatorLogger(config);
       const userId = wholeNumber('user-id', String(values['user-id']), 1, Number.MAX_SAFE_INTEGER);
       const minutes =
         values.minutes === undefined

@@ -1,3 +1,9 @@
+/** One run at a time of an operation (a rebuild, a reconcile) in this process. */
+import { DomainError } from '../api/errors.ts';
+
+/** How long a refused caller is told to wait before it asks again. */
+const RETRY_AFTER_SECONDS = 5;
+
 /**
  * One run at a time of an operation in this process. A call that arrives during a run of the same
  * kind gets that run's answer, or its error (a double click, a client retrying after its own
@@ -9,11 +15,6 @@
  * const rebuilds = oneAtATime<Report>();
  * const report = await rebuilds(force ? 'forced rebuild' : 'rebuild', () => rebuild(force));
  */
-import { DomainError } from '../api/errors.ts';
-
-/** How long a refused caller is told to wait before it asks again. */
-const RETRY_AFTER_SECONDS = 5;
-
 export function oneAtATime<T>(): (kind: string, run: () => Promise<T>) => Promise<T> {
   let current: { kind: string; answer: Promise<T> } | undefined;
   return (kind, run) => {

@@ -64,10 +64,10 @@ export interface ResponseCacheOptions {
 
 /**
  * Stores a last good answer, `version:body` under KEYS[1], unless a newer version is already there;
- * KEYS[2] indexes these keys in the order they were last written (a counter, KEYS[3]: no two
- * writes tie, whatever the instances' clocks), and beyond ARGV[4] of them the least recently
- * written go, so the copies of a store take bounded room in the Redis that also holds its stream.
- * (The keys it drops are the index's members: a standalone Redis, not Cluster.)
+ * KEYS[2] indexes these keys in the order they were last written (each write scores one above the
+ * highest: no two tie, whatever the instances' clocks), and beyond ARGV[4] of them the least
+ * recently written go, so the copies of a store take bounded room in the Redis that also holds its
+ * stream. (The keys it drops are the index's members: a standalone Redis, not Cluster.)
  */
 const SET_IF_NEWER = `
 local current = redis.call('GET', KEYS[1])
@@ -77,15 +77,26 @@ if current then
   if v and v > tonumber(ARGV[1]) then older = false end
 end
 if older then redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3]) end
-redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), KEYS[1])
+local top = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+redis.call('ZADD', KEYS[2], (tonumber(top[2]) or 0) + 1, KEYS[1])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('EXPIRE', KEYS[3], ARGV[3])
 local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
 if extra > 0 then
   local dropped = redis.call('ZPOPMIN', KEYS[2], extra)
   for i = 1, #dropped, 2 do redis.call('DEL', dropped[i]) end
 end
 return older and 1 or 0`;
+
+/** Drops the last good answer under KEYS[1] (indexed in KEYS[2]) unless a newer one is there. */
+const DROP_IF_NOT_NEWER = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local v = tonumber(string.match(current, '^(%d+):'))
+  if v and v > tonumber(ARGV[1]) then return 0 end
+  redis.call('DEL', KEYS[1])
+end
+redis.call('ZREM', KEYS[2], KEYS[1])
+return 1`;
 
 function decode(stored: string | null): CachedAnswer | undefined {
   if (stored === null) return undefined;
@@ -175,7 +186,6 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
     `${prefix}${key}|v${version}${period === undefined ? '' : `|p${period}`}`;
   const lastGoodKey = (key: string) => `${prefix}last:${key}`;
   const lastGoodIndex = `${prefix}last-index`;
-  const lastGoodCounter = `${prefix}last-counter`;
 
   // After a failed command (a hung Redis times out) the cache does without Redis for a while, so
   // a Redis that is connected but answers nothing does not cost every request the deadline.
@@ -235,14 +245,14 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
         const batch = redis.pipeline();
         if (ttlMs > 0) batch.set(k, body, 'PX', ttlMs);
         // An answer too big to share leaves no older copy behind for other instances to serve.
-        if (body.length > maxSharedChars) batch.del(lastGoodKey(key));
+        if (body.length > maxSharedChars)
+          batch.eval(DROP_IF_NOT_NEWER, 2, lastGoodKey(key), lastGoodIndex, String(version));
         else
           batch.eval(
             SET_IF_NEWER,
-            3,
+            2,
             lastGoodKey(key),
             lastGoodIndex,
-            lastGoodCounter,
             String(version),
             body,
             lastGoodTtl,

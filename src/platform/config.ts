@@ -58,7 +58,10 @@ export interface Config {
   readonly consumerName: string;
   /** Fastify's trustProxy: false, true, a hop count or a list of addresses/CIDRs. */
   readonly trustProxy: boolean | number | string[];
-  /** Settings given but not used (parts of a connection a URL also gives), for a warning at start. */
+  /**
+   * Warnings for the log at start: settings given but not used (parts of a connection a URL also
+   * gives, or given without their host) and a currency code ICU does not know.
+   */
   readonly notices: readonly string[];
 }
 

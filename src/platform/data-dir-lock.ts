@@ -117,12 +117,17 @@ export function lockDataDir(dataDir: string): () => void {
       // Already gone.
     }
   };
-  // A process that ends without closing its store (a stop during start-up, any process.exit) lets
-  // it go too: a lock it left would stop the next start in a new container (another host name),
-  // which cannot tell it is stale.
-  process.once('exit', release);
+  held.add(release);
   return () => {
-    process.off('exit', release);
+    held.delete(release);
     release();
   };
 }
+
+/**
+ * The releases of the locks this process holds. A process that ends without closing its store (a
+ * stop during start-up, any process.exit) lets them go too: a lock it left would stop the next
+ * start in a new container (another host name), which cannot tell it is stale.
+ */
+const held = new Set<() => void>();
+process.once('exit', () => held.forEach((release) => release()));

@@ -77,13 +77,14 @@ describe('response cache on Redis', () => {
       ttlSeconds: 60,
       redis,
       prefix,
-      maxSharedLastGood: 3,
+      maxSharedLastGood: 4,
       maxSharedLastGoodChars: 100,
     });
     for (const key of ['/a', '/b', '/c']) await a.set(key, 1, `${key}@1`);
     await a.set('/a', 2, '/a@2'); // written again: now the most recent
     await a.set('/d', 1, '/d@1');
-    await a.set('/big', 1, 'x'.repeat(101)); // over the bound: kept in process only
+    await a.set('/big', 1, 'small@1');
+    await a.set('/big', 2, 'x'.repeat(101)); // over the bound: kept in process only, the old copy gone
     const fresh = createResponseCache({ ttlSeconds: 60, redis: await connected(), prefix });
     expect(await fresh.lastGood('/b')).toBeUndefined();
     expect(await fresh.lastGood('/big')).toBeUndefined();
@@ -91,7 +92,15 @@ describe('response cache on Redis', () => {
     expect((await redis.keys(`${prefix}last:*`)).sort()).toEqual(
       ['/a', '/c', '/d'].map((k) => `${prefix}last:${k}`),
     );
-    expect(await a.lastGood('/big')).toEqual({ version: 1, body: 'x'.repeat(101) });
+    expect(await a.lastGood('/big')).toEqual({ version: 2, body: 'x'.repeat(101) });
+    // A slower instance's big answer at an older version leaves a newer shared copy alone.
+    await a.set('/e', 5, '/e@5');
+    await createResponseCache({ ttlSeconds: 60, redis, prefix, maxSharedLastGoodChars: 100 }).set(
+      '/e',
+      4,
+      'y'.repeat(101),
+    );
+    expect(await fresh.lastGood('/e')).toEqual({ version: 5, body: '/e@5' });
     await fresh.clear();
     expect(await redis.keys(`${prefix}*`)).toEqual([]);
   });

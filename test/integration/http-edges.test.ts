@@ -360,6 +360,45 @@ describe('HTTP edges', () => {
     }
   });
 
+  it('tells a client that fell behind of the newest version once it catches up, even with no commit after', async () => {
+    const behind = await startTestApp();
+    const socket = new net.Socket();
+    try {
+      await behind.app.listen({ port: 0, host: '127.0.0.1' });
+      const port = (behind.app.server.address() as net.AddressInfo).port;
+      socket.connect(port, '127.0.0.1');
+      socket.pause();
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        `GET /api/v1/analytics/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${behind.token}\r\n\r\n`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Commits while it reads nothing: its buffers fill, and the last notices are dropped for it.
+      const last = 150_000;
+      for (let version = 1; version <= last; version++) {
+        await behind.deps.bus.publish({
+          kind: 'change',
+          notice: { data_version: version, changed: ['events'] },
+        });
+        if (version % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      // It reads again; nothing more is committed.
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString()));
+      socket.resume();
+      const frame = await waitFor(
+        'the newest version',
+        async () => new RegExp(`id: ${last}\nevent: change\ndata: (.*)\n`).exec(text)?.[1],
+        15_000,
+      );
+      // What the dropped notices named is unknown to it: this one names every figure.
+      expect(JSON.parse(frame)).toEqual(everyFigureChanged(last));
+    } finally {
+      socket.destroy();
+      await behind.close();
+    }
+  });
+
   it('refuses a stream token whose session has ended, so an EventSource stops instead of looping', async () => {
     const expiring = await t.mint({ userId: 78, expiresInSeconds: -29 });
     const minted = await t.app.inject({
