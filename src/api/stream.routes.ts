@@ -163,8 +163,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       const notify = (notice: ChangeNotice, force = false) => {
         if (!force && sent !== undefined && notice.data_version <= sent) return;
         sent = notice.data_version;
-        const version = sent;
-        if (send(changeFrame(catchingUp || dropped ? everyFigureChanged(version) : notice))) {
+        const all = catchingUp || dropped;
+        if (send(changeFrame(all ? everyFigureChanged(notice.data_version) : notice))) {
           dropped = false;
           return;
         }
@@ -194,8 +194,9 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         );
       // A client that reads nothing (a hung one, a proxy that buffers) would hold its socket and the
       // bytes queued for it until its session ends, a week at most. Heartbeats in a row that find
-      // bytes waiting and none taken since the last end the stream; a slow client that still reads
-      // is kept. A live EventSource reconnects and catches up.
+      // bytes waiting and none taken since the last end the stream; a client that still reads is
+      // kept (taken counts whole socket writes: one reading a few KB a second may show none for a
+      // minute). A live EventSource reconnects and catches up.
       let stalled = 0;
       // What the kernel took (bytesWritten counts what waits in the socket's own buffer too).
       const takenSoFar = () => (res.socket ? res.socket.bytesWritten - res.socket.writableLength : 0);

@@ -95,8 +95,8 @@ async function start(config: Config, stopDuringStartUp: StopDuringStartUp): Prom
   const app = await buildApp(deps, { consumers: consumerStats, startedAt, shuttingDown: () => shuttingDown });
 
   // The port passes from the stand-in to the service before anything else starts, so a SIGTERM
-  // meanwhile finds nothing to stop (the start-up's handler ends the process, with 0). The worker role listens
-  // too: it answers /health so an orchestrator can watch it.
+  // meanwhile finds nothing to stop (the start-up's handler ends the process, with 0). The worker
+  // role listens too: it answers /health so an orchestrator can watch it.
   await starting.close();
   await app.listen({ host: config.host, port: config.port });
 

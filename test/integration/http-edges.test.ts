@@ -326,6 +326,16 @@ describe('HTTP edges', () => {
     expect([headerEnded, urlEnded]).toEqual([true, true]);
   });
 
+  /** Opens a live stream on a raw socket that reads nothing of the answer until resumed. */
+  async function openSilently(socket: net.Socket, port: number, token: string): Promise<void> {
+    socket.connect(port, '127.0.0.1');
+    socket.pause();
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `GET /api/v1/analytics/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+    );
+  }
+
   it('ends the event stream of a client that takes nothing, instead of holding it until its session ends', async () => {
     const slow = await startTestApp({ appOptions: { streamHeartbeatMs: 25 } });
     const socket = new net.Socket();
@@ -337,12 +347,7 @@ describe('HTTP edges', () => {
           (await slow.app.inject({ method: 'GET', url: '/metrics' })).body,
         );
       // A client that sends its request and never reads a byte of the answer.
-      socket.connect(port, '127.0.0.1');
-      socket.pause();
-      await new Promise((resolve) => socket.once('connect', resolve));
-      socket.write(
-        `GET /api/v1/analytics/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${slow.token}\r\n\r\n`,
-      );
+      await openSilently(socket, port, slow.token);
       await new Promise((resolve) => setTimeout(resolve, 200));
       // Heartbeats alone never fill its buffers: it stays open while it could still catch up.
       expect(await ended()).toBe(false);
@@ -366,12 +371,7 @@ describe('HTTP edges', () => {
     try {
       await behind.app.listen({ port: 0, host: '127.0.0.1' });
       const port = (behind.app.server.address() as net.AddressInfo).port;
-      socket.connect(port, '127.0.0.1');
-      socket.pause();
-      await new Promise((resolve) => socket.once('connect', resolve));
-      socket.write(
-        `GET /api/v1/analytics/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${behind.token}\r\n\r\n`,
-      );
+      await openSilently(socket, port, behind.token);
       await new Promise((resolve) => setTimeout(resolve, 200));
       // Commits while it reads nothing: its buffers fill, and the last notices are dropped for it.
       const last = 150_000;
