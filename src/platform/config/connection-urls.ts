@@ -17,8 +17,9 @@ function withSocketHost(url: string): string {
  * would still parse, the rest of the password taken for a fragment and a part for the host.
  */
 function checkUrl(r: Reader, keys: string, url: string): URL | undefined {
-  const parsed = URL.canParse(withSocketHost(url)) ? new URL(withSocketHost(url)) : undefined;
-  if (!parsed || parsed.hash !== '' || url.includes('#')) {
+  const readable = withSocketHost(url);
+  const parsed = URL.canParse(readable) && !url.includes('#') ? new URL(readable) : undefined;
+  if (!parsed) {
     r.problems.push(
       `${keys} is not a valid URL (check the host and port; percent-encode / ? # @ : in a user name or password)`,
     );
