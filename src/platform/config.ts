@@ -12,7 +12,7 @@ import { ConfigError, Reader, type Env } from './config/reader.ts';
 
 export { ConfigError } from './config/reader.ts';
 export { redactUrl } from './config/connection-urls.ts';
-export { resolveEnv, zeroSecretsToEnv } from './config/zero.ts';
+export { resolveEnv, zeroSecretsToEnv, type ResolvedEnv } from './config/zero.ts';
 
 export type Role = 'api' | 'worker' | 'all';
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
@@ -60,7 +60,8 @@ export interface Config {
   readonly trustProxy: boolean | number | string[];
   /**
    * Warnings for the log at start: settings given but not used (parts of a connection a URL also
-   * gives, or given without their host) and a currency code ICU does not know.
+   * gives, or given without their host), a currency code ICU does not know, and a start from the
+   * environment alone because Zero could not be reached.
    */
   readonly notices: readonly string[];
 }
@@ -179,9 +180,13 @@ function embeddedSecret(dataDir: string): { secret: string; createdNow: boolean 
   return { secret, createdNow: true };
 }
 
-export function loadConfig(env: Env, overrides: { role?: Role } = {}): Config {
+/**
+ * `overrides.role` is the command line's `--role`; `overrides.notices` are warnings from before the
+ * environment was read (Zero out of reach, say), logged first with the configuration's own.
+ */
+export function loadConfig(env: Env, overrides: { role?: Role; notices?: readonly string[] } = {}): Config {
   const r = new Reader(env);
-  const notices: string[] = [];
+  const notices: string[] = [...(overrides.notices ?? [])];
   const databaseUrl = databaseUrlFrom(r, notices);
   const redisUrl = redisUrlFrom(r, notices);
   const dataDir = path.resolve(r.str('DATA_DIR', './data'));

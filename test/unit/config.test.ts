@@ -187,21 +187,55 @@ describe('configuration', () => {
   });
 
   it('takes secrets from Zero, with the environment overriding the same key', async () => {
-    const env = await resolveEnv({ ZERO_TOKEN: 't', DB_HOST: 'from-env' }, () =>
+    const { env, notices } = await resolveEnv({ ZERO_TOKEN: 't', DB_HOST: 'from-env' }, () =>
       Promise.resolve({ evently: { 'db-host': 'from-zero', 'jwt-secret': 'z'.repeat(40) } }),
     );
     expect(env.DB_HOST).toBe('from-env');
     expect(env.JWT_SECRET).toBe('z'.repeat(40));
+    expect(notices).toEqual([]);
   });
 
-  it('refuses to start when Zero is unreachable, even with every required key in the environment', async () => {
+  it('refuses to start when Zero is unreachable and the environment lacks a required setting', async () => {
     const unreachable = () => Promise.reject(new Error('getaddrinfo ENOTFOUND'));
     await expect(resolveEnv({ ZERO_TOKEN: 't' }, unreachable)).rejects.toThrow(
-      /Zero did not give the secrets \(getaddrinfo ENOTFOUND\).*unset ZERO_TOKEN/s,
+      /Zero could not be reached \(getaddrinfo ENOTFOUND\).*no fallback for the database \(DATABASE_URL or DB_HOST\), Redis \(REDIS_URL or REDIS_HOST\), the JWT secret \(JWT_SECRET\).*unset ZERO_TOKEN/s,
     );
     // Its database settings may live in Zero: falling back would run on an empty embedded store.
-    await expect(resolveEnv({ ZERO_TOKEN: 't', JWT_SECRET: 'x'.repeat(32) }, unreachable)).rejects.toThrow(
-      ConfigError,
+    const refusal = resolveEnv(
+      { ZERO_TOKEN: 't', JWT_SECRET: 'x'.repeat(32), REDIS_URL: 'redis://cache:6379', DB_HOST: '' },
+      unreachable,
+    );
+    await expect(refusal).rejects.toThrow(ConfigError);
+    await expect(refusal).rejects.toThrow(/no fallback for the database \(DATABASE_URL or DB_HOST\)\. Retry/);
+  });
+
+  it('starts from the environment, with a warning, when Zero is unreachable and it holds every required setting', async () => {
+    const unreachable = () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.9:443'));
+    const resolved = await resolveEnv(
+      {
+        ZERO_TOKEN: 't',
+        DB_HOST: 'db.internal',
+        REDIS_URL: 'redis://cache:6379',
+        JWT_SECRET: 'x'.repeat(32),
+      },
+      unreachable,
+    );
+    expect(resolved.env).toMatchObject({ DB_HOST: 'db.internal', REDIS_URL: 'redis://cache:6379' });
+    expect(resolved.notices).toEqual([
+      expect.stringMatching(
+        /^Zero could not be reached \(connect ECONNREFUSED 10\.0\.0\.9:443\): started from the environment alone/,
+      ),
+    ]);
+    // The warning is logged with the configuration's own at start.
+    expect(loadConfig(resolved.env, { notices: resolved.notices }).notices).toEqual(resolved.notices);
+    // A gateway in front of Zero that answers 503 is an outage too; a 401 from Zero is not.
+    const gateway = () =>
+      Promise.reject(Object.assign(new Error('Bad Gateway'), { response: { status: 503 } }));
+    await expect(resolveEnv(resolved.env, gateway)).resolves.toMatchObject({ notices: [expect.any(String)] });
+    const unauthorized = () =>
+      Promise.reject(Object.assign(new Error('Unauthorized'), { response: { status: 401 } }));
+    await expect(resolveEnv(resolved.env, unauthorized)).rejects.toThrow(
+      /Zero did not give the secrets \(it answered HTTP 401\): check the token/,
     );
   });
 });
@@ -348,14 +382,16 @@ describe('secrets from Zero', () => {
 
   it('gives up on a Zero that never answers, and refuses one that holds no evently secrets', async () => {
     const silent = () => new Promise<Record<string, Record<string, string>>>(() => undefined);
-    await expect(resolveEnv({ ZERO_TOKEN: 't' }, silent, 50)).rejects.toThrow(/no answer within 0.05 s/);
+    await expect(resolveEnv({ ZERO_TOKEN: 't' }, silent, 50)).rejects.toThrow(
+      /Zero could not be reached \(no answer within 0.05 s\)/,
+    );
     await expect(resolveEnv({ ZERO_TOKEN: 't' }, () => Promise.resolve({}))).rejects.toThrow(
       /Zero holds no "evently" secrets/,
     );
   });
 
   it("lets a variable set to nothing leave Zero's value standing", async () => {
-    const env = await resolveEnv({ ZERO_TOKEN: 't', DB_HOST: '', DB_NAME: 'from-env' }, () =>
+    const { env } = await resolveEnv({ ZERO_TOKEN: 't', DB_HOST: '', DB_NAME: 'from-env' }, () =>
       Promise.resolve({ evently: { 'db-host': 'db.internal', 'db-name': 'from-zero' } }),
     );
     expect(env).toMatchObject({ DB_HOST: 'db.internal', DB_NAME: 'from-env' });

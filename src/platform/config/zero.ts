@@ -20,21 +20,43 @@ export function zeroSecretsToEnv(secrets: Record<string, Record<string, string>>
 /** How long start-up waits for Zero's answer before it gives up (the SDK itself waits for ever). */
 const ZERO_DEADLINE_MS = 15_000;
 
+/** The environment, with Zero's secrets under it, and what start-up should warn of. */
+export interface ResolvedEnv {
+  readonly env: Env;
+  readonly notices: readonly string[];
+}
+
+/**
+ * The settings without which the service would quietly run on something else: an embedded store, a
+ * generated key, no shared Redis. When Zero cannot be reached, the environment must hold each.
+ */
+const REQUIRED: readonly { readonly what: string; readonly keys: readonly string[] }[] = [
+  { what: 'the database', keys: ['DATABASE_URL', 'DB_HOST'] },
+  { what: 'Redis', keys: ['REDIS_URL', 'REDIS_HOST'] },
+  { what: 'the JWT secret', keys: ['JWT_SECRET'] },
+];
+
 /**
  * Fetches secrets from Zero when ZERO_TOKEN is set. The environment wins over Zero for the same key;
  * a variable set to nothing does not (compose files pass `DB_HOST: ${DB_HOST}` empty), so Zero's
- * value stands. Zero out of reach, silent past the deadline, or holding no `evently` secrets stops
- * the start: whatever the environment holds, the settings that live in Zero (the database's, say)
- * would be missing, and the service would quietly run on something else (an empty embedded store).
+ * value stands.
+ * - Zero out of reach or silent past the deadline: the start goes on from the environment alone if
+ *   it holds a fallback for every required setting (the database, Redis, the JWT secret), with a
+ *   warning; otherwise it stops, naming what is missing, rather than run on an empty embedded store.
+ * - Zero answering with a refusal (a bad token), or holding no `evently` secrets: the start stops.
+ *   That is a mistake to mend, not an outage to ride out.
  * `fetchZero` is injectable so tests need no network.
  */
 export async function resolveEnv(
   env: Env,
   fetchZero: (token: string) => Promise<Record<string, Record<string, string>>> = defaultZeroFetch,
   deadlineMs = ZERO_DEADLINE_MS,
-): Promise<Env> {
+): Promise<ResolvedEnv> {
   const token = env.ZERO_TOKEN;
-  if (!token) return env;
+  if (!token) return { env, notices: [] };
+  const set = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   let fromZero: Record<string, string>;
   try {
     fromZero = zeroSecretsToEnv(
@@ -45,9 +67,28 @@ export async function resolveEnv(
       ),
     );
   } catch (error) {
+    const failure = zeroFailure(error, token);
+    if (!failure.answered) {
+      const missing = REQUIRED.filter(({ keys }) => !keys.some((key) => set[key] !== undefined));
+      if (missing.length === 0)
+        return {
+          env: set,
+          notices: [
+            `Zero could not be reached (${failure.text}): started from the environment alone, which ` +
+              'holds the database, Redis and the JWT secret; any other setting kept in Zero is at its ' +
+              'environment value or default until a restart reaches Zero',
+          ],
+        };
+      throw new ConfigError([
+        `ZERO_TOKEN is set but Zero could not be reached (${failure.text}), and the environment has ` +
+          `no fallback for ${missing.map(({ what, keys }) => `${what} (${keys.join(' or ')})`).join(', ')}. ` +
+          'Retry when Zero answers, set them in the environment, or unset ZERO_TOKEN to run from the ' +
+          'environment alone',
+      ]);
+    }
     throw new ConfigError([
-      `ZERO_TOKEN is set but Zero did not give the secrets (${zeroFailure(error, token)}); the settings kept ` +
-        'there are unknown. Retry when Zero answers, or unset ZERO_TOKEN to run from the environment alone',
+      `ZERO_TOKEN is set but Zero did not give the secrets (${failure.text}): check the token, or ` +
+        'unset ZERO_TOKEN to run from the environment alone',
     ]);
   }
   if (Object.keys(fromZero).length === 0)
@@ -55,26 +96,26 @@ export async function resolveEnv(
       'ZERO_TOKEN is set but Zero holds no "evently" secrets for it: check the token, or unset ZERO_TOKEN ' +
         'to run from the environment alone',
     ]);
-  const set = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  return { ...fromZero, ...set };
+  return { env: { ...fromZero, ...set }, notices: [] };
 }
 
 /**
- * Why Zero gave nothing, without the token: the SDK's GraphQL client writes the whole request, token
- * and all, into its errors' messages. An answer's own error or status says it better anyway.
+ * Why Zero gave nothing, without the token (the SDK's GraphQL client writes the whole request, token
+ * and all, into its errors' messages), and whether Zero itself answered. A refusal it sends (an
+ * error in its answer, a 4xx) is a mistake to mend; no answer, or a 5xx from what stands in front of
+ * it, is an outage.
  */
-function zeroFailure(error: unknown, token: string): string {
+function zeroFailure(error: unknown, token: string): { text: string; answered: boolean } {
   // (A token too short to be one, as tests use, would scrub letters out of every word.)
   const scrub = (text: string) =>
     (token.length >= 8 ? text.replaceAll(token, '[ZERO_TOKEN]') : text).slice(0, 200);
   const response = (error as { response?: { status?: unknown; errors?: { message?: unknown }[] } } | null)
     ?.response;
   const first = response?.errors?.[0]?.message;
-  if (typeof first === 'string') return `it answered: ${scrub(first)}`;
-  if (typeof response?.status === 'number') return `it answered HTTP ${response.status}`;
-  return scrub(errorMessage(error));
+  if (typeof first === 'string') return { text: `it answered: ${scrub(first)}`, answered: true };
+  if (typeof response?.status === 'number')
+    return { text: `it answered HTTP ${response.status}`, answered: response.status < 500 };
+  return { text: scrub(errorMessage(error)), answered: false };
 }
 
 async function defaultZeroFetch(token: string): Promise<Record<string, Record<string, string>>> {
