@@ -48,4 +48,14 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // Loaded by plain Node before the TypeScript loader (npm start): no type information.
+    files: ['src/cli/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      parserOptions: { projectService: false, project: null },
+      sourceType: 'module',
+      globals: { process: 'readonly' },
+    },
+  },
 );

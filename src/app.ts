@@ -1,6 +1,7 @@
 /** Builds the Fastify app from ready dependencies: plugins, routes and the one error handler. */
 import { randomUUID } from 'node:crypto';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
@@ -105,6 +106,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed by tsc, not seen by the linter
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+    // An open live stream logs its own end ('live stream closed'), however it ends.
+    logController: new LogController({ disableRequestLogging: (request) => request.liveStreamOpen }),
     bodyLimit: 1024 * 1024,
     trustProxy:
       typeof config.trustProxy === 'number'

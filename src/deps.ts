@@ -14,7 +14,7 @@ import { cachePrefix, createResponseCache, type ResponseCache } from './platform
 import { createDbGuard, isDatabaseUnavailable } from './platform/db-guard.ts';
 import { createLocalBus, createRedisBus, type Bus } from './platform/bus.ts';
 import { ConfigError, type Config } from './platform/config.ts';
-import { openPGlite, openPostgres, type Database } from './platform/db.ts';
+import { openPGlite, openPostgres, type Database, type Db } from './platform/db.ts';
 import { errorMessage } from './platform/error-message.ts';
 import type { Logger } from './platform/logger.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
@@ -243,23 +243,18 @@ export interface DepsOptions {
   freeBytes?: (dir: string) => number;
 }
 
-export async function createDeps(
-  config: Config,
-  logger: Logger,
-  patient = false,
-  options: DepsOptions = {},
-): Promise<Deps> {
-  const database = await openDatabase(config, logger, patient, options.freeBytes);
+/** Migrations, then the day tables re-derived if the reporting zone changed since the last start. */
+async function prepareSchema(db: Db, config: Config, logger: Logger): Promise<void> {
   const migrating = performance.now();
-  const migration = await migrateToLatest(database.db);
+  const migration = await migrateToLatest(db);
   const applied = (migration.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   if (applied.length > 0)
     logger.info({ migrations: applied, ms: Math.round(performance.now() - migrating) }, 'migrations applied');
   if (migration.error)
     throw migration.error instanceof Error ? migration.error : new Error('migration failed');
-  if (!sameZone(await storedDayZone(database.db), config.reportingTimezone)) {
+  if (!sameZone(await storedDayZone(db), config.reportingTimezone)) {
     // As a writer: no batch interleaves, and of instances starting together only the first does it.
-    await database.db.transaction().execute(async (trx) => {
+    await db.transaction().execute(async (trx) => {
       await lockWriter(trx);
       const zone = await storedDayZone(trx);
       if (sameZone(zone, config.reportingTimezone)) return;
@@ -270,7 +265,15 @@ export async function createDeps(
       await rebuildDayTables(trx, config.reportingTimezone);
     });
   }
+}
 
+export async function createDeps(
+  config: Config,
+  logger: Logger,
+  patient = false,
+  options: DepsOptions = {},
+): Promise<Deps> {
+  const database = await openDatabase(config, logger, patient, options.freeBytes);
   let redis: Redis | undefined;
   // During an outage ioredis reports every reconnect attempt: log the first, then one line per 30 s.
   let lastRedisLog = 0;
@@ -325,6 +328,13 @@ export async function createDeps(
       throw new ConfigError([`Redis refused the settings of REDIS_URL / REDIS_*: ${refused}`]);
     }
   }
+  // Migrations only once Redis has not refused its settings: a start refused for its configuration
+  // leaves the database as it found it.
+  await prepareSchema(database.db, config, logger).catch(async (error: unknown) => {
+    redis?.disconnect();
+    await database.close().catch(() => undefined);
+    throw error;
+  });
   const store = await storeId(database.db);
   // The disabled-user list lives in PostgreSQL: while it is down the last list stays in force.
   let lastRefreshLog = 0;

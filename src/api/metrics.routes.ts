@@ -23,6 +23,15 @@ declare module 'fastify' {
     /** A live stream: counted when it ends (its lifetime apart), not as an aborted request. */
     liveStream?: boolean;
   }
+  interface FastifyRequest {
+    /**
+     * Set by a live-stream route once the stream is open (its reply hijacked): the route counts and
+     * logs it when it ends, whichever side ends it, so neither the latency hook nor Fastify's
+     * 'request completed' line does (a stream ended by the server would otherwise count twice, its
+     * lifetime as a request's latency). A request the route refused is counted as any other.
+     */
+    liveStreamOpen: boolean;
+  }
 }
 
 /** The label of requests that matched no route: one series, whatever URL was asked for. */
@@ -42,6 +51,7 @@ const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { me
   // its end says so for every method (Fastify's onRequestAbort misses a request whose body was read).
   // Counted once: an aborted request's late answer (written to a closed socket) may still 'finish'.
   const aborted = new WeakSet<object>();
+  app.decorateRequest('liveStreamOpen', false);
   app.addHook('onRequest', (request, reply, done) => {
     if (request.routeOptions.config.liveStream !== true) {
       const started = performance.now();
@@ -65,7 +75,7 @@ const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { me
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    if (aborted.has(reply)) return done();
+    if (aborted.has(reply) || request.liveStreamOpen) return done();
     metrics.observeRequest({
       route: request.routeOptions.url ?? UNMATCHED_ROUTE,
       method: request.method,

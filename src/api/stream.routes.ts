@@ -135,6 +135,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       for (const [name, value] of Object.entries(reply.getHeaders()))
         if (value !== undefined) earlier[name] = value;
       reply.hijack();
+      request.liveStreamOpen = true;
       const res = reply.raw;
       res.writeHead(200, {
         ...earlier,
@@ -225,7 +226,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         unsubscribe();
         open.delete(end);
         const seconds = (performance.now() - openedAt) / 1000;
-        // A hijacked reply gets no 'request completed' line from Fastify: this is the stream's.
+        // The stream's own line, in place of Fastify's 'request completed' (liveStreamOpen).
         request.log.info({ seconds: Math.round(seconds * 1000) / 1000 }, 'live stream closed');
         opts.onStreamEnd?.({ route: request.routeOptions.url ?? request.url, seconds });
       };

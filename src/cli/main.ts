@@ -26,6 +26,7 @@ import type { Db } from '../platform/db.ts';
 import { errorMessage } from '../platform/error-message.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { migrateToLatest } from '../store/migrate.ts';
+import { stopDuringStartUp, type StopDuringStartUp } from './stop-during-start-up.js';
 import { storeId } from '../store/read.repository.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -204,26 +205,6 @@ function optionsOf(
   } catch (error) {
     throw new UsageError(`${command}: ${errorMessage(error)}`);
   }
-}
-
-interface StopDuringStartUp {
-  remove(): void;
-}
-
-/**
- * A stop signal before the service took any work (waiting for Zero, for the database, migrating)
- * has nothing to finish: the process ends at once, and with 0, as a stop asked for does.
- */
-function stopDuringStartUp(): StopDuringStartUp {
-  const stop = (signal: NodeJS.Signals) => {
-    createLogger('info', pino.destination({ fd: 1, sync: true })).info(
-      { signal },
-      'stopped during start-up, before taking any work',
-    );
-    process.exit(0);
-  };
-  for (const signal of STOP_SIGNALS) process.on(signal, stop);
-  return { remove: () => STOP_SIGNALS.forEach((signal) => process.off(signal, stop)) };
 }
 
 /** The command and its arguments; none, or options first (`main.ts --role api`), is `start`. */

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
 import { createTestDatabase } from '../helpers/db.ts';
@@ -104,6 +105,18 @@ describe('the command line', () => {
         expect(refused.stderr).toMatch(/Redis refused the settings of REDIS_URL \/ REDIS_\*: /);
         expect(refused.stderr).toMatch(reason);
         expect(refused.stdout + refused.stderr).not.toContain('not-it');
+      }
+      // Refused before migrating: the database is as it was (an upgrade with a mistyped Redis can
+      // still go back to the release before).
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ n: number }>(
+          "select count(*)::int as n from information_schema.tables where table_schema = 'public'",
+        );
+        expect(rows[0]?.n).toBe(0);
+      } finally {
+        await client.end();
       }
     } finally {
       await redis.kill();

@@ -180,6 +180,45 @@ describe('GET /metrics', () => {
     expect(valueOf(samples, 'evently_analytics_http_request_duration_seconds_count', labels)).toBeUndefined();
   });
 
+  it('counts a stream the server ends (its session over) once too, logged by its own line only', async () => {
+    const lines: string[] = [];
+    const t = await startTestApp({
+      env: { LOG_LEVEL: 'info' },
+      logDestination: { write: (line: string) => void lines.push(line) },
+    });
+    try {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = t.app.server.address() as AddressInfo;
+      // Expired 26 s ago: still inside the 30 s clock-skew allowance, so the stream opens and the
+      // server ends it within a few seconds, when the allowance runs out.
+      const token = await t.mint({ expiresInSeconds: -26 });
+      const stream = await fetch(`http://127.0.0.1:${port}/api/v1/analytics/stream`, {
+        headers: { authorization: `Bearer ${token}`, 'x-request-id': 'ended-by-server-1' },
+      });
+      expect(stream.status).toBe(200);
+      // The whole body arrives: the server ended the stream, the client did not go away.
+      expect(await stream.text()).toContain(': connected');
+      const labels = { route: '/api/v1/analytics/stream', method: 'GET', status: '200' };
+      const samples = await waitFor(
+        'the stream to be counted',
+        when(
+          async () => parseExposition((await t.app.inject({ url: '/metrics' })).body),
+          (s) =>
+            valueOf(s, 'evently_analytics_live_stream_duration_seconds_count', { route: labels.route }) === 1,
+        ),
+      );
+      expect(valueOf(samples, 'evently_analytics_http_requests_total', labels)).toBe(1);
+      expect(
+        valueOf(samples, 'evently_analytics_http_request_duration_seconds_count', labels),
+      ).toBeUndefined();
+      const ofStream = lines.filter((line) => line.includes('"reqId":"ended-by-server-1"'));
+      expect(ofStream.filter((line) => line.includes('"msg":"live stream closed"'))).toHaveLength(1);
+      expect(ofStream.filter((line) => line.includes('request completed'))).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('counts ingested messages by outcome and transport, with the batch size and commit time', async () => {
     const before = await scrape();
     const response = await service.app.inject({

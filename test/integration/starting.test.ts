@@ -4,6 +4,7 @@
  * everything else.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Value } from 'typebox/value';
 import { expect, it } from 'vitest';
@@ -13,9 +14,50 @@ import { waitFor } from '../helpers/db.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
+/** Node's arguments in `npm start` (`exec node …`): the test starts the service exactly as it does. */
+function npmStartArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const [exec, node, ...args] = pkg.scripts.start.split(/\s+/);
+  expect([exec, node]).toEqual(['exec', 'node']);
+  return args;
+}
+
+it('ends with 0 on a stop signal while its code still loads, before the TypeScript loader runs', async () => {
+  const args = npmStartArgs();
+  // npm start loads the stop handler before anything else.
+  expect(args.slice(0, 4)).toEqual(['--import', './src/cli/preload-start.js', '--import', 'tsx']);
+  // The handler alone, under a program that never gets further than loading.
+  const child = spawn(
+    process.execPath,
+    [args[0]!, args[1]!, '-e', "process.stdout.write('loaded\\n'); setInterval(() => {}, 1000)"],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  try {
+    await waitFor('the program to load', async () => (output.includes('loaded') ? true : undefined));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('exit', (code, signal) => resolve([code, signal])),
+    );
+    child.kill('SIGINT');
+    expect(await exited).toEqual([0, null]);
+    const line = JSON.parse(output.split('\n')[1]!) as Record<string, unknown>;
+    expect(line).toMatchObject({
+      level: 30,
+      service: 'evently-analytics',
+      signal: 'SIGINT',
+      msg: 'stopped during start-up, before taking any work',
+    });
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
 it('answers alive, not ready, while it waits for its database, and stops at once when asked', async () => {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
+  const child = spawn(process.execPath, npmStartArgs(), {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
