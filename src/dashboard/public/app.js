@@ -75,9 +75,23 @@ const state = {
 
 // ---- messages -------------------------------------------------------------------------------
 
+/** An assertive alert is announced each time it is written: the same words are not written again. */
 function showAlert(message) {
-  $('alert').textContent = message;
+  if ($('alert').textContent !== message) $('alert').textContent = message;
 }
+
+/** The token field marked as the cause of the alert (a token refused or not a JWT), or not. */
+function markToken(refused) {
+  if (refused) {
+    $('token').setAttribute('aria-invalid', 'true');
+    $('token').setAttribute('aria-describedby', 'alert');
+  } else {
+    $('token').removeAttribute('aria-invalid');
+    $('token').removeAttribute('aria-describedby');
+  }
+}
+
+const APP_NAME = 'Evently Analytics';
 
 function clearAlert() {
   $('alert').textContent = '';
@@ -92,7 +106,9 @@ function renderLive() {
   const labels = { live: 'Live', connecting: 'Connecting…', offline: 'Offline', behind: 'Not up to date' };
   const status = state.behind && state.streamStatus !== 'offline' ? 'behind' : state.streamStatus;
   $('live').dataset.state = status;
-  $('live-text').textContent = labels[status] ?? 'Offline';
+  // Written only when it changes: a status region repeats what is written into it.
+  const text = labels[status] ?? 'Offline';
+  if ($('live-text').textContent !== text) $('live-text').textContent = text;
 }
 
 function setLive(status) {
@@ -163,6 +179,7 @@ async function load() {
     state.shown = requested;
     state.loadedAt = Date.now();
     render(data, meta);
+    document.title = `Dashboard, ${describePeriod(requested)} – ${APP_NAME}`;
     if (Number.isInteger(meta.data_version)) state.shownVersion = meta.data_version;
     // Kept only once they worked: a zone the service refuses is not there again after a reload.
     savePrefs(requested);
@@ -190,6 +207,7 @@ async function load() {
     if (error?.name === 'AbortError') return;
     if (error?.isAuth) {
       signOut(capitalized(error.message));
+      markToken(true);
       return;
     }
     if (error?.budget) state.budget = error.budget;
@@ -308,6 +326,7 @@ function startStream() {
 // ---- session --------------------------------------------------------------------------------
 
 function showSignIn() {
+  document.title = `Sign in – ${APP_NAME}`;
   $('session').hidden = true;
   $('dashboard').hidden = true;
   $('signin').hidden = false;
@@ -379,9 +398,11 @@ function onSignIn(event) {
   const token = normalizeToken($('token').value);
   if (!token) {
     showAlert('That is not a JWT: paste the whole token, three parts separated by dots.');
+    markToken(true);
     $('token').focus();
     return;
   }
+  markToken(false);
   state.token = token;
   state.tokenKept = tokenStore.get() === token;
   clearAlert();
@@ -440,6 +461,7 @@ function init() {
   $('days').value = String(state.days);
   $('tz').value = state.tz;
   $('signin-form').addEventListener('submit', onSignIn);
+  $('token').addEventListener('input', () => markToken(false));
   $('signout').addEventListener('click', () => signOut());
   $('controls').addEventListener('submit', onControls);
   $('days').addEventListener('change', onControls);

@@ -106,6 +106,45 @@ function options(width) {
 }
 
 /**
+ * The chart for keyboards and screen readers: the canvas is an image whose text alternative is the
+ * data table under it; each series' name in the legend is a toggle button (uPlot's own click
+ * handler does the toggling), and the legend's live values, which follow the mouse, are hidden
+ * from screen readers (they read "—" otherwise).
+ */
+function makeAccessible(plot) {
+  const canvas = plot.root.querySelector('canvas');
+  canvas?.setAttribute('role', 'img');
+  canvas?.setAttribute(
+    'aria-label',
+    'Chart of daily bookings and revenue; the same figures are in the table under “Show the data as a table”.',
+  );
+  const legend = plot.root.querySelector('.u-legend');
+  if (!legend) return;
+  legend.setAttribute('role', 'group');
+  legend.setAttribute('aria-label', 'Series shown in the chart');
+  for (const part of legend.querySelectorAll('tbody, tr, td, th')) part.setAttribute('role', 'presentation');
+  for (const value of legend.querySelectorAll('.u-value')) value.setAttribute('aria-hidden', 'true');
+  legend.querySelectorAll('tr.u-series').forEach((row, index) => {
+    const label = row.querySelector('th');
+    // Row 0 is the date the mouse points at: not a series.
+    if (index === 0 || !label) {
+      row.setAttribute('aria-hidden', 'true');
+      return;
+    }
+    label.setAttribute('role', 'button');
+    label.tabIndex = 0;
+    const pressed = () => label.setAttribute('aria-pressed', String(plot.series[index]?.show !== false));
+    pressed();
+    label.addEventListener('click', () => window.setTimeout(pressed));
+    label.addEventListener('keydown', (event) => {
+      if (event.key !== 'Enter' && event.key !== ' ') return;
+      event.preventDefault();
+      label.click();
+    });
+  });
+}
+
+/**
  * A chart bound to `container`; it follows the container's width.
  * @param {HTMLElement} container
  */
@@ -131,6 +170,7 @@ export function createDailyChart(container) {
         plot.setData(data);
       } else {
         plot = new uPlot(options(Math.max(container.clientWidth, 280)), data, container);
+        makeAccessible(plot);
       }
       return true;
     },

@@ -234,11 +234,7 @@ function eventList(title, events, valueOf, emptyText) {
             h(
               'li',
               {},
-              h(
-                'span',
-                { className: 'mini-list__name', dir: 'auto', title: String(event.event_name ?? '') },
-                String(event.event_name ?? '—'),
-              ),
+              h('span', { className: 'mini-list__name', dir: 'auto' }, String(event.event_name ?? '—')),
               valueOf(event),
             ),
           ),
