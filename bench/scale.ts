@@ -4,7 +4,9 @@
  * cache off (ANALYTICS_CACHE_TTL=0) so every request pays for its queries. The small dataset is
  * the baseline: each endpoint passes when its p50 at 10^6 is under 2x its p50 at 10^3.
  *
- * Knobs (environment): BENCH_BIG_BOOKINGS (default 1000000), BENCH_SAMPLES (300),
+ * Knobs (environment): BENCH_BIG_BOOKINGS (default 1000000), BENCH_BIG_EVENTS (events of the big
+ * dataset, default 200 as the small one: `BENCH_BIG_EVENTS=100000 BENCH_BIG_BOOKINGS=100000` times
+ * the reads as the events grow instead), BENCH_SAMPLES (300),
  * BENCH_BATCH (5000 messages per processBatch), BENCH_NO_VACUUM=1 (measure straight after the load,
  * without the vacuum autovacuum would do; see `settle`), BENCH_EXPLAIN=1 (print EXPLAIN (ANALYZE,
  * BUFFERS) of the top-events query on both datasets).
@@ -27,6 +29,8 @@ import { closeAgent, percentile, sample } from './http.ts';
 import { once, onInterrupt } from './cleanup.ts';
 
 const BIG = Number(process.env.BENCH_BIG_BOOKINGS ?? 1_000_000);
+const EVENTS = 200;
+const BIG_EVENTS = Number(process.env.BENCH_BIG_EVENTS ?? EVENTS);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
 const BATCH = Number(process.env.BENCH_BATCH ?? 5_000);
 const NO_VACUUM = process.env.BENCH_NO_VACUUM === '1';
@@ -39,6 +43,7 @@ const SETTINGS = { baseCurrency: 'USD', reportingTimezone: 'UTC' };
 interface Size {
   label: string;
   bookings: number;
+  events: number;
 }
 
 interface Served {
@@ -98,7 +103,13 @@ async function buildDataset(databases: ScratchDatabases, size: Size, endAt: numb
   const database = await openPostgres(url, 2);
   try {
     const pipeline = createPipeline({ db: database.db, config: SETTINGS });
-    const spec: DatasetSpec = { bookings: size.bookings, events: 200, days: 365, endAt, seed: 20_240_601 };
+    const spec: DatasetSpec = {
+      bookings: size.bookings,
+      events: size.events,
+      days: 365,
+      endAt,
+      seed: 20_240_601,
+    };
     let nextReport = 100_000;
     console.log(
       `[${size.label}] loading ${int(size.bookings)} bookings into ${name} (batches of ${int(BATCH)})`,
@@ -175,8 +186,12 @@ async function main(): Promise<void> {
   const removeInterrupt = onInterrupt(cleanup);
   try {
     const sizes: Size[] = [
-      { label: '10^3', bookings: 1_000 },
-      { label: BIG === 1_000_000 ? '10^6' : int(BIG), bookings: BIG },
+      { label: '10^3', bookings: 1_000, events: EVENTS },
+      {
+        label: `${BIG === 1_000_000 ? '10^6' : int(BIG)}${BIG_EVENTS === EVENTS ? '' : ` (${int(BIG_EVENTS)} events)`}`,
+        bookings: BIG,
+        events: BIG_EVENTS,
+      },
     ];
     const endAt = Date.now();
     const urls: string[] = [];

@@ -10,6 +10,7 @@ import * as nameKey from './migrations/0007_name_key.ts';
 import * as userStatusFuture from './migrations/0008_user_status_future.ts';
 import * as uptimeRuns from './migrations/0009_uptime_runs.ts';
 import * as deadLetterReasons from './migrations/0010_dead_letter_reasons.ts';
+import * as eventRankings from './migrations/0011_event_rankings.ts';
 
 /** Migrations are listed here, in order; each is frozen once released. */
 class StaticProvider implements MigrationProvider {
@@ -25,6 +26,7 @@ class StaticProvider implements MigrationProvider {
       '0008_user_status_future': userStatusFuture,
       '0009_uptime_runs': uptimeRuns,
       '0010_dead_letter_reasons': deadLetterReasons,
+      '0011_event_rankings': eventRankings,
     });
   }
 }

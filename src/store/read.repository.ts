@@ -157,8 +157,14 @@ export async function listEvents(
   const where = filterSql(filter);
   const direction = sql.raw(order === 'asc' ? 'asc nulls last' : 'desc nulls last');
   const [page, summary] = await Promise.all([
-    sql<EventRow>`select * from ${EVENT_VIEW} where ${where}
-      order by ${sortSql(sort, direction)}, ev.event_id asc limit ${limit} offset ${offset}`.execute(db),
+    // The page's ids are sorted first, then only its rows get the whole view (their other
+    // currencies, ...): a deep page does not build every row it skips.
+    sql<EventRow>`with page as materialized (
+        select ev.sort_id from ${EVENT_VIEW} where ${where}
+        order by ${sortSql(sort, direction)}, ev.event_id asc limit ${limit} offset ${offset}
+      )
+      select ev.* from page p join ${EVENT_VIEW} on ev.sort_id = p.sort_id
+      order by ${sortSql(sort, direction)}, ev.event_id asc`.execute(db),
     sql<EventSummary & { total: number }>`
       select count(*)::int as total,
         coalesce(sum(ev.total_bookings), 0)::int as total_bookings,
@@ -194,23 +200,59 @@ export interface RankedEventRow extends EventRow {
 
 export type RankBy = 'bookings' | 'revenue' | 'utilization';
 
-/** Live events in one ranking order, each with its position in all three. */
+/** An event's utilization as the ranking index orders it (exact NUMERIC; null without a capacity). */
+const UTILIZATION = (e: string) => sql.raw(`(100.0 * ${e}.seats_held / ${e}.total_capacity)`);
+
+/** The first `limit` live events of one order: read from that order's index (migration 0011). */
+function firstOf(by: RankBy, limit: number): RawBuilder<unknown> {
+  switch (by) {
+    case 'bookings':
+      return sql`select event_id from events where not deleted
+        order by total_bookings desc, event_id limit ${limit}`;
+    case 'revenue':
+      return sql`select event_id from events where not deleted
+        order by total_revenue desc, event_id limit ${limit}`;
+    case 'utilization':
+      // Events without a capacity (null utilization) come after every other, by id.
+      return sql`(select event_id from events where not deleted and total_capacity > 0
+          order by ${UTILIZATION('events')} desc, event_id limit ${limit})
+        union all
+        (select event_id from events where not deleted and total_capacity <= 0 order by event_id limit ${limit})`;
+  }
+}
+
+/**
+ * Live events in one ranking order, each with its position in all three. The first events come from
+ * the order's index, and each one's position in an order is 1 + the live events before it there,
+ * counted on that order's index: the cost grows with the positions returned, not with the number
+ * of events (sorting every live event three times took 0.7 s at 100,000 events).
+ */
 export async function rankedEvents(
   db: Db,
   by: RankBy,
   limit: number,
 ): Promise<{ rows: RankedEventRow[]; total: number }> {
   const rankColumn = sql.raw(`${by === 'bookings' ? 'booking' : by}_rank`);
-  const { rows } = await sql<RankedEventRow & { total: number }>`
+  const { rows } = await sql<RankedEventRow>`
+    with first as materialized (${firstOf(by, limit)})
     select * from (
       select ev.*,
-        row_number() over (order by ev.total_bookings desc, ev.event_id)::int as booking_rank,
-        row_number() over (order by ev.exact_revenue desc, ev.event_id)::int as revenue_rank,
-        row_number() over (order by ev.exact_utilization desc nulls last, ev.event_id)::int as utilization_rank,
-        count(*) over ()::int as total
-      from ${EVENT_VIEW} where not ev.deleted
+        (1 + (select count(*) from events x where not x.deleted
+          and (x.total_bookings, -x.event_id) > (e.total_bookings, -e.event_id)))::int as booking_rank,
+        (1 + (select count(*) from events x where not x.deleted
+          and (x.total_revenue, -x.event_id) > (e.total_revenue, -e.event_id)))::int as revenue_rank,
+        (1 + case when e.total_capacity > 0
+          then (select count(*) from events x where not x.deleted and x.total_capacity > 0
+            and (${UTILIZATION('x')}, -x.event_id) > (${UTILIZATION('e')}, -e.event_id))
+          else (select count(*) from events x where not x.deleted and x.total_capacity > 0)
+            + (select count(*) from events x where not x.deleted and x.total_capacity <= 0
+              and x.event_id < e.event_id)
+          end)::int as utilization_rank
+      from first f
+      join events e on e.event_id = f.event_id
+      join ${EVENT_VIEW} on ev.sort_id = e.event_id
     ) r order by ${rankColumn} limit ${limit}`.execute(db);
-  return { rows, total: rows[0]?.total ?? (await countLiveEvents(db)) };
+  return { rows, total: await countLiveEvents(db) };
 }
 
 async function countLiveEvents(db: Db): Promise<number> {
@@ -245,7 +287,8 @@ export async function utilizationList(
   which: 'top' | 'under',
   limit: number,
 ): Promise<{ event_id: number; event_name: string; utilization: number }[]> {
-  const order = sql.raw(which === 'top' ? 'u desc, event_id asc' : 'u asc, event_id asc');
+  // x.event_id: the column (bigint) the index is in order of, not the float8 the answer carries.
+  const order = sql.raw(which === 'top' ? 'u desc, x.event_id asc' : 'u asc, x.event_id asc');
   const filter = which === 'under' ? sql`and 100.0 * seats_held / total_capacity < 50` : sql``;
   const { rows } = await sql<{ event_id: number; event_name: string; utilization: number }>`
     select event_id::float8 as event_id, event_name, round(u, 2)::float8 as utilization from (
@@ -274,19 +317,24 @@ export interface SystemRow {
 export async function systemTotals(db: Db): Promise<SystemRow> {
   const { rows } = await sql<SystemRow>`
     select
-      (select count(*)::int from events where not deleted) as total_events,
+      l.total_events,
       t.bookings::float8 as total_bookings, t.users::float8 as total_users,
       round(t.revenue, 2)::float8 as total_revenue,
       coalesce((select jsonb_object_agg(c.currency, c.amount order by c.currency)
         from (select currency, round(sum(amount), 2)::float8 as amount from event_currency_revenue
               group by currency having sum(confirmed) > 0) c), '{}'::jsonb) as other_currency_revenue,
-      (select coalesce(round(avg(100.0 * seats_held / total_capacity), 2), 0)::float8
-         from events where not deleted and total_capacity > 0) as avg_capacity_utilization,
-      (select coalesce(round(avg(100.0 * cancelled_bookings / total_bookings), 2), 0)::float8
-         from events where not deleted and total_bookings > 0) as avg_cancellation_rate,
+      l.avg_capacity_utilization, l.avg_cancellation_rate,
       t.data_version::float8 as data_version, t.processed::float8 as processed,
       t.duplicates::float8 as duplicates, t.ignored::float8 as ignored, t.rejected::float8 as rejected
-    from totals t where t.id = 1`.execute(db);
+    from totals t, (
+      -- One pass over the live events for the three figures.
+      select count(*)::int as total_events,
+        coalesce(round(avg(100.0 * seats_held / total_capacity) filter (where total_capacity > 0), 2), 0)::float8
+          as avg_capacity_utilization,
+        coalesce(round(avg(100.0 * cancelled_bookings / total_bookings) filter (where total_bookings > 0), 2), 0)::float8
+          as avg_cancellation_rate
+      from events where not deleted
+    ) l where t.id = 1`.execute(db);
   return rows[0] as SystemRow;
 }
 
