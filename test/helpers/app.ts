@@ -22,6 +22,13 @@ export interface TestApp {
   config: Config;
   token: string;
   database: TestDatabase | undefined;
+  /**
+   * Sends messages through `POST /ingest` with the admin token; the answer must be a 200. Returns
+   * each message's result and the data version after the batch.
+   */
+  ingest(
+    messages: string[],
+  ): Promise<{ results: { outcome: string; reason?: string }[]; dataVersion: number }>;
   /** Mints a token with the test secret. */
   mint(claims?: {
     role?: string;
@@ -91,11 +98,27 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       type: claims.type ?? 'access',
       expiresInSeconds: claims.expiresInSeconds ?? 3600,
     });
+  const token = await mint();
+  const ingest: TestApp['ingest'] = async (messages) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/analytics/ingest',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { messages },
+    });
+    if (response.statusCode !== 200)
+      throw new Error(`ingest answered ${response.statusCode}: ${response.body.slice(0, 300)}`);
+    const { data } = response.json<{
+      data: { results: { outcome: string; reason?: string }[]; data_version: number };
+    }>();
+    return { results: data.results, dataVersion: data.data_version };
+  };
   return {
     app,
     deps,
     config,
-    token: await mint(),
+    token,
+    ingest,
     database,
     mint,
     async close() {

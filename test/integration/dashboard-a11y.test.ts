@@ -68,21 +68,14 @@ beforeAll(async () => {
   service = await startTestApp();
   await service.app.listen({ port: 0, host: '127.0.0.1' });
   baseUrl = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
-  const response = await service.app.inject({
-    method: 'POST',
-    url: '/api/v1/analytics/ingest',
-    headers: { authorization: `Bearer ${service.token}` },
-    payload: {
-      messages: [
-        eventCreated(event),
-        bookingMessage('BookingCreated', booking(1)),
-        bookingMessage('BookingCreated', booking(2)),
-        bookingMessage('BookingConfirmed', booking(1), booking(1).createdAt + 5 * 60_000),
-        bookingMessage('BookingCancelled', booking(2), booking(2).createdAt + 9 * 60_000),
-      ],
-    },
-  });
-  expect(response.statusCode).toBe(200);
+  const { results } = await service.ingest([
+    eventCreated(event),
+    bookingMessage('BookingCreated', booking(1)),
+    bookingMessage('BookingCreated', booking(2)),
+    bookingMessage('BookingConfirmed', booking(1), booking(1).createdAt + 5 * 60_000),
+    bookingMessage('BookingCancelled', booking(2), booking(2).createdAt + 9 * 60_000),
+  ]);
+  expect(results.every((r) => r.outcome === 'processed')).toBe(true);
   browser = await launchBrowser();
   page = await browser.context.newPage();
 });

@@ -23,16 +23,9 @@ const pageErrors: string[] = [];
 
 /** Ingests through the HTTP batch endpoint; every message must be processed. Returns the data version. */
 async function ingest(messages: string[]): Promise<number> {
-  const response = await service.app.inject({
-    method: 'POST',
-    url: '/api/v1/analytics/ingest',
-    headers: { authorization: `Bearer ${service.token}` },
-    payload: { messages },
-  });
-  expect(response.statusCode).toBe(200);
-  const body = response.json<{ data: { results: { outcome: string }[]; data_version: number } }>();
-  expect(body.data.results.map((r) => r.outcome)).toEqual(messages.map(() => 'processed'));
-  return body.data.data_version;
+  const { results, dataVersion } = await service.ingest(messages);
+  expect(results.map((r) => r.outcome)).toEqual(messages.map(() => 'processed'));
+  return dataVersion;
 }
 
 const text = async (selector: string) => ((await page.textContent(selector)) ?? '').trim();

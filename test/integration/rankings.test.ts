@@ -99,15 +99,8 @@ beforeAll(async () => {
       timestamp: new Date().toISOString(),
     }),
   );
-  const response = await service.app.inject({
-    method: 'POST',
-    url: '/api/v1/analytics/ingest',
-    headers: { authorization: `Bearer ${service.token}` },
-    payload: { messages },
-  });
-  expect(response.statusCode).toBe(200);
-  const outcomes = response.json<{ data: { results: { outcome: string }[] } }>().data.results;
-  expect(outcomes.every((r) => r.outcome === 'processed')).toBe(true);
+  const { results } = await service.ingest(messages);
+  expect(results.every((r) => r.outcome === 'processed')).toBe(true);
 });
 
 afterAll(async () => {
