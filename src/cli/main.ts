@@ -26,8 +26,8 @@ import type { Db } from '../platform/db.ts';
 import { errorMessage } from '../platform/error-message.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { migrateToLatest } from '../store/migrate.ts';
-import { stopDuringStartUp, type StopDuringStartUp } from './stop-during-start-up.js';
 import { storeId } from '../store/read.repository.ts';
+import { stopDuringStartUp, type StopDuringStartUp } from './stop-during-start-up.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;

@@ -3,7 +3,7 @@
  * database, migrating) has nothing to finish: the process ends at once, and with 0, as a stop asked
  * for does, saying so on one log line.
  *
- * Plain JavaScript with no imports, so that `npm start` can load it first (`preload-start.js`,
+ * Plain JavaScript importing nothing but Node's own, so that `npm start` can load it first (`preload-start.js`,
  * through `node --import`), before the TypeScript loader and the service's modules, which take a
  * second or two: a signal meanwhile would otherwise get its default action (exit 143 or 130).
  * `main.ts` takes the same handle and removes it once the service listens and handles the signals
