@@ -198,43 +198,57 @@ describe('configuration', () => {
   it('refuses to start when Zero is unreachable and the environment lacks a required setting', async () => {
     const unreachable = () => Promise.reject(new Error('getaddrinfo ENOTFOUND'));
     await expect(resolveEnv({ ZERO_TOKEN: 't' }, unreachable)).rejects.toThrow(
-      /Zero could not be reached \(getaddrinfo ENOTFOUND\).*no fallback for the database \(DATABASE_URL or DB_HOST\), Redis \(REDIS_URL or REDIS_HOST\), the JWT secret \(JWT_SECRET\).*unset ZERO_TOKEN/s,
+      /Zero could not be reached \(getaddrinfo ENOTFOUND\).*no fallback for the database \(DATABASE_URL\), Redis \(REDIS_URL\), the JWT secret \(JWT_SECRET\).*unset ZERO_TOKEN/s,
     );
     // Its database settings may live in Zero: falling back would run on an empty embedded store.
     const refusal = resolveEnv(
-      { ZERO_TOKEN: 't', JWT_SECRET: 'x'.repeat(32), REDIS_URL: 'redis://cache:6379', DB_HOST: '' },
+      { ZERO_TOKEN: 't', JWT_SECRET: 'x'.repeat(32), REDIS_URL: 'redis://cache:6379', DATABASE_URL: '' },
       unreachable,
     );
     await expect(refusal).rejects.toThrow(ConfigError);
-    await expect(refusal).rejects.toThrow(/no fallback for the database \(DATABASE_URL or DB_HOST\)\. Retry/);
+    await expect(refusal).rejects.toThrow(/no fallback for the database \(DATABASE_URL\)\. Retry/);
+    // Parts are not enough: a `database-url` kept in Zero would have won over them, and a database
+    // name or Redis database number left out would take its default (another database).
+    await expect(
+      resolveEnv(
+        { ZERO_TOKEN: 't', DB_HOST: 'db.internal', REDIS_HOST: 'cache', JWT_SECRET: 'x'.repeat(32) },
+        unreachable,
+      ),
+    ).rejects.toThrow(/no fallback for the database \(DATABASE_URL\), Redis \(REDIS_URL\)\./);
   });
 
   it('starts from the environment, with a warning, when Zero is unreachable and it holds every required setting', async () => {
     const unreachable = () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.9:443'));
-    const resolved = await resolveEnv(
-      {
-        ZERO_TOKEN: 't',
-        DB_HOST: 'db.internal',
-        REDIS_URL: 'redis://cache:6379',
-        JWT_SECRET: 'x'.repeat(32),
-      },
-      unreachable,
-    );
-    expect(resolved.env).toMatchObject({ DB_HOST: 'db.internal', REDIS_URL: 'redis://cache:6379' });
+    const env = {
+      ZERO_TOKEN: 't',
+      DATABASE_URL: 'postgresql://svc:pw@db.internal:5432/evently_prod',
+      REDIS_URL: 'redis://:rp@cache:6379/3',
+      JWT_SECRET: 'x'.repeat(32),
+    };
+    const resolved = await resolveEnv(env, unreachable);
     expect(resolved.notices).toEqual([
       expect.stringMatching(
         /^Zero could not be reached \(connect ECONNREFUSED 10\.0\.0\.9:443\): started from the environment alone/,
       ),
     ]);
+    // The same connections as when Zero answers, whatever it holds for them: the URLs win.
+    const answered = await resolveEnv(env, () =>
+      Promise.resolve({
+        evently: { 'database-url': 'postgresql://other@db2/other', 'redis-url': 'redis://cache2:6379/9' },
+      }),
+    );
+    const fallback = loadConfig(resolved.env, { notices: resolved.notices });
+    expect(fallback.databaseUrl).toBe(loadConfig(answered.env).databaseUrl);
+    expect(fallback.redisUrl).toBe(loadConfig(answered.env).redisUrl);
     // The warning is logged with the configuration's own at start.
-    expect(loadConfig(resolved.env, { notices: resolved.notices }).notices).toEqual(resolved.notices);
+    expect(fallback.notices).toEqual(resolved.notices);
     // A gateway in front of Zero that answers 503 is an outage too; a 401 from Zero is not.
     const gateway = () =>
       Promise.reject(Object.assign(new Error('Bad Gateway'), { response: { status: 503 } }));
-    await expect(resolveEnv(resolved.env, gateway)).resolves.toMatchObject({ notices: [expect.any(String)] });
+    await expect(resolveEnv(env, gateway)).resolves.toMatchObject({ notices: [expect.any(String)] });
     const unauthorized = () =>
       Promise.reject(Object.assign(new Error('Unauthorized'), { response: { status: 401 } }));
-    await expect(resolveEnv(resolved.env, unauthorized)).rejects.toThrow(
+    await expect(resolveEnv(env, unauthorized)).rejects.toThrow(
       /Zero did not give the secrets \(it answered HTTP 401\): check the token/,
     );
   });

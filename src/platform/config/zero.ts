@@ -28,12 +28,15 @@ export interface ResolvedEnv {
 
 /**
  * The settings without which the service would quietly run on something else: an embedded store, a
- * generated key, no shared Redis. When Zero cannot be reached, the environment must hold each.
+ * generated key, no shared Redis, or another database or Redis database than the one Zero names.
+ * When Zero cannot be reached, the environment must hold each in a form that would have won over
+ * whatever Zero holds: a whole URL (a `database-url` in Zero beats the environment's `DB_HOST` and
+ * its other parts, and a missing `DB_NAME` or Redis database number would take its default).
  */
-const REQUIRED: readonly { readonly what: string; readonly keys: readonly string[] }[] = [
-  { what: 'the database', keys: ['DATABASE_URL', 'DB_HOST'] },
-  { what: 'Redis', keys: ['REDIS_URL', 'REDIS_HOST'] },
-  { what: 'the JWT secret', keys: ['JWT_SECRET'] },
+const REQUIRED: readonly { readonly what: string; readonly key: string }[] = [
+  { what: 'the database', key: 'DATABASE_URL' },
+  { what: 'Redis', key: 'REDIS_URL' },
+  { what: 'the JWT secret', key: 'JWT_SECRET' },
 ];
 
 /**
@@ -41,8 +44,9 @@ const REQUIRED: readonly { readonly what: string; readonly keys: readonly string
  * a variable set to nothing does not (compose files pass `DB_HOST: ${DB_HOST}` empty), so Zero's
  * value stands.
  * - Zero out of reach or silent past the deadline: the start goes on from the environment alone if
- *   it holds a fallback for every required setting (the database, Redis, the JWT secret), with a
- *   warning; otherwise it stops, naming what is missing, rather than run on an empty embedded store.
+ *   it holds a fallback for every required setting (`DATABASE_URL`, `REDIS_URL`, `JWT_SECRET`), with
+ *   a warning; otherwise it stops, naming what is missing, rather than run on an empty embedded
+ *   store or another database.
  * - Zero answering with a refusal (a bad token), or holding no `evently` secrets: the start stops.
  *   That is a mistake to mend, not an outage to ride out.
  * `fetchZero` is injectable so tests need no network.
@@ -69,19 +73,19 @@ export async function resolveEnv(
   } catch (error) {
     const failure = zeroFailure(error, token);
     if (!failure.answered) {
-      const missing = REQUIRED.filter(({ keys }) => !keys.some((key) => set[key] !== undefined));
+      const missing = REQUIRED.filter(({ key }) => set[key] === undefined);
       if (missing.length === 0)
         return {
           env: set,
           notices: [
             `Zero could not be reached (${failure.text}): started from the environment alone, which ` +
-              'holds the database, Redis and the JWT secret; any other setting kept in Zero is at its ' +
+              'holds DATABASE_URL, REDIS_URL and JWT_SECRET; any other setting kept in Zero is at its ' +
               'environment value or default until a restart reaches Zero',
           ],
         };
       throw new ConfigError([
         `ZERO_TOKEN is set but Zero could not be reached (${failure.text}), and the environment has ` +
-          `no fallback for ${missing.map(({ what, keys }) => `${what} (${keys.join(' or ')})`).join(', ')}. ` +
+          `no fallback for ${missing.map(({ what, key }) => `${what} (${key})`).join(', ')}. ` +
           'Retry when Zero answers, set them in the environment, or unset ZERO_TOKEN to run from the ' +
           'environment alone',
       ]);
