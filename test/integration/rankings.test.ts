@@ -4,6 +4,7 @@
  * event's three ranks its positions in the three whole orders, whatever page was asked for.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rankedEvents } from '../../src/store/read.repository.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { bookingMessage, eventCreated, type BookingFacts } from '../support/messages.ts';
 
@@ -136,6 +137,17 @@ describe('rankings', () => {
     const tied = (by: By) => new Set(lists[by].events.map((e) => JSON.stringify(specKey(e, by)))).size < 8;
     expect(BY.every(tied)).toBe(true);
     expect(lists.utilization.events.slice(-2).map((e) => e.capacity_utilization)).toEqual([null, null]);
+  });
+
+  it('ranks alike whether it counts positions on the indexes or numbers every event', async () => {
+    // A store with a few events numbers them all; one with thousands counts (read.repository.ts).
+    const { db } = service.deps.database;
+    for (const by of BY)
+      for (const limit of [1, 3, 8, 10]) {
+        const counted = await rankedEvents(db, by, limit, 'counted');
+        expect(counted.rows.length, `${by} ${limit}`).toBe(Math.min(limit, 8));
+        expect(counted, `${by} ${limit}`).toEqual(await rankedEvents(db, by, limit, 'numbered'));
+      }
   });
 
   it('gives a page the same ranks as the whole order', async () => {
