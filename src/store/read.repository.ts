@@ -266,6 +266,9 @@ const liveEventsSeen = new WeakMap<Db, number>();
 
 export type RankMethod = 'counted' | 'numbered';
 
+/** A ranked row as both methods read it: with the number of live events alongside. */
+type RankedWithTotal = RankedEventRow & { total: number };
+
 /**
  * Live events in one ranking order, each with its position in all three. With many live events, a
  * short ranking (the dashboard's, the default top 10) takes its first events and their positions
@@ -290,13 +293,9 @@ export async function rankedEvents(
   return { rows, total };
 }
 
-async function countedRanks(
-  db: Db,
-  by: RankBy,
-  limit: number,
-): Promise<(RankedEventRow & { total: number })[]> {
+async function countedRanks(db: Db, by: RankBy, limit: number): Promise<RankedWithTotal[]> {
   const rank = (order: RankBy) => (order === by ? sql`f.position` : positionIn(order));
-  const { rows } = await sql<RankedEventRow & { total: number }>`
+  const { rows } = await sql<RankedWithTotal>`
     select ev.*,
       (${rank('bookings')})::int as booking_rank,
       (${rank('revenue')})::int as revenue_rank,
@@ -310,13 +309,9 @@ async function countedRanks(
   return rows;
 }
 
-async function numberedRanks(
-  db: Db,
-  by: RankBy,
-  limit: number,
-): Promise<(RankedEventRow & { total: number })[]> {
+async function numberedRanks(db: Db, by: RankBy, limit: number): Promise<RankedWithTotal[]> {
   const rankColumn = sql.raw(`${by === 'bookings' ? 'booking' : by}_rank`);
-  const { rows } = await sql<RankedEventRow & { total: number }>`
+  const { rows } = await sql<RankedWithTotal>`
     select ev.*, r.booking_rank, r.revenue_rank, r.utilization_rank, r.total from (
       select event_id,
         row_number() over (order by total_bookings desc, event_id)::int as booking_rank,

@@ -1,9 +1,10 @@
 /**
  * Frozen in time: imports nothing from the application.
  *
- * The rankings (`/top-events`, `/revenue`, `/capacity`, the dashboard) read their first events, and
- * each one's position in the other orders, from indexes in those orders, instead of sorting every
- * live event three times: with 100,000 events that took 0.7 s a ranking. The indexes cost the
+ * With many events, the short rankings (`/top-events`, `/revenue`, the dashboard) read their first
+ * events, and each one's position in the other orders, from indexes in those orders, and
+ * `/capacity` its least used events, instead of sorting every live event three times: with 100,000
+ * events that took 0.7 s a ranking. The indexes cost the
  * `events` row its in-place (HOT) update when a batch changes its figures; measured in the ingest
  * bench (docs/design.md, Throughput and read latency).
  */
