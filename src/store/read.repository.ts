@@ -266,6 +266,23 @@ const liveEventsSeen = new WeakMap<Db, number>();
 
 export type RankMethod = 'counted' | 'numbered';
 
+/**
+ * The method a ranking of `limit` events takes on this store. Before its first ranking a process
+ * knows the store's size only from PostgreSQL's statistics (rows of `events`, deleted ones too, as of
+ * the last analyze; none on a store never analyzed): enough to choose, where numbering every event
+ * of a large store made the first ranking after a start about ten times slower than the next.
+ */
+export async function rankMethod(db: Db, limit: number): Promise<RankMethod> {
+  if (limit > COUNTED_RANKS_MAX) return 'numbered';
+  let live = liveEventsSeen.get(db);
+  if (live === undefined) {
+    const { rows } = await sql<{ n: number }>`
+      select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'events'::regclass`.execute(db);
+    live = rows[0]?.n ?? 0;
+  }
+  return live >= COUNTED_RANKS_FROM_EVENTS ? 'counted' : 'numbered';
+}
+
 /** A ranked row as both methods read it: with the number of live events alongside. */
 type RankedWithTotal = RankedEventRow & { total: number };
 
@@ -283,10 +300,7 @@ export async function rankedEvents(
   /** For tests: both methods give the same rows. */
   method?: RankMethod,
 ): Promise<{ rows: RankedEventRow[]; total: number }> {
-  const counted =
-    method === undefined
-      ? limit <= COUNTED_RANKS_MAX && (liveEventsSeen.get(db) ?? 0) >= COUNTED_RANKS_FROM_EVENTS
-      : method === 'counted';
+  const counted = (method ?? (await rankMethod(db, limit))) === 'counted';
   const rows = counted ? await countedRanks(db, by, limit) : await numberedRanks(db, by, limit);
   const total = rows[0]?.total ?? 0;
   liveEventsSeen.set(db, total);

@@ -3,8 +3,9 @@
  * events without a capacity last), ties broken by event id, deleted events left out, and each
  * event's three ranks its positions in the three whole orders, whatever page was asked for.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rankedEvents } from '../../src/store/read.repository.ts';
+import { rankedEvents, rankMethod } from '../../src/store/read.repository.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { bookingMessage, eventCreated, type BookingFacts } from '../support/messages.ts';
 
@@ -149,6 +150,38 @@ describe('rankings', () => {
         expect(counted, `${by} ${limit}`).toEqual(await rankedEvents(db, by, limit, 'numbered'));
       }
   });
+
+  it('chooses its method by the store before the first ranking of a process', async () => {
+    // A new handle is what a process that has ranked nothing yet holds.
+    const fresh = () => service.deps.database.db.withoutPlugins();
+    await sql`analyze events`.execute(service.deps.database.db);
+    expect(await rankMethod(fresh(), 10)).toBe('numbered');
+
+    const large = await startTestApp();
+    try {
+      const many = Array.from({ length: 5_000 }, (_, i) =>
+        eventCreated({
+          id: i + 1,
+          name: `Event ${i + 1}`,
+          category: 'music',
+          capacity: 100,
+          price: 10,
+          createdAt: now - 48 * HOUR,
+          eventDate: now + 240 * HOUR,
+        }),
+      );
+      for (let i = 0; i < many.length; i += 1_000) await large.ingest(many.slice(i, i + 1_000));
+      await sql`analyze events`.execute(large.deps.database.db);
+      const db = large.deps.database.db.withoutPlugins();
+      expect(await rankMethod(db, 10)).toBe('counted');
+      expect(await rankMethod(db, 11)).toBe('numbered');
+      const top = await rankedEvents(db, 'bookings', 3);
+      expect(top.total).toBe(5_000);
+      expect(top.rows.map((r) => r.event_id)).toEqual([1, 2, 3]);
+    } finally {
+      await large.close();
+    }
+  }, 60_000);
 
   it('gives a page the same ranks as the whole order', async () => {
     for (const by of BY) {
