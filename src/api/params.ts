@@ -145,8 +145,10 @@ export function resolveWindow(
   const to = q.to ?? ctx.asOf;
   const from = q.from ?? addDays(to, -29);
   const span = daysBetween(from, to);
-  if (span < 0) throw new BadRequestError('from must not be after to');
+  // A bound left out is named with the date it took, which the caller never wrote.
+  const toSaid = q.to === undefined ? `to (not given: as_of, ${to})` : `to (${to})`;
+  if (span < 0) throw new BadRequestError(`from (${from}) must not be after ${toSaid}`);
   if (span > MAX_RANGE_DAYS)
-    throw new BadRequestError(`from and to must be at most ${MAX_RANGE_DAYS} days apart`);
+    throw new BadRequestError(`from (${from}) and ${toSaid} must be at most ${MAX_RANGE_DAYS} days apart`);
   return { from, to };
 }

@@ -3,12 +3,13 @@
  * key is reported in one error so an operator fixes them all at once.
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { isValidTimeZone, zoneSpelling } from '../aggregate/time.ts';
 import { databaseUrlFrom, redactUrl, redisUrlFrom } from './config/connection-urls.ts';
 import { ConfigError, Reader, type Env } from './config/reader.ts';
+import { makeDirectory } from './make-directory.ts';
 
 export { ConfigError } from './config/reader.ts';
 export { redactUrl } from './config/connection-urls.ts';
@@ -174,7 +175,11 @@ function storedSecretProblem(dataDir: string): string | undefined {
 function embeddedSecret(dataDir: string): { secret: string; createdNow: boolean } {
   const kept = storedSecret(dataDir);
   if (kept !== undefined) return { secret: kept, createdNow: false };
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    makeDirectory(dataDir);
+  } catch (error) {
+    throw new ConfigError([`DATA_DIR ${dataDir} cannot be made: ${(error as Error).message}`]);
+  }
   const secret = randomBytes(48).toString('base64url');
   writeFileSync(secretFile(dataDir), secret, { mode: 0o600 });
   return { secret, createdNow: true };

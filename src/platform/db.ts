@@ -5,11 +5,11 @@
  */
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { lockDataDir } from './data-dir-lock.ts';
 import { DiskGuard } from './disk-guard.ts';
 import { errorMessage } from './error-message.ts';
+import { makeDirectory } from './make-directory.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tables are accessed through typed raw SQL
 export type Db = Kysely<any>;
@@ -112,7 +112,13 @@ export async function openPGlite(
   let disk: DiskGuard | undefined;
   if (dataDir) {
     const dir = path.join(dataDir, 'pglite');
-    mkdirSync(dir, { recursive: true });
+    try {
+      makeDirectory(dir);
+    } catch (error) {
+      throw new Error(`could not open the embedded database under ${dir}: ${errorMessage(error)}`, {
+        cause: error,
+      });
+    }
     unlock = lockDataDir(dataDir);
     disk = new DiskGuard(dir, minFreeMb * 1_048_576, freeBytes);
     const full = disk.problem();

@@ -38,6 +38,16 @@ describe('API details', () => {
     expect(await detailOf('/events?sort=foo')).toMatch(/^sort must be one of event_id, event_name, /);
     expect(await detailOf('/daily?granularity=year')).toBe('granularity must be one of day, week, month');
     expect(await detailOf('/rebuild?force=maybe', 'POST')).toBe('force must be true or false');
+    // A bound left out is named with the date it took: the caller did not write it.
+    expect(await detailOf('/daily?from=2026-03-01&to=2026-02-01')).toBe(
+      'from (2026-03-01) must not be after to (2026-02-01)',
+    );
+    expect(await detailOf('/daily?from=2027-01-01&as_of=2026-11-29')).toBe(
+      'from (2027-01-01) must not be after to (not given: as_of, 2026-11-29)',
+    );
+    expect(await detailOf('/booking-trends?from=2020-01-01&as_of=2026-11-29')).toBe(
+      'from (2020-01-01) and to (not given: as_of, 2026-11-29) must be at most 731 days apart',
+    );
     expect(await detailOf('/daily?days=400')).toBe('days must be an integer from 1 to 365');
   });
 

@@ -62,6 +62,16 @@ describe('the command line', () => {
     expect(refused.stdout + refused.stderr).not.toContain('do-not-print');
   });
 
+  it('refuses a DATA_DIR that cannot be made, exit code 78, instead of retrying for ever', async () => {
+    const refused = await runCli(['start'], {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      DATA_DIR: '/proc/evently-test',
+    });
+    expect(refused.code).toBe(78);
+    expect(refused.stderr).toMatch(/DATA_DIR \/proc\/evently-test cannot be made: ENOENT/);
+  });
+
   it('refuses to start when PostgreSQL refuses the role or the database, saying so, exit code 78', async () => {
     for (const url of [
       'postgresql://postgres@127.0.0.1:5432/evently_test_never_created',
