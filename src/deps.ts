@@ -286,8 +286,11 @@ export async function createDeps(
   let refusal: { message: string; at: number } | undefined;
   const redisRefusal = () =>
     refusal && Date.now() - refusal.at < REFUSAL_CURRENT_MS ? refusal.message : undefined;
+  /** What the connection last said: a retry of `connect` while ioredis reconnects says only that. */
+  let lastRedisError: string | undefined;
   const redisError = (error: unknown) => {
     const message = errorMessage(error);
+    lastRedisError = message;
     if (REDIS_AUTH_REFUSED.test(message) || REDIS_DB_REFUSED.test(message))
       refusal = { message, at: Date.now() };
     const now = Date.now();
@@ -316,8 +319,15 @@ export async function createDeps(
       3,
       () => !redisRefusal(),
     ).catch((error: unknown) => {
-      if (!redisRefusal())
-        logger.error({ err: errorMessage(error) }, 'Redis unreachable at start; serving from PostgreSQL');
+      if (redisRefusal()) return;
+      // A Redis without TLS never answers the handshake: the error is a timeout, not a refusal.
+      const tls = config.redisUrl?.startsWith('rediss:')
+        ? { hint: 'TLS is on (rediss:// or REDIS_USE_TLS): a Redis that does not speak TLS times out' }
+        : {};
+      logger.error(
+        { err: errorMessage(error), cause: lastRedisError, ...tls },
+        'Redis unreachable at start; serving from PostgreSQL',
+      );
     });
     // A refused password is configuration that waiting will not cure, as PostgreSQL's is; so is a
     // database number the server lacks (ioredis goes on in database 0, with the refusal reported).

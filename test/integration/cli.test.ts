@@ -2,13 +2,14 @@
  * The command line as an operator types it: help, and bad commands, options and values refused with
  * the usage and exit code 64 instead of being ignored or turned into an unusable token.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.ts';
+import { ROOT, runCli } from '../helpers/cli.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { freePort, RedisServer } from '../helpers/servers.ts';
 
@@ -133,6 +134,40 @@ describe('the command line', () => {
       await database.drop();
     }
   });
+
+  it('starts without a Redis it cannot reach, saying what the connection said and that TLS was on', async () => {
+    const database = await createTestDatabase('cli');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        DATABASE_URL: database.url,
+        REDIS_URL: `rediss://127.0.0.1:${await freePort()}`,
+        JWT_SECRET: 'x'.repeat(40),
+        PORT: String(await freePort()),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const found = out.split('\n').find((l) => l.includes('Redis unreachable at start'));
+          if (found) resolve(JSON.parse(found) as Record<string, unknown>);
+        });
+        child.once('exit', () => reject(new Error(`exited before saying so:\n${out}`)));
+      });
+      // Not only "already connecting", which is what the last retry of connect() answers.
+      expect(line.cause).toMatch(/ECONNREFUSED/);
+      expect(line.hint).toMatch(/TLS is on/);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await database.drop();
+    }
+  }, 60_000);
 
   it('mints a token for the user and lifetime asked for', async () => {
     const run = await cli('token', '--user-id', '7', '--minutes', '5');
