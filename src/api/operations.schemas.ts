@@ -132,7 +132,7 @@ export const DeadLettersSchema = Ok(
         received_at: Type.String({ format: 'date-time' }),
         raw: Type.String({
           description:
-            'The message text exactly as received: its first 65,536 characters (see raw_truncated)',
+            'The message text exactly as received: its first 65,536 characters, or 4,194,304 / limit on a page of more than 64 (see raw_truncated)',
         }),
         raw_bytes: Type.Integer({ description: "The whole message's size in bytes (UTF-8)" }),
         raw_truncated: Type.Boolean({

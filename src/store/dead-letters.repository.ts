@@ -17,6 +17,15 @@ export interface DeadLetter {
 
 /** How much of a message the list shows: a page of 50 dead letters of 50 MB each must still load. */
 export const RAW_SHOWN = 65_536;
+/**
+ * How much of all its messages a page shows: 64 rows show up to RAW_SHOWN characters each, a page of
+ * 500 about 8,400. A character can take six bytes in JSON (`\u0001`), so a page stays under 25 MB
+ * however its messages are made; it was 192 MB for 500 rows of control characters.
+ */
+export const PAGE_RAW_SHOWN = 4_194_304;
+
+/** The characters of each message a page of `limit` rows shows. */
+export const rawShown = (limit: number): number => Math.min(RAW_SHOWN, Math.floor(PAGE_RAW_SHOWN / limit));
 
 export async function listDeadLetters(
   db: Db,
@@ -37,7 +46,7 @@ export async function listDeadLetters(
       from (
         select e.id::float8 as id, e.reason, e.detail, e.transport, e.channel,
           to_char(e.received_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as received_at,
-          substr(e.raw, 1, ${RAW_SHOWN}) as shown, octet_length(e.raw) as bytes
+          substr(e.raw, 1, ${rawShown(q.limit)}) as shown, octet_length(e.raw) as bytes
         from event_log e join page on page.id = e.id
       ) rows order by id desc`.execute(db),
     sql<{ n: number }>`select count(*)::int as n from event_log

@@ -135,8 +135,12 @@ interface DeadLetter {
   raw_truncated: boolean;
 }
 
-async function deadLetters(t: TestApp, query = ''): Promise<{ dead_letters: DeadLetter[]; total: number }> {
-  return (await getData(t.app, t.token, `${BASE}/dead-letters?limit=100${query}`)) as unknown as {
+async function deadLetters(
+  t: TestApp,
+  query = '',
+  limit = 50,
+): Promise<{ dead_letters: DeadLetter[]; total: number }> {
+  return (await getData(t.app, t.token, `${BASE}/dead-letters?limit=${limit}${query}`)) as unknown as {
     dead_letters: DeadLetter[];
     total: number;
   };
@@ -214,6 +218,14 @@ describe('bad messages among valid traffic', () => {
     }));
     expect(listed).toEqual(shown.sort((a, b) => a.reason.localeCompare(b.reason)));
     expect(listed.filter((d) => d.truncated).map((d) => d.reason)).toEqual(['too_large']);
+    // A page of 500 shares 4 MiB of characters among its rows: the long message shows less of itself.
+    const wide = (await deadLetters(mixed, '&reason=too_large', 500)).dead_letters[0];
+    const tooLarge = badTraffic.find((b) => b.reason === 'too_large')?.raw ?? '';
+    expect(wide).toMatchObject({
+      raw: tooLarge.slice(0, 8_388),
+      raw_bytes: Buffer.byteLength(tooLarge),
+      raw_truncated: true,
+    });
     for (const d of dead_letters)
       expect(d).toMatchObject({ transport: 'http', detail: expect.any(String) as unknown });
   });
