@@ -66,6 +66,35 @@ export interface Pipeline {
   processBatch(items: readonly IngestItem[]): Promise<BatchResult>;
 }
 
+/** Most characters of message text in one transaction (a part of a batch; one message may exceed it). */
+export const MAX_BATCH_CHARACTERS = 8 * 1_048_576;
+
+/** Where the parts of a batch end: consecutive items, each part within MAX_BATCH_CHARACTERS. */
+export function byteBoundParts(items: readonly { raw: string }[]): number[] {
+  const ends: number[] = [];
+  let size = 0;
+  items.forEach((item, i) => {
+    if (i > 0 && size + item.raw.length > MAX_BATCH_CHARACTERS) {
+      ends.push(i);
+      size = 0;
+    }
+    size += item.raw.length;
+  });
+  ends.push(items.length);
+  return ends;
+}
+
+/** Two parts' results as one batch's: the second's indexes follow the first's `offset` items. */
+function merged(first: BatchResult, second: BatchResult, offset: number): BatchResult {
+  return {
+    results: [...first.results, ...second.results.map((r) => ({ ...r, index: r.index + offset }))],
+    dataVersion: Math.max(first.dataVersion, second.dataVersion),
+    changed: [...new Set([...first.changed, ...second.changed])].sort(),
+    counts: sumOutcomes(first.counts, second.counts),
+    released: sumOutcomes(first.released, second.released),
+  };
+}
+
 export function createPipeline(deps: {
   db: Db;
   config: Pick<Config, 'baseCurrency' | 'reportingTimezone'>;
@@ -269,12 +298,31 @@ export function createPipeline(deps: {
       // one, so every later parse of the items (a split batch) and their log rows (read by a
       // rebuild, a reconcile, a retry) must see the same instant.
       const now = Date.now();
-      const parsed = items.map((item, index) => toEntry(item, index, now));
-      const next = queue.then(() => runIsolating(items, now, parsed));
+      const parts = byteBoundParts(items);
+      const parsed = parts.length === 1 ? items.map((item, index) => toEntry(item, index, now)) : undefined;
+      const next = queue.then(() =>
+        parsed ? runIsolating(items, now, parsed) : runParts(items, parts, now),
+      );
       queue = next.catch(() => undefined);
       return next;
     },
   };
+
+  /**
+   * A batch of big messages (a backlog of oversized ones, say) commits in parts of at most
+   * MAX_BATCH_CHARACTERS, one after the other: its statements carry the texts as JSON, several
+   * times their size in memory, and 5,000 messages of 500 KB had taken the process to 4.4 GB.
+   */
+  async function runParts(items: readonly IngestItem[], ends: number[], now: number): Promise<BatchResult> {
+    let result: BatchResult | undefined;
+    let start = 0;
+    for (const end of ends) {
+      const part = await runIsolating(items.slice(start, end), now);
+      result = result ? merged(result, part, start) : part;
+      start = end;
+    }
+    return result as BatchResult;
+  }
 
   /**
    * A batch that fails for a reason of its messages is split in halves until the message that
@@ -311,13 +359,7 @@ export function createPipeline(deps: {
       const middle = Math.ceil(items.length / 2);
       const first = await runIsolating(items.slice(0, middle), now);
       const second = await runIsolating(items.slice(middle), now);
-      return {
-        results: [...first.results, ...second.results.map((r) => ({ ...r, index: r.index + middle }))],
-        dataVersion: Math.max(first.dataVersion, second.dataVersion),
-        changed: [...new Set([...first.changed, ...second.changed])].sort(),
-        counts: sumOutcomes(first.counts, second.counts),
-        released: sumOutcomes(first.released, second.released),
-      };
+      return merged(first, second, middle);
     }
   }
 

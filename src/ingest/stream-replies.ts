@@ -109,3 +109,25 @@ export function compareIds(a: string, b: string): number {
   if (am !== bm) return am < bm ? -1 : 1;
   return as === bs ? 0 : as < bs ? -1 : 1;
 }
+
+/** Characters an entry holds (its fields' names and values): what a read of it costs in memory. */
+export function entryCharacters(entry: StreamEntry): number {
+  let n = 0;
+  for (const [k, v] of entry.fields ?? []) n += k.length + v.length;
+  return n;
+}
+
+/**
+ * The COUNT of the next read: reads stay within `budget` characters, so a backlog of big entries
+ * is taken a few at a time, while small ones grow it (doubling on each full read) up to `max`.
+ */
+export function nextReadCount(
+  current: number,
+  max: number,
+  read: { entries: number; characters: number },
+  budget: number,
+): number {
+  const fits = read.characters > 0 ? Math.floor((read.entries * budget) / read.characters) : max;
+  const wanted = read.entries >= current ? current * 2 : current;
+  return Math.max(1, Math.min(max, fits, wanted));
+}
