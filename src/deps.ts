@@ -9,7 +9,13 @@ import { sameZone } from './aggregate/time.ts';
 import { createAnalyticsService, type AnalyticsService } from './api/analytics.service.ts';
 import type { ReadState } from './api/respond.ts';
 import { createTokenVerifier, type TokenVerifier } from './auth/tokens.ts';
-import { createPipeline, type BatchResult, type IngestItem, type Pipeline } from './ingest/pipeline.ts';
+import {
+  createPipeline,
+  type BatchOptions,
+  type BatchResult,
+  type IngestItem,
+  type Pipeline,
+} from './ingest/pipeline.ts';
 import { cachePrefix, createResponseCache, type ResponseCache } from './platform/cache.ts';
 import { createDbGuard, isDatabaseUnavailable } from './platform/db-guard.ts';
 import { createLocalBus, createRedisBus, type Bus } from './platform/bus.ts';
@@ -381,9 +387,9 @@ export async function createDeps(
 
   const metrics = createMetrics();
   const ingest: Pipeline = {
-    async processBatch(items: readonly IngestItem[]): Promise<BatchResult> {
+    async processBatch(items: readonly IngestItem[], options?: BatchOptions): Promise<BatchResult> {
       const started = performance.now();
-      const result = await pipeline.processBatch(items);
+      const result = await pipeline.processBatch(items, options);
       metrics.observeBatch({
         items,
         results: result.results,

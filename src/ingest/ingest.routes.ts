@@ -1,13 +1,19 @@
 /** HTTP transport of the pipeline, and the operator's tools on the event log. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RequestPayload } from 'fastify';
-import { BadRequestError, DomainError, NotFoundError, UnsupportedMediaTypeError } from '../api/errors.ts';
+import {
+  BadRequestError,
+  DomainError,
+  NotFoundError,
+  UnavailableError,
+  UnsupportedMediaTypeError,
+} from '../api/errors.ts';
 import { envelopeSchema, errorResponses, problemRef } from '../api/schemas.ts';
 import type { Db } from '../platform/db.ts';
 import type { ResponseCache } from '../platform/cache.ts';
 import { messageText } from './message-text.ts';
 import { REJECT_REASONS } from './parse.ts';
-import type { Pipeline } from './pipeline.ts';
+import { WriterBusyError, type BatchOptions, type Pipeline } from './pipeline.ts';
 import { findDeadLetter, listDeadLetters } from '../store/dead-letters.repository.ts';
 import { IncompleteLogError, rebuildAggregates, type RebuildReport } from './rebuild.ts';
 import { everyFigureChanged } from './entry.ts';
@@ -26,7 +32,21 @@ export interface IngestRoutesOptions {
   db: Db;
   cache: ResponseCache;
   bus: Bus;
-  config: Pick<Config, 'baseCurrency' | 'reportingTimezone' | 'rateLimit'>;
+  config: Pick<Config, 'baseCurrency' | 'reportingTimezone' | 'rateLimit' | 'ingestWaitSeconds'>;
+}
+
+/** A caller of the API waits for the writer this long (INGEST_WAIT_SECONDS), not for a whole rebuild. */
+const waitFor = (config: Pick<Config, 'ingestWaitSeconds'>): BatchOptions => ({
+  waitMs: config.ingestWaitSeconds * 1000,
+});
+
+/** The batch's result; a writer that stayed busy is a 503 that says nothing was written. */
+function committed<T>(work: Promise<T>): Promise<T> {
+  return work.catch((error: unknown) => {
+    throw error instanceof WriterBusyError
+      ? new UnavailableError(error.message, error.retryAfterMs / 1000)
+      : error;
+  });
 }
 
 const tags = ['ingest'];
@@ -134,7 +154,7 @@ const ingestBatch: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, 
     },
     async (req) => {
       const items = req.body.messages.map((m) => ({ raw: messageText(m), transport: 'http' as const }));
-      const result = await opts.pipeline.processBatch(items);
+      const result = await committed(opts.pipeline.processBatch(items, waitFor(opts.config)));
       return { success: true as const, data: { results: result.results, data_version: result.dataVersion } };
     },
   );
@@ -192,15 +212,20 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
     async (req) => {
       const row = await findDeadLetter(opts.db, req.params.id);
       if (!row) throw new NotFoundError(`no rejected message with id ${req.params.id}`);
-      const result = await opts.pipeline.processBatch([
-        {
-          raw: row.raw,
-          transport: 'retry',
-          channel: row.channel ?? undefined,
-          retryOf: req.params.id,
-          receivedAt: row.receivedAt,
-        },
-      ]);
+      const result = await committed(
+        opts.pipeline.processBatch(
+          [
+            {
+              raw: row.raw,
+              transport: 'retry',
+              channel: row.channel ?? undefined,
+              retryOf: req.params.id,
+              receivedAt: row.receivedAt,
+            },
+          ],
+          waitFor(opts.config),
+        ),
+      );
       return { success: true, data: { result: result.results[0], data_version: result.dataVersion } };
     },
   );

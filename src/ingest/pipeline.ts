@@ -62,9 +62,42 @@ const sumOutcomes = (a: Record<Outcome, number>, b: Record<Outcome, number>): Re
   rejected: a.rejected + b.rejected,
 });
 
-export interface Pipeline {
-  processBatch(items: readonly IngestItem[]): Promise<BatchResult>;
+export interface BatchOptions {
+  /**
+   * A caller that waits for the answer (HTTP): how long the batch may wait for the writer (an
+   * earlier batch, a rebuild or reconcile holding the lock). Past it the batch is not processed
+   * and a DatabaseUnavailableError says so (a 503 with Retry-After); once the batch holds the
+   * writer it runs to its end. Without it a batch waits as long as it takes (the consumers).
+   */
+  waitMs?: number;
 }
+
+export interface Pipeline {
+  processBatch(items: readonly IngestItem[], options?: BatchOptions): Promise<BatchResult>;
+}
+
+/** A waiting caller's bound: abandoned at the deadline unless the batch holds the writer by then. */
+interface Turn {
+  waitMs: number;
+  deadline: number;
+  abandoned: boolean;
+  locked: boolean;
+}
+
+/** A batch that did not get the writer in time: nothing of it was written, and its caller may say so. */
+export class WriterBusyError extends DatabaseUnavailableError {
+  constructor(waitMs: number, cause?: unknown) {
+    super(
+      `the writer was busy for ${waitMs / 1000} s (a rebuild, a reconcile or a long batch holds it); ` +
+        'nothing of this batch was written: send it again',
+      5_000,
+      { cause },
+    );
+    this.name = 'WriterBusyError';
+  }
+}
+
+const writerBusy = (waitMs: number, cause?: unknown) => new WriterBusyError(waitMs, cause);
 
 /** Most characters of message text in one transaction (a part of a batch; one message may exceed it). */
 export const MAX_BATCH_CHARACTERS = 8 * 1_048_576;
@@ -116,12 +149,29 @@ export function createPipeline(deps: {
     items: readonly IngestItem[],
     now: number,
     parsed?: Entry[],
-    { withParked = true, rollback = false } = {},
+    {
+      withParked = true,
+      rollback = false,
+      turn,
+    }: { withParked?: boolean; rollback?: boolean; turn?: Turn } = {},
   ): Promise<BatchResult> {
     const entries = parsed ?? items.map((item, index) => toEntry(item, index, now));
     const settled: Entry[] = [];
+    // A caller that stopped waiting was told nothing was written: nothing is.
+    const waiting = turn && !turn.locked ? turn : undefined;
+    if (waiting?.abandoned) throw writerBusy(waiting.waitMs);
     return db.transaction().execute(async (trx) => {
-      await repo.lockWriter(trx);
+      try {
+        await repo.lockWriter(trx, waiting ? Math.max(1, waiting.deadline - Date.now()) : 0);
+      } catch (error) {
+        // lock_not_available: the lock_timeout set for this caller's wait ran out.
+        const timedOut = (error as { code?: unknown } | undefined)?.code === '55P03';
+        throw waiting && timedOut ? writerBusy(waiting.waitMs, error) : error;
+      }
+      if (waiting) {
+        if (waiting.abandoned) throw writerBusy(waiting.waitMs);
+        waiting.locked = true;
+      }
       // A retry checked its dead letter before it got the lock: if that row was processed meanwhile
       // (its booking arrived and took it along), the retry has nothing left to do.
       const retryIds = entries.map((e) => e.item.retryOf).filter((id) => id !== undefined);
@@ -292,7 +342,7 @@ export function createPipeline(deps: {
   }
 
   return {
-    processBatch(items) {
+    processBatch(items, options = {}) {
       // Parsing needs no lock: it is done now, while an earlier batch may still be committing.
       // The time of receipt is fixed here, once: it is the occurrence time of a message without
       // one, so every later parse of the items (a split batch) and their log rows (read by a
@@ -300,24 +350,45 @@ export function createPipeline(deps: {
       const now = Date.now();
       const parts = byteBoundParts(items);
       const parsed = parts.length === 1 ? items.map((item, index) => toEntry(item, index, now)) : undefined;
+      const turn: Turn | undefined =
+        options.waitMs === undefined
+          ? undefined
+          : { waitMs: options.waitMs, deadline: now + options.waitMs, abandoned: false, locked: false };
       const next = queue.then(() =>
-        parsed ? runIsolating(items, now, parsed) : runParts(items, parts, now),
+        parsed ? runIsolating(items, now, parsed, turn) : runParts(items, parts, now, turn),
       );
       queue = next.catch(() => undefined);
-      return next;
+      return turn ? answeredInTime(next, turn) : next;
     },
   };
+
+  /** The batch's answer; or, at the deadline, unless it holds the writer by then, the writer being busy. */
+  function answeredInTime(work: Promise<BatchResult>, turn: Turn): Promise<BatchResult> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (turn.locked) return;
+        turn.abandoned = true;
+        reject(writerBusy(turn.waitMs));
+      }, turn.waitMs);
+      void work.then(resolve, reject).finally(() => clearTimeout(timer));
+    });
+  }
 
   /**
    * A batch of big messages (a backlog of oversized ones, say) commits in parts of at most
    * MAX_BATCH_CHARACTERS, one after the other: its statements carry the texts as JSON, several
    * times their size in memory, and 5,000 messages of 500 KB had taken the process to 4.4 GB.
    */
-  async function runParts(items: readonly IngestItem[], ends: number[], now: number): Promise<BatchResult> {
+  async function runParts(
+    items: readonly IngestItem[],
+    ends: number[],
+    now: number,
+    turn?: Turn,
+  ): Promise<BatchResult> {
     let result: BatchResult | undefined;
     let start = 0;
     for (const end of ends) {
-      const part = await runIsolating(items.slice(start, end), now);
+      const part = await runIsolating(items.slice(start, end), now, undefined, turn);
       result = result ? merged(result, part, start) : part;
       start = end;
     }
@@ -336,9 +407,10 @@ export function createPipeline(deps: {
     items: readonly IngestItem[],
     now: number,
     parsed?: Entry[],
+    turn?: Turn,
   ): Promise<BatchResult> {
     try {
-      return await run(items, now, parsed);
+      return await run(items, now, parsed, { turn });
     } catch (error) {
       throwIfNotTheMessages(error);
       if (items.length === 1) {

@@ -44,6 +44,8 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly cacheTtlSeconds: number;
   readonly batchSize: number;
+  /** How long an HTTP ingest or retry waits for the writer (a rebuild holds it) before a 503. */
+  readonly ingestWaitSeconds: number;
   readonly reportingTimezone: string;
   readonly baseCurrency: string;
   readonly streamKey: string;
@@ -279,6 +281,7 @@ export function loadConfig(env: Env, overrides: { role?: Role; notices?: readonl
     corsOrigins,
     cacheTtlSeconds: r.int('ANALYTICS_CACHE_TTL', 300, 0, 86_400),
     batchSize: r.int('EVENT_PROCESSING_BATCH_SIZE', 5000, 1, 20_000),
+    ingestWaitSeconds: r.int('INGEST_WAIT_SECONDS', 30, 1, 3_600),
     reportingTimezone,
     baseCurrency,
     streamKey: r.str('EVENT_STREAM_KEY', 'evently:analytics:stream'),
@@ -315,6 +318,7 @@ export function configSummary(config: Config): Record<string, unknown> {
     jwt_algorithm: config.jwt.algorithm,
     cache_ttl_seconds: config.cacheTtlSeconds,
     batch_size: config.batchSize,
+    ingest_wait_seconds: config.ingestWaitSeconds,
     reporting_timezone: config.reportingTimezone,
     base_currency: config.baseCurrency,
     stream_key: config.streamKey,

@@ -21,10 +21,9 @@ const WRITER_LOCK = 7_335_001;
  * over. The price: a writer statement that hangs (a broken plan, a lock held elsewhere on a table)
  * hangs with the writer lock; `pg_cancel_backend` ends it, and its batch is retried.
  */
-export async function lockWriter(trx: Db): Promise<void> {
-  await sql`select set_config('statement_timeout', '0', true), set_config('lock_timeout', '0', true)`.execute(
-    trx,
-  );
+export async function lockWriter(trx: Db, lockTimeoutMs = 0): Promise<void> {
+  await sql`select set_config('statement_timeout', '0', true),
+    set_config('lock_timeout', ${String(lockTimeoutMs)}, true)`.execute(trx);
   await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
 }
 

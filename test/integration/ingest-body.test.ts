@@ -38,7 +38,7 @@ const post = (payload: string) =>
 
 async function deadLetters(): Promise<DeadLetter[]> {
   const res = await t.app.inject({
-    url: '/api/v1/analytics/dead-letters?limit=500',
+    url: '/api/v1/analytics/dead-letters?limit=50',
     headers: { authorization: `Bearer ${t.token}` },
   });
   return res.json<{ data: { dead_letters: DeadLetter[] } }>().data.dead_letters;

@@ -127,4 +127,48 @@ describe('a batch whose wait for the writer lock is cut short', () => {
     });
     expect(letters.json<{ data: { dead_letters: unknown[] } }>().data.dead_letters).toEqual([]);
   });
+
+  it('answers 503 when the writer stays busy past INGEST_WAIT_SECONDS, having written nothing', async () => {
+    await ingestHttp(t.app, t.token, [event(3)]);
+    const quick = await startTestApp({ databaseUrl: t.database?.url, env: { INGEST_WAIT_SECONDS: '1' } });
+    const post = (id: number) =>
+      quick.app.inject({
+        method: 'POST',
+        url: '/api/v1/analytics/ingest',
+        headers: { authorization: `Bearer ${quick.token}`, 'content-type': 'application/json' },
+        payload: { messages: [JSON.parse(bookingMessage('BookingCreated', booking(id, 3))) as unknown] },
+      });
+    try {
+      await holdLock();
+      const started = Date.now();
+      // One waits on the lock, the other behind it in the instance's own queue: both are answered.
+      const answers = await Promise.all([post(601), post(602)]);
+      const waited = Date.now() - started;
+      await releaseLock();
+      for (const answer of answers) {
+        expect(answer.statusCode).toBe(503);
+        expect(answer.headers['retry-after']).toBe('5');
+        expect(answer.json<{ detail: string }>().detail).toMatch(
+          /the writer was busy for 1 s .*nothing of this batch was written/,
+        );
+      }
+      expect(waited).toBeLessThan(10_000);
+      // Nothing of them was written, now that the lock is free either.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await getData(t.app, t.token, '/api/v1/analytics/events/3')).toMatchObject({
+        total_bookings: 0,
+      });
+      const sentAgain = await post(601);
+      expect(sentAgain.statusCode).toBe(200);
+      expect(sentAgain.json<{ data: { results: { outcome: string }[] } }>().data.results[0]?.outcome).toBe(
+        'processed',
+      );
+      expect(await getData(t.app, t.token, '/api/v1/analytics/events/3')).toMatchObject({
+        total_bookings: 1,
+      });
+    } finally {
+      await releaseLock().catch(() => undefined);
+      await quick.close();
+    }
+  });
 });
