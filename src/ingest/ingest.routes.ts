@@ -49,6 +49,11 @@ function committed<T>(work: Promise<T>): Promise<T> {
   });
 }
 
+const writerBusyResponse = problemRef(
+  'Nothing of the batch was written: the writer stayed busy past INGEST_WAIT_SECONDS (a rebuild or ' +
+    'reconcile holds it), or the database is down; send it again after Retry-After',
+);
+
 const tags = ['ingest'];
 const security = [{ bearerAuth: [] }];
 
@@ -145,6 +150,7 @@ const ingestBatch: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, 
             Type.Object({ results: Type.Array(ResultSchema), data_version: Type.Integer() }),
           ),
           ...errorResponses,
+          503: writerBusyResponse,
           413: problemRef('The body is over 1 MiB'),
           415: problemRef(
             'The body is not application/json, or is sent with a Content-Encoding (send it uncompressed)',

@@ -99,7 +99,12 @@ export class WriterBusyError extends DatabaseUnavailableError {
 
 const writerBusy = (waitMs: number, cause?: unknown) => new WriterBusyError(waitMs, cause);
 
-/** Most characters of message text in one transaction (a part of a batch; one message may exceed it). */
+/**
+ * Most characters of message text a consumer hands over in one batch (one message may exceed it
+ * alone). Statements carry the texts as JSON, several times their size in memory: 5,000 oversized
+ * messages of 500 KB in one batch had taken the process to 4.4 GB. The consumers cut their batches
+ * with `byteBoundParts` and acknowledge each part as it commits: a batch is one transaction.
+ */
 export const MAX_BATCH_CHARACTERS = 8 * 1_048_576;
 
 /** Where the parts of a batch end: consecutive items, each part within MAX_BATCH_CHARACTERS. */
@@ -348,15 +353,12 @@ export function createPipeline(deps: {
       // one, so every later parse of the items (a split batch) and their log rows (read by a
       // rebuild, a reconcile, a retry) must see the same instant.
       const now = Date.now();
-      const parts = byteBoundParts(items);
-      const parsed = parts.length === 1 ? items.map((item, index) => toEntry(item, index, now)) : undefined;
+      const parsed = items.map((item, index) => toEntry(item, index, now));
       const turn: Turn | undefined =
         options.waitMs === undefined
           ? undefined
           : { waitMs: options.waitMs, deadline: now + options.waitMs, abandoned: false, locked: false };
-      const next = queue.then(() =>
-        parsed ? runIsolating(items, now, parsed, turn) : runParts(items, parts, now, turn),
-      );
+      const next = queue.then(() => runIsolating(items, now, parsed, turn));
       queue = next.catch(() => undefined);
       return turn ? answeredInTime(next, turn) : next;
     },
@@ -372,27 +374,6 @@ export function createPipeline(deps: {
       }, turn.waitMs);
       void work.then(resolve, reject).finally(() => clearTimeout(timer));
     });
-  }
-
-  /**
-   * A batch of big messages (a backlog of oversized ones, say) commits in parts of at most
-   * MAX_BATCH_CHARACTERS, one after the other: its statements carry the texts as JSON, several
-   * times their size in memory, and 5,000 messages of 500 KB had taken the process to 4.4 GB.
-   */
-  async function runParts(
-    items: readonly IngestItem[],
-    ends: number[],
-    now: number,
-    turn?: Turn,
-  ): Promise<BatchResult> {
-    let result: BatchResult | undefined;
-    let start = 0;
-    for (const end of ends) {
-      const part = await runIsolating(items.slice(start, end), now, undefined, turn);
-      result = result ? merged(result, part, start) : part;
-      start = end;
-    }
-    return result as BatchResult;
   }
 
   /**
@@ -412,6 +393,8 @@ export function createPipeline(deps: {
     try {
       return await run(items, now, parsed, { turn });
     } catch (error) {
+      // Failed before it had the writer: nothing the messages did (and the caller may be gone).
+      if (turn && !turn.locked) throw error;
       throwIfNotTheMessages(error);
       if (items.length === 1) {
         // The parked transitions a message releases are part of its transaction: if one of them is

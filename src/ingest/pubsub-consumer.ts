@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../platform/config.ts';
 import { Outage, Wakeup, connected, type Consumer } from './consumer.ts';
-import type { IngestItem, Pipeline } from './pipeline.ts';
+import { byteBoundParts, type IngestItem, type Pipeline } from './pipeline.ts';
 
 /** The service's own notifications (cache invalidation, live updates): never ingested. */
 export const INTERNAL_CHANNEL_PREFIX = 'analytics-internal:';
@@ -176,9 +176,13 @@ export function createPubSubConsumer(deps: PubSubConsumerDeps): Consumer {
     }
   }
 
-  /** Sends the oldest batch to the pipeline; it leaves the buffer only once committed. */
+  /**
+   * Sends the oldest batch (at most the batch size, and MAX_BATCH_CHARACTERS of text unless one
+   * message is bigger) to the pipeline; it leaves the buffer only once committed.
+   */
   async function flushOne(): Promise<void> {
-    const batch = buffer.slice(0, config.batchSize);
+    const oldest = buffer.slice(0, config.batchSize);
+    const batch = oldest.slice(0, byteBoundParts(oldest)[0]);
     await pipeline.processBatch(batch);
     // Unless a stop that could not wait has handed the buffer, this batch included, to the stream.
     if (buffer[0] === batch[0]) buffer.splice(0, batch.length);

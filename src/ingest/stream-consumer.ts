@@ -10,7 +10,7 @@ import type { Config } from '../platform/config.ts';
 import { withTimeout } from '../platform/deadline.ts';
 import { errorMessage } from '../platform/error-message.ts';
 import { Outage, Wakeup, connected, type Consumer } from './consumer.ts';
-import type { IngestItem, Pipeline } from './pipeline.ts';
+import { byteBoundParts, MAX_BATCH_CHARACTERS, type IngestItem, type Pipeline } from './pipeline.ts';
 import { forgetGoneConsumers, trimAcknowledged } from './stream-trim.ts';
 import {
   claimedEntries,
@@ -37,11 +37,13 @@ export interface StreamConsumerDeps {
 
 const MAX_BLOCK_MS = 1_000;
 /**
- * Most characters one read takes: entries are counted, not sized, so a backlog of 2,000 messages of
- * 500 KB read at the batch size took the process to 4.4 GB. The first read of a start takes
- * FIRST_READ entries; each full read of small ones doubles the next, up to the batch size.
+ * The characters a read aims at, as many as a batch takes (MAX_BATCH_CHARACTERS). Redis counts
+ * entries, not bytes, so a read's COUNT follows the entries the last one brought: a backlog of
+ * 2,000 messages of 500 KB read at the batch size had taken the process to 4.4 GB. The first read of
+ * a start takes FIRST_READ entries; each full read of small ones doubles the next, up to the batch
+ * size. A target, not a bound: the first read after small entries turn big is as long as the last.
  */
-const READ_CHARACTERS = 16 * 1_048_576;
+const READ_CHARACTERS = MAX_BATCH_CHARACTERS;
 const FIRST_READ = 100;
 /** How often entries every group is done with are trimmed from the stream (stream-trim.ts). */
 const TRIM_EVERY_MS = 60_000;
@@ -208,12 +210,17 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
     );
   }
 
-  /** Processes the entries and acknowledges them once the pipeline committed. */
+  /**
+   * Processes the entries and acknowledges them once the pipeline committed: in parts of at most
+   * MAX_BATCH_CHARACTERS, each one transaction, acknowledged as it commits (a later part that fails
+   * leaves only its own entries, and those after it, to be read again).
+   */
   async function commit(entries: StreamEntry[]): Promise<void> {
     const items: IngestItem[] = [];
-    let deleted = 0;
+    const ids: string[] = [];
+    const deleted: string[] = [];
     for (const entry of entries) {
-      if (entry.fields === null) deleted++;
+      if (entry.fields === null) deleted.push(entry.id);
       else {
         // A pub/sub message handed to the stream (pubsub-consumer.ts) keeps its channel in the log.
         const channel = entry.fields.get('via') === 'pubsub' ? entry.fields.get('channel') : undefined;
@@ -222,12 +229,20 @@ export function createStreamConsumer(deps: StreamConsumerDeps): Consumer {
           transport: 'stream',
           ...(channel ? { channel } : {}),
         });
+        ids.push(entry.id);
       }
     }
-    if (deleted > 0)
-      log.warn({ count: deleted }, 'acknowledging entries deleted from the stream before processing');
-    if (items.length > 0) await pipeline.processBatch(items);
-    await redis.xack(key, group, ...entries.map((e) => e.id));
+    if (deleted.length > 0) {
+      log.warn({ count: deleted.length }, 'acknowledging entries deleted from the stream before processing');
+      await redis.xack(key, group, ...deleted);
+    }
+    let start = 0;
+    for (const end of byteBoundParts(items)) {
+      if (end === start) continue;
+      await pipeline.processBatch(items.slice(start, end));
+      await redis.xack(key, group, ...ids.slice(start, end));
+      start = end;
+    }
   }
 
   /**

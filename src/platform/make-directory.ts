@@ -3,7 +3,7 @@
  * made although its parent exists (under /proc, say: ENOENT each time); this makes each missing
  * directory once, from the deepest one that exists, and throws the first refusal.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export function makeDirectory(dir: string): void {
@@ -14,7 +14,10 @@ export function makeDirectory(dir: string): void {
       break;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') break;
+      if (code === 'EEXIST') {
+        if (statSync(at).isDirectory()) break;
+        throw error;
+      }
       if (code !== 'ENOENT' || path.dirname(at) === at) throw error;
       missing.push(at);
     }
@@ -23,7 +26,7 @@ export function makeDirectory(dir: string): void {
     try {
       mkdirSync(at);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(at).isDirectory()) throw error;
     }
   }
 }

@@ -25,6 +25,8 @@ export async function lockWriter(trx: Db, lockTimeoutMs = 0): Promise<void> {
   await sql`select set_config('statement_timeout', '0', true),
     set_config('lock_timeout', ${String(lockTimeoutMs)}, true)`.execute(trx);
   await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
+  // The bound was on the wait for the writer: what the writer then does waits as long as it takes.
+  if (lockTimeoutMs > 0) await sql`select set_config('lock_timeout', '0', true)`.execute(trx);
 }
 
 export async function loadBookings(trx: Db, ids: number[]): Promise<Map<number, BookingState>> {

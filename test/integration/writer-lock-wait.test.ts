@@ -171,4 +171,33 @@ describe('a batch whose wait for the writer lock is cut short', () => {
       await quick.close();
     }
   });
+
+  it('runs a batch that has the writer to its end, however long its statements wait', async () => {
+    await ingestHttp(t.app, t.token, [event(4)]);
+    const quick = await startTestApp({ databaseUrl: t.database?.url, env: { INGEST_WAIT_SECONDS: '1' } });
+    try {
+      // Another session holds a table the batch writes, for longer than the wait for the writer.
+      await holder.query('begin');
+      await holder.query('lock table totals in exclusive mode');
+      // Started now (an injected request is sent once it is awaited or its then() is called).
+      const answer = Promise.resolve(
+        quick.app.inject({
+          method: 'POST',
+          url: '/api/v1/analytics/ingest',
+          headers: { authorization: `Bearer ${quick.token}`, 'content-type': 'application/json' },
+          payload: { messages: [JSON.parse(bookingMessage('BookingCreated', booking(701, 4))) as unknown] },
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await holder.query('commit');
+      const res = await answer;
+      expect(res.statusCode, res.body).toBe(200);
+      expect(await getData(t.app, t.token, '/api/v1/analytics/events/4')).toMatchObject({
+        total_bookings: 1,
+      });
+    } finally {
+      await holder.query('rollback').catch(() => undefined);
+      await quick.close();
+    }
+  });
 });

@@ -24,6 +24,8 @@ describe('makeDirectory', () => {
     root = mkdtempSync(path.join(tmpdir(), 'evently-mkdir-'));
     writeFileSync(path.join(root, 'file'), '');
     expect(() => makeDirectory(path.join(root as string, 'file', 'x'))).toThrow(/ENOTDIR/);
+    // A file where the directory should be is not one, as mkdir -p says.
+    expect(() => makeDirectory(path.join(root as string, 'file'))).toThrow(/EEXIST/);
     // procfs refuses new entries with ENOENT although /proc exists: Node's recursive mkdir loops.
     expect(() => makeDirectory('/proc/evently-test/x')).toThrow(/ENOENT/);
   });
