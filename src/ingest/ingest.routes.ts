@@ -36,7 +36,7 @@ export interface IngestRoutesOptions {
 }
 
 /** A caller of the API waits for the writer this long (INGEST_WAIT_SECONDS), not for a whole rebuild. */
-const waitFor = (config: Pick<Config, 'ingestWaitSeconds'>): BatchOptions => ({
+const writerWait = (config: Pick<Config, 'ingestWaitSeconds'>): BatchOptions => ({
   waitMs: config.ingestWaitSeconds * 1000,
 });
 
@@ -160,7 +160,7 @@ const ingestBatch: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, 
     },
     async (req) => {
       const items = req.body.messages.map((m) => ({ raw: messageText(m), transport: 'http' as const }));
-      const result = await committed(opts.pipeline.processBatch(items, waitFor(opts.config)));
+      const result = await committed(opts.pipeline.processBatch(items, writerWait(opts.config)));
       return { success: true as const, data: { results: result.results, data_version: result.dataVersion } };
     },
   );
@@ -229,7 +229,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
               receivedAt: row.receivedAt,
             },
           ],
-          waitFor(opts.config),
+          writerWait(opts.config),
         ),
       );
       return { success: true, data: { result: result.results[0], data_version: result.dataVersion } };

@@ -66,7 +66,7 @@ export interface BatchOptions {
   /**
    * A caller that waits for the answer (HTTP): how long the batch may wait for the writer (an
    * earlier batch, a rebuild or reconcile holding the lock). Past it the batch is not processed
-   * and a DatabaseUnavailableError says so (a 503 with Retry-After); once the batch holds the
+   * and a WriterBusyError says so (a 503 with Retry-After); once the batch holds the
    * writer it runs to its end. Without it a batch waits as long as it takes (the consumers).
    */
   waitMs?: number;
@@ -96,8 +96,6 @@ export class WriterBusyError extends DatabaseUnavailableError {
     this.name = 'WriterBusyError';
   }
 }
-
-const writerBusy = (waitMs: number, cause?: unknown) => new WriterBusyError(waitMs, cause);
 
 /**
  * Most characters of message text a consumer hands over in one batch (one message may exceed it
@@ -164,17 +162,17 @@ export function createPipeline(deps: {
     const settled: Entry[] = [];
     // A caller that stopped waiting was told nothing was written: nothing is.
     const waiting = turn && !turn.locked ? turn : undefined;
-    if (waiting?.abandoned) throw writerBusy(waiting.waitMs);
+    if (waiting?.abandoned) throw new WriterBusyError(waiting.waitMs);
     return db.transaction().execute(async (trx) => {
       try {
         await repo.lockWriter(trx, waiting ? Math.max(1, waiting.deadline - Date.now()) : 0);
       } catch (error) {
         // lock_not_available: the lock_timeout set for this caller's wait ran out.
         const timedOut = (error as { code?: unknown } | undefined)?.code === '55P03';
-        throw waiting && timedOut ? writerBusy(waiting.waitMs, error) : error;
+        throw waiting && timedOut ? new WriterBusyError(waiting.waitMs, error) : error;
       }
       if (waiting) {
-        if (waiting.abandoned) throw writerBusy(waiting.waitMs);
+        if (waiting.abandoned) throw new WriterBusyError(waiting.waitMs);
         waiting.locked = true;
       }
       // A retry checked its dead letter before it got the lock: if that row was processed meanwhile
@@ -370,7 +368,7 @@ export function createPipeline(deps: {
       const timer = setTimeout(() => {
         if (turn.locked) return;
         turn.abandoned = true;
-        reject(writerBusy(turn.waitMs));
+        reject(new WriterBusyError(turn.waitMs));
       }, turn.waitMs);
       void work.then(resolve, reject).finally(() => clearTimeout(timer));
     });

@@ -118,8 +118,9 @@ export function entryCharacters(entry: StreamEntry): number {
 }
 
 /**
- * The COUNT of the next read: reads stay within `budget` characters, so a backlog of big entries
- * is taken a few at a time, while small ones grow it (doubling on each full read) up to `max`.
+ * The COUNT of the next read: reads aim at `budget` characters at the last read's average entry
+ * size, so a backlog of big entries is taken a few at a time, while small ones grow it (doubling on
+ * each full read) up to `max`.
  */
 export function nextReadCount(
   current: number,
