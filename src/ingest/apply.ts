@@ -133,14 +133,18 @@ export async function applyMessages(
  * Promise.all for statements sent back to back on the transaction's connection, except that it
  * settles only when every one has: when one fails, the rest (failing fast in the aborted
  * transaction) are off the connection before the caller rolls back, rather than still queued
- * behind the ROLLBACK (which node-postgres deprecates, and version 9 will refuse).
+ * behind the ROLLBACK (which node-postgres deprecates, and version 9 will refuse). It throws the
+ * failure that aborted the transaction, not one of those it caused ("current transaction is
+ * aborted", 25P02, from a statement sent later but listed first): a deadlock or a lock timeout
+ * must be seen as one, so the batch is retried whole rather than split as if a message broke it.
  */
 async function allStatements<T extends readonly unknown[]>(statements: {
   readonly [K in keyof T]: Promise<T[K]>;
 }): Promise<T> {
   const settled = await Promise.allSettled(statements);
-  const failure = settled.find((s) => s.status === 'rejected');
-  if (failure) throw failure.reason;
+  const failures = settled.filter((s) => s.status === 'rejected').map((s) => s.reason as unknown);
+  const cause = failures.find((reason) => (reason as { code?: unknown } | null)?.code !== '25P02');
+  if (failures.length > 0) throw cause ?? failures[0];
   return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 

@@ -200,4 +200,45 @@ describe('a batch whose wait for the writer lock is cut short', () => {
       await quick.close();
     }
   });
+
+  it('takes a failure of the moment in its writes for one: refused whole, not split', async () => {
+    await ingestHttp(t.app, t.token, [event(5)]);
+    // The batch's last write fails once, as a deadlock would; statements sent after it fail as
+    // "current transaction is aborted", which is not what went wrong.
+    await sql`create sequence totals_fail_once`.execute(t.deps.database.db);
+    await sql`create function totals_fail_once() returns trigger language plpgsql as $$
+      begin
+        if nextval('totals_fail_once') = 1 then
+          raise exception 'injected' using errcode = '40P01';
+        end if;
+        return new;
+      end $$`.execute(t.deps.database.db);
+    await sql`create trigger totals_fail_once before update on totals
+      for each row execute function totals_fail_once()`.execute(t.deps.database.db);
+    try {
+      const messages = [801, 802].map(
+        (id) => JSON.parse(bookingMessage('BookingCreated', booking(id, 5))) as unknown,
+      );
+      const post = () =>
+        t.app.inject({
+          method: 'POST',
+          url: '/api/v1/analytics/ingest',
+          headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+          payload: { messages },
+        });
+      const first = await post();
+      expect(first.statusCode, first.body).toBe(503);
+      expect(first.headers['retry-after']).toBeDefined();
+      expect(await getData(t.app, t.token, '/api/v1/analytics/events/5')).toMatchObject({
+        total_bookings: 0,
+      });
+      const again = await post();
+      expect(again.statusCode, again.body).toBe(200);
+      expect(await getData(t.app, t.token, '/api/v1/analytics/events/5')).toMatchObject({
+        total_bookings: 2,
+      });
+    } finally {
+      await sql`drop trigger totals_fail_once on totals`.execute(t.deps.database.db);
+    }
+  });
 });
