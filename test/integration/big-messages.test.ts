@@ -11,6 +11,7 @@ import { MAX_BATCH_CHARACTERS } from '../../src/ingest/pipeline.ts';
 import { createStreamConsumer } from '../../src/ingest/stream-consumer.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { REDIS_URL, waitFor } from '../helpers/db.ts';
+import { failOnce } from '../support/fail-once.ts';
 import { bookingMessage, eventCreated } from '../support/messages.ts';
 
 const HOUR = 3_600_000;
@@ -141,21 +142,15 @@ describe('a backlog of oversized messages', () => {
     const t = await serviceWithBacklog({ at: 20, text: 'fail-here' });
     // The message after the 20th booking (in a later part) fails once, as a serialization failure would; the
     // sequence is not rolled back with it, so it goes through when read again.
-    const db = t.deps.database.db;
-    await sql`create sequence fail_once`.execute(db);
-    await sql`create function fail_once() returns trigger language plpgsql as $$
-      begin
-        if new.raw like '%fail-here%' and nextval('fail_once') = 1 then
-          raise exception 'injected' using errcode = '40001';
-        end if;
-        return new;
-      end $$`.execute(db);
-    await sql`create trigger fail_once before insert on event_log for each row execute function fail_once()`.execute(
-      db,
-    );
+    const failing = await failOnce(t.deps.database.db, {
+      name: 'fail_once',
+      table: 'event_log',
+      on: 'insert',
+      errcode: '40001',
+      when: "new.raw like '%fail-here%'",
+    });
     await consume(t);
-    const { rows } = await sql<{ n: number }>`select last_value::int as n from fail_once`.execute(db);
-    expect(rows[0]?.n).toBe(2);
+    expect(await failing.tries()).toBe(2);
     await expectCountedOnce(t);
   }, 120_000);
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { getData, ingestHttp } from '../helpers/conformance.ts';
 import { waitFor } from '../helpers/db.ts';
+import { failOnce } from '../support/fail-once.ts';
 import { bookingMessage, eventCreated } from '../support/messages.ts';
 
 const WRITER_LOCK = 7_335_001;
@@ -205,16 +206,12 @@ describe('a batch whose wait for the writer lock is cut short', () => {
     await ingestHttp(t.app, t.token, [event(5)]);
     // The batch's last write fails once, as a deadlock would; statements sent after it fail as
     // "current transaction is aborted", which is not what went wrong.
-    await sql`create sequence totals_fail_once`.execute(t.deps.database.db);
-    await sql`create function totals_fail_once() returns trigger language plpgsql as $$
-      begin
-        if nextval('totals_fail_once') = 1 then
-          raise exception 'injected' using errcode = '40P01';
-        end if;
-        return new;
-      end $$`.execute(t.deps.database.db);
-    await sql`create trigger totals_fail_once before update on totals
-      for each row execute function totals_fail_once()`.execute(t.deps.database.db);
+    const failing = await failOnce(t.deps.database.db, {
+      name: 'totals_fail_once',
+      table: 'totals',
+      on: 'update',
+      errcode: '40P01',
+    });
     try {
       const messages = [801, 802].map(
         (id) => JSON.parse(bookingMessage('BookingCreated', booking(id, 5))) as unknown,
@@ -238,7 +235,7 @@ describe('a batch whose wait for the writer lock is cut short', () => {
         total_bookings: 2,
       });
     } finally {
-      await sql`drop trigger totals_fail_once on totals`.execute(t.deps.database.db);
+      await failing.remove();
     }
   });
 });
