@@ -17,7 +17,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import pino from 'pino';
 import { createPipeline, type Pipeline } from '../src/ingest/pipeline.ts';
-import { claimKeys } from '../src/store/event-log.repository.ts';
+import { findProcessedKeys, writeLog } from '../src/store/event-log.repository.ts';
 import { lockWriter } from '../src/store/ingest.repository.ts';
 import { createStreamConsumer } from '../src/ingest/stream-consumer.ts';
 import { openPostgres, type Db } from '../src/platform/db.ts';
@@ -223,7 +223,7 @@ async function runCopy(
 
 /**
  * Informational: only the one write every message needs whatever else it does (events.md: every
- * message goes to the event log with its outcome), with the pipeline's own statement, in
+ * message goes to the event log with its outcome), with the pipeline's own statements, in
  * transactions of `batchSize`, on the real schema. It bounds what the whole pipeline can reach.
  */
 async function runLogOnly(
@@ -252,7 +252,15 @@ async function runLogOnly(
     for (let i = 0; i < rows.length; i += batchSize) {
       await database.db.transaction().execute(async (trx) => {
         await lockWriter(trx);
-        await claimKeys(trx, rows.slice(i, i + batchSize));
+        const batch = rows.slice(i, i + batchSize);
+        const before = await findProcessedKeys(
+          trx,
+          batch.map((r) => r.key),
+        );
+        await writeLog(
+          trx,
+          batch.filter((r) => !before.has(r.key)),
+        );
       });
     }
     const ms = performance.now() - start;

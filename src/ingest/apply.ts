@@ -5,7 +5,7 @@
 import { planBatch, type BatchPlan } from '../aggregate/batch.ts';
 import type { BookingState } from '../aggregate/booking.ts';
 import { nonZero } from '../aggregate/deltas.ts';
-import type { Db } from '../platform/db.ts';
+import { allStatements, type Db } from '../platform/db.ts';
 import { addActivityChanges, addBucketFlows, type PhaseDelta, type PhaseKey } from '../aggregate/phases.ts';
 import {
   applyActivityMasks,
@@ -27,13 +27,16 @@ import type { NormalizedMessage } from '../aggregate/messages.ts';
  *
  * Every read comes first; then the writes are issued one after another without waiting in
  * between, so each statement's payload is built while PostgreSQL executes the one before (the
- * transaction's connection runs them in order).
+ * transaction's connection runs them in order). `alongside` gives the caller's own statements that
+ * follow from the plan (the event log's rows, once the messages' fates are known): they go out with
+ * the writes, and the batch settles when every one has.
  */
 export async function applyMessages(
   trx: Db,
   messages: readonly NormalizedMessage[],
   opts: { baseCurrency: string; dayOfBucket: (bucket: number) => string },
   preloaded?: ReadonlyMap<number, BookingState>,
+  alongside?: (plan: BatchPlan) => Promise<unknown>[],
 ): Promise<BatchPlan> {
   const bookingIds = new Set<number>();
   const eventIds = new Set<number>();
@@ -80,7 +83,7 @@ export async function applyMessages(
   let bookingsWritten = false;
   let recomputedUsers = new Map<number, number>();
   if (recomputeUsers.length > 0) {
-    await repo.upsertBookings(trx, bookingRows);
+    await repo.writeBookings(trx, bookingRows, bookings);
     bookingsWritten = true;
     recomputedUsers = await users.recomputeUserFirstBooking(trx, recomputeUsers);
   }
@@ -89,14 +92,14 @@ export async function applyMessages(
 
   const d = plan.deltas;
   const writes: Promise<void>[] = [];
-  if (!bookingsWritten) writes.push(repo.upsertBookings(trx, bookingRows));
+  if (!bookingsWritten) writes.push(repo.writeBookings(trx, bookingRows, bookings));
   writes.push(repo.upsertEventMeta(trx, plan.events));
   writes.push(repo.applyEventChanges(trx, nonZero(d.events), plan.eventBookingTimes));
   writes.push(repo.recomputeEventBookingTimes(trx, recomputeEvents));
   writes.push(repo.dropVacatedPlaceholders(trx, [...plan.vacatedEvents]));
   writes.push(repo.applyCurrencyRevenue(trx, [...d.otherCurrency]));
   writes.push(users.applyUserStatus(trx, plan.userStatus));
-  writes.push(users.upsertUsers(trx, userRows));
+  writes.push(users.writeUsers(trx, userRows, storedUsers));
   writes.push(applyBucketFlows(trx, nonZero(d.buckets)));
   writes.push(applyDayFlows(trx, nonZero(d.days), d.dayActiveEvents));
   // The activity masks are worked out from flow_bucket_event where a quarter lost transitions: after
@@ -125,27 +128,12 @@ export async function applyMessages(
   }
   writes.push(applyEventFlows(trx, 'flow_day_event', nonZero(d.dayEvents)));
   writes.push(repo.applyAggregateTotals(trx, d.totals));
-  await allStatements(writes);
+  // The caller's statements go out after the writes. Should working them out throw, the writes
+  // still settle before the transaction rolls back (the caller sends nothing before it has worked
+  // everything out).
+  const theirs = Promise.resolve().then(() => allStatements(alongside?.(plan) ?? []));
+  await allStatements([...writes, theirs]);
   return plan;
-}
-
-/**
- * Promise.all for statements sent back to back on the transaction's connection, except that it
- * settles only when every one has: when one fails, the rest (failing fast in the aborted
- * transaction) are off the connection before the caller rolls back, rather than still queued
- * behind the ROLLBACK (which node-postgres deprecates, and version 9 will refuse). It throws the
- * failure that aborted the transaction, not one of those it caused ("current transaction is
- * aborted", 25P02, from a statement sent later but listed first): a deadlock or a lock timeout
- * must be seen as one, so the batch is retried whole rather than split as if a message broke it.
- */
-async function allStatements<T extends readonly unknown[]>(statements: {
-  readonly [K in keyof T]: Promise<T[K]>;
-}): Promise<T> {
-  const settled = await Promise.allSettled(statements);
-  const failures = settled.filter((s) => s.status === 'rejected').map((s) => s.reason as unknown);
-  const cause = failures.find((reason) => (reason as { code?: unknown } | null)?.code !== '25P02');
-  if (failures.length > 0) throw cause ?? failures[0];
-  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** Booking counts and first-booking times per user, and the new_users / total_users they move. */

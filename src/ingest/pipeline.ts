@@ -3,10 +3,11 @@
  * every aggregate write. Every transport (stream, pub/sub, HTTP, dead-letter retry, rebuild) ends here.
  */
 import { createHash } from 'node:crypto';
+import type { BatchPlan } from '../aggregate/batch.ts';
 import { carriesBookingFacts } from '../aggregate/booking.ts';
 import { localDayOfBucket } from '../aggregate/time.ts';
 import type { Config } from '../platform/config.ts';
-import type { Db } from '../platform/db.ts';
+import { allStatements, type Db } from '../platform/db.ts';
 import { DatabaseUnavailableError, isDatabaseUnavailable, isTransientFailure } from '../platform/db-guard.ts';
 import * as eventLog from '../store/event-log.repository.ts';
 import * as repo from '../store/ingest.repository.ts';
@@ -99,7 +100,7 @@ export class WriterBusyError extends DatabaseUnavailableError {
 
 /**
  * Most characters of message text a consumer hands over in one batch (one message may exceed it
- * alone). Statements carry the texts as JSON, several times their size in memory: 5,000 oversized
+ * alone). Statements carry the texts as JSON or COPY text, several times their size in memory: 5,000 oversized
  * messages of 500 KB in one batch had taken the process to 4.4 GB. The consumers cut their batches
  * with `byteBoundParts` and acknowledge each part as it commits: a batch is one transaction.
  */
@@ -128,6 +129,47 @@ function merged(first: BatchResult, second: BatchResult, offset: number): BatchR
     changed: [...new Set([...first.changed, ...second.changed])].sort(),
     counts: sumOutcomes(first.counts, second.counts),
     released: sumOutcomes(first.released, second.released),
+  };
+}
+
+/**
+ * Settles what the plan decided: a transition for an unknown booking is a dead letter, and a second
+ * copy of a message in the batch shares the first one's fate (a duplicate if it counted).
+ */
+function settleFates(plan: BatchPlan, fresh: readonly Entry[], copies: readonly [Entry, Entry][]): void {
+  plan.verdicts.forEach((verdict, i) => {
+    const e = fresh[i] as Entry;
+    if (verdict === 'unknown_booking') {
+      e.outcome = 'rejected';
+      e.reason = 'unknown_booking';
+      e.detail = 'a transition for an unknown booking must carry event_id, quantity and total_amount';
+    }
+  });
+  for (const [copy, first] of copies) {
+    if (first.outcome === 'processed') copy.outcome = 'duplicate';
+    else {
+      copy.outcome = first.outcome;
+      if (first.reason) copy.reason = first.reason;
+      if (first.detail) copy.detail = first.detail;
+    }
+  }
+}
+
+/** What settled entries change in the event log: new rows for new messages, new outcomes for retried ones. */
+function logChanges(entries: readonly Entry[]): {
+  rows: eventLog.LogRow[];
+  outcomes: { id: number; outcome: string; reason: string | null; key: string | null }[];
+} {
+  return {
+    rows: entries.filter((e) => e.item.retryOf === undefined).map((e) => logRowOf(e, e.outcome)),
+    outcomes: entries
+      .filter((e) => e.item.retryOf !== undefined)
+      .map((e) => ({
+        id: e.item.retryOf as number,
+        outcome: e.outcome,
+        reason: e.reason ?? null,
+        key: e.outcome === 'processed' ? e.key : null,
+      })),
   };
 }
 
@@ -193,7 +235,12 @@ export function createPipeline(deps: {
         const m = messageOf(e);
         if (m.kind === 'booking') bookingIds.add(m.bookingId);
       }
-      const bookings = await repo.loadBookings(trx, [...bookingIds]);
+      // Keys processed before this batch (the writer lock keeps them so until it commits; its log
+      // rows, written once their fates are settled, mark its own as processed), read with its bookings.
+      const [bookings, existing] = await allStatements([
+        repo.loadBookings(trx, [...bookingIds]),
+        eventLog.findProcessedKeys(trx, [...new Set(valid.map((e) => e.key as string))]),
+      ] as const);
 
       // Transitions parked as unknown_booking come back when their booking becomes known.
       const becomingKnown = new Set<number>();
@@ -203,6 +250,7 @@ export function createPipeline(deps: {
           becomingKnown.add(m.bookingId);
       }
       const retrying = new Set(entries.map((e) => e.item.retryOf).filter((id) => id !== undefined));
+      const unparked: Entry[] = [];
       for (const p of withParked ? await eventLog.loadParked(trx, [...becomingKnown]) : []) {
         if (retrying.has(p.id)) continue;
         const item: IngestItem = {
@@ -214,23 +262,13 @@ export function createPipeline(deps: {
         };
         const entry = toEntry(item, undefined, now);
         entries.push(entry);
-        if (entry.parsed.outcome === 'valid') valid.push(entry);
+        if (entry.parsed.outcome === 'valid') unparked.push(entry);
       }
-      // New messages claim their keys by writing their log rows now: the unique index on processed
-      // keys says, in the same probe that writes them, which were processed before.
-      const firstFresh = new Map<string, Entry>();
-      for (const e of valid)
-        if (e.item.retryOf === undefined && !firstFresh.has(e.key as string))
-          firstFresh.set(e.key as string, e);
-      const claimed = await eventLog.claimKeys(
-        trx,
-        [...firstFresh.values()].map((e) => logRowOf(e, 'processed')),
-      );
-      const claimedEntries = new Set([...firstFresh.values()].filter((e) => claimed.has(e.key as string)));
-      const existing = new Set([...firstFresh.keys()].filter((key) => !claimed.has(key)));
-      const retryKeys = valid.filter((e) => e.item.retryOf !== undefined).map((e) => e.key as string);
-      for (const key of await eventLog.findProcessedKeys(trx, retryKeys))
-        if (!claimed.has(key)) existing.add(key);
+      valid.push(...unparked);
+      for (const key of await eventLog.findProcessedKeys(trx, [
+        ...new Set(unparked.map((e) => e.key as string)),
+      ]))
+        existing.add(key);
 
       // Duplicates: seen in an earlier batch, or earlier in this one.
       const firstByKey = new Map<string, Entry>();
@@ -252,69 +290,34 @@ export function createPipeline(deps: {
       }
 
       const messages = fresh.map(messageOf);
-      const plan = await applyMessages(trx, messages, { ...config, dayOfBucket }, bookings);
-      plan.verdicts.forEach((verdict, i) => {
-        const e = fresh[i] as Entry;
-        if (verdict === 'unknown_booking') {
-          e.outcome = 'rejected';
-          e.reason = 'unknown_booking';
-          e.detail = 'a transition for an unknown booking must carry event_id, quantity and total_amount';
-        }
-      });
-      // A second copy of a message shares the first one's fate: a duplicate if it counted, else rejected too.
-      for (const [copy, first] of copies) {
-        if (first.outcome === 'processed') copy.outcome = 'duplicate';
-        else {
-          copy.outcome = first.outcome;
-          if (first.reason) copy.reason = first.reason;
-          if (first.detail) copy.detail = first.detail;
-        }
-      }
-
-      // A claimed message that turned out to be a parked transition is a dead letter after all.
-      await eventLog.markRejected(
-        trx,
-        [...claimedEntries]
-          .filter((e) => e.outcome === 'rejected')
-          .map((e) => ({
-            id: claimed.get(e.key as string) as number,
-            reason: e.reason ?? null,
-            detail: e.detail ?? null,
-          })),
-      );
       const counts = noOutcomes();
       const released = noOutcomes();
-      for (const e of entries) {
-        counts[e.outcome]++;
-        if (e.index === undefined) released[e.outcome]++;
-      }
-      // A retried row that was counted as rejected before now counts under its new outcome.
-      const retried = entries.filter((e) => e.item.retryOf !== undefined).length;
-      await eventLog.insertLog(
-        trx,
-        entries
-          .filter((e) => e.item.retryOf === undefined && !claimedEntries.has(e))
-          .map((e) => logRowOf(e, e.outcome)),
-      );
-      await eventLog.updateLogOutcomes(
-        trx,
-        entries
-          .filter((e) => e.item.retryOf !== undefined)
-          .map((e) => ({
-            id: e.item.retryOf as number,
-            outcome: e.outcome,
-            reason: e.reason ?? null,
-            key: e.outcome === 'processed' ? e.key : null,
-          })),
-      );
-      const changed = changedModels(plan);
-      const dataVersion = await repo.applyCounters(trx, {
-        processed: counts.processed,
-        duplicates: counts.duplicate,
-        ignored: counts.ignored,
-        rejected: counts.rejected - retried,
-        bumpVersion: changed.length > 0,
+      let dataVersion = 0;
+      // The messages' fates follow from the plan; their log rows and the counters go out with the
+      // aggregate writes.
+      const plan = await applyMessages(trx, messages, { ...config, dayOfBucket }, bookings, (planned) => {
+        settleFates(planned, fresh, copies);
+        for (const e of entries) {
+          counts[e.outcome]++;
+          if (e.index === undefined) released[e.outcome]++;
+        }
+        const log = logChanges(entries);
+        const counters = {
+          processed: counts.processed,
+          duplicates: counts.duplicate,
+          ignored: counts.ignored,
+          // A retried row that was counted as rejected before now counts under its new outcome.
+          rejected: counts.rejected - log.outcomes.length,
+          bumpVersion: changedModels(planned).length > 0,
+        };
+        // Everything is worked out before the first statement goes: one sent is one awaited.
+        return [
+          eventLog.writeLog(trx, log.rows),
+          eventLog.updateLogOutcomes(trx, log.outcomes),
+          repo.applyCounters(trx, counters).then((version) => (dataVersion = version)),
+        ];
       });
+      const changed = changedModels(plan);
       const results: ItemResult[] = [...entries, ...settled]
         .filter((e) => e.index !== undefined)
         .map((e) => ({
@@ -450,7 +453,7 @@ export function createPipeline(deps: {
           { id: item.retryOf, outcome: 'rejected', reason: 'processing_error', key },
         ]);
       } else if (!known) {
-        await eventLog.insertLog(trx, [row]);
+        await eventLog.writeLog(trx, [row]);
       }
       const dataVersion = await repo.applyCounters(trx, {
         processed: 0,

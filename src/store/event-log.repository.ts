@@ -1,10 +1,10 @@
 /**
- * The event log: every message received, with its outcome. Its unique index on processed keys is
- * the idempotency check; its rejected rows are the dead letters, parked transitions among them.
+ * The event log: every message received, with its outcome. Its unique index on processed keys
+ * guards idempotency; its rejected rows are the dead letters, parked transitions among them.
  */
 import { sql } from 'kysely';
-import type { Db } from '../platform/db.ts';
-import { json } from './rows.ts';
+import { copyRows, type Db } from '../platform/db.ts';
+import { copyInstant, copyLine, json } from './rows.ts';
 
 export interface LogRow {
   transport: string;
@@ -71,59 +71,41 @@ export async function isKnownPoison(trx: Db, key: string): Promise<boolean> {
   return rows.length > 0;
 }
 
+const LOG_COLUMNS = [
+  'transport',
+  'channel',
+  'outcome',
+  'reason',
+  'detail',
+  'key',
+  'message_type',
+  'booking_id',
+  'raw',
+  'received_at',
+] as const;
+
 /**
- * Writes the log rows of new messages as processed, except those whose key was processed before
- * (the unique index skips them). Returns key → row id of the rows written.
+ * Writes log rows with COPY. A batch writes its messages' rows once their outcomes are settled,
+ * having read which keys were processed before (findProcessedKeys): the writer lock it holds keeps
+ * any other batch from processing a key in between, and the unique index on processed keys stays
+ * as the guard (a row that broke it would fail the batch, never count twice).
  */
-export async function claimKeys(trx: Db, rows: LogRow[]): Promise<Map<string, number>> {
-  if (rows.length === 0) return new Map();
-  const { rows: written } = await sql<{ id: number; key: string }>`
-    ${insertLogRows(rows)}
-    on conflict (key) where outcome = 'processed' do nothing
-    returning id::float8 as id, key`.execute(trx);
-  return new Map(written.map((r) => [r.key, r.id]));
-}
-
-/** Log rows written as processed that turned out to be rejected (parked transitions). */
-export async function markRejected(
-  trx: Db,
-  rows: { id: number; reason: string | null; detail: string | null }[],
-): Promise<void> {
-  if (rows.length === 0) return;
-  await sql`
-    update event_log e set outcome = 'rejected', reason = x.reason, detail = x.detail, key = null
-    from json_to_recordset(${json(rows)}::json) as x(id bigint, reason text, detail text)
-    where e.id = x.id`.execute(trx);
-}
-
-/** The insert of log rows, fed by one JSON parameter; claimKeys adds its conflict clause. */
-function insertLogRows(rows: LogRow[]) {
-  return sql`
-    insert into event_log (transport, channel, outcome, reason, detail, key, message_type, booking_id, raw, received_at)
-    select transport, channel, outcome, reason, detail, key, message_type, booking_id, raw,
-      to_timestamp(received_at / 1000.0)
-    from json_to_recordset(${json(rows.map(logPayload))}::json) as x(transport text, channel text, outcome text,
-      reason text, detail text, key text, message_type text, booking_id bigint, raw text, received_at float8)`;
-}
-
-function logPayload(r: LogRow): Record<string, unknown> {
-  return {
-    transport: r.transport,
-    channel: r.channel,
-    outcome: r.outcome,
-    reason: r.reason,
-    detail: r.detail,
-    key: r.key,
-    message_type: r.messageType,
-    booking_id: r.bookingId,
-    raw: r.raw,
-    received_at: r.receivedAt,
-  };
-}
-
-export async function insertLog(trx: Db, rows: LogRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await insertLogRows(rows).execute(trx);
+export async function writeLog(trx: Db, rows: LogRow[]): Promise<void> {
+  let text = '';
+  for (const r of rows)
+    text += copyLine([
+      r.transport,
+      r.channel,
+      r.outcome,
+      r.reason,
+      r.detail,
+      r.key,
+      r.messageType,
+      r.bookingId,
+      r.raw,
+      copyInstant(r.receivedAt),
+    ]);
+  await copyRows(trx, 'event_log', LOG_COLUMNS, text);
 }
 
 /** A retried dead letter keeps its row; only its outcome changes. */

@@ -8,8 +8,8 @@ import type { BookingState } from '../aggregate/booking.ts';
 import type { CurrencyDelta, EventStatsDelta } from '../aggregate/deltas.ts';
 import { nameKey, type EventMeta } from '../aggregate/events.ts';
 import { unitsToDecimal } from '../aggregate/money.ts';
-import type { Db } from '../platform/db.ts';
-import { json, ms } from './rows.ts';
+import { allStatements, copyRows, type Db } from '../platform/db.ts';
+import { copyInstant, copyLine, json, ms } from './rows.ts';
 
 /** Serializes writers across instances: one ingest transaction at a time. */
 const WRITER_LOCK = 7_335_001;
@@ -99,7 +99,12 @@ export async function loadDayEventTransitions(trx: Db, keys: string[]): Promise<
   return new Map(rows.map((r) => [`${r.day}|${r.event_id}`, r.transitions]));
 }
 
-export async function upsertBookings(
+/**
+ * Writes bookings' rows: those not stored yet with COPY, the others updated. `stored` says which
+ * are: the batch read them in this transaction, under the writer lock, so no other writer can have
+ * added one since.
+ */
+export async function writeBookings(
   trx: Db,
   rows: {
     id: number;
@@ -109,22 +114,47 @@ export async function upsertBookings(
     userId: number | undefined;
     createdAt: number | undefined;
   }[],
+  stored: { has(id: number): boolean },
 ): Promise<void> {
-  if (rows.length === 0) return;
-  const payload = rows.map((r) => ({
-    booking_id: r.id,
-    state: r.state,
-    event_id: r.eventId,
-    user_id: r.userId ?? null,
-    created_at: ms(r.createdAt),
-  }));
-  await sql`
-    insert into bookings (booking_id, state, event_id, user_id, created_at)
-    select booking_id, state, event_id, user_id, to_timestamp(created_at / 1000.0)
-    from json_to_recordset(${json(payload)}::json)
+  let added = '';
+  const changed = [];
+  for (const r of rows) {
+    if (stored.has(r.id)) {
+      changed.push({
+        booking_id: r.id,
+        state: r.state,
+        event_id: r.eventId,
+        user_id: r.userId ?? null,
+        created_at: ms(r.createdAt),
+      });
+    } else {
+      added += copyLine([
+        r.id,
+        json(r.state),
+        r.eventId,
+        r.userId ?? null,
+        r.createdAt === undefined ? null : copyInstant(r.createdAt),
+      ]);
+    }
+  }
+  const copying = copyRows(
+    trx,
+    'bookings',
+    ['booking_id', 'state', 'event_id', 'user_id', 'created_at'],
+    added,
+  );
+  const updating =
+    changed.length === 0
+      ? Promise.resolve()
+      : sql`
+    update bookings b set state = x.state, event_id = x.event_id, user_id = x.user_id,
+      created_at = to_timestamp(x.created_at / 1000.0)
+    from json_to_recordset(${json(changed)}::json)
       as x(booking_id bigint, state json, event_id bigint, user_id bigint, created_at float8)
-    on conflict (booking_id) do update set state = excluded.state, event_id = excluded.event_id,
-      user_id = excluded.user_id, created_at = excluded.created_at`.execute(trx);
+    where b.booking_id = x.booking_id`
+          .execute(trx)
+          .then(() => undefined);
+  await allStatements([copying, updating]);
 }
 
 export async function upsertEventMeta(trx: Db, events: Map<number, EventMeta>): Promise<void> {

@@ -1,7 +1,7 @@
 /** Per-user booking counts and first bookings (new_users, total_users), and user status (disabled). */
 import { sql } from 'kysely';
-import type { Db } from '../platform/db.ts';
-import { json, ms } from './rows.ts';
+import { allStatements, copyRows, type Db } from '../platform/db.ts';
+import { copyInstant, copyLine, json, ms } from './rows.ts';
 
 export interface StoredUser {
   bookings: number;
@@ -29,18 +29,34 @@ export async function recomputeUserFirstBooking(trx: Db, ids: number[]): Promise
   return new Map(rows.map((r) => [r.user_id, r.first]));
 }
 
-export async function upsertUsers(
+/** Writes users' rows: those not stored yet (`stored`, read under the writer lock) with COPY, the others updated. */
+export async function writeUsers(
   trx: Db,
   rows: { id: number; bookings: number; firstBookingAt: number | undefined }[],
+  stored: { has(id: number): boolean },
 ): Promise<void> {
-  if (rows.length === 0) return;
-  const payload = rows.map((r) => ({ user_id: r.id, bookings: r.bookings, first: ms(r.firstBookingAt) }));
-  await sql`
-    insert into users (user_id, bookings, first_booking_at)
-    select user_id, bookings, to_timestamp(first / 1000.0)
-    from json_to_recordset(${json(payload)}::json) as x(user_id bigint, bookings int, first float8)
-    on conflict (user_id) do update set bookings = excluded.bookings,
-      first_booking_at = excluded.first_booking_at`.execute(trx);
+  let added = '';
+  const changed = [];
+  for (const r of rows) {
+    if (stored.has(r.id)) changed.push({ user_id: r.id, bookings: r.bookings, first: ms(r.firstBookingAt) });
+    else
+      added += copyLine([
+        r.id,
+        r.bookings,
+        r.firstBookingAt === undefined ? null : copyInstant(r.firstBookingAt),
+      ]);
+  }
+  const copying = copyRows(trx, 'users', ['user_id', 'bookings', 'first_booking_at'], added);
+  const updating =
+    changed.length === 0
+      ? Promise.resolve()
+      : sql`
+    update users u set bookings = x.bookings, first_booking_at = to_timestamp(x.first / 1000.0)
+    from json_to_recordset(${json(changed)}::json) as x(user_id bigint, bookings int, first float8)
+    where u.user_id = x.user_id`
+          .execute(trx)
+          .then(() => undefined);
+  await allStatements([copying, updating]);
 }
 
 /** Applies user status changes that are newer than what is stored (order of arrival does not matter). */

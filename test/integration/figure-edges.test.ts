@@ -276,6 +276,47 @@ describe('figures at the edges', () => {
     );
   });
 
+  it('keeps a message text exactly as received, with the characters the log write escapes', async () => {
+    // JSON whitespace (tab, newline, carriage return) between tokens, and in a name a backslash, a
+    // tab, and the two markers of PostgreSQL's COPY text format (`\N` for null, `\.` for the end).
+    const name = 'Back\\slash \\N \\. \t end';
+    const valid = `{\n\t"type": "EventUpdated",\r\n "event_id": 6100, "event_data": {"id": 6100, "name": ${JSON.stringify(name)}, "capacity": 7, "updated_at": "2041-03-01T00:00:00Z"}}`;
+    const broken = 'not json\n\\.\n\\N\tend\\';
+    const answers = await ingestHttp(t.app, t.token, [valid, broken]);
+    expect(answers.map((a) => a.reason ?? a.outcome)).toEqual(['processed', 'invalid_json']);
+    expect(await data('/events/6100')).toMatchObject({ event_name: name, total_capacity: 7 });
+    const letters = await data('/dead-letters?reason=invalid_json&limit=500');
+    expect((letters.dead_letters as { raw: string }[]).map((d) => d.raw)).toContain(broken);
+    // A rebuild replays the texts as logged: the same event, named the same.
+    const rebuilt = await t.app.inject({
+      method: 'POST',
+      url: `${BASE}/rebuild`,
+      headers: { authorization: `Bearer ${t.token}` },
+    });
+    expect(rebuilt.statusCode).toBe(200);
+    expect(await data('/events/6100')).toMatchObject({ event_name: name, total_capacity: 7 });
+  });
+
+  it('counts a booking made in year 0 (the earliest time taken), and keeps it through a rebuild', async () => {
+    // PostgreSQL reads no year 0 as text: it is 1 BC there.
+    const at = Date.parse('0000-06-01T10:00:00Z');
+    const answers = await ingestHttp(
+      t.app,
+      t.token,
+      confirmedBooking({ id: 6_200, eventId: 6_200, quantity: 2, totalAmount: 30 }, at),
+    );
+    expect(answers.map((a) => a.outcome)).toEqual(['processed', 'processed', 'processed']);
+    const expected = { confirmed_bookings: 1, tickets_sold: 2, total_revenue: 30 };
+    expect(await data('/events/6200')).toMatchObject(expected);
+    const rebuilt = await t.app.inject({
+      method: 'POST',
+      url: `${BASE}/rebuild`,
+      headers: { authorization: `Bearer ${t.token}` },
+    });
+    expect(rebuilt.statusCode).toBe(200);
+    expect(await data('/events/6200')).toMatchObject(expected);
+  });
+
   it('stores a lone UTF-16 surrogate as U+FFFD: every message of the call answered, none lost', async () => {
     const res = await t.app.inject({
       method: 'POST',
