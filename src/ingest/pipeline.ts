@@ -100,9 +100,10 @@ export class WriterBusyError extends DatabaseUnavailableError {
 
 /**
  * Most characters of message text a consumer hands over in one batch (one message may exceed it
- * alone). Statements carry the texts as JSON or COPY text, several times their size in memory: 5,000 oversized
- * messages of 500 KB in one batch had taken the process to 4.4 GB. The consumers cut their batches
- * with `byteBoundParts` and acknowledge each part as it commits: a batch is one transaction.
+ * alone). Statements carry the texts as JSON or COPY text, several times their size in memory:
+ * 5,000 oversized messages of 500 KB in one batch had taken the process to 4.4 GB. The consumers
+ * cut their batches with `byteBoundParts` and acknowledge each part as it commits: a batch is one
+ * transaction.
  */
 export const MAX_BATCH_CHARACTERS = 8 * 1_048_576;
 

@@ -54,9 +54,9 @@ const isCopyIn = (args: readonly unknown[]): args is [string, [string]] =>
 
 /**
  * Writes rows with `COPY ... FROM STDIN`, inside the caller's transaction: less PostgreSQL work
- * per row than an INSERT of the same rows from a JSON parameter (the event log: about a third less). `rows` is in
- * COPY's text format (rows.ts `copyLine`). Kysely has no COPY: the statement goes through it as an
- * ordinary query, which each pool below recognizes and streams.
+ * per row than an INSERT of the same rows from a JSON parameter (the event log: about a third
+ * less). `rows` is in COPY's text format (rows.ts `copyLine`). Kysely has no COPY: the statement
+ * goes through it as an ordinary query, which each pool below recognizes and streams.
  */
 export async function copyRows(
   trx: Db,

@@ -29,7 +29,10 @@ export async function recomputeUserFirstBooking(trx: Db, ids: number[]): Promise
   return new Map(rows.map((r) => [r.user_id, r.first]));
 }
 
-/** Writes users' rows: those not stored yet (`stored`, read under the writer lock) with COPY, the others updated. */
+/**
+ * Writes users' rows: those not stored yet (`stored`, read in this transaction under the writer
+ * lock) with COPY, the others updated.
+ */
 export async function writeUsers(
   trx: Db,
   rows: { id: number; bookings: number; firstBookingAt: number | undefined }[],
