@@ -10,6 +10,8 @@ import type { DestinationStream } from 'pino';
 import { buildApp, type AppOptions } from '../../src/app.ts';
 import { mintToken } from '../../src/auth/tokens.ts';
 import { createDeps, type Deps, type DepsOptions } from '../../src/deps.ts';
+import type { Consumer } from '../../src/ingest/consumer.ts';
+import { createStreamConsumer } from '../../src/ingest/stream-consumer.ts';
 import { loadConfig, type Config } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { createTestDatabase, REDIS_URL, uniqueKey, type TestDatabase } from './db.ts';
@@ -130,4 +132,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The service's stream consumer, made as the CLI makes it (not started): the app must have Redis. */
+export function streamConsumerOf(t: TestApp): Consumer {
+  if (!t.deps.redis) throw new Error('the service has no Redis');
+  return createStreamConsumer({
+    redis: t.deps.redis,
+    pipeline: t.deps.ingest,
+    config: t.config,
+    logger: t.deps.logger,
+  });
 }

@@ -8,8 +8,7 @@ import { sql } from 'kysely';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_BATCH_CHARACTERS } from '../../src/ingest/pipeline.ts';
-import { createStreamConsumer } from '../../src/ingest/stream-consumer.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, streamConsumerOf, type TestApp } from '../helpers/app.ts';
 import { REDIS_URL, waitFor } from '../helpers/db.ts';
 import { failOnce } from '../support/fail-once.ts';
 import { bookingMessage, eventCreated } from '../support/messages.ts';
@@ -73,14 +72,7 @@ async function serviceWithBacklog(mark?: { at: number; text: string }): Promise<
 }
 
 async function consume(t: TestApp): Promise<void> {
-  const redis = t.deps.redis;
-  if (!redis) throw new Error('the service has no Redis');
-  const consumer = createStreamConsumer({
-    redis,
-    pipeline: t.deps.ingest,
-    config: t.config,
-    logger: t.deps.logger,
-  });
+  const consumer = streamConsumerOf(t);
   cleanups.push(() => consumer.stop());
   consumer.start();
   await waitFor(

@@ -3,8 +3,7 @@
  * a shuffled order and consumed by the real stream consumer into PostgreSQL.
  */
 import { describe, it } from 'vitest';
-import { createStreamConsumer } from '../../src/ingest/stream-consumer.ts';
-import { startTestApp } from '../helpers/app.ts';
+import { startTestApp, streamConsumerOf } from '../helpers/app.ts';
 import { assertFigures, assertOutcomes, loadCases, shuffled } from '../helpers/conformance.ts';
 import { waitFor } from '../helpers/db.ts';
 
@@ -18,12 +17,7 @@ describe.each(cases)('conformance case $name over the Redis Stream', (c) => {
     });
     const redis = t.deps.redis;
     if (!redis) throw new Error('the test needs Redis');
-    const consumer = createStreamConsumer({
-      redis,
-      pipeline: t.deps.ingest,
-      config: t.config,
-      logger: t.deps.logger,
-    });
+    const consumer = streamConsumerOf(t);
     try {
       const lines = shuffled(c.lines, 3 + c.lines.length);
       for (let i = 0; i < lines.length; i += 500) {

@@ -14,10 +14,9 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Consumer } from '../../src/ingest/consumer.ts';
-import { createStreamConsumer } from '../../src/ingest/stream-consumer.ts';
 import { internalChannel, type BusMessage } from '../../src/platform/bus.ts';
 import { storeId } from '../../src/store/read.repository.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, streamConsumerOf, type TestApp } from '../helpers/app.ts';
 import { assertFigures, assertOutcomes, ingestHttp, loadCases } from '../helpers/conformance.ts';
 import { REDIS_URL, waitFor } from '../helpers/db.ts';
 import { PgCluster, RedisServer } from '../helpers/servers.ts';
@@ -93,14 +92,7 @@ async function xadd(redis: Redis, key: string, lines: readonly string[]): Promis
 }
 
 function startConsumer(t: TestApp): Consumer {
-  if (!t.deps.redis) throw new Error('the service has no Redis');
-  // As the CLI does.
-  const consumer = createStreamConsumer({
-    redis: t.deps.redis,
-    pipeline: t.deps.ingest,
-    config: t.config,
-    logger: t.deps.logger,
-  });
+  const consumer = streamConsumerOf(t);
   consumer.start();
   return consumer;
 }
