@@ -21,7 +21,7 @@ import { createPipeline } from '../src/ingest/pipeline.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { openPostgres, type Db } from '../src/platform/db.ts';
 import { createLogger } from '../src/platform/logger.ts';
-import { rankedEvents } from '../src/store/read.repository.ts';
+import { rankedEvents } from '../src/store/rankings.repository.ts';
 import { ScratchDatabases } from '../test/support/scratch-database.ts';
 import { loadDataset, type DatasetSpec } from './dataset.ts';
 import { explainReads } from './explain.ts';

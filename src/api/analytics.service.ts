@@ -16,7 +16,9 @@ import {
 } from '../aggregate/report.ts';
 import { addDays, daysBetween, localMidnightUtc } from '../aggregate/time.ts';
 import type { Db } from '../platform/db.ts';
+import * as rankings from '../store/rankings.repository.ts';
 import * as read from '../store/read.repository.ts';
+import * as seriesReads from '../store/series.repository.ts';
 import { heartbeatMinutes } from '../store/uptime.repository.ts';
 import { NotFoundError } from './errors.ts';
 
@@ -61,7 +63,7 @@ export interface AnalyticsService {
   bookingTrends(ctx: ReadContext, w: Window, granularity: Granularity): Promise<unknown>;
   revenue(ctx: ReadContext, w: Window): Promise<unknown>;
   capacity(): Promise<unknown>;
-  topEvents(sortBy: read.RankBy, limit: number): Promise<unknown>;
+  topEvents(sortBy: rankings.RankBy, limit: number): Promise<unknown>;
   system(ctx: ReadContext): Promise<Record<string, unknown>>;
   overview(ctx: ReadContext): Promise<unknown>;
   dashboard(ctx: ReadContext, w: Window): Promise<unknown>;
@@ -111,9 +113,9 @@ export function createAnalyticsService(deps: {
     };
   }
 
-  function dayFlows(ctx: ReadContext, w: Window, memo: Memo): Promise<read.DayFlowRow[]> {
+  function dayFlows(ctx: ReadContext, w: Window, memo: Memo): Promise<seriesReads.DayFlowRow[]> {
     return once(memo, `flows|${ctx.tz}|${w.from}|${w.to}`, () =>
-      read.dayFlows(db, w.from, w.to, ctx.tz, deps.dayZone()),
+      seriesReads.dayFlows(db, w.from, w.to, ctx.tz, deps.dayZone()),
     );
   }
 
@@ -132,10 +134,10 @@ export function createAnalyticsService(deps: {
     const zone = deps.dayZone();
     const [flows, before, activeByPeriod, uptime] = await Promise.all([
       dayFlows(ctx, w, memo),
-      read.bookingsCreatedBefore(db, w.from, ctx.tz, zone),
+      seriesReads.bookingsCreatedBefore(db, w.from, ctx.tz, zone),
       granularity === 'day'
         ? undefined
-        : read.activeEventsByPeriod(db, w.from, w.to, ctx.tz, zone, granularity),
+        : seriesReads.activeEventsByPeriod(db, w.from, w.to, ctx.tz, zone, granularity),
       uptimeFn(ctx, w, memo),
     ]);
     return buildSeries({
@@ -212,7 +214,7 @@ export function createAnalyticsService(deps: {
     const [current, previous, top] = await Promise.all([
       windowTotals(ctx, w, memo),
       windowTotals(ctx, previousWindow(w), memo),
-      read.rankedEvents(db, 'revenue', 10),
+      rankings.rankedEvents(db, 'revenue', 10),
     ]);
     return {
       period_days: days,
@@ -251,8 +253,8 @@ export function createAnalyticsService(deps: {
     };
   }
 
-  async function topEvents(sortBy: read.RankBy, limit: number) {
-    const { rows, total } = await read.rankedEvents(db, sortBy, limit);
+  async function topEvents(sortBy: rankings.RankBy, limit: number) {
+    const { rows, total } = await rankings.rankedEvents(db, sortBy, limit);
     return {
       events: rows.map((e) => ({
         event_id: e.event_id,
@@ -339,7 +341,7 @@ export function createAnalyticsService(deps: {
     async event(ctx, eventId, w, granularity) {
       const row = await read.findEvent(db, eventId);
       if (!row || row.deleted) throw new NotFoundError(`event ${eventId} not found`);
-      const flows = await read.dayFlows(db, w.from, w.to, ctx.tz, deps.dayZone(), eventId);
+      const flows = await seriesReads.dayFlows(db, w.from, w.to, ctx.tz, deps.dayZone(), eventId);
       const daily = buildSeries({ from: w.from, to: w.to, granularity, flows, bookingsBefore: 0 }).map(
         (d) => ({
           date: d.date,

@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rankedEvents, rankMethod } from '../../src/store/read.repository.ts';
+import { rankedEvents, rankMethod } from '../../src/store/rankings.repository.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { bookingMessage, eventCreated, type BookingFacts } from '../support/messages.ts';
 
