@@ -23,7 +23,7 @@ import type { Config } from '../platform/config.ts';
 import type { Bus } from '../platform/bus.ts';
 import { ingestRateLimit } from '../auth/rate-limit.plugin.ts';
 import { Common, Format, NoQuery, readContext } from '../api/params.ts';
-import { csvDownload, gzipLargeAnswers, varyOn, wantsCsv } from '../api/respond.ts';
+import { csvDownload, gzipLargeAnswers, varyOn, wantsCsv } from '../api/negotiation.ts';
 import { oneAtATime } from './one-at-a-time.ts';
 import { toCsv } from '../api/csv.ts';
 

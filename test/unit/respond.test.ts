@@ -2,7 +2,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../../src/api/errors.ts';
 import { gunzipSync } from 'node:zlib';
-import { acceptsGzip, serveRead, type ReadState } from '../../src/api/respond.ts';
+import { acceptsGzip } from '../../src/api/negotiation.ts';
+import { serveRead, type ReadState } from '../../src/api/respond.ts';
 import { createResponseCache } from '../../src/platform/cache.ts';
 import { DatabaseUnavailableError } from '../../src/platform/db-guard.ts';
 
