@@ -10,13 +10,8 @@ import { createAnalyticsService, type AnalyticsService } from './api/analytics.s
 import { createReadState } from './api/read-state.ts';
 import type { ReadState } from './api/respond.ts';
 import { createTokenVerifier, type TokenVerifier } from './auth/tokens.ts';
-import {
-  createPipeline,
-  type BatchOptions,
-  type BatchResult,
-  type IngestItem,
-  type Pipeline,
-} from './ingest/pipeline.ts';
+import type { BatchResult, IngestItem } from './ingest/batch.ts';
+import { createPipeline, type BatchOptions, type Pipeline } from './ingest/pipeline.ts';
 import { cachePrefix, createResponseCache, type ResponseCache } from './platform/cache.ts';
 import { isDatabaseUnavailable } from './platform/db-guard.ts';
 import { createLocalBus, createRedisBus, type Bus } from './platform/bus.ts';

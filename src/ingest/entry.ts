@@ -7,7 +7,7 @@ import type { LogRow } from '../store/event-log.repository.ts';
 import type { NormalizedMessage } from '../aggregate/messages.ts';
 import { parseMessage, type ParseResult, type RejectReason } from './parse.ts';
 import type { ChangeNotice } from '../platform/bus.ts';
-import type { IngestItem, Outcome } from './pipeline.ts';
+import type { IngestItem, Outcome } from './batch.ts';
 
 export interface Entry {
   item: IngestItem;

@@ -3,7 +3,7 @@
  * rolls back, to tell a poison message (the probe goes through) from a broken service (it fails).
  */
 import { randomUUID } from 'node:crypto';
-import type { IngestItem } from './pipeline.ts';
+import type { IngestItem } from './batch.ts';
 
 /** The known-good batch of the probe (canProcess): every kind of message, each path of the writes. */
 export function probeMessages(now: number): IngestItem[] {

@@ -10,7 +10,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../platform/config.ts';
 import { Outage, Wakeup, connected, type Consumer } from './consumer.ts';
-import { byteBoundParts, type IngestItem, type Pipeline } from './pipeline.ts';
+import { byteBoundParts, type IngestItem } from './batch.ts';
+import type { Pipeline } from './pipeline.ts';
 
 /** The service's own notifications (cache invalidation, live updates): never ingested. */
 export const INTERNAL_CHANNEL_PREFIX = 'analytics-internal:';

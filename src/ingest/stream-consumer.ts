@@ -10,7 +10,8 @@ import type { Config } from '../platform/config.ts';
 import { withTimeout } from '../platform/deadline.ts';
 import { errorMessage } from '../platform/error-message.ts';
 import { Outage, Wakeup, connected, type Consumer } from './consumer.ts';
-import { byteBoundParts, MAX_BATCH_CHARACTERS, type IngestItem, type Pipeline } from './pipeline.ts';
+import { byteBoundParts, MAX_BATCH_CHARACTERS, type IngestItem } from './batch.ts';
+import type { Pipeline } from './pipeline.ts';
 import { forgetGoneConsumers, trimAcknowledged } from './stream-trim.ts';
 import {
   claimedEntries,

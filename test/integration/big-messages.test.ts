@@ -7,7 +7,7 @@
 import { sql } from 'kysely';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MAX_BATCH_CHARACTERS } from '../../src/ingest/pipeline.ts';
+import { MAX_BATCH_CHARACTERS } from '../../src/ingest/batch.ts';
 import { startTestApp, streamConsumerOf, type TestApp } from '../helpers/app.ts';
 import { REDIS_URL, waitFor } from '../helpers/db.ts';
 import { failOnce } from '../support/fail-once.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { byteBoundParts, MAX_BATCH_CHARACTERS } from '../../src/ingest/pipeline.ts';
+import { byteBoundParts, MAX_BATCH_CHARACTERS } from '../../src/ingest/batch.ts';
 import { allGroups, compareIds, nextReadCount, smallestPending } from '../../src/ingest/stream-replies.ts';
 
 describe('stream replies', () => {
