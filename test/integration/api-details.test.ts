@@ -263,6 +263,38 @@ describe('API details', () => {
     expect(String(preferred.headers.vary)).toMatch(/(^|, )Accept(,|$)/);
     const browser = await get('/daily', { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
     expect(browser.headers['content-type']).toContain('application/json');
+    // CSV named with the weight JSON has (here through */*): CSV, the type the client named.
+    for (const accept of ['text/csv, */*', 'application/json, text/csv']) {
+      const tied = await get('/daily', { accept });
+      expect(tied.headers['content-type'], accept).toContain('text/csv');
+    }
+  });
+
+  it("caches each event's answer under its own path", async () => {
+    await ingestHttp(t.app, t.token, [
+      eventCreated({
+        id: 4242,
+        name: 'Second Night',
+        category: 'music',
+        capacity: 10,
+        price: 1,
+        createdAt: DAY,
+        eventDate: DAY + 30 * 86_400_000,
+      }),
+    ]);
+    const ids = (await get('/events?sort=event_id&order=asc'))
+      .json<{ data: { events: { event_id: number }[] } }>()
+      .data.events.map((e) => e.event_id);
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    const answers = [];
+    for (const id of ids) {
+      const first = await get(`/events/${id}`);
+      const again = await get(`/events/${id}`);
+      expect([first.headers['x-cache'], again.headers['x-cache']], `event ${id}`).toEqual(['MISS', 'HIT']);
+      expect(again.json<{ data: { event_id: number } }>().data.event_id).toBe(id);
+      answers.push(first.headers.etag);
+    }
+    expect(new Set(answers).size).toBe(ids.length);
   });
 
   it('neutralizes an event name a spreadsheet would run as a formula', async () => {

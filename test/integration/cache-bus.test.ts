@@ -64,6 +64,10 @@ describe('response cache on Redis', () => {
     await b.set('/capacity|', 4, 'capacity@4'); // a slower instance, finishing late
     const c = createResponseCache({ ttlSeconds: 60, redis: await connected(), prefix });
     expect(await c.lastGood('/capacity|')).toEqual({ version: 5, body: 'capacity@5' });
+    // An instance's own copy does not hide a newer one another instance wrote since.
+    await a.set('/daily|', 1, 'daily@1');
+    await b.set('/daily|', 2, 'daily@2');
+    expect(await a.lastGood('/daily|')).toEqual({ version: 2, body: 'daily@2' });
     await c.clear();
     const d = createResponseCache({ ttlSeconds: 60, redis: await connected(), prefix });
     expect(await d.lastGood('/capacity|')).toBeUndefined();

@@ -7,6 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLOCK_SKEW_SECONDS } from '../../src/auth/tokens.ts';
 import { startTestApp, TEST_SECRET, type TestApp } from '../helpers/app.ts';
 import { hostileTokens, withinSkew, type HostileToken } from '../support/hostile-tokens.ts';
 import { bookingMessage, eventCreated, jazzBooking, jazzNight } from '../support/messages.ts';
@@ -76,6 +77,14 @@ describe('tokens', () => {
 
   it('accepts a token expired by less than the 30 s clock skew', async () => {
     expect((await get(`${API}/system`, await withinSkew(TEST_SECRET))).statusCode).toBe(200);
+  });
+
+  it('refuses a token it accepted once the clock skew has run out too', async () => {
+    const token = await t.mint({ expiresInSeconds: -(CLOCK_SKEW_SECONDS - 2) });
+    expect((await get(`${API}/system`, token)).statusCode).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const refused = await get(`${API}/system`, token);
+    expect(expectProblem(refused, 401).detail).toBe('token has expired');
   });
 
   it('refuses every hostile token kind with 401 and WWW-Authenticate, or 403 for a valid non-admin', async () => {

@@ -24,6 +24,8 @@ describe('CSV cells', () => {
     expect(line('a,b')).toBe('"a,b"');
     expect(line('say "hi"')).toBe('"say ""hi"""');
     expect(toCsv([{ v: 'x\ny' }], ['v'])).toBe('v\r\n"x\ny"\r\n');
+    // A carriage return alone ends a row in some readers, as a line feed does.
+    expect(toCsv([{ v: 'x\ry' }], ['v'])).toBe('v\r\n"x\ry"\r\n');
     expect(line(null)).toBe('');
     expect(line({ EUR: 1.5 })).toBe('"{""EUR"":1.5}"');
   });

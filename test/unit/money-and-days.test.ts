@@ -1,6 +1,12 @@
 /** Exact money out of PostgreSQL's NUMERIC text, and the instant each local day begins. */
 import { describe, expect, it } from 'vitest';
-import { decimalToUnits, unitsGrowthRate, unitsPerCount, unitsToAmount } from '../../src/aggregate/money.ts';
+import {
+  decimalToUnits,
+  round2,
+  unitsGrowthRate,
+  unitsPerCount,
+  unitsToAmount,
+} from '../../src/aggregate/money.ts';
 import { localMidnightUtc } from '../../src/aggregate/time.ts';
 
 describe('money in units of 1/10,000', () => {
@@ -19,6 +25,15 @@ describe('money in units of 1/10,000', () => {
     expect(unitsToAmount(-50n)).toBe(-0.01);
     expect(unitsToAmount(150n)).toBe(0.02);
     expect(unitsToAmount(0n)).toBe(0);
+  });
+
+  it('rounds a ratio half away from zero to 2 decimals, where its float lies just below the half', () => {
+    // 1.005 is 1.00499999999999989... as a double; 2.675 likewise.
+    expect(round2(1.005)).toBe(1.01);
+    expect(round2(-1.005)).toBe(-1.01);
+    expect(round2(2.675)).toBe(2.68);
+    expect(round2(4 / 3)).toBe(1.33);
+    expect(round2(2 / 3)).toBe(0.67);
   });
 
   it('averages over a count with the same rounding, and 0 over none', () => {
