@@ -5,7 +5,9 @@
  * Fairness: the service and the hello world each run in their own child process started the same
  * way (`node --import tsx ...`), so neither shares an event loop with the load generator, and they
  * are measured one after the other, never at the same time, in alternation (ROUNDS times each; the
- * rows show the median run). Every request carries a browser's `Accept-Encoding` (the dashboard
+ * rows show the median run). A third target alternates with them: the floor, a bare Node server
+ * (`replay.ts`) that sends the service's cached answer, headers and gzipped bytes as captured, and
+ * does nothing else; its rate is the ceiling of the ratio for this answer on the machine. Every request carries a browser's `Accept-Encoding` (the dashboard
  * page is the API's client); the service answers gzip, the hello world ignores it. Informational
  * rows: the dashboard's own body served by the hello-world app (what the payload alone costs), and
  * the dashboard to a client that does not take gzip. The service runs as in production
@@ -24,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { once as onceEvent } from 'node:events';
 import { tmpdir } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import { Redis } from 'ioredis';
@@ -36,7 +39,7 @@ import { freePort } from '../test/helpers/servers.ts';
 import { ScratchDatabases } from '../test/support/scratch-database.ts';
 import { once, onInterrupt } from './cleanup.ts';
 import { loadDataset } from './dataset.ts';
-import { closeAgent, timedGet } from './http.ts';
+import { closeAgent, rawGet, timedGet } from './http.ts';
 
 const BOOKINGS = Number(process.env.BENCH_BOOKINGS ?? 10_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -156,13 +159,16 @@ function median<R extends Result>(results: readonly R[]): R {
 async function main(): Promise<void> {
   const databases = new ScratchDatabases('bench');
   const children: ChildProcess[] = [];
-  const bodyFile = path.join(tmpdir(), `evently-bench-dashboard-${randomBytes(4).toString('hex')}.json`);
+  const scratch = randomBytes(4).toString('hex');
+  const bodyFile = path.join(tmpdir(), `evently-bench-dashboard-${scratch}.json`);
+  const replayFile = path.join(tmpdir(), `evently-bench-replay-${scratch}.json`);
   let closeProbes = async (): Promise<void> => {};
   const cleanup = once(async () => {
     closeAgent();
     await closeProbes();
     for (const child of children) await stopChild(child);
     rmSync(bodyFile, { force: true });
+    rmSync(replayFile, { force: true });
     await databases.dropAll();
   });
   const removeInterrupt = onInterrupt(cleanup);
@@ -186,7 +192,7 @@ async function main(): Promise<void> {
     }
 
     const secret = randomBytes(48).toString('base64url');
-    const [servicePort, helloPort] = [await freePort(), await freePort()];
+    const [servicePort, helloPort, replayPort] = [await freePort(), await freePort(), await freePort()];
     const service = startChild(
       'service',
       [
@@ -235,16 +241,34 @@ async function main(): Promise<void> {
       `dashboard: ${second.body.length.toLocaleString('en-US')} bytes; cold ${first.ms.toFixed(1)} ms, cached ${second.ms.toFixed(1)} ms`,
     );
     writeFileSync(bodyFile, second.body);
-    const zipped = await fetch(dashboardUrl, { headers: { ...headers, 'accept-encoding': 'gzip' } });
-    const zippedBytes = Number(zipped.headers.get('content-length'));
+    const zipped = await rawGet(dashboardUrl, { ...headers, 'accept-encoding': 'gzip' });
+    const headerOf = (name: string) => zipped.headers.find(([n]) => n.toLowerCase() === name)?.[1];
     const versionOf = (body: string) =>
       (JSON.parse(body) as { meta: { data_version: number } }).meta.data_version;
     if (
-      zipped.headers.get('content-encoding') !== 'gzip' ||
-      versionOf(await zipped.text()) !== versionOf(second.body)
+      zipped.status !== 200 ||
+      headerOf('content-encoding') !== 'gzip' ||
+      versionOf(gunzipSync(zipped.body).toString('utf8')) !== versionOf(second.body)
     )
       throw new Error('the dashboard was not answered gzipped to a client that takes gzip');
-    console.log(`dashboard gzipped: ${zippedBytes.toLocaleString('en-US')} bytes`);
+    console.log(`dashboard gzipped: ${zipped.body.length.toLocaleString('en-US')} bytes`);
+    // The floor: the same answer, headers and bytes, from a server that does nothing else. Node
+    // adds Date, Connection and Keep-Alive itself.
+    const nodeAdds = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
+    writeFileSync(
+      replayFile,
+      JSON.stringify({
+        headers: zipped.headers.filter(([n]) => !nodeAdds.has(n.toLowerCase())),
+        body: zipped.body.toString('base64'),
+      }),
+    );
+    const replay = startChild('replay', ['--import', 'tsx', 'bench/replay.ts'], {
+      PORT: String(replayPort),
+      REPLAY_FILE: replayFile,
+    });
+    children.push(replay);
+    const replayUrl = `http://127.0.0.1:${replayPort}/api/v1/analytics/dashboard`;
+    await waitReady(replayUrl, replay);
     const hello = startChild('hello', ['--import', 'tsx', 'bench/hello.ts'], {
       PORT: String(helloPort),
       HELLO_BODY_FILE: bodyFile,
@@ -254,7 +278,7 @@ async function main(): Promise<void> {
     await waitReady(helloUrl, hello);
     console.log(
       `autocannon: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up then ${DURATION} s measured, one target at a time; ` +
-        `hello world and dashboard alternate ${ROUNDS} times, rows show the median run`,
+        `hello world, dashboard and its bare-Node floor alternate ${ROUNDS} times, rows show the median run`,
     );
 
     // Every target gets the headers of a browser (the dashboard page is the API's client):
@@ -274,12 +298,15 @@ async function main(): Promise<void> {
     // ratio compares are measured in alternation, ROUNDS times each, and each row is their median.
     const baselines: Run[] = [];
     const dashboards: Run[] = [];
+    const floors: Run[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       baselines.push(await load(helloUrl, browser, hello, probes));
       dashboards.push(await load(dashboardUrl, { ...headers, ...browser }, service, probes));
+      floors.push(await load(replayUrl, { ...headers, ...browser }, replay, probes));
     }
     const baseline = median(baselines);
     const dashboard = median(dashboards);
+    const floor = median(floors);
     const sameBody = await load(`${helloUrl}body`, browser, hello, probes);
     const identity = await load(dashboardUrl, headers, service, probes);
 
@@ -292,6 +319,7 @@ async function main(): Promise<void> {
     console.log(
       `\nruns, req/s: hello world ${baselines.map((r) => r.requests.average.toFixed(0)).join(', ')}; ` +
         `dashboard ${dashboards.map((r) => r.requests.average.toFixed(0)).join(', ')}; ` +
+        `same answer, bare Node ${floors.map((r) => r.requests.average.toFixed(0)).join(', ')}; ` +
         `service CPU per request / hello world's, round by round: ${dashboards
           .map((d, i) => ((d.cpu.server ?? NaN) / (baselines[i]?.cpu.server ?? NaN)).toFixed(2))
           .join(', ')}`,
@@ -304,11 +332,18 @@ async function main(): Promise<void> {
     console.log(row('hello, dashboard body', sameBody));
     console.log(row('dashboard (cached)', dashboard));
     console.log(row('dashboard, no gzip', identity));
+    console.log(row('same answer, bare Node', floor));
     const ratio = dashboard.requests.average / baseline.requests.average;
     console.log(
       `\n(informational) a client that does not take gzip gets the ${second.body.length.toLocaleString('en-US')}-byte body: ` +
         `${(identity.requests.average / baseline.requests.average).toFixed(2)} of hello world, ` +
         `${(identity.requests.average / sameBody.requests.average).toFixed(2)} of hello world sending the same body`,
+    );
+    console.log(
+      `(informational) a bare Node server that only sends the service's cached answer (the same headers and ` +
+        `${zipped.body.length.toLocaleString('en-US')} gzipped bytes; no token, rate limit or cache lookup) reaches ` +
+        `${(floor.requests.average / baseline.requests.average).toFixed(2)} of hello world: the ceiling of the ratio ` +
+        `for this answer on this machine; the service reaches ${(dashboard.requests.average / floor.requests.average).toFixed(2)} of it`,
     );
     const cpuRatio = (dashboard.cpu.server ?? NaN) / (baseline.cpu.server ?? NaN);
     console.log(
