@@ -51,7 +51,7 @@ export function rawGet(
   headers: Record<string, string>,
 ): Promise<{ status: number; headers: [string, string][]; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, headers }, (res) => {
+    const req = http.get(url, { agent: false, headers, timeout: 30_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -62,6 +62,7 @@ export function rawGet(
       });
       res.on('error', reject);
     });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer in 30 s`)));
     req.on('error', reject);
   });
 }

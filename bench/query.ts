@@ -5,10 +5,11 @@
  * Fairness: the service and the hello world each run in their own child process started the same
  * way (`node --import tsx ...`), so neither shares an event loop with the load generator, and they
  * are measured one after the other, never at the same time, in alternation (ROUNDS times each; the
- * rows show the median run). A third target alternates with them: the floor, a bare Node server
- * (`replay.ts`) that sends the service's cached answer, headers and gzipped bytes as captured, and
- * does nothing else; its rate is the ceiling of the ratio for this answer on the machine. Every request carries a browser's `Accept-Encoding` (the dashboard
- * page is the API's client); the service answers gzip, the hello world ignores it. Informational
+ * rows show the median run). A third target alternates with them: the floor, a bare node:http
+ * server (`replay.ts`) that sends the service's cached answer, headers and gzipped bytes as
+ * captured, and does nothing else; its rate is the ceiling of the ratio for a server sending
+ * exactly this answer on the machine. Every request carries a browser's `Accept-Encoding` (the
+ * dashboard page is the API's client); the service answers gzip, the hello world ignores it. Informational
  * rows: the dashboard's own body served by the hello-world app (what the payload alone costs), and
  * the dashboard to a client that does not take gzip. The service runs as in production
  * (`src/cli/main.ts start --role api`) on a bench database holding 10^4 bookings that went through
@@ -340,10 +341,10 @@ async function main(): Promise<void> {
         `${(identity.requests.average / sameBody.requests.average).toFixed(2)} of hello world sending the same body`,
     );
     console.log(
-      `(informational) a bare Node server that only sends the service's cached answer (the same headers and ` +
+      `(informational) a bare node:http server that only sends the service's cached answer (the same headers and ` +
         `${zipped.body.length.toLocaleString('en-US')} gzipped bytes; no token, rate limit or cache lookup) reaches ` +
         `${(floor.requests.average / baseline.requests.average).toFixed(2)} of hello world: the ceiling of the ratio ` +
-        `for this answer on this machine; the service reaches ${(dashboard.requests.average / floor.requests.average).toFixed(2)} of it`,
+        `for a server sending exactly this answer on this machine; the service reaches ${(dashboard.requests.average / floor.requests.average).toFixed(2)} of it`,
     );
     const cpuRatio = (dashboard.cpu.server ?? NaN) / (baseline.cpu.server ?? NaN);
     console.log(

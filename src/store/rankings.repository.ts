@@ -1,6 +1,7 @@
 /**
  * Rankings of live events by bookings, revenue or utilization, each event with its position in
- * all three orders. Read from the ranking indexes on `events` (migration 0011), never from bookings.
+ * all three orders. Read from `events` (a short ranking of a large store on the ranking indexes of
+ * migration 0011), never from bookings.
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../platform/db.ts';

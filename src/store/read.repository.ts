@@ -1,6 +1,8 @@
 /**
- * Read queries. Every one reads pre-computed aggregates (events, flows, totals): their cost grows
- * with the number of events and days asked for, never with the number of bookings.
+ * Reads of events and the store's totals: the event view and list, capacity, system totals, the
+ * data version and the store's identity (rankings are in rankings.repository.ts, day series in
+ * series.repository.ts). Every one reads pre-computed aggregates: their cost grows with the number
+ * of events and days asked for, never with the number of bookings.
  */
 import { sql, type RawBuilder } from 'kysely';
 import { nameKey } from '../aggregate/events.ts';

@@ -1,7 +1,8 @@
 /**
  * Series reads: flows per local day in any zone, the running total a series starts from, and the
  * distinct events active per week or month. They read the day tables, the shifted days and the
- * activity masks (one row per event and UTC day): their cost grows with the days asked for.
+ * activity masks (one row per event and UTC day): their cost grows with the days asked for (the
+ * running total's start sums the days before the range), never with the bookings.
  */
 import { sql } from 'kysely';
 import { phaseAndDay } from '../aggregate/phases.ts';

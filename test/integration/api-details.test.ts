@@ -263,7 +263,8 @@ describe('API details', () => {
     expect(String(preferred.headers.vary)).toMatch(/(^|, )Accept(,|$)/);
     const browser = await get('/daily', { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
     expect(browser.headers['content-type']).toContain('application/json');
-    // CSV named with the weight JSON has (here through */*): CSV, the type the client named.
+    // CSV and JSON equally acceptable (the same weight, named or through */*): CSV, as documented
+    // (docs/design.md, CSV), since the client named text/csv.
     for (const accept of ['text/csv, */*', 'application/json, text/csv']) {
       const tied = await get('/daily', { accept });
       expect(tied.headers['content-type'], accept).toContain('text/csv');

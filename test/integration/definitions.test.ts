@@ -179,9 +179,10 @@ describe('definitions at their boundaries', () => {
         event_data: { id: 7, name, updated_at: '2026-06-01T10:00:00Z' },
       });
     await ingestHttp(t.app, t.token, [event(7, 10, Date.UTC(2026, 4, 1))]);
-    await ingestHttp(t.app, t.token, [update('u1', 'First')]);
-    await ingestHttp(t.app, t.token, [update('u2', 'Second')]);
-    expect(await data('/events/7')).toMatchObject({ event_name: 'Second' });
+    // The later one sorts first by key, name and text: only arrival order can pick it.
+    await ingestHttp(t.app, t.token, [update('z1', 'Zulu')]);
+    await ingestHttp(t.app, t.token, [update('a2', 'Alpha')]);
+    expect(await data('/events/7')).toMatchObject({ event_name: 'Alpha' });
   });
 
   it('keeps a dead letter younger than the retention period, and drops an older one', async () => {

@@ -141,7 +141,7 @@ describe('rankings', () => {
   });
 
   it('ranks alike whether it counts positions on the indexes or numbers every event', async () => {
-    // A store with a few events numbers them all; one with thousands counts (read.repository.ts).
+    // A store with a few events numbers them all; one with thousands counts (rankings.repository.ts).
     const { db } = service.deps.database;
     for (const by of BY)
       for (const limit of [1, 3, 8, 10]) {
