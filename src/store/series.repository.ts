@@ -6,25 +6,14 @@
  */
 import { sql } from 'kysely';
 import { phaseAndDay } from '../aggregate/phases.ts';
-import { monthStart, weekStart } from '../aggregate/report.ts';
+import { monthStart, weekStart, type DayFlow } from '../aggregate/report.ts';
 import { addDays, BUCKETS_PER_DAY } from '../aggregate/time.ts';
 import type { Db } from '../platform/db.ts';
 import { firstBucketOf, periodsOf, spansOf, utcDaysOf, type Span } from './local-days.ts';
 import { json } from './rows.ts';
 
-/** Flows of one local day. Money is already rounded to cents from exact sums. */
-export interface DayFlowRow {
-  day: string;
-  new_bookings: number;
-  confirmed: number;
-  cancelled: number;
-  expired: number;
-  revenue: string;
-  gross_confirmed: string;
-  confirmed_base: number;
-  new_users: number;
-  active_events: number;
-}
+/** Flows of one local day, as the report takes them. */
+export type DayFlowRow = DayFlow;
 
 /**
  * Flows per local day in [from, to]. In the zone the day tables are kept in this reads one row
