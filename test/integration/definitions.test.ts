@@ -130,6 +130,73 @@ describe('definitions at their boundaries', () => {
     });
   });
 
+  it('holds the seats of pending bookings in the utilization, but sells only confirmed tickets', async () => {
+    const { t, data } = await freshStore();
+    const at = Date.UTC(2026, 5, 1, 10);
+    await ingestHttp(t.app, t.token, [event(1, 10, at - DAY), ...booking(1, 1, at, 'pending', 3)]);
+    expect(await data('/events/1')).toMatchObject({
+      pending_bookings: 1,
+      capacity_utilization: 30,
+      tickets_sold: 0,
+      sell_through: 0,
+    });
+  });
+
+  it('leaves a deleted event out of the capacity lists and bands', async () => {
+    const { t, data } = await freshStore();
+    const at = Date.UTC(2026, 5, 1, 10);
+    await ingestHttp(t.app, t.token, [
+      event(1, 10, at - DAY),
+      event(2, 10, at - DAY),
+      ...booking(1, 1, at, 'confirmed', 3),
+      ...booking(2, 2, at, 'confirmed', 9),
+      JSON.stringify({ type: 'EventDeleted', event_id: 1 }),
+    ]);
+    expect(await data('/capacity')).toMatchObject({
+      total_events: 1,
+      utilization_distribution: { high: 1, medium: 0, low: 0 },
+      top_utilized_events: [{ event_id: 2, utilization: 90 }],
+      underutilized_events: [],
+    });
+  });
+
+  it('grows bookings against the window before, as a share of that window', async () => {
+    const { t, data } = await freshStore();
+    const day = (d: number) => Date.UTC(2026, 5, d, 10);
+    await ingestHttp(t.app, t.token, [
+      event(1, 100, day(1)),
+      ...[1, 2].flatMap((id) => booking(id, 1, day(7), 'pending')),
+      ...[3, 4, 5].flatMap((id) => booking(id, 1, day(10), 'pending')),
+    ]);
+    // 3 bookings on 9-10 June against 2 on 7-8 June: +50 % (not +33 %, a share of the later window).
+    expect(await data('/booking-trends?days=2&as_of=2026-06-10')).toMatchObject({
+      total_bookings: 3,
+      growth_rate: 50,
+    });
+  });
+
+  it('runs the bookings total from before the range, through each day and each week, in any zone', async () => {
+    const { t, data } = await freshStore();
+    const day = (d: number) => Date.UTC(2026, 5, d, 10);
+    await ingestHttp(t.app, t.token, [
+      event(1, 100, day(1)),
+      ...booking(1, 1, day(1), 'pending'),
+      ...booking(2, 1, day(10), 'pending'),
+      ...booking(3, 1, day(20), 'pending'),
+    ]);
+    const totals = async (query: string) =>
+      (
+        (await data(`/daily?from=2026-06-10&to=2026-06-20&${query}`)).series as { total_bookings: number }[]
+      ).map((d) => d.total_bookings);
+    // 10 June holds the booking of that day on top of the one before the range; 20 June all three.
+    const days = [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3];
+    expect(await totals('as_of=2026-06-20')).toEqual(days);
+    // Another zone reads its own day tables (shifted days): 10:00 UTC is the same date in Kolkata.
+    expect(await totals('as_of=2026-06-20&tz=Asia/Kolkata')).toEqual(days);
+    // The weeks of Monday 8 and Monday 15 June: the total at each one's last day in range.
+    expect(await totals('as_of=2026-06-20&granularity=week')).toEqual([2, 3]);
+  });
+
   it('cuts a page of events at offset items, not offset pages', async () => {
     const { t, data } = await freshStore();
     const at = Date.UTC(2026, 5, 1, 10);
