@@ -197,6 +197,39 @@ describe('definitions at their boundaries', () => {
     expect(await totals('as_of=2026-06-20&granularity=week')).toEqual([2, 3]);
   });
 
+  it('follows a booking that moves to another user and another event in its users and active events', async () => {
+    const { t, data } = await freshStore();
+    const at = Date.UTC(2026, 5, 10, 10);
+    const facts = (userId: number, eventId: number): BookingFacts => ({
+      id: 1,
+      eventId,
+      userId,
+      quantity: 1,
+      totalAmount: 10,
+      createdAt: at,
+    });
+    await ingestHttp(t.app, t.token, [
+      event(1, 10, at - DAY),
+      event(2, 10, at - DAY),
+      bookingMessage('BookingCreated', facts(5, 1)),
+    ]);
+    expect(await data('/system?as_of=2026-06-10')).toMatchObject({ total_users: 1 });
+    // The confirmation names another user and event: the booking's attributes are the later
+    // transition's, so user 5 and event 1 are left with nothing on that day.
+    await ingestHttp(t.app, t.token, [bookingMessage('BookingConfirmed', facts(6, 2), at + 3_600_000)]);
+    expect(await data('/system?as_of=2026-06-10')).toMatchObject({ total_users: 1 });
+    const active = async (query: string) =>
+      (
+        (await data(`/daily?from=2026-06-08&to=2026-06-14&as_of=2026-06-14&${query}`)).series as {
+          active_events: number;
+        }[]
+      ).map((d) => d.active_events);
+    expect(await active('granularity=week')).toEqual([1]);
+    // Another zone's weeks come from the activity masks.
+    expect(await active('granularity=week&tz=Asia/Kolkata')).toEqual([1]);
+    expect(await active('granularity=day')).toEqual([0, 0, 1, 0, 0, 0, 0]);
+  });
+
   it('cuts a page of events at offset items, not offset pages', async () => {
     const { t, data } = await freshStore();
     const at = Date.UTC(2026, 5, 1, 10);
