@@ -9,9 +9,9 @@
  * server (`replay.ts`) that sends the service's cached answer, headers and gzipped bytes as
  * captured, and does nothing else; its rate is the ceiling of the ratio for a server sending
  * exactly this answer on the machine. Every request carries a browser's `Accept-Encoding` (the
- * dashboard page is the API's client); the service answers gzip, the hello world ignores it. Informational
- * rows: the dashboard's own body served by the hello-world app (what the payload alone costs), and
- * the dashboard to a client that does not take gzip. The service runs as in production
+ * dashboard page is the API's client); the service answers gzip, the hello world ignores it.
+ * Informational rows: the dashboard's own body served by the hello-world app (what the payload
+ * alone costs), and the dashboard to a client that does not take gzip. The service runs as in production
  * (`src/cli/main.ts start --role api`) on a bench database holding 10^4 bookings that went through
  * the real pipeline, with Redis (a separate logical database, so no key meets another run's).
  * Each row also shows the CPU time one request took, in µs, in the server's process, in Redis and

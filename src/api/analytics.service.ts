@@ -11,6 +11,7 @@ import {
   toEventStats,
   revenueUnits,
   type DailyStats,
+  type DayFlow,
   type EventStats,
   type Granularity,
 } from '../aggregate/report.ts';
@@ -113,7 +114,7 @@ export function createAnalyticsService(deps: {
     };
   }
 
-  function dayFlows(ctx: ReadContext, w: Window, memo: Memo): Promise<seriesReads.DayFlowRow[]> {
+  function dayFlows(ctx: ReadContext, w: Window, memo: Memo): Promise<DayFlow[]> {
     return once(memo, `flows|${ctx.tz}|${w.from}|${w.to}`, () =>
       seriesReads.dayFlows(db, w.from, w.to, ctx.tz, deps.dayZone()),
     );

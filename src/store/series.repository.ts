@@ -12,9 +12,6 @@ import type { Db } from '../platform/db.ts';
 import { firstBucketOf, periodsOf, spansOf, utcDaysOf, type Span } from './local-days.ts';
 import { json } from './rows.ts';
 
-/** Flows of one local day, as the report takes them. */
-export type DayFlowRow = DayFlow;
-
 /**
  * Flows per local day in [from, to]. In the zone the day tables are kept in this reads one row
  * per day. In any other zone a day of 24 hours is one shifted day (aggregate/phases.ts), one row;
@@ -27,19 +24,19 @@ export async function dayFlows(
   tz: string,
   dayZone: string,
   eventId?: number,
-): Promise<DayFlowRow[]> {
+): Promise<DayFlow[]> {
   const money = sql.raw('sum(revenue)::text as revenue, sum(gross_confirmed)::text as gross_confirmed');
   const counts = sql.raw(`sum(new_bookings)::int as new_bookings, sum(confirmed)::int as confirmed,
     sum(cancelled)::int as cancelled, sum(expired)::int as expired, sum(confirmed_base)::int as confirmed_base`);
   if (tz === dayZone) {
     if (eventId === undefined) {
-      const { rows } = await sql<DayFlowRow>`
+      const { rows } = await sql<DayFlow>`
         select day::text as day, new_bookings, confirmed, cancelled, expired, revenue::text as revenue,
           gross_confirmed::text as gross_confirmed, confirmed_base, new_users, active_events
         from flow_day where day between ${from}::date and ${to}::date order by day`.execute(db);
       return rows;
     }
-    const { rows } = await sql<DayFlowRow>`
+    const { rows } = await sql<DayFlow>`
       select day::text as day, new_bookings, confirmed, cancelled, expired, revenue::text as revenue,
         gross_confirmed::text as gross_confirmed, confirmed_base, 0 as new_users, 1 as active_events
       from flow_day_event where event_id = ${eventId} and day between ${from}::date and ${to}::date
@@ -52,7 +49,7 @@ export async function dayFlows(
     // event's quarter-hours of a year are up to 35,000 rows.
     const labels = `{${days.map((d) => d.label).join(',')}}`;
     const firsts = `{${days.map((d) => d.first).join(',')}}`;
-    const { rows } = await sql<DayFlowRow>`
+    const { rows } = await sql<DayFlow>`
       select (${labels}::text[])[i] as day, new_bookings, confirmed, cancelled, expired, revenue,
         gross_confirmed, confirmed_base, 0 as new_users, 1 as active_events
       from (
@@ -69,7 +66,7 @@ export async function dayFlows(
   const [shifted, flows, activeByDay] = await Promise.all([
     whole.length === 0
       ? undefined
-      : sql<DayFlowRow>`
+      : sql<DayFlow>`
           select x.label as day, f.new_bookings, f.confirmed, f.cancelled, f.expired, f.revenue::text as revenue,
             f.gross_confirmed::text as gross_confirmed, f.confirmed_base, f.new_users, f.active_events
           from json_to_recordset(${json(whole.map((d) => ({ label: d.label, ...phaseAndDay(d.first) })))}::json)
@@ -78,7 +75,7 @@ export async function dayFlows(
     changed.length === 0
       ? undefined
       : // Lateral: an index range of quarter-hours per day, whatever the planner guesses.
-        sql<Omit<DayFlowRow, 'active_events'>>`
+        sql<Omit<DayFlow, 'active_events'>>`
           select s.label as day, f.new_bookings, f.confirmed, f.cancelled, f.expired, f.confirmed_base,
             f.revenue, f.gross_confirmed, f.new_users
           from json_to_recordset(${json(changed)}::json) as s(label text, first int, "end" int)
