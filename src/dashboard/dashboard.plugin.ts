@@ -67,6 +67,7 @@ function assetSources(): ReadonlyMap<string, string> {
     ['api.js', path.join(PUBLIC_DIR, 'api.js')],
     ['chart.js', path.join(PUBLIC_DIR, 'chart.js')],
     ['format.js', path.join(PUBLIC_DIR, 'format.js')],
+    ['messages.js', path.join(PUBLIC_DIR, 'messages.js')],
     ['pacing.js', path.join(PUBLIC_DIR, 'pacing.js')],
     ['prefs.js', path.join(PUBLIC_DIR, 'prefs.js')],
     ['render.js', path.join(PUBLIC_DIR, 'render.js')],

@@ -2,7 +2,7 @@
  * What a batch is to every transport: its items, the result each gets and the batch's, and the
  * bound on its size (a consumer cuts what it reads into parts within it, one transaction each).
  */
-import type { RejectReason } from './parse.ts';
+import type { RejectReason } from './rejection.ts';
 
 export type Transport = 'stream' | 'pubsub' | 'http' | 'retry' | 'rebuild';
 

@@ -5,7 +5,8 @@
 import type { BatchPlan } from '../aggregate/batch.ts';
 import type { LogRow } from '../store/event-log.repository.ts';
 import type { NormalizedMessage } from '../aggregate/messages.ts';
-import { parseMessage, type ParseResult, type RejectReason } from './parse.ts';
+import { parseMessage, type ParseResult } from './parse.ts';
+import type { RejectReason } from './rejection.ts';
 import type { ChangeNotice } from '../platform/bus.ts';
 import type { IngestItem, Outcome } from './batch.ts';
 
@@ -88,4 +89,49 @@ export function changedModels(plan: BatchPlan): string[] {
     ['events', 'system', 'capacity', 'top-events', 'revenue'].forEach((m) => changed.add(m));
   if (plan.userStatus.size > 0) changed.add('users');
   return [...changed].sort();
+}
+
+/**
+ * Settles what the plan decided: a transition for an unknown booking is a dead letter, and a second
+ * copy of a message in the batch shares the first one's fate (a duplicate if it counted).
+ */
+export function settleFates(
+  plan: BatchPlan,
+  fresh: readonly Entry[],
+  copies: readonly [Entry, Entry][],
+): void {
+  plan.verdicts.forEach((verdict, i) => {
+    const e = fresh[i] as Entry;
+    if (verdict === 'unknown_booking') {
+      e.outcome = 'rejected';
+      e.reason = 'unknown_booking';
+      e.detail = 'a transition for an unknown booking must carry event_id, quantity and total_amount';
+    }
+  });
+  for (const [copy, first] of copies) {
+    if (first.outcome === 'processed') copy.outcome = 'duplicate';
+    else {
+      copy.outcome = first.outcome;
+      if (first.reason) copy.reason = first.reason;
+      if (first.detail) copy.detail = first.detail;
+    }
+  }
+}
+
+/** What settled entries change in the event log: new rows for new messages, new outcomes for retried ones. */
+export function logChanges(entries: readonly Entry[]): {
+  rows: LogRow[];
+  outcomes: { id: number; outcome: string; reason: string | null; key: string | null }[];
+} {
+  return {
+    rows: entries.filter((e) => e.item.retryOf === undefined).map((e) => logRowOf(e, e.outcome)),
+    outcomes: entries
+      .filter((e) => e.item.retryOf !== undefined)
+      .map((e) => ({
+        id: e.item.retryOf as number,
+        outcome: e.outcome,
+        reason: e.reason ?? null,
+        key: e.outcome === 'processed' ? e.key : null,
+      })),
+  };
 }

@@ -3,7 +3,6 @@
  * every aggregate write. Every transport (stream, pub/sub, HTTP, dead-letter retry, rebuild) ends here.
  */
 import { createHash } from 'node:crypto';
-import type { BatchPlan } from '../aggregate/batch.ts';
 import { carriesBookingFacts } from '../aggregate/booking.ts';
 import { localDayOfBucket } from '../aggregate/time.ts';
 import type { Config } from '../platform/config.ts';
@@ -20,8 +19,9 @@ import {
   type ItemResult,
   type Transport,
 } from './batch.ts';
-import { changedModels, logRowOf, messageOf, toEntry, type Entry } from './entry.ts';
+import { changedModels, logChanges, messageOf, settleFates, toEntry, type Entry } from './entry.ts';
 import { probeMessages } from './probe.ts';
+import { answeredInTime, WriterBusyError, type Turn } from './writer-turn.ts';
 
 /** Thrown to roll back a batch processed only to see whether it can be; carries what it did. */
 class RolledBack extends Error {
@@ -42,68 +42,6 @@ export interface BatchOptions {
 
 export interface Pipeline {
   processBatch(items: readonly IngestItem[], options?: BatchOptions): Promise<BatchResult>;
-}
-
-/** A waiting caller's bound: abandoned at the deadline unless the batch holds the writer by then. */
-interface Turn {
-  waitMs: number;
-  deadline: number;
-  abandoned: boolean;
-  locked: boolean;
-}
-
-/** A batch that did not get the writer in time: nothing of it was written, and its caller may say so. */
-export class WriterBusyError extends DatabaseUnavailableError {
-  constructor(waitMs: number, cause?: unknown) {
-    super(
-      `the writer was busy for ${waitMs / 1000} s (a rebuild, a reconcile or a long batch holds it); ` +
-        'nothing of this batch was written: send it again',
-      5_000,
-      { cause },
-    );
-    this.name = 'WriterBusyError';
-  }
-}
-
-/**
- * Settles what the plan decided: a transition for an unknown booking is a dead letter, and a second
- * copy of a message in the batch shares the first one's fate (a duplicate if it counted).
- */
-function settleFates(plan: BatchPlan, fresh: readonly Entry[], copies: readonly [Entry, Entry][]): void {
-  plan.verdicts.forEach((verdict, i) => {
-    const e = fresh[i] as Entry;
-    if (verdict === 'unknown_booking') {
-      e.outcome = 'rejected';
-      e.reason = 'unknown_booking';
-      e.detail = 'a transition for an unknown booking must carry event_id, quantity and total_amount';
-    }
-  });
-  for (const [copy, first] of copies) {
-    if (first.outcome === 'processed') copy.outcome = 'duplicate';
-    else {
-      copy.outcome = first.outcome;
-      if (first.reason) copy.reason = first.reason;
-      if (first.detail) copy.detail = first.detail;
-    }
-  }
-}
-
-/** What settled entries change in the event log: new rows for new messages, new outcomes for retried ones. */
-function logChanges(entries: readonly Entry[]): {
-  rows: eventLog.LogRow[];
-  outcomes: { id: number; outcome: string; reason: string | null; key: string | null }[];
-} {
-  return {
-    rows: entries.filter((e) => e.item.retryOf === undefined).map((e) => logRowOf(e, e.outcome)),
-    outcomes: entries
-      .filter((e) => e.item.retryOf !== undefined)
-      .map((e) => ({
-        id: e.item.retryOf as number,
-        outcome: e.outcome,
-        reason: e.reason ?? null,
-        key: e.outcome === 'processed' ? e.key : null,
-      })),
-  };
 }
 
 export function createPipeline(deps: {
@@ -297,18 +235,6 @@ export function createPipeline(deps: {
       return turn ? answeredInTime(next, turn) : next;
     },
   };
-
-  /** The batch's answer; or, at the deadline, unless it holds the writer by then, the writer being busy. */
-  function answeredInTime(work: Promise<BatchResult>, turn: Turn): Promise<BatchResult> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (turn.locked) return;
-        turn.abandoned = true;
-        reject(new WriterBusyError(turn.waitMs));
-      }, turn.waitMs);
-      void work.then(resolve, reject).finally(() => clearTimeout(timer));
-    });
-  }
 
   /**
    * A batch that fails for a reason of its messages is split in halves until the message that

@@ -1,5 +1,6 @@
 // The dashboard page: sign-in, loading the dashboard payload, live updates over SSE.
-// State lives in this module; rendering is in render.js, the chart in chart.js, the API in api.js.
+// State lives in this module; rendering is in render.js, the chart in chart.js, the API in api.js,
+// the alert, status line and live badge in messages.js.
 
 import {
   fetchDashboard,
@@ -11,6 +12,15 @@ import {
 } from './api.js';
 import { createDailyChart } from './chart.js';
 import { nextLiveRefetch } from './pacing.js';
+import {
+  capitalized,
+  clearAlert,
+  clockTime,
+  markToken,
+  renderLiveBadge,
+  setStatus,
+  showAlert,
+} from './messages.js';
 import { DAY_CHOICES, fillTimeZones, loadPrefs, savePrefs } from './prefs.js';
 import {
   clearDashboard,
@@ -75,40 +85,11 @@ const state = {
 
 // ---- messages -------------------------------------------------------------------------------
 
-/** An assertive alert is announced each time it is written: the same words are not written again. */
-function showAlert(message) {
-  if ($('alert').textContent !== message) $('alert').textContent = message;
-}
-
-/** The token field marked as the cause of the alert (a token refused or not a JWT), or not. */
-function markToken(refused) {
-  if (refused) {
-    $('token').setAttribute('aria-invalid', 'true');
-    $('token').setAttribute('aria-describedby', 'alert');
-  } else {
-    $('token').removeAttribute('aria-invalid');
-    $('token').removeAttribute('aria-describedby');
-  }
-}
-
 const APP_NAME = 'Evently Analytics';
-
-function clearAlert() {
-  $('alert').textContent = '';
-}
-
-function setStatus(text) {
-  $('status').textContent = text;
-}
 
 /** The badge: the stream's state, unless the figures on screen are behind (the last load failed). */
 function renderLive() {
-  const labels = { live: 'Live', connecting: 'Connecting…', offline: 'Offline', behind: 'Not up to date' };
-  const status = state.behind && state.streamStatus !== 'offline' ? 'behind' : state.streamStatus;
-  $('live').dataset.state = status;
-  // Written only when it changes: a status region repeats what is written into it.
-  const text = labels[status] ?? 'Offline';
-  if ($('live-text').textContent !== text) $('live-text').textContent = text;
+  renderLiveBadge(state.behind && state.streamStatus !== 'offline' ? 'behind' : state.streamStatus);
 }
 
 function setLive(status) {
@@ -116,14 +97,9 @@ function setLive(status) {
   renderLive();
 }
 
-const clockTime = (ms) => new Date(ms).toLocaleTimeString();
-
 const zoneName = (tz) => tz || state.info.reportingZone || 'the service’s reporting zone';
 
 const describePeriod = ({ days, tz }) => `the last ${days} days in ${zoneName(tz)}`;
-
-/** First letter up: a refused token's detail ("user is disabled.") is the sign-in form's message. */
-const capitalized = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 // ---- loading --------------------------------------------------------------------------------
 

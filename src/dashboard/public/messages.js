@@ -1,0 +1,41 @@
+// What the page says: the alert, the status line and the live badge, and the words they use.
+
+const $ = (id) => document.getElementById(id);
+
+/** An assertive alert is announced each time it is written: the same words are not written again. */
+export function showAlert(message) {
+  if ($('alert').textContent !== message) $('alert').textContent = message;
+}
+
+/** The token field marked as the cause of the alert (a token refused or not a JWT), or not. */
+export function markToken(refused) {
+  if (refused) {
+    $('token').setAttribute('aria-invalid', 'true');
+    $('token').setAttribute('aria-describedby', 'alert');
+  } else {
+    $('token').removeAttribute('aria-invalid');
+    $('token').removeAttribute('aria-describedby');
+  }
+}
+
+export function clearAlert() {
+  $('alert').textContent = '';
+}
+
+export function setStatus(text) {
+  $('status').textContent = text;
+}
+
+export const clockTime = (ms) => new Date(ms).toLocaleTimeString();
+
+/** First letter up: a refused token's detail ("user is disabled.") is the sign-in form's message. */
+export const capitalized = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** The badge's state: live, connecting, offline or behind (the figures on screen are not up to date). */
+export function renderLiveBadge(status) {
+  const labels = { live: 'Live', connecting: 'Connecting…', offline: 'Offline', behind: 'Not up to date' };
+  $('live').dataset.state = status;
+  // Written only when it changes: a status region repeats what is written into it.
+  const text = labels[status] ?? 'Offline';
+  if ($('live-text').textContent !== text) $('live-text').textContent = text;
+}
