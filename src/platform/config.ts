@@ -188,6 +188,16 @@ function embeddedSecret(dataDir: string): { secret: string; createdNow: boolean 
 }
 
 /**
+ * A problem of a setting, for a service that also reads Zero: the setting's name there too
+ * (`JWT_SECRET (jwt-secret in Zero) is required ...`), since that is where its owner will look.
+ */
+function withZeroName(problem: string): string {
+  const name = /^[A-Z][A-Z0-9_]*\b/.exec(problem)?.[0];
+  if (name === undefined || name === 'ZERO_TOKEN') return problem;
+  return `${name} (${name.toLowerCase().replaceAll('_', '-')} in Zero)${problem.slice(name.length)}`;
+}
+
+/**
  * `overrides.role` is the command line's `--role`; `overrides.notices` are warnings from before the
  * environment was read (Zero out of reach, say), logged first with the configuration's own.
  */
@@ -298,7 +308,8 @@ export function loadConfig(env: Env, overrides: { role?: Role; notices?: readonl
     notices,
     consumerName: r.str('CONSUMER_NAME', `${process.pid}-${randomBytes(3).toString('hex')}`),
   };
-  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  if (r.problems.length > 0)
+    throw new ConfigError(env.ZERO_TOKEN ? r.problems.map(withZeroName) : r.problems);
   // Only once everything else is known good: a bad configuration leaves nothing behind.
   if (databaseUrl || secret) return Object.freeze(config);
   const own = embeddedSecret(dataDir);

@@ -14,7 +14,7 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function problemsOf(env: Record<string, string>): string[] {
+function problemsOf(env: Readonly<Record<string, string | undefined>>): string[] {
   try {
     loadConfig(env);
   } catch (error) {
@@ -402,6 +402,22 @@ describe('secrets from Zero', () => {
     await expect(resolveEnv({ ZERO_TOKEN: 't' }, () => Promise.resolve({}))).rejects.toThrow(
       /Zero holds no "evently" secrets/,
     );
+  });
+
+  it('names a setting Zero lacks by its name in Zero too, where its owner keeps it', async () => {
+    const { env } = await resolveEnv({ ZERO_TOKEN: 't' }, () =>
+      Promise.resolve({
+        evently: { 'database-url': 'postgresql://x@db.internal/analytics', 'jwt-secret': 'short' },
+      }),
+    );
+    expect(problemsOf(env)).toEqual(['JWT_SECRET (jwt-secret in Zero) must be at least 32 bytes']);
+    const { env: withoutSecret } = await resolveEnv({ ZERO_TOKEN: 't', RATE_LIMIT_WINDOW: '0' }, () =>
+      Promise.resolve({ evently: { 'database-url': 'postgresql://x@db.internal/analytics' } }),
+    );
+    expect(problemsOf(withoutSecret)).toEqual([
+      'JWT_SECRET (jwt-secret in Zero) is required when an external database is configured',
+      'RATE_LIMIT_WINDOW (rate-limit-window in Zero) must be a whole number from 1 to 1440 (got "0")',
+    ]);
   });
 
   it("lets a variable set to nothing leave Zero's value standing", async () => {
