@@ -319,14 +319,22 @@ export function loadConfig(env: Env, overrides: { role?: Role; notices?: readonl
   });
 }
 
-/** What /info may show: no secret, no password. */
+/**
+ * What /info shows: every setting of the README's table but the secrets (`JWT_SECRET`, passwords,
+ * `ZERO_TOKEN`) and `DATA_DIR`; the connections as their URLs without credentials.
+ */
 export function configSummary(config: Config): Record<string, unknown> {
   return {
     role: config.role,
+    host: config.host,
     port: config.port,
     database: config.databaseUrl ? redactUrl(config.databaseUrl) : 'embedded (PGlite)',
     redis: config.redisUrl ? redactUrl(config.redisUrl) : 'in-process',
     jwt_algorithm: config.jwt.algorithm,
+    jwt_expiry_minutes: config.jwt.expiryMinutes,
+    cors_origins: config.corsOrigins,
+    trust_proxy: config.trustProxy,
+    log_level: config.logLevel,
     cache_ttl_seconds: config.cacheTtlSeconds,
     batch_size: config.batchSize,
     ingest_wait_seconds: config.ingestWaitSeconds,
@@ -334,6 +342,7 @@ export function configSummary(config: Config): Record<string, unknown> {
     base_currency: config.baseCurrency,
     stream_key: config.streamKey,
     consumer_group: config.consumerGroup,
+    consumer_name: config.consumerName,
     channel_pattern: config.channelPattern,
     rate_limit: {
       max: config.rateLimit.max,
@@ -341,5 +350,6 @@ export function configSummary(config: Config): Record<string, unknown> {
       ingest_max: config.rateLimit.ingestMax,
     },
     event_retention_days: config.eventRetentionDays ?? null,
+    ...(config.databaseUrl ? {} : { embedded_min_free_mb: config.embeddedMinFreeMb }),
   };
 }

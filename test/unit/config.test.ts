@@ -441,4 +441,37 @@ describe('the configuration summary (/info)', () => {
     for (const secret of ['Pw1', 'S3cretPw', 'R3dis', 'app@', 'password=', 'a-secret-that'])
       expect(text).not.toContain(secret);
   });
+
+  it('shows every other setting an operator may need to check, and where the embedded store stops', () => {
+    const external = loadConfig({
+      JWT_SECRET: 'a-secret-that-is-long-enough-for-hs256-0123456789',
+      DATABASE_URL: 'postgresql://app@db.internal/analytics',
+      HOST: '0.0.0.0',
+      JWT_EXPIRY_MINUTES: '45',
+      CORS_ORIGINS: 'https://admin.example.com',
+      TRUST_PROXY: '1',
+      LOG_LEVEL: 'warn',
+      CONSUMER_NAME: 'analytics-7',
+    });
+    expect(configSummary(external)).toMatchObject({
+      host: '0.0.0.0',
+      jwt_expiry_minutes: 45,
+      cors_origins: ['https://admin.example.com'],
+      trust_proxy: 1,
+      log_level: 'warn',
+      consumer_name: 'analytics-7',
+    });
+    expect(configSummary(external)).not.toHaveProperty('embedded_min_free_mb');
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-summary-'));
+    try {
+      const embedded = loadConfig({ DATA_DIR: dataDir, EMBEDDED_MIN_FREE_MB: '256' });
+      expect(configSummary(embedded)).toMatchObject({
+        database: 'embedded (PGlite)',
+        embedded_min_free_mb: 256,
+      });
+      expect(JSON.stringify(configSummary(embedded))).not.toContain(dataDir);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -22,16 +22,7 @@ import {
   showAlert,
 } from './messages.js';
 import { DAY_CHOICES, fillTimeZones, loadPrefs, savePrefs } from './prefs.js';
-import {
-  clearDashboard,
-  renderCapacity,
-  renderDailyTable,
-  renderKpis,
-  renderMeta,
-  renderRevenue,
-  renderTopEvents,
-  renderTrendSummary,
-} from './render.js';
+import { clearDashboard, renderDashboard } from './render.js';
 
 /** The read models the dashboard shows: a change to anything else (e.g. `users`) needs no refetch. */
 const SHOWN_MODELS = new Set(['events', 'daily', 'system', 'revenue', 'capacity', 'top-events']);
@@ -105,23 +96,14 @@ const describePeriod = ({ days, tz }) => `the last ${days} days in ${zoneName(tz
 
 function render(data, meta) {
   state.last = { data, meta };
-  const currency = state.info.baseCurrency;
-  renderMeta(meta, state.shown?.tz || state.info.reportingZone);
-  renderKpis(data.overview, currency);
-  renderTrendSummary(data.booking_trends, state.days);
-  const series = Array.isArray(data.daily_analytics?.series) ? data.daily_analytics.series : [];
   state.chart ??= createDailyChart($('chart'));
-  const drawn = state.chart.update(series);
-  $('chart').dataset.points = String(drawn ? series.length : 0);
-  // The series has a row for every day; a period without a booking or any money is still empty:
-  // the note says so instead of a chart of flat zeros.
-  const active = series.some((d) => d.new_bookings > 0 || d.total_revenue !== 0 || d.cancelled_bookings > 0);
-  $('chart').hidden = !(drawn && active);
-  $('chart-empty').hidden = drawn && active;
-  renderDailyTable(series, currency);
-  renderTopEvents(data.top_events, currency);
-  renderCapacity(data.capacity_utilization);
-  renderRevenue(data.revenue_analytics, state.shown?.days ?? state.days, currency);
+  renderDashboard(data, meta, {
+    currency: state.info.baseCurrency,
+    zone: state.shown?.tz || state.info.reportingZone,
+    trendDays: state.days,
+    revenueDays: state.shown?.days ?? state.days,
+    chart: state.chart,
+  });
 }
 
 /** The base currency by every money heading, the reporting zone in the zone field's placeholder. */

@@ -348,6 +348,28 @@ export function renderRevenue(revenue, days, currency) {
   );
 }
 
+/**
+ * The whole dashboard payload: `zone` is the one the figures are in, `trendDays` the period asked
+ * for, `revenueDays` the one on screen, and `chart` the daily chart to draw the series in.
+ */
+export function renderDashboard(data, meta, { currency, zone, trendDays, revenueDays, chart }) {
+  renderMeta(meta, zone);
+  renderKpis(data.overview, currency);
+  renderTrendSummary(data.booking_trends, trendDays);
+  const series = Array.isArray(data.daily_analytics?.series) ? data.daily_analytics.series : [];
+  const drawn = chart.update(series);
+  byId('chart').dataset.points = String(drawn ? series.length : 0);
+  // The series has a row for every day; a period without a booking or any money is still empty:
+  // the note says so instead of a chart of flat zeros.
+  const active = series.some((d) => d.new_bookings > 0 || d.total_revenue !== 0 || d.cancelled_bookings > 0);
+  byId('chart').hidden = !(drawn && active);
+  byId('chart-empty').hidden = drawn && active;
+  renderDailyTable(series, currency);
+  renderTopEvents(data.top_events, currency);
+  renderCapacity(data.capacity_utilization);
+  renderRevenue(data.revenue_analytics, revenueDays, currency);
+}
+
 /** Empties every data region, so nothing of a signed-out session stays on the page. */
 export function clearDashboard() {
   for (const id of ['kpis', 'daily-rows', 'top-rows', 'capacity', 'revenue']) byId(id).replaceChildren();
