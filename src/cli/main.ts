@@ -231,16 +231,20 @@ async function main(): Promise<void> {
     throw new UsageError(`--role must be api, worker or all (got "${String(values.role)}")`);
   if (command === 'start') {
     const startUp = stopDuringStartUp();
-    const { env, notices } = await resolveEnv(process.env);
+    const { env, notices, fromZero } = await resolveEnv(process.env);
     return start(
-      loadConfig(env, { notices, ...(values.role ? { role: values.role as Role } : {}) }),
+      loadConfig(env, {
+        notices,
+        ...(fromZero ? { fromZero } : {}),
+        ...(values.role ? { role: values.role as Role } : {}),
+      }),
       startUp,
     );
   }
-  const { env, notices } = await resolveEnv(process.env);
+  const { env, ...resolved } = await resolveEnv(process.env);
   switch (command) {
     case 'migrate': {
-      const config = loadConfig(env, { notices });
+      const config = loadConfig(env, resolved);
       const logger = operatorLogger(config);
       const database = await openDatabase(config, logger);
       const result = await migrateToLatest(database.db);
@@ -252,7 +256,7 @@ async function main(): Promise<void> {
       return;
     }
     case 'token': {
-      const config = loadConfig(env, { notices });
+      const config = loadConfig(env, resolved);
       // Its warnings go to stderr; stdout carries the token alone.
       operatorLogger(config);
       const userId = wholeNumber('user-id', String(values['user-id']), 1, Number.MAX_SAFE_INTEGER);
@@ -274,7 +278,7 @@ async function main(): Promise<void> {
       return;
     }
     case 'rebuild': {
-      const config = loadConfig(env, { notices });
+      const config = loadConfig(env, resolved);
       const logger = operatorLogger(config);
       const database = await openDatabase(config, logger);
       const report = await rebuildAggregates({
@@ -289,7 +293,7 @@ async function main(): Promise<void> {
       return;
     }
     case 'reconcile': {
-      const config = loadConfig(env, { notices });
+      const config = loadConfig(env, resolved);
       const logger = operatorLogger(config);
       const database = await openDatabase(config, logger);
       const report = await reconcile({ db: database.db, config });

@@ -188,20 +188,28 @@ function embeddedSecret(dataDir: string): { secret: string; createdNow: boolean 
 }
 
 /**
- * A problem of a setting, for a service that also reads Zero: the setting's name there too
- * (`JWT_SECRET (jwt-secret in Zero) is required ...`), since that is where its owner will look.
+ * A problem of a setting Zero gave (`JWT_SECRET (jwt-secret in Zero) must be ...`), or of one
+ * required and found nowhere while Zero answered (`JWT_SECRET (or jwt-secret in Zero) is required`):
+ * named where its owner keeps it. A setting the environment gave keeps its own name alone.
  */
-function withZeroName(problem: string): string {
+function withZeroName(problem: string, fromZero: ReadonlySet<string>): string {
   const name = /^[A-Z][A-Z0-9_]*\b/.exec(problem)?.[0];
-  if (name === undefined || name === 'ZERO_TOKEN') return problem;
-  return `${name} (${name.toLowerCase().replaceAll('_', '-')} in Zero)${problem.slice(name.length)}`;
+  if (name === undefined) return problem;
+  const zeroKey = name.toLowerCase().replaceAll('_', '-');
+  const rest = problem.slice(name.length);
+  if (fromZero.has(name)) return `${name} (${zeroKey} in Zero)${rest}`;
+  return rest.startsWith(' is required') ? `${name} (or ${zeroKey} in Zero)${rest}` : problem;
 }
 
 /**
  * `overrides.role` is the command line's `--role`; `overrides.notices` are warnings from before the
- * environment was read (Zero out of reach, say), logged first with the configuration's own.
+ * environment was read (Zero out of reach, say), logged first with the configuration's own;
+ * `overrides.fromZero`, when Zero answered, the settings whose value came from it.
  */
-export function loadConfig(env: Env, overrides: { role?: Role; notices?: readonly string[] } = {}): Config {
+export function loadConfig(
+  env: Env,
+  overrides: { role?: Role; notices?: readonly string[]; fromZero?: readonly string[] } = {},
+): Config {
   const r = new Reader(env);
   const notices: string[] = [...(overrides.notices ?? [])];
   const databaseUrl = databaseUrlFrom(r, notices);
@@ -309,7 +317,11 @@ export function loadConfig(env: Env, overrides: { role?: Role; notices?: readonl
     consumerName: r.str('CONSUMER_NAME', `${process.pid}-${randomBytes(3).toString('hex')}`),
   };
   if (r.problems.length > 0)
-    throw new ConfigError(env.ZERO_TOKEN ? r.problems.map(withZeroName) : r.problems);
+    throw new ConfigError(
+      overrides.fromZero === undefined
+        ? r.problems
+        : r.problems.map((problem) => withZeroName(problem, new Set(overrides.fromZero))),
+    );
   // Only once everything else is known good: a bad configuration leaves nothing behind.
   if (databaseUrl || secret) return Object.freeze(config);
   const own = embeddedSecret(dataDir);
@@ -320,20 +332,19 @@ export function loadConfig(env: Env, overrides: { role?: Role; notices?: readonl
 }
 
 /**
- * What /info shows: every setting of the README's table but the secrets (`JWT_SECRET`, passwords,
- * `ZERO_TOKEN`) and `DATA_DIR`; the connections as their URLs without credentials.
+ * What /info shows, to anyone (it takes no token, and the dashboard reads it before sign-in): the
+ * settings that shape the figures, the limits and the ingest, and where the stores are (their URLs
+ * without user or password). Not the secrets, nor what would map the deployment for a caller: HOST,
+ * CORS_ORIGINS, TRUST_PROXY, CONSUMER_NAME and DATA_DIR.
  */
 export function configSummary(config: Config): Record<string, unknown> {
   return {
     role: config.role,
-    host: config.host,
     port: config.port,
     database: config.databaseUrl ? redactUrl(config.databaseUrl) : 'embedded (PGlite)',
     redis: config.redisUrl ? redactUrl(config.redisUrl) : 'in-process',
     jwt_algorithm: config.jwt.algorithm,
     jwt_expiry_minutes: config.jwt.expiryMinutes,
-    cors_origins: config.corsOrigins,
-    trust_proxy: config.trustProxy,
     log_level: config.logLevel,
     cache_ttl_seconds: config.cacheTtlSeconds,
     batch_size: config.batchSize,
@@ -342,7 +353,6 @@ export function configSummary(config: Config): Record<string, unknown> {
     base_currency: config.baseCurrency,
     stream_key: config.streamKey,
     consumer_group: config.consumerGroup,
-    consumer_name: config.consumerName,
     channel_pattern: config.channelPattern,
     rate_limit: {
       max: config.rateLimit.max,

@@ -14,9 +14,12 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function problemsOf(env: Readonly<Record<string, string | undefined>>): string[] {
+function problemsOf(
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: Parameters<typeof loadConfig>[1] = {},
+): string[] {
   try {
-    loadConfig(env);
+    loadConfig(env, overrides);
   } catch (error) {
     if (error instanceof ConfigError) return [...error.problems];
     throw error;
@@ -404,20 +407,41 @@ describe('secrets from Zero', () => {
     );
   });
 
-  it('names a setting Zero lacks by its name in Zero too, where its owner keeps it', async () => {
-    const { env } = await resolveEnv({ ZERO_TOKEN: 't' }, () =>
+  it('names a setting by its key in Zero when its value came from there, or when Zero lacks a required one', async () => {
+    const fromZero = await resolveEnv({ ZERO_TOKEN: 't', RATE_LIMIT_WINDOW: '0' }, () =>
       Promise.resolve({
         evently: { 'database-url': 'postgresql://x@db.internal/analytics', 'jwt-secret': 'short' },
       }),
     );
-    expect(problemsOf(env)).toEqual(['JWT_SECRET (jwt-secret in Zero) must be at least 32 bytes']);
-    const { env: withoutSecret } = await resolveEnv({ ZERO_TOKEN: 't', RATE_LIMIT_WINDOW: '0' }, () =>
+    expect(problemsOf(fromZero.env, fromZero)).toEqual([
+      'JWT_SECRET (jwt-secret in Zero) must be at least 32 bytes',
+      // Set in the environment: named as it is there.
+      'RATE_LIMIT_WINDOW must be a whole number from 1 to 1440 (got "0")',
+    ]);
+    const lacking = await resolveEnv({ ZERO_TOKEN: 't' }, () =>
       Promise.resolve({ evently: { 'database-url': 'postgresql://x@db.internal/analytics' } }),
     );
-    expect(problemsOf(withoutSecret)).toEqual([
-      'JWT_SECRET (jwt-secret in Zero) is required when an external database is configured',
-      'RATE_LIMIT_WINDOW (rate-limit-window in Zero) must be a whole number from 1 to 1440 (got "0")',
+    expect(problemsOf(lacking.env, lacking)).toEqual([
+      'JWT_SECRET (or jwt-secret in Zero) is required when an external database is configured',
     ]);
+    // The environment's value won over Zero's good one: the fault is the environment's.
+    const overridden = await resolveEnv({ ZERO_TOKEN: 't', JWT_SECRET: 'short' }, () =>
+      Promise.resolve({
+        evently: { 'database-url': 'postgresql://x@db.internal/analytics', 'jwt-secret': 'z'.repeat(40) },
+      }),
+    );
+    expect(problemsOf(overridden.env, overridden)).toEqual(['JWT_SECRET must be at least 32 bytes']);
+    // Zero out of reach: nothing came from it, and nothing is named as if it had.
+    const unreachable = await resolveEnv(
+      {
+        ZERO_TOKEN: 't',
+        DATABASE_URL: 'postgresql://x@db.internal/analytics',
+        REDIS_URL: 'redis://cache:6379',
+        JWT_SECRET: 'short',
+      },
+      () => Promise.reject(new Error('getaddrinfo ENOTFOUND')),
+    );
+    expect(problemsOf(unreachable.env, unreachable)).toEqual(['JWT_SECRET must be at least 32 bytes']);
   });
 
   it("lets a variable set to nothing leave Zero's value standing", async () => {
@@ -442,26 +466,22 @@ describe('the configuration summary (/info)', () => {
       expect(text).not.toContain(secret);
   });
 
-  it('shows every other setting an operator may need to check, and where the embedded store stops', () => {
+  it('shows the settings that shape figures and limits, never how the deployment is reached', () => {
     const external = loadConfig({
       JWT_SECRET: 'a-secret-that-is-long-enough-for-hs256-0123456789',
       DATABASE_URL: 'postgresql://app@db.internal/analytics',
-      HOST: '0.0.0.0',
+      HOST: '10.1.2.3',
       JWT_EXPIRY_MINUTES: '45',
       CORS_ORIGINS: 'https://admin.example.com',
-      TRUST_PROXY: '1',
+      TRUST_PROXY: '10.9.0.0/16',
       LOG_LEVEL: 'warn',
-      CONSUMER_NAME: 'analytics-7',
+      CONSUMER_NAME: 'analytics-pod-7',
     });
-    expect(configSummary(external)).toMatchObject({
-      host: '0.0.0.0',
-      jwt_expiry_minutes: 45,
-      cors_origins: ['https://admin.example.com'],
-      trust_proxy: 1,
-      log_level: 'warn',
-      consumer_name: 'analytics-7',
-    });
+    expect(configSummary(external)).toMatchObject({ jwt_expiry_minutes: 45, log_level: 'warn' });
     expect(configSummary(external)).not.toHaveProperty('embedded_min_free_mb');
+    const text = JSON.stringify(configSummary(external));
+    for (const mapping of ['10.1.2.3', 'admin.example.com', '10.9.0.0', 'analytics-pod-7'])
+      expect(text).not.toContain(mapping);
     const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-summary-'));
     try {
       const embedded = loadConfig({ DATA_DIR: dataDir, EMBEDDED_MIN_FREE_MB: '256' });

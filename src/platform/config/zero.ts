@@ -24,6 +24,8 @@ const ZERO_DEADLINE_MS = 15_000;
 export interface ResolvedEnv {
   readonly env: Env;
   readonly notices: readonly string[];
+  /** When Zero answered: the settings whose value came from it (the environment had none). */
+  readonly fromZero?: readonly string[];
 }
 
 /**
@@ -100,7 +102,11 @@ export async function resolveEnv(
       'ZERO_TOKEN is set but Zero holds no "evently" secrets for it: check the token, or unset ZERO_TOKEN ' +
         'to run from the environment alone',
     ]);
-  return { env: { ...fromZero, ...set }, notices: [] };
+  return {
+    env: { ...fromZero, ...set },
+    notices: [],
+    fromZero: Object.keys(fromZero).filter((key) => set[key] === undefined),
+  };
 }
 
 /**
