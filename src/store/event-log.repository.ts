@@ -47,7 +47,7 @@ export async function loadParked(trx: Db, bookingIds: number[]): Promise<ParkedM
     from event_log
     where outcome = 'rejected' and reason = 'unknown_booking'
       and booking_id in (select (json_array_elements_text(${json(bookingIds)}::json))::bigint)
-    order by id`.execute(trx);
+    order by event_log.id`.execute(trx);
   return rows;
 }
 
@@ -132,8 +132,13 @@ export async function processedMessagesAfter(
   afterId: number,
   limit: number,
 ): Promise<LoggedMessage[]> {
+  // Ordered by the table's id, not by the float8 output column of the same name: sorting by the cast
+  // read and sorted every later row for each page, so a rebuild or reconcile grew with the square of
+  // the log; by the column, each page is the next stretch of the primary key.
   const { rows } = await sql<{ id: number; raw: string; received_at: number }>`
     select id::float8 as id, raw, (extract(epoch from received_at) * 1000)::float8 as received_at
-    from event_log where outcome = 'processed' and id > ${afterId} order by id limit ${limit}`.execute(trx);
+    from event_log where outcome = 'processed' and id > ${afterId} order by event_log.id limit ${limit}`.execute(
+    trx,
+  );
   return rows.map((r) => ({ id: r.id, raw: r.raw, receivedAt: r.received_at }));
 }

@@ -33,14 +33,14 @@ export async function dayFlows(
       const { rows } = await sql<DayFlow>`
         select day::text as day, new_bookings, confirmed, cancelled, expired, revenue::text as revenue,
           gross_confirmed::text as gross_confirmed, confirmed_base, new_users, active_events
-        from flow_day where day between ${from}::date and ${to}::date order by day`.execute(db);
+        from flow_day where day between ${from}::date and ${to}::date order by flow_day.day`.execute(db);
       return rows;
     }
     const { rows } = await sql<DayFlow>`
       select day::text as day, new_bookings, confirmed, cancelled, expired, revenue::text as revenue,
         gross_confirmed::text as gross_confirmed, confirmed_base, 0 as new_users, 1 as active_events
       from flow_day_event where event_id = ${eventId} and day between ${from}::date and ${to}::date
-      order by day`.execute(db);
+      order by flow_day_event.day`.execute(db);
     return rows;
   }
   const days = spansOf(periodsOf(from, to, tz), firstBucketOf(addDays(to, 1), tz));
