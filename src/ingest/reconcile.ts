@@ -39,21 +39,12 @@ export function unverifiableReason(prunedBefore: string): string {
   );
 }
 
-/** Every stored figure, as comparable text keyed by table and row. */
+/**
+ * The stored figures of the tables whose size is bounded by the calendar (a row per day, per
+ * quarter-hour, per phase and day), as comparable text keyed by table and row.
+ */
 async function snapshot(trx: Db): Promise<Map<string, string>> {
   const queries: [string, ReturnType<typeof sql<{ k: string; v: string }>>][] = [
-    [
-      'events',
-      sql`select event_id::text as k, row(event_name, name_key, category, total_capacity, price, status, event_date,
-      deleted, total_bookings, pending_bookings, confirmed_bookings, cancelled_bookings, expired_bookings,
-      tickets_sold, seats_held, total_revenue, confirmed_base, first_booking, last_booking, created_at)::text as v
-      from events`,
-    ],
-    [
-      'event_currency_revenue',
-      sql`select event_id || '|' || currency as k, row(confirmed, amount)::text as v
-      from event_currency_revenue where confirmed <> 0 or amount <> 0`,
-    ],
     [
       'flow_day',
       sql`select day::text as k, row(new_bookings, confirmed, cancelled, expired, revenue,
@@ -67,18 +58,10 @@ async function snapshot(trx: Db): Promise<Map<string, string>> {
       where (new_bookings, confirmed, cancelled, expired, new_users) <> (0,0,0,0,0) or revenue <> 0`,
     ],
     [
-      'flow_mask_event',
-      sql`select day || '|' || event_id as k, quarters::text as v from flow_mask_event where bit_count(quarters) > 0`,
-    ],
-    [
       'flow_phase_day',
       sql`select phase || '|' || day as k, row(new_bookings, confirmed, cancelled, expired, revenue,
       gross_confirmed, confirmed_base, new_users, active_events)::text as v from flow_phase_day
       where (new_bookings, confirmed, cancelled, expired, new_users, active_events) <> (0,0,0,0,0,0) or revenue <> 0`,
-    ],
-    [
-      'users',
-      sql`select user_id::text as k, row(bookings, first_booking_at)::text as v from users where bookings > 0`,
     ],
     ['totals', sql`select 'totals' as k, row(bookings, revenue, users)::text as v from totals`],
   ];
@@ -135,9 +118,9 @@ export async function reconcile(deps: {
 }
 
 /**
- * The tables that grow with the bookings (a row per booking, per event and day, per event and
- * quarter-hour): compared inside PostgreSQL, the stored table against its recomputed temporary
- * copy, rather than held in memory. A row of zeros is no row.
+ * The tables that grow with the store (a row per event, per user, per booking, per event and day,
+ * per event and quarter-hour): compared inside PostgreSQL, the stored table against its recomputed
+ * temporary copy, rather than held in memory. A row of zeros is no row.
  */
 const FLOW_EVENT_VALUE = sql.raw(
   'row(new_bookings, confirmed, cancelled, expired, revenue, gross_confirmed, confirmed_base, transitions)::text',
@@ -146,6 +129,32 @@ const FLOW_EVENT_LIVE = sql.raw(
   '((new_bookings, confirmed, cancelled, expired, confirmed_base, transitions) <> (0,0,0,0,0,0) or revenue <> 0 or gross_confirmed <> 0)',
 );
 const COMPARED_IN_SQL = [
+  {
+    table: 'events',
+    key: sql.raw('event_id::text'),
+    value: sql.raw(`row(event_name, name_key, category, total_capacity, price, status, event_date, deleted,
+      total_bookings, pending_bookings, confirmed_bookings, cancelled_bookings, expired_bookings, tickets_sold,
+      seats_held, total_revenue, confirmed_base, first_booking, last_booking, created_at)::text`),
+    live: sql.raw('true'),
+  },
+  {
+    table: 'event_currency_revenue',
+    key: sql.raw(`event_id || '|' || currency`),
+    value: sql.raw('row(confirmed, amount)::text'),
+    live: sql.raw('(confirmed <> 0 or amount <> 0)'),
+  },
+  {
+    table: 'flow_mask_event',
+    key: sql.raw(`day || '|' || event_id`),
+    value: sql.raw('quarters::text'),
+    live: sql.raw('bit_count(quarters) > 0'),
+  },
+  {
+    table: 'users',
+    key: sql.raw('user_id::text'),
+    value: sql.raw('row(bookings, first_booking_at)::text'),
+    live: sql.raw('bookings > 0'),
+  },
   {
     table: 'flow_day_event',
     key: sql.raw(`event_id || '|' || day`),

@@ -85,6 +85,31 @@ describe('operations on the event log', () => {
     expect(again.drift).toBe(false);
   });
 
+  it('reports drift in the users, the activity masks and the revenue per currency, compared in the database', async () => {
+    const db = t.deps.database.db;
+    await sql`update users set bookings = bookings + 1 where user_id = (select min(user_id) from users where bookings > 0)`.execute(
+      db,
+    );
+    await sql`delete from flow_mask_event where (day, event_id) = (select day, event_id from flow_mask_event
+      where bit_count(quarters) > 0 order by 1, 2 limit 1)`.execute(db);
+    await sql`insert into event_currency_revenue (event_id, currency, confirmed, amount)
+      select min(event_id), 'ZZZ', 1, 5 from events`.execute(db);
+    const report = (await post('/api/v1/analytics/reconcile')).json<{
+      data: { drift: boolean; difference_count: number; differences: { table: string; key: string }[] };
+    }>().data;
+    expect(report.difference_count).toBe(3);
+    expect(report.differences.map((d) => d.table).sort()).toEqual([
+      'event_currency_revenue',
+      'flow_mask_event',
+      'users',
+    ]);
+    expect(report.differences.find((d) => d.table === 'event_currency_revenue')?.key).toMatch(/\|ZZZ$/);
+
+    expect((await post('/api/v1/analytics/rebuild')).statusCode).toBe(200);
+    const again = (await post('/api/v1/analytics/reconcile')).json<{ data: { drift: boolean } }>().data;
+    expect(again.drift).toBe(false);
+  });
+
   it('runs one rebuild at a time: requests arriving during one get its answer, without holding a connection each', async () => {
     const version = async () =>
       (await t.app.inject({ method: 'GET', url: '/health' })).json<{ data_version: number }>().data_version;
