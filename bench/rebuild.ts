@@ -27,7 +27,7 @@ const SETTINGS = { baseCurrency: 'USD', reportingTimezone: 'UTC' };
 /**
  * The least share of the ingest rate each step keeps. A rebuild replays what ingest did, without the
  * stream, the idempotency check or the event log's writes; a reconcile replays into copies and then
- * compares every table, which grows with the store (0.71-0.77 at 2 M messages, 1.1 at 400,000).
+ * compares every table, which grows with the store (0.70-0.77 at 2 M messages, 1.1 at 400,000).
  */
 const MIN_RATIO: Record<string, number> = {
   reconcile: 0.6,
