@@ -33,7 +33,7 @@ class RolledBack extends Error {
 export interface BatchOptions {
   /**
    * A caller that waits for the answer (HTTP): how long the batch may wait for the writer (an
-   * earlier batch, a rebuild or reconcile holding the lock). Past it the batch is not processed
+   * earlier batch, a rebuild or the retention holding the lock). Past it the batch is not processed
    * and a WriterBusyError says so (a 503 with Retry-After); once the batch holds the
    * writer it runs to its end. Without it a batch waits as long as it takes (the consumers).
    */

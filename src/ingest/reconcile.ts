@@ -7,7 +7,6 @@
 import { sql } from 'kysely';
 import type { Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
-import * as repo from '../store/ingest.repository.ts';
 import { logPrunedBefore, shadowAggregates } from '../store/maintenance.repository.ts';
 import { replayLog } from './rebuild.ts';
 
@@ -86,25 +85,33 @@ export async function reconcile(deps: {
   const started = performance.now();
   let report: ReconcileReport;
   try {
-    await deps.db.transaction().execute(async (trx) => {
-      await repo.lockWriter(trx);
-      const prunedBefore = await logPrunedBefore(trx);
-      // A recomputation from a pruned log differs wherever history is missing: its differences would
-      // say nothing, and it would hold the writer lock (and ingestion) for nothing.
-      const { sample, count } =
-        prunedBefore === undefined ? await compare(trx, deps.config) : { sample: [], count: 0 };
-      throw new Rollback({
-        checked_at: new Date().toISOString(),
-        drift: count > 0,
-        comparable: prunedBefore === undefined,
-        differences: sample,
-        difference_count: count,
-        duration_ms: Math.round(performance.now() - started),
-        ...(prunedBefore === undefined
-          ? {}
-          : { reason: unverifiableReason(prunedBefore), payloads_pruned_before: prunedBefore }),
+    // One snapshot for the whole run (repeatable read): the event log and the figures exactly as the
+    // same commits left them, while ingestion goes on. Each batch writes its log rows and its figures
+    // in one transaction, so no writer lock is needed; a reconcile took it until this release, and
+    // ingestion waited out the whole recomputation (a minute and a half at 2 M messages).
+    await deps.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => {
+        // Its statements take as long as the store needs, whatever the database's default.
+        await sql`select set_config('statement_timeout', '0', true)`.execute(trx);
+        const prunedBefore = await logPrunedBefore(trx);
+        // A recomputation from a pruned log differs wherever history is missing: its differences would
+        // say nothing.
+        const { sample, count } =
+          prunedBefore === undefined ? await compare(trx, deps.config) : { sample: [], count: 0 };
+        throw new Rollback({
+          checked_at: new Date().toISOString(),
+          drift: count > 0,
+          comparable: prunedBefore === undefined,
+          differences: sample,
+          difference_count: count,
+          duration_ms: Math.round(performance.now() - started),
+          ...(prunedBefore === undefined
+            ? {}
+            : { reason: unverifiableReason(prunedBefore), payloads_pruned_before: prunedBefore }),
+        });
       });
-    });
     throw new Error('unreachable: reconcile must roll back');
   } catch (error) {
     if (!(error instanceof Rollback)) throw error;

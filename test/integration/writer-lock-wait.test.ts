@@ -1,5 +1,5 @@
 /**
- * A batch that waits for the writer lock (a rebuild, a reconcile, another instance's batch) is not
+ * A batch that waits for the writer lock (a rebuild, the retention, another instance's batch) is not
  * poison when the wait is cut short: a database or role `statement_timeout` does not apply to the
  * writer, and a cancelled wait (`pg_cancel_backend`) is retried whole, never split into dead
  * letters or committed without the parked transitions it releases.
