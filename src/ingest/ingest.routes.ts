@@ -52,7 +52,7 @@ function committed<T>(work: Promise<T>): Promise<T> {
 
 const writerBusyResponse = problemRef(
   'Nothing of the batch was written: the writer stayed busy past INGEST_WAIT_SECONDS (a rebuild or ' +
-    'reconcile holds it), or the database is down; send it again after Retry-After',
+    'the retention holds it; embedded, a reconcile too), or the database is down; send it again after Retry-After',
 );
 
 const tags = ['ingest'];

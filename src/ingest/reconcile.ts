@@ -93,15 +93,21 @@ export async function reconcile(deps: {
       .transaction()
       .setIsolationLevel('repeatable read')
       .execute(async (trx) => {
-        // Its statements take as long as the store needs, whatever the database's default.
-        await sql`select set_config('statement_timeout', '0', true)`.execute(trx);
+        // Its statements take as long as the store needs, whatever the database's defaults; the
+        // first statement fixes the snapshot, and the time it was taken is the time checked.
+        const { rows: began } = await sql<{ at: string }>`
+          select set_config('statement_timeout', '0', true), set_config('lock_timeout', '0', true),
+            to_char(transaction_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at`.execute(
+          trx,
+        );
+        const checkedAt = began[0]?.at ?? new Date().toISOString();
         const prunedBefore = await logPrunedBefore(trx);
         // A recomputation from a pruned log differs wherever history is missing: its differences would
         // say nothing.
         const { sample, count } =
           prunedBefore === undefined ? await compare(trx, deps.config) : { sample: [], count: 0 };
         throw new Rollback({
-          checked_at: new Date().toISOString(),
+          checked_at: checkedAt,
           drift: count > 0,
           comparable: prunedBefore === undefined,
           differences: sample,

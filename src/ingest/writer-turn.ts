@@ -17,7 +17,7 @@ export interface Turn {
 export class WriterBusyError extends DatabaseUnavailableError {
   constructor(waitMs: number, cause?: unknown) {
     super(
-      `the writer was busy for ${waitMs / 1000} s (a rebuild, the retention or a long batch holds it); ` +
+      `the writer was busy for ${waitMs / 1000} s (a rebuild, the retention or a long batch holds it; embedded, a reconcile too); ` +
         'nothing of this batch was written: send it again',
       5_000,
       { cause },

@@ -131,6 +131,22 @@ describe('readers during a rebuild or a reconcile', () => {
     expect(Math.max(...samples.map((s) => s.ms))).toBeLessThan(ms / 2);
   }, 60_000);
 
+  /** Until a reconcile's session has read a page of the event log: its snapshot taken, its replay under way. */
+  async function untilReplaying(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid()
+          and state in ('active', 'idle in transaction')
+          and query like '%from event_log where outcome = ''processed'' and id >%'`.execute(
+        t.deps.database.db,
+      );
+      if ((rows[0]?.n ?? 0) > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    throw new Error('the reconcile did not begin its replay within 10 s');
+  }
+
   it('takes ingest while a reconcile recomputes, and the reconcile still finds no drift', async () => {
     const before = await totalBookings();
     const booking = {
@@ -145,8 +161,9 @@ describe('readers during a rebuild or a reconcile', () => {
     const reconcile = t.app
       .inject({ method: 'POST', url: '/api/v1/analytics/reconcile', headers: auth() })
       .finally(() => answered.push('reconcile'));
-    // Once the reconcile is under way (its first reads take a few milliseconds).
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Once the reconcile is replaying the log: its snapshot is taken, and the ingest commits after it.
+    await untilReplaying();
+    const ingestSentAt = Date.now();
     const ingest = t.app
       .inject({
         method: 'POST',
@@ -163,7 +180,10 @@ describe('readers during a rebuild or a reconcile', () => {
     );
     // Processed while the recomputation ran, not after it.
     expect(answered).toEqual(['ingest', 'reconcile']);
-    expect(reconciled.json<{ data: { drift: boolean } }>().data.drift).toBe(false);
+    const report = reconciled.json<{ data: { drift: boolean; checked_at: string } }>().data;
+    expect(report.drift).toBe(false);
+    // The figures checked are those of the snapshot, from before the ingest.
+    expect(Date.parse(report.checked_at)).toBeLessThan(ingestSentAt);
     expect(await totalBookings()).toBe(before + 1);
     // And a reconcile of the store with the new booking finds none either.
     const again = await t.app.inject({ method: 'POST', url: '/api/v1/analytics/reconcile', headers: auth() });
