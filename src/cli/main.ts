@@ -231,13 +231,9 @@ async function main(): Promise<void> {
     throw new UsageError(`--role must be api, worker or all (got "${String(values.role)}")`);
   if (command === 'start') {
     const startUp = stopDuringStartUp();
-    const { env, notices, fromZero } = await resolveEnv(process.env);
+    const { env, ...resolved } = await resolveEnv(process.env);
     return start(
-      loadConfig(env, {
-        notices,
-        ...(fromZero ? { fromZero } : {}),
-        ...(values.role ? { role: values.role as Role } : {}),
-      }),
+      loadConfig(env, { ...resolved, ...(values.role ? { role: values.role as Role } : {}) }),
       startUp,
     );
   }

@@ -316,12 +316,12 @@ export function loadConfig(
     notices,
     consumerName: r.str('CONSUMER_NAME', `${process.pid}-${randomBytes(3).toString('hex')}`),
   };
-  if (r.problems.length > 0)
+  if (r.problems.length > 0) {
+    const fromZero = overrides.fromZero && new Set(overrides.fromZero);
     throw new ConfigError(
-      overrides.fromZero === undefined
-        ? r.problems
-        : r.problems.map((problem) => withZeroName(problem, new Set(overrides.fromZero))),
+      fromZero ? r.problems.map((problem) => withZeroName(problem, fromZero)) : r.problems,
     );
+  }
   // Only once everything else is known good: a bad configuration leaves nothing behind.
   if (databaseUrl || secret) return Object.freeze(config);
   const own = embeddedSecret(dataDir);
