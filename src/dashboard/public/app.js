@@ -1,6 +1,6 @@
 // The dashboard page: sign-in, loading the dashboard payload, live updates over SSE.
 // State lives in this module; rendering is in render.js, the chart in chart.js, the API in api.js,
-// the alert, status line and live badge in messages.js.
+// the alert, status line and live badge in messages.js, the retry and refetch timers in reloads.js.
 
 import {
   fetchDashboard,
@@ -11,7 +11,6 @@ import {
   tokenStore,
 } from './api.js';
 import { createDailyChart } from './chart.js';
-import { nextLiveRefetch } from './pacing.js';
 import {
   capitalized,
   clearAlert,
@@ -22,17 +21,11 @@ import {
   showAlert,
 } from './messages.js';
 import { DAY_CHOICES, fillTimeZones, loadPrefs, savePrefs } from './prefs.js';
+import { createReloads } from './reloads.js';
 import { clearDashboard, renderDashboard } from './render.js';
 
 /** The read models the dashboard shows: a change to anything else (e.g. `users`) needs no refetch. */
 const SHOWN_MODELS = new Set(['events', 'daily', 'system', 'revenue', 'capacity', 'top-events']);
-/**
- * Retries after a transient failure wait at least what the service asked (Retry-After), and at
- * least this, doubling each time up to a minute; never sooner than the request budget allows.
- */
-const FIRST_RETRY_MS = 5_000;
-const LONGEST_RETRY_MS = 60_000;
-
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -45,13 +38,6 @@ const state = {
   wantedVersion: 0,
   controller: null,
   stream: null,
-  /** A live refetch waiting for its turn (see pacing.js); 0 when none. */
-  refetchTimer: 0,
-  /** A retry after a transient failure (429, 503, unreachable); 0 when none. */
-  retryTimer: 0,
-  retryDelay: FIRST_RETRY_MS,
-  /** The request budget the last answer reported (RateLimit-* headers). */
-  budget: null,
   /** Period and zone of the figures on screen; null before the first answer. */
   shown: null,
   /** When the figures on screen were loaded. */
@@ -73,6 +59,8 @@ const state = {
   /** When the last change of period or zone was applied (see onControls). */
   appliedAt: 0,
 };
+
+const reloads = createReloads(load);
 
 // ---- messages -------------------------------------------------------------------------------
 
@@ -117,8 +105,7 @@ function applyServiceInfo(info) {
 
 async function load() {
   state.controller?.abort();
-  window.clearTimeout(state.retryTimer);
-  state.retryTimer = 0;
+  reloads.clearRetry();
   const controller = new window.AbortController();
   state.controller = controller;
   const requested = { days: state.days, tz: state.tz };
@@ -133,7 +120,7 @@ async function load() {
       minVersion: state.wantedVersion > state.shownVersion ? state.wantedVersion : undefined,
       signal: controller.signal,
     });
-    state.budget = budget;
+    reloads.setBudget(budget);
     state.shown = requested;
     state.loadedAt = Date.now();
     render(data, meta);
@@ -151,16 +138,13 @@ async function load() {
     if (meta.stale === true) {
       // The last answer kept while the database is down (api.md): shown, marked, and asked for
       // again until the service answers with current figures.
-      setStatus(`Kept figures shown; trying again at ${clockTime(scheduleRetry(undefined))}`);
+      setStatus(`Kept figures shown; trying again at ${clockTime(reloads.retry(undefined))}`);
     } else {
-      state.retryDelay = FIRST_RETRY_MS;
+      reloads.succeeded();
       setStatus(`Updated ${clockTime(state.loadedAt)}`);
     }
     // A live refetch still waiting has nothing left to fetch when this answer is as new.
-    if (state.shownVersion >= state.wantedVersion) {
-      window.clearTimeout(state.refetchTimer);
-      state.refetchTimer = 0;
-    }
+    if (state.shownVersion >= state.wantedVersion) reloads.clearRefetch();
   } catch (error) {
     if (error?.name === 'AbortError') return;
     if (error?.isAuth) {
@@ -168,7 +152,7 @@ async function load() {
       markToken(true);
       return;
     }
-    if (error?.budget) state.budget = error.budget;
+    if (error?.budget) reloads.setBudget(error.budget);
     // The service took the token and failed afterwards (a refused zone, the database away): it is
     // kept. Not when the service was not reached or refused before asking (429).
     if (error?.status && error.status !== 429) keepToken();
@@ -195,10 +179,10 @@ async function load() {
       else {
         // Nothing on screen yet (a zone saved before it was refused): show the service's own zone.
         sentences.push('Showing the service’s reporting zone instead.');
-        scheduleRetry(0);
+        reloads.retry(0);
       }
     }
-    if (error?.isTransient) sentences.push(`Trying again at ${clockTime(scheduleRetry(error.retryAfter))}.`);
+    if (error?.isTransient) sentences.push(`Trying again at ${clockTime(reloads.retry(error.retryAfter))}.`);
     state.behind = state.shown !== null && !refused;
     renderLive();
     showAlert(sentences.join(' '));
@@ -208,52 +192,6 @@ async function load() {
       dashboard.removeAttribute('aria-busy');
     }
   }
-}
-
-/**
- * Loads again by itself after a transient failure or a stale answer: after a wait that doubles
- * each time (FIRST_RETRY_MS up to LONGEST_RETRY_MS), at least what the service asked
- * (Retry-After, in seconds), and never sooner than the request budget allows; 0: at once.
- * Returns when.
- */
-function scheduleRetry(retryAfterSeconds) {
-  const now = Date.now();
-  let wait;
-  if (retryAfterSeconds === 0) wait = 0;
-  else {
-    wait = Math.max(state.retryDelay, (retryAfterSeconds ?? 0) * 1000);
-    state.retryDelay = Math.min(state.retryDelay * 2, LONGEST_RETRY_MS);
-  }
-  // Retries spend the admin's request budget too: never sooner than live refetches may go (a
-  // reload with the reporting zone after a refused one, 0, goes at once).
-  if (retryAfterSeconds !== 0) wait = Math.max(wait, nextLiveRefetch(state.budget, now).at - now);
-  window.clearTimeout(state.retryTimer);
-  window.clearTimeout(state.refetchTimer);
-  state.refetchTimer = 0;
-  state.retryTimer = setTimeout(() => {
-    state.retryTimer = 0;
-    void load();
-  }, wait);
-  return now + wait;
-}
-
-/**
- * A refetch for a live change or a reconnected stream, paced so that the tab leaves its admin
- * enough of the request budget (pacing.js). Changes that arrive while one is waiting are fetched
- * with it (the request asks for the newest version announced). It replaces a retry still waiting
- * out a backoff: news from the stream means the service is back.
- */
-function scheduleRefetch() {
-  if (state.refetchTimer) return;
-  window.clearTimeout(state.retryTimer);
-  state.retryTimer = 0;
-  const now = Date.now();
-  const { at, paused } = nextLiveRefetch(state.budget, now);
-  if (paused) setStatus(`Live updates resume at ${clockTime(at)}, to stay within your request limit`);
-  state.refetchTimer = setTimeout(() => {
-    state.refetchTimer = 0;
-    void load();
-  }, at - now);
 }
 
 // ---- live updates ---------------------------------------------------------------------------
@@ -268,15 +206,15 @@ function startStream() {
         if (version <= state.shownVersion) return;
         state.wantedVersion = Math.max(state.wantedVersion, version);
       }
-      scheduleRefetch();
+      reloads.refetch();
     },
     onStatus(status, reconnected) {
       setLive(status);
       // Changes may have been missed while disconnected: a reconnected stream refetches (ending any
       // backoff). A lost one refetches too, to find out whether the token is still accepted, but
       // leaves a retry already waiting alone (the service may be down).
-      if (status === 'live' && reconnected) scheduleRefetch();
-      else if (status === 'offline' && !state.retryTimer) scheduleRefetch();
+      if (status === 'live' && reconnected) reloads.refetch();
+      else if (status === 'offline' && !reloads.retryWaiting) reloads.refetch();
     },
   });
 }
@@ -302,9 +240,8 @@ function enterDashboard() {
   state.shownVersion = 0;
   state.wantedVersion = 0;
   state.shown = null;
-  state.budget = null;
   state.behind = false;
-  state.retryDelay = FIRST_RETRY_MS;
+  reloads.forget();
   scheduleExpiry(claims?.exp);
   setLive('connecting');
   startStream();
@@ -330,11 +267,7 @@ function signOut(reason) {
   state.stream = null;
   state.controller?.abort();
   state.controller = null;
-  window.clearTimeout(state.refetchTimer);
-  state.refetchTimer = 0;
-  window.clearTimeout(state.retryTimer);
-  state.retryTimer = 0;
-  state.retryDelay = FIRST_RETRY_MS;
+  reloads.stop();
   state.chart?.destroy();
   state.chart = null;
   // Every tab of the page signs out with it, unless the token refused was never kept (one pasted
