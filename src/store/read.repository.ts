@@ -6,6 +6,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { nameKey } from '../aggregate/events.ts';
+import type { EventStatsRow } from '../aggregate/report.ts';
 import { addDays, localMidnightUtc } from '../aggregate/time.ts';
 import type { Db } from '../platform/db.ts';
 
@@ -24,30 +25,9 @@ function daySpan(from: string, to: string, tz: string): { start: number; end: nu
   return { start: dayStart(from, tz), end: dayStart(addDays(to, 1), tz) };
 }
 
-export interface EventRow {
-  event_id: number;
-  event_name: string;
-  category: string | null;
-  total_capacity: number;
-  price: number | null;
-  status: string | null;
-  event_date: number | null;
-  created_at: number | null;
+/** An event's row in the event view: its figures as the core reports them, and whether it was deleted. */
+export interface EventRow extends EventStatsRow {
   deleted: boolean;
-  total_bookings: number;
-  confirmed_bookings: number;
-  cancelled_bookings: number;
-  expired_bookings: number;
-  pending_bookings: number;
-  tickets_sold: number;
-  capacity_utilization: number | null;
-  sell_through: number | null;
-  total_revenue: number;
-  cancellation_rate: number;
-  avg_booking_value: number;
-  first_booking: number | null;
-  last_booking: number | null;
-  other_currency_revenue: Record<string, number> | string;
 }
 
 /** Per-event figures with the derived ones computed exactly (NUMERIC) and rounded once. */
