@@ -97,8 +97,8 @@ describe('dashboard page', () => {
     expect(await text('[data-kpi=total_revenue]')).toBe('80.00');
     expect(await text('[data-kpi=recent_bookings]')).toBe('2');
     // 4 seats held of 500, nothing cancelled, and no earlier window to compare the growth with.
-    expect(await text('[data-kpi=avg_capacity_utilization]')).toBe('0.8%');
-    expect(await text('[data-kpi=avg_cancellation_rate]')).toBe('0.0%');
+    expect(await text('[data-kpi=avg_capacity_utilization]')).toBe('0.80%');
+    expect(await text('[data-kpi=avg_cancellation_rate]')).toBe('0.00%');
     expect(await text('[data-kpi=booking_growth_rate]')).toContain('—');
     expect(Number((await text('#meta-version')).replaceAll(',', ''))).toBeGreaterThanOrEqual(version);
     expect(await text('#top-rows tr[data-event-id="7"] th')).toBe('Jazz Night');

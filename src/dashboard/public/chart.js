@@ -47,6 +47,38 @@ export function toColumns(rows) {
   ];
 }
 
+/** Where revenue sits in the data uPlot draws (after the dates and the three counts). */
+const REVENUE = SERIES.length;
+
+/**
+ * The money axis: from zero, or below it when net revenue dips, with at most half the height below
+ * zero (the counts keep the upper half).
+ */
+export function moneyRange(u) {
+  let min = 0;
+  let max = 0;
+  for (const value of u.data[REVENUE] ?? []) {
+    if (typeof value !== 'number') continue;
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  const [low, high] = uPlot.rangeNum(min, Math.max(1, max), 0.1, true);
+  return [low, Math.max(high, -low)];
+}
+
+/**
+ * The count axis puts its zero where the money axis puts its own: a day of negative net revenue
+ * is drawn below the line where the counts are zero, not above it. The counts never go below
+ * zero, so that stretch of their axis has no labels.
+ */
+export function countRange(u, max) {
+  const [, high] = uPlot.rangeNum(0, Math.max(4, max ?? 0), 0.1, true);
+  if (u.series[REVENUE]?.show === false) return [0, high];
+  const [low, top] = moneyRange(u);
+  const below = -low / (top - low);
+  return [(-high * below) / (1 - below), high];
+}
+
 function options(width) {
   const axisStroke = cssVar('--text-muted', '#5b6474');
   const grid = { stroke: cssVar('--grid', '#e6e9ef'), width: 1 };
@@ -59,11 +91,9 @@ function options(width) {
     cursor: { drag: { x: false, y: false } },
     scales: {
       x: { time: true },
-      // Both value axes start at zero (revenue is a net flow and may dip below it).
-      count: { range: (_u, _min, max) => uPlot.rangeNum(0, Math.max(4, max ?? 0), 0.1, true) },
-      money: {
-        range: (_u, min, max) => uPlot.rangeNum(Math.min(0, min ?? 0), Math.max(1, max ?? 0), 0.1, true),
-      },
+      // Both value axes share their zero (revenue is a net flow and may dip below it).
+      count: { range: (u, _min, max) => countRange(u, max) },
+      money: { range: (u) => moneyRange(u) },
     },
     axes: [
       { stroke: axisStroke, grid, ticks, incrs: TIME_STEPS },
@@ -73,7 +103,7 @@ function options(width) {
         grid,
         ticks,
         incrs: COUNT_STEPS,
-        values: (_u, values) => values.map(formatCompact),
+        values: (_u, values) => values.map((value) => (value < 0 ? '' : formatCompact(value))),
       },
       {
         scale: 'money',

@@ -7,6 +7,8 @@ const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const moneyFormats = new Map();
 const currencyDigitsCache = new Map();
 const decimal = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 2 });
+/** Percentages come rounded to 2 decimals: shown with both, so that a column of them lines up. */
+const percent = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
 
 function isNumber(value) {
@@ -55,9 +57,9 @@ export function formatCompact(value) {
   return isNumber(value) ? compact.format(value) : MISSING;
 }
 
-/** A figure already expressed in percent (0–100, may exceed 100): 1 or 2 decimals. */
+/** A figure already expressed in percent (0–100, may exceed 100), with 2 decimals. */
 export function formatPercent(value) {
-  return isNumber(value) ? `${decimal.format(value)}%` : MISSING;
+  return isNumber(value) ? `${percent.format(value)}%` : MISSING;
 }
 
 /** A number with 1–2 decimals (averages such as bookings per day). */
@@ -71,9 +73,9 @@ export function formatDecimal(value) {
  */
 export function formatGrowth(value) {
   if (!isNumber(value)) return { text: MISSING, direction: 'none' };
-  if (value > 0) return { text: `+${decimal.format(value)}%`, direction: 'up' };
-  if (value < 0) return { text: `−${decimal.format(Math.abs(value))}%`, direction: 'down' };
-  return { text: `${decimal.format(0)}%`, direction: 'flat' };
+  if (value > 0) return { text: `+${percent.format(value)}%`, direction: 'up' };
+  if (value < 0) return { text: `−${percent.format(Math.abs(value))}%`, direction: 'down' };
+  return { text: `${percent.format(0)}%`, direction: 'flat' };
 }
 
 /** An ISO timestamp in the viewer's locale and zone, e.g. "27 Nov 2026, 22:30:05". */
