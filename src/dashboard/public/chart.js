@@ -68,8 +68,7 @@ export function moneyRange(u) {
 
 /**
  * The count axis puts its zero where the money axis puts its own: a day of negative net revenue
- * is drawn below the line where the counts are zero, not above it. The counts never go below
- * zero, so that stretch of their axis has no labels.
+ * is drawn below the line where the counts are zero, not above it.
  */
 export function countRange(u, max) {
   const [, high] = uPlot.rangeNum(0, Math.max(4, max ?? 0), 0.1, true);
@@ -78,6 +77,8 @@ export function countRange(u, max) {
   const below = -low / (top - low);
   return [(-high * below) / (1 - below), high];
 }
+
+const nonNegative = (_u, splits) => splits.map((value) => (value < 0 ? null : value));
 
 function options(width) {
   const axisStroke = cssVar('--text-muted', '#5b6474');
@@ -100,10 +101,12 @@ function options(width) {
       {
         scale: 'count',
         stroke: axisStroke,
-        grid,
-        ticks,
+        // Counts are never negative: below zero this axis draws no line, tick or label.
+        grid: { ...grid, filter: nonNegative },
+        ticks: { ...ticks, filter: nonNegative },
+        filter: nonNegative,
         incrs: COUNT_STEPS,
-        values: (_u, values) => values.map((value) => (value < 0 ? '' : formatCompact(value))),
+        values: (_u, values) => values.map((value) => (value == null ? '' : formatCompact(value))),
       },
       {
         scale: 'money',
