@@ -174,10 +174,32 @@ describe('dashboard page', () => {
   it('says within seconds that the service cannot be reached, keeps the figures, and comes back by itself', async () => {
     await page.waitForSelector('#live[data-state=live]');
     // The service goes away: its open connections drop and new ones are refused.
-    await page.route('**/api/v1/analytics/**', (route) => route.abort('connectionrefused'));
+    let streamAttempts = 0;
+    await page.route('**/api/v1/analytics/**', (route) => {
+      if (new URL(route.request().url()).pathname.endsWith('/stream')) streamAttempts += 1;
+      return route.abort('connectionrefused');
+    });
     service.app.server.closeAllConnections();
     // Five seconds after the stream dropped, and not its first reconnection attempts.
     await page.waitForSelector('#live[data-state=offline]', { timeout: 7_500 });
+    // It stays so while the service is away: the browser's next attempts to reconnect are not news.
+    await page.evaluate(() => {
+      const badge = document.querySelector('#live') as HTMLElement;
+      const seen: string[] = [];
+      Object.assign(window, { badgeStates: seen });
+      new MutationObserver(() => {
+        const state = badge.dataset.state ?? '';
+        if (state !== (seen.at(-1) ?? 'offline')) seen.push(state);
+      }).observe(badge, {
+        attributeFilter: ['data-state'],
+      });
+    });
+    const attemptsWhenOffline = streamAttempts;
+    await expect.poll(() => streamAttempts, { timeout: 20_000 }).toBeGreaterThan(attemptsWhenOffline);
+    await page.waitForTimeout(1_000);
+    expect(await page.evaluate(() => (window as unknown as { badgeStates: string[] }).badgeStates)).toEqual(
+      [],
+    );
     await page.waitForFunction(
       () => /Could not reach/.test(document.querySelector('#alert')?.textContent ?? ''),
       undefined,

@@ -225,15 +225,24 @@ export function openLiveStream(token, { onChange, onStatus }) {
   let closed = false;
   /** Set while the browser retries a dropped stream; it reports 'offline' if that takes too long. */
   let downTimer = 0;
+  /**
+   * Once 'offline' is reported it stands until the stream opens again: each failed attempt to
+   * reconnect meanwhile is not news (the badge would flip between offline and connecting).
+   */
+  let offline = false;
+  const report = (status, reconnected) => {
+    offline = status === 'offline';
+    onStatus(status, reconnected);
+  };
 
   const retryLater = (retryAfterSeconds) => {
-    onStatus('offline', false);
+    report('offline', false);
     retryTimer = setTimeout(connect, Math.max(retryDelay, (retryAfterSeconds ?? 0) * 1000));
     retryDelay = Math.min(retryDelay * 2, 60_000);
   };
 
   const connect = async () => {
-    onStatus('connecting', false);
+    if (!offline) report('connecting', false);
     // The admin token stays in headers; the URL carries a stream token that lives two minutes.
     let streamToken;
     let retryAfter;
@@ -255,7 +264,7 @@ export function openLiveStream(token, { onChange, onStatus }) {
       window.clearTimeout(downTimer);
       downTimer = 0;
       retryDelay = 2_000;
-      onStatus('live', everOpened);
+      report('live', everOpened);
       everOpened = true;
     });
     source.addEventListener('change', (event) => {
@@ -273,13 +282,13 @@ export function openLiveStream(token, { onChange, onStatus }) {
         window.clearTimeout(downTimer);
         downTimer = 0;
         retryLater(undefined);
-      } else {
-        onStatus('connecting', false);
+      } else if (!offline) {
+        report('connecting', false);
         // The browser reconnects by itself, quietly, for as long as the service is away: after a
         // few seconds the page is told it is offline (and says so) while the browser keeps trying.
         downTimer ||= setTimeout(() => {
           downTimer = 0;
-          if (!closed && source.readyState !== EventSource.OPEN) onStatus('offline', false);
+          if (!closed && source.readyState !== EventSource.OPEN) report('offline', false);
         }, OFFLINE_AFTER_MS);
       }
     });
