@@ -97,6 +97,9 @@ describe('dashboard page, left open', () => {
     expect(await text('[data-kpi=total_bookings]')).toBe('0');
     expect(await page.isVisible('#chart-empty')).toBe(true);
     expect(await page.isVisible('#chart')).toBe(false);
+    // An average over no event of known capacity is unknown, not 0 %.
+    expect(await text('[data-kpi=avg_capacity_utilization]')).toBe('—');
+    expect(await text('[data-figure=average_utilization]')).toBe('—');
   });
 
   it('paces live refetches within its admin’s request budget instead of running into 429', async () => {

@@ -68,14 +68,27 @@ export function moneyRange(u) {
 
 /**
  * The count axis puts its zero where the money axis puts its own: a day of negative net revenue
- * is drawn below the line where the counts are zero, not above it.
+ * is drawn below the line where the counts are zero, not above it. Also while revenue is hidden:
+ * its axis stays, and still reads right against the counts.
  */
 export function countRange(u, max) {
   const [, high] = uPlot.rangeNum(0, Math.max(4, max ?? 0), 0.1, true);
-  if (u.series[REVENUE]?.show === false) return [0, high];
   const [low, top] = moneyRange(u);
   const below = -low / (top - low);
   return [(-high * below) / (1 - below), high];
+}
+
+/**
+ * A value axis as wide as its longest label: a fixed width cut "40.000" (de-DE) to "40.00" and
+ * "120 Mrd." to "120 M". uPlot asks again while it settles the layout (cycle > 1): keep the size.
+ */
+function fitLabels(u, values, axisIndex, cycle) {
+  const axis = u.axes[axisIndex];
+  if (cycle > 1 && axis._size) return axis._size;
+  const longest = (values ?? []).reduce((a, b) => (String(b).length > a.length ? String(b) : a), '');
+  u.ctx.font = axis.font[0];
+  const text = longest ? u.ctx.measureText(longest).width / window.devicePixelRatio : 0;
+  return Math.ceil(axis.ticks.size + axis.gap + text + 4);
 }
 
 const nonNegative = (_u, splits) => splits.map((value) => (value < 0 ? null : value));
@@ -105,6 +118,7 @@ function options(width) {
         grid: { ...grid, filter: nonNegative },
         ticks: { ...ticks, filter: nonNegative },
         filter: nonNegative,
+        size: fitLabels,
         incrs: COUNT_STEPS,
         values: (_u, values) => values.map((value) => (value == null ? '' : formatCompact(value))),
       },
@@ -112,6 +126,7 @@ function options(width) {
         scale: 'money',
         side: 1,
         stroke: axisStroke,
+        size: fitLabels,
         grid: { show: false },
         ticks,
         values: (_u, values) => values.map(formatCompact),

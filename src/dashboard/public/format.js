@@ -37,10 +37,13 @@ export function currencyDigits(currency) {
   return digits;
 }
 
-/** An amount with its currency's decimals (2 when no currency is given), without the code. */
+/**
+ * An amount with its currency's decimals (2 when no currency is given), without the code. Never
+ * more than 2: the API rounds every amount to 2 (metrics.md), so a third (KWD) would be a made-up 0.
+ */
 export function formatMoney(value, currency) {
   if (!isNumber(value)) return MISSING;
-  const digits = currencyDigits(currency);
+  const digits = Math.min(currencyDigits(currency), 2);
   let format = moneyFormats.get(digits);
   if (!format) {
     format = new Intl.NumberFormat(undefined, {

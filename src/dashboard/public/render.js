@@ -95,8 +95,10 @@ function otherCurrencies(amounts) {
 const inCurrency = (currency) => (currency ? ` (${currency})` : '');
 
 /** KPI cards from overview.system_metrics; each value carries `data-kpi="<field>"`. */
-export function renderKpis(overview, currency) {
-  const metrics = asObject(asObject(overview).system_metrics);
+export function renderKpis(overview, currency, { capacityKnown = true } = {}) {
+  const metrics = { ...asObject(asObject(overview).system_metrics) };
+  // An average over no event is not 0 %: without an event of known capacity it is unknown.
+  if (!capacityKnown) metrics.avg_capacity_utilization = null;
   byId('kpis').replaceChildren(
     ...KPIS.map(({ key, label, format, money, growth }) =>
       h(
@@ -131,7 +133,8 @@ export function renderTrendSummary(trends, days) {
   const growth = formatGrowth(t.growth_rate);
   const parts = [
     `${formatInteger(t.total_bookings)} bookings in the last ${days} days`,
-    `${formatInteger(t.total_cancelled)} cancelled (${formatPercent(t.cancellation_rate)})`,
+    // The API's rate is 0 over a window without new bookings; cancellations of older ones are not 0 %.
+    `${formatInteger(t.total_cancelled)} cancelled (${formatPercent(t.total_bookings === 0 ? null : t.cancellation_rate)})`,
     `${formatDecimal(t.daily_average)} per day`,
     `growth ${growth.text}`,
   ];
@@ -265,7 +268,7 @@ export function renderCapacity(capacity) {
       h(
         'span',
         { className: 'figure__value', 'data-figure': 'average_utilization' },
-        formatPercent(c.average_utilization),
+        formatPercent(c.total_events === 0 ? null : c.average_utilization),
       ),
       h('span', { className: 'figure__label' }, 'average utilization'),
     ),
@@ -354,7 +357,8 @@ export function renderRevenue(revenue, days, currency) {
  */
 export function renderDashboard(data, meta, { currency, zone, trendDays, revenueDays, chart }) {
   renderMeta(meta, zone);
-  renderKpis(data.overview, currency);
+  const capacity = asObject(data.capacity_utilization);
+  renderKpis(data.overview, currency, { capacityKnown: capacity.total_events !== 0 });
   renderTrendSummary(data.booking_trends, trendDays);
   const series = Array.isArray(data.daily_analytics?.series) ? data.daily_analytics.series : [];
   const drawn = chart.update(series);
