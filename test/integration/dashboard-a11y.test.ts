@@ -95,6 +95,11 @@ describe('dashboard accessibility', () => {
       expect(await violations(), colorScheme).toEqual([]);
     }
 
+    // Nothing pasted: asked for the token, not told that nothing is not a JWT.
+    await signIn('');
+    await page.waitForFunction(() =>
+      /Paste your admin access token/.test(document.getElementById('alert')?.textContent ?? ''),
+    );
     // Not a JWT: the field is marked as what the alert is about, until it is typed in again.
     await signIn('not-a-token');
     await page.waitForFunction(() => /not a JWT/.test(document.getElementById('alert')?.textContent ?? ''));

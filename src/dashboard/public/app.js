@@ -288,7 +288,11 @@ function onSignIn(event) {
   event.preventDefault();
   const token = normalizeToken($('token').value);
   if (!token) {
-    showAlert('That is not a JWT: paste the whole token, three parts separated by dots.');
+    showAlert(
+      $('token').value.trim() === ''
+        ? 'Paste your admin access token to sign in.'
+        : 'That is not a JWT: paste the whole token, three parts separated by dots.',
+    );
     markToken(true);
     $('token').focus();
     return;

@@ -91,6 +91,23 @@ function fitLabels(u, values, axisIndex, cycle) {
   return Math.ceil(axis.ticks.size + axis.gap + text + 4);
 }
 
+const dayAndMonth = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'numeric', timeZone: 'UTC' });
+const monthAndYear = new Intl.DateTimeFormat(undefined, { month: 'short', year: 'numeric', timeZone: 'UTC' });
+
+/**
+ * Dates under the chart in the viewer's locale (uPlot's own are US style: 11/2), the year under
+ * the first and wherever it changes; months when the ticks are a month or more apart.
+ */
+function dateLabels(_u, splits, _axis, _space, increment) {
+  return splits.map((seconds, i) => {
+    const date = new Date(seconds * 1000);
+    if (increment >= 28 * DAY) return monthAndYear.format(date);
+    const year = date.getUTCFullYear();
+    const newYear = i === 0 || new Date(splits[i - 1] * 1000).getUTCFullYear() !== year;
+    return newYear ? `${dayAndMonth.format(date)}\n${year}` : dayAndMonth.format(date);
+  });
+}
+
 const nonNegative = (_u, splits) => splits.map((value) => (value < 0 ? null : value));
 
 function options(width) {
@@ -110,7 +127,7 @@ function options(width) {
       money: { range: (u) => moneyRange(u) },
     },
     axes: [
-      { stroke: axisStroke, grid, ticks, incrs: TIME_STEPS },
+      { stroke: axisStroke, grid, ticks, incrs: TIME_STEPS, values: dateLabels },
       {
         scale: 'count',
         stroke: axisStroke,
@@ -204,6 +221,21 @@ export function createDailyChart(container) {
     if (width > 0 && width !== plot.width) plot.setSize({ width, height: chartHeight(width) });
   });
   observer.observe(container);
+  // Its colours come from the page's theme when it is drawn: a switch between light and dark
+  // draws it again, with the series the legend had hidden still hidden.
+  const scheme = window.matchMedia('(prefers-color-scheme: dark)');
+  const redraw = () => {
+    if (!plot) return;
+    const { data } = plot;
+    const shown = plot.series.map((series) => series.show);
+    plot.destroy();
+    plot = new uPlot(options(Math.max(container.clientWidth, 280)), data, container);
+    shown.forEach((show, index) => {
+      if (index > 0 && show === false) plot.setSeries(index, { show: false });
+    });
+    makeAccessible(plot);
+  };
+  scheme.addEventListener('change', redraw);
 
   return {
     /** Draws the rows; returns false when there is nothing to draw (the caller shows a note instead). */
@@ -224,6 +256,7 @@ export function createDailyChart(container) {
     },
     destroy() {
       observer.disconnect();
+      scheme.removeEventListener('change', redraw);
       plot?.destroy();
       plot = null;
     },

@@ -84,8 +84,9 @@ function otherCurrencies(amounts) {
     'p',
     { className: 'kpi__foot', 'data-kpi': 'other_currency_revenue' },
     'Not included: ',
+    // The no-break space keeps each "·" at the end of a line, never at the start of the next.
     entries.flatMap(([currency, amount], i) => [
-      i > 0 ? ' · ' : null,
+      i > 0 ? '\u00a0· ' : null,
       h('span', { className: 'amount' }, `${currency} ${formatMoney(amount, currency)}`),
     ]),
   );
