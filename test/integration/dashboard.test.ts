@@ -141,6 +141,30 @@ describe('dashboard page', () => {
     expect(await page.getAttribute('body', 'data-marker')).toBe('before-ingest');
   });
 
+  it('draws the chart again in the dark colours when the system turns dark, keeping a hidden series hidden', async () => {
+    const marker = () =>
+      page.$eval('.u-legend tr.u-series:nth-child(2) .u-marker', (m) => getComputedStyle(m).borderColor);
+    const revenueToggle = '.u-legend tr.u-series:nth-child(5) th';
+    const light = await marker();
+    await page.click(revenueToggle);
+    try {
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.waitForFunction((before) => {
+        const m = document.querySelector('.u-legend tr.u-series:nth-child(2) .u-marker');
+        return m !== null && getComputedStyle(m).borderColor !== before;
+      }, light);
+      expect(await page.getAttribute(revenueToggle, 'aria-pressed')).toBe('false');
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.waitForFunction((before) => {
+        const m = document.querySelector('.u-legend tr.u-series:nth-child(2) .u-marker');
+        return m !== null && getComputedStyle(m).borderColor === before;
+      }, light);
+      await page.click(revenueToggle);
+    }
+    expect(await page.getAttribute(revenueToggle, 'aria-pressed')).toBe('true');
+  });
+
   it('names the base currency by every money figure and the reporting zone in the zone field', async () => {
     await page.waitForFunction(() =>
       document.querySelector('#tz')?.getAttribute('placeholder')?.includes('UTC'),

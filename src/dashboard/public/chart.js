@@ -221,6 +221,14 @@ export function createDailyChart(container) {
     if (width > 0 && width !== plot.width) plot.setSize({ width, height: chartHeight(width) });
   });
   observer.observe(container);
+  /** `shown`: each series' visibility to keep (a redraw), before the legend's buttons say it. */
+  const draw = (data, shown = []) => {
+    plot = new uPlot(options(Math.max(container.clientWidth, 280)), data, container);
+    shown.forEach((show, index) => {
+      if (index > 0 && show === false) plot.setSeries(index, { show: false });
+    });
+    makeAccessible(plot);
+  };
   // Its colours come from the page's theme when it is drawn: a switch between light and dark
   // draws it again, with the series the legend had hidden still hidden.
   const scheme = window.matchMedia('(prefers-color-scheme: dark)');
@@ -229,11 +237,7 @@ export function createDailyChart(container) {
     const { data } = plot;
     const shown = plot.series.map((series) => series.show);
     plot.destroy();
-    plot = new uPlot(options(Math.max(container.clientWidth, 280)), data, container);
-    shown.forEach((show, index) => {
-      if (index > 0 && show === false) plot.setSeries(index, { show: false });
-    });
-    makeAccessible(plot);
+    draw(data, shown);
   };
   scheme.addEventListener('change', redraw);
 
@@ -246,12 +250,8 @@ export function createDailyChart(container) {
         plot = null;
         return false;
       }
-      if (plot) {
-        plot.setData(data);
-      } else {
-        plot = new uPlot(options(Math.max(container.clientWidth, 280)), data, container);
-        makeAccessible(plot);
-      }
+      if (plot) plot.setData(data);
+      else draw(data);
       return true;
     },
     destroy() {
