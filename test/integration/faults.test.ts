@@ -187,11 +187,13 @@ describe('Redis hung while serving', () => {
     // The first requests wait out the 250 ms deadlines (rate limit, cache) and pause Redis...
     await timed('/capacity');
     await timed('/capacity?as_of=2026-01-01');
-    // ...then the answers come at once, though Redis still answers nothing.
+    // ...then the answers come without waiting, though Redis still answers nothing. A request that
+    // waited out even one deadline takes 250 ms at least: that is the bound, not a speed target
+    // (a busy machine had taken one of these to 212 ms against an earlier bound of 200).
     const later: number[] = [];
     for (const url of ['/daily', '/revenue', '/top-events', '/booking-trends', '/overview'])
       later.push(await timed(url));
-    expect(Math.max(...later)).toBeLessThan(200);
+    expect(Math.max(...later)).toBeLessThan(250);
     server.thaw();
   });
 });
