@@ -71,6 +71,7 @@ function assetSources(): ReadonlyMap<string, string> {
     ['pacing.js', path.join(PUBLIC_DIR, 'pacing.js')],
     ['prefs.js', path.join(PUBLIC_DIR, 'prefs.js')],
     ['reloads.js', path.join(PUBLIC_DIR, 'reloads.js')],
+    ['expiry.js', path.join(PUBLIC_DIR, 'expiry.js')],
     ['render.js', path.join(PUBLIC_DIR, 'render.js')],
     ['app.css', path.join(PUBLIC_DIR, 'app.css')],
     ['favicon.svg', path.join(PUBLIC_DIR, 'favicon.svg')],

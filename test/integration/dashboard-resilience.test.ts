@@ -156,8 +156,12 @@ describe('dashboard page, left open', () => {
     expect(await page.getAttribute('#live', 'data-state')).toBe('live');
   });
 
-  it('shows revenue in other currencies beside the total, and fits a 1e11 amount on one line', async () => {
+  it('shows revenue in other currencies beside the total, and fits a 1e11 amount and its growth in the card', async () => {
+    // A cent of revenue in the 30 days before: the last 30 days' growth is some 3e15 %.
+    const before = { ...jazzBooking(24, now - 40 * 24 * HOUR), totalAmount: 0.01 };
     await ingest([
+      bookingMessage('BookingCreated', before),
+      bookingMessage('BookingConfirmed', before),
       bookingMessage('BookingCreated', { ...booking(20), currency: 'EUR', totalAmount: 12.5 }),
       bookingMessage('BookingConfirmed', { ...booking(20), currency: 'EUR', totalAmount: 12.5 }),
       ...[21, 22, 23].flatMap((id) => [
@@ -167,20 +171,70 @@ describe('dashboard page, left open', () => {
     ]);
     await page.click('#refresh');
     await page.waitForFunction(
-      () => document.querySelector('[data-kpi=total_revenue]')?.textContent === '300,000,000,000.00',
+      () => document.querySelector('[data-kpi=total_revenue]')?.textContent === '300,000,000,000.01',
       undefined,
       { timeout: 15_000 },
     );
     expect(await text('[data-kpi=other_currency_revenue]')).toBe('Not included: EUR 12.50');
-    for (const width of [1280, 375]) {
+    expect(await text('[data-kpi=revenue_growth_rate]')).toMatch(/^▲\s*up \+[\d,]{20,}\.\d{2}%$/);
+    for (const width of [1280, 375, 320]) {
       await page.setViewportSize({ width, height: 900 });
       const fits = await page.$eval('[data-kpi=total_revenue]', (el) => {
         const lineHeight = parseFloat(getComputedStyle(el).lineHeight) || el.getBoundingClientRect().height;
         return el.scrollWidth <= el.clientWidth && el.getBoundingClientRect().height < 1.5 * lineHeight;
       });
       expect(fits, `at ${width} px`).toBe(true);
+      // A rate too long for its card breaks onto a second line instead of running out of it.
+      const growthFits = await page.$eval('[data-kpi=revenue_growth_rate]', (el) => {
+        const card = el.closest('.kpi') as HTMLElement;
+        return (
+          el.getBoundingClientRect().right <= card.getBoundingClientRect().right &&
+          card.scrollWidth <= card.clientWidth
+        );
+      });
+      expect(growthFits, `growth at ${width} px`).toBe(true);
     }
   });
+
+  it('signed in over the request limit, says when the figures come instead of showing empty cards, then loads them', async () => {
+    const token = await service.mint({ userId: 5 });
+    for (let i = 0; i < LIMIT; i++) {
+      const response = await service.app.inject({
+        method: 'GET',
+        url: '/api/v1/analytics/system',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.statusCode).toBe(200);
+    }
+    await page.click('#signout');
+    await page.fill('#token', token);
+    await page.click('#signin-form button[type=submit]');
+    await page.waitForFunction(() =>
+      /Trying again at/.test(document.getElementById('alert')?.textContent ?? ''),
+    );
+    expect(await page.title()).toBe('Dashboard – Evently Analytics');
+    // When, in the viewer's words; not the raw seconds of the problem detail.
+    expect(await text('#alert')).toMatch(
+      /^Rate limit reached: at most 12 requests per 1 min\. Trying again at .+ \(in (\d+ s|1 min)\)\.$/,
+    );
+    expect(await page.isVisible('#no-figures')).toBe(true);
+    expect(await text('#no-figures')).toBe('No figures to show yet.');
+    expect(await page.isVisible('#kpis')).toBe(false);
+    expect(await page.isVisible('#chart-title')).toBe(false);
+    // The service is there: updates wait for the limit, the page is not offline.
+    expect(await page.getAttribute('#live', 'data-state')).toBe('paused');
+    expect(await text('#live-text')).toBe('Paused');
+
+    // The next window: the figures come by themselves.
+    await page.waitForFunction(
+      () => document.querySelector('[data-kpi=total_bookings]')?.textContent === '20',
+      undefined,
+      { timeout: 80_000 },
+    );
+    expect(await page.isVisible('#no-figures')).toBe(false);
+    expect(await text('#alert')).toBe('');
+    await page.waitForSelector('#live[data-state=live]', { timeout: 15_000 });
+  }, 120_000);
 
   it('shows the reporting zone when a zone saved earlier is refused, and marks the zone field', async () => {
     await page.evaluate(() =>
@@ -188,7 +242,7 @@ describe('dashboard page, left open', () => {
     );
     await page.reload();
     await page.waitForFunction(
-      () => document.querySelector('[data-kpi=total_bookings]')?.textContent === '19',
+      () => document.querySelector('[data-kpi=total_bookings]')?.textContent === '20',
       undefined,
       { timeout: 15_000 },
     );
@@ -196,5 +250,19 @@ describe('dashboard page, left open', () => {
     expect(await page.inputValue('#tz')).toBe('IST');
     const alerts = await page.evaluate(() => (window as unknown as { alerts: string[] }).alerts);
     expect(alerts.some((a) => a.startsWith('tz must be') && a.includes('reporting zone instead'))).toBe(true);
+  });
+
+  it('warns in a token’s last minutes that it is about to expire', async () => {
+    await page.click('#signout');
+    await page.fill('#token', await service.mint({ userId: 6, expiresInSeconds: 240 }));
+    await page.click('#signin-form button[type=submit]');
+    await page.waitForSelector('[data-kpi=total_bookings]');
+    await page.waitForFunction(() => /expires at/.test(document.getElementById('alert')?.textContent ?? ''));
+    expect(await text('#alert')).toMatch(
+      // After what the alert already says (the zone refused in the last test).
+      /(^|\. )Your token expires at .+: sign in with a new one to keep the dashboard open\.$/,
+    );
+    // Still signed in, figures on screen.
+    expect(await page.isVisible('#dashboard')).toBe(true);
   });
 });

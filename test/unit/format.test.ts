@@ -3,7 +3,14 @@
  * has: only the digits after the separator are checked.
  */
 import { describe, expect, it } from 'vitest';
-import { MISSING, formatMoney, formatPercent } from '../../src/dashboard/public/format.js';
+import {
+  MISSING,
+  formatGrowth,
+  formatMoney,
+  formatPercent,
+  formatWait,
+} from '../../src/dashboard/public/format.js';
+import { zoneAsNamed } from '../../src/dashboard/public/prefs.js';
 
 const decimals = (text: string) => /[.,](\d+)%?$/.exec(text)?.[1]?.length ?? 0;
 
@@ -24,5 +31,33 @@ describe('dashboard number formats', () => {
     expect(decimals(formatPercent(77))).toBe(2);
     expect(decimals(formatPercent(41.33))).toBe(2);
     expect(formatPercent(null)).toBe(MISSING);
+  });
+
+  it('writes a falling growth rate with the same minus sign as a negative amount', () => {
+    const minus = formatMoney(-1).charAt(0);
+    expect(formatGrowth(-3.1).text.charAt(0)).toBe(minus);
+    expect(formatGrowth(-3.1).direction).toBe('down');
+    expect(formatGrowth(12.5).text).toMatch(/^\+12[.,]50%$/);
+    expect(formatGrowth(12.5).direction).toBe('up');
+    expect(formatGrowth(0).text).toMatch(/^0[.,]00%$/);
+    expect(formatGrowth(0).direction).toBe('flat');
+  });
+
+  it('says how long a wait is in the unit a reader would use', () => {
+    expect(formatWait(44_200)).toBe('in 45 s');
+    expect(formatWait(61_000)).toBe('in 1 min');
+    expect(formatWait(15 * 60_000)).toBe('in 15 min');
+    expect(formatWait(65 * 60_000)).toBe('in 1 h 5 min');
+    expect(formatWait(120 * 60_000)).toBe('in 2 h');
+  });
+});
+
+describe('dashboard zone field', () => {
+  it('writes a zone typed in another case as it is named, and leaves aliases and unknown names as typed', () => {
+    expect(zoneAsNamed('utc')).toBe('UTC');
+    expect(zoneAsNamed('europe/paris')).toBe('Europe/Paris');
+    expect(zoneAsNamed('Asia/Calcutta')).toBe('Asia/Calcutta');
+    expect(zoneAsNamed('Nowhere/Else')).toBe('Nowhere/Else');
+    expect(zoneAsNamed('')).toBe('');
   });
 });

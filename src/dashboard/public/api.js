@@ -214,7 +214,9 @@ export async function fetchDashboard({ token, days, tz, minVersion, signal }) {
  * it open: the browser retries dropped connections itself; when it gives up (e.g. the server
  * answered 401) we retry with a growing delay.
  * @param {string} token
- * @param {{ onChange: (change: {data_version?: number}) => void, onStatus: (status: 'connecting'|'live'|'offline', reconnected: boolean) => void }} handlers
+ * @param {{ onChange: (change: {data_version?: number}) => void, onStatus: (status: 'connecting'|'live'|'offline'|'limited', reconnected: boolean) => void }} handlers
+ *   ('limited': the service refused to open it for the admin's request limit, and it is tried again
+ *   when the limit allows)
  * @returns {{ close: () => void }}
  */
 export function openLiveStream(token, { onChange, onStatus }) {
@@ -226,17 +228,17 @@ export function openLiveStream(token, { onChange, onStatus }) {
   /** Set while the browser retries a dropped stream; it reports 'offline' if that takes too long. */
   let downTimer = 0;
   /**
-   * Once 'offline' is reported it stands until the stream opens again: each failed attempt to
-   * reconnect meanwhile is not news (the badge would flip between offline and connecting).
+   * Once 'offline' (or 'limited') is reported it stands until the stream opens again: each failed
+   * attempt to reconnect meanwhile is not news (the badge would flip between offline and connecting).
    */
   let offline = false;
   const report = (status, reconnected) => {
-    offline = status === 'offline';
+    offline = status === 'offline' || status === 'limited';
     onStatus(status, reconnected);
   };
 
-  const retryLater = (retryAfterSeconds) => {
-    report('offline', false);
+  const retryLater = (retryAfterSeconds, status = 'offline') => {
+    report(status, false);
     retryTimer = setTimeout(connect, Math.max(retryDelay, (retryAfterSeconds ?? 0) * 1000));
     retryDelay = Math.min(retryDelay * 2, 60_000);
   };
@@ -246,16 +248,18 @@ export function openLiveStream(token, { onChange, onStatus }) {
     // The admin token stays in headers; the URL carries a stream token that lives two minutes.
     let streamToken;
     let retryAfter;
+    let limited = false;
     try {
       const response = await fetch(`${API}/stream/token`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${token}` },
       });
       retryAfter = retryAfterOf(response);
+      limited = response.status === 429;
       if (!response.ok) throw new Error(`stream token: ${response.status}`);
       streamToken = (await response.json()).data.token;
     } catch {
-      if (!closed) retryLater(retryAfter);
+      if (!closed) retryLater(retryAfter, limited ? 'limited' : 'offline');
       return;
     }
     if (closed) return;

@@ -1,6 +1,7 @@
 // The dashboard page: sign-in, loading the dashboard payload, live updates over SSE.
 // State lives in this module; rendering is in render.js, the chart in chart.js, the API in api.js,
-// the alert, status line and live badge in messages.js, the retry and refetch timers in reloads.js.
+// the alert, status line and live badge in messages.js, the retry and refetch timers in reloads.js,
+// the token's expiry in expiry.js.
 
 import {
   fetchDashboard,
@@ -11,6 +12,7 @@ import {
   tokenStore,
 } from './api.js';
 import { createDailyChart } from './chart.js';
+import { createExpiry } from './expiry.js';
 import {
   capitalized,
   clearAlert,
@@ -20,7 +22,8 @@ import {
   setStatus,
   showAlert,
 } from './messages.js';
-import { DAY_CHOICES, fillTimeZones, loadPrefs, savePrefs } from './prefs.js';
+import { formatWait } from './format.js';
+import { DAY_CHOICES, fillTimeZones, loadPrefs, savePrefs, zoneAsNamed } from './prefs.js';
 import { createReloads } from './reloads.js';
 import { clearDashboard, renderDashboard } from './render.js';
 
@@ -53,23 +56,49 @@ const state = {
   /** The stream's state, and whether the last load failed (the figures on screen are behind). */
   streamStatus: 'offline',
   behind: false,
-  /** Signs out when the token expires. */
-  expiryTimer: 0,
+  /** The last load was refused for the admin's request limit (429): figures wait for the next window. */
+  limited: false,
   chart: null,
   /** When the last change of period or zone was applied (see onControls). */
   appliedAt: 0,
 };
 
 const reloads = createReloads(load);
+const expiry = createExpiry({
+  // Added to what the alert says (an outage, a refused zone), once.
+  warn(warning) {
+    const current = $('alert').textContent;
+    if (!current.includes(warning)) showAlert(current ? `${current} ${warning}` : warning);
+  },
+  expire: () => signOut('Your token has expired: sign in with a new one.'),
+});
 
 // ---- messages -------------------------------------------------------------------------------
 
 const APP_NAME = 'Evently Analytics';
 
-/** The badge: the stream's state, unless the figures on screen are behind (the last load failed). */
+/**
+ * The badge: paused while the request limit holds updates back (a load or the stream refused with
+ * 429, a live refetch waiting for the next window); else the stream's state, unless the figures on
+ * screen are behind (the last load failed).
+ */
 function renderLive() {
-  renderLiveBadge(state.behind && state.streamStatus !== 'offline' ? 'behind' : state.streamStatus);
+  if (state.limited || reloads.paused || state.streamStatus === 'limited') renderLiveBadge('paused');
+  else renderLiveBadge(state.behind && state.streamStatus !== 'offline' ? 'behind' : state.streamStatus);
 }
+
+/**
+ * The figures' sections, or in their place one line saying why there are none yet (loading, or the
+ * first load failed: the alert says why): no empty cards, tables and dashes that read as zeros.
+ */
+function showFigures(shown, placeholder = '') {
+  $('dashboard').toggleAttribute('data-no-figures', !shown);
+  $('no-figures').hidden = shown;
+  $('no-figures').textContent = placeholder;
+}
+
+/** A problem's detail without the raw seconds of its retry ("…; retry in 900 s."): the page says when. */
+const withoutRetrySeconds = (message) => message.replace(/;\s*retry in \d+ s\.?$/, '.');
 
 function setLive(status) {
   state.streamStatus = status;
@@ -84,6 +113,7 @@ const describePeriod = ({ days, tz }) => `the last ${days} days in ${zoneName(tz
 
 function render(data, meta) {
   state.last = { data, meta };
+  showFigures(true);
   state.chart ??= createDailyChart($('chart'));
   renderDashboard(data, meta, {
     currency: state.info.baseCurrency,
@@ -134,6 +164,7 @@ async function load() {
     if ($('tz').value.trim() === requested.tz) $('tz').removeAttribute('aria-invalid');
     settleAlert(requested);
     state.behind = meta.stale === true;
+    state.limited = false;
     renderLive();
     if (meta.stale === true) {
       // The last answer kept while the database is down (api.md): shown, marked, and asked for
@@ -158,11 +189,15 @@ async function load() {
     if (error?.status && error.status !== 429) keepToken();
     // A refused period or zone leaves the figures on screen current; anything else leaves them behind.
     const refused = error?.status === 400;
-    if (!state.shown) setStatus('');
-    else if (refused) setStatus(`Updated ${clockTime(state.loadedAt)}`);
+    if (!state.shown) {
+      setStatus('');
+      showFigures(false, 'No figures to show yet.');
+    } else if (refused) setStatus(`Updated ${clockTime(state.loadedAt)}`);
     else setStatus(`Figures shown are from ${clockTime(state.loadedAt)}`);
     const sentences = [
-      error?.name === 'ApiError' ? error.message : 'The dashboard could not be shown. Try again.',
+      error?.name === 'ApiError'
+        ? withoutRetrySeconds(error.message)
+        : 'The dashboard could not be shown. Try again.',
     ];
     if (error?.name !== 'ApiError') console.error(error);
     // The controls keep saying what the figures are: a period or zone that could not be shown goes
@@ -182,8 +217,12 @@ async function load() {
         reloads.retry(0);
       }
     }
-    if (error?.isTransient) sentences.push(`Trying again at ${clockTime(reloads.retry(error.retryAfter))}.`);
+    if (error?.isTransient) {
+      const at = reloads.retry(error.retryAfter);
+      sentences.push(`Trying again at ${clockTime(at)} (${formatWait(at - Date.now())}).`);
+    }
     state.behind = state.shown !== null && !refused;
+    state.limited = error?.status === 429;
     renderLive();
     showAlert(sentences.join(' '));
   } finally {
@@ -207,6 +246,7 @@ function startStream() {
         state.wantedVersion = Math.max(state.wantedVersion, version);
       }
       reloads.refetch();
+      renderLive();
     },
     onStatus(status, reconnected) {
       setLive(status);
@@ -241,28 +281,19 @@ function enterDashboard() {
   state.wantedVersion = 0;
   state.shown = null;
   state.behind = false;
+  state.limited = false;
+  document.title = `Dashboard – ${APP_NAME}`;
+  showFigures(false, 'Loading the figures…');
   reloads.forget();
-  scheduleExpiry(claims?.exp);
+  expiry.start(claims?.exp);
   setLive('connecting');
   startStream();
   void load();
 }
 
-/** The service allows 30 s of clock skew past `exp`; the page signs out then, not at the next change. */
-const EXPIRY_SKEW_MS = 30_000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function scheduleExpiry(exp) {
-  window.clearTimeout(state.expiryTimer);
-  if (typeof exp !== 'number') return;
-  const wait = Math.max(0, exp * 1000 + EXPIRY_SKEW_MS - Date.now());
-  if (wait > MAX_TIMER_MS) return;
-  state.expiryTimer = setTimeout(() => signOut('Your token has expired: sign in with a new one.'), wait);
-}
-
 /** Forgets the token and everything shown with it; `reason` (e.g. a 401 detail) goes in the alert. */
 function signOut(reason) {
-  window.clearTimeout(state.expiryTimer);
+  expiry.stop();
   state.stream?.close();
   state.stream = null;
   state.controller?.abort();
@@ -328,6 +359,8 @@ function settleAlert(requested) {
   if ($('tz').getAttribute('aria-invalid') === 'true')
     sentences.push(`The zone in the field was not accepted: showing ${describePeriod(requested)}.`);
   if (state.storageRefused) sentences.push(STORAGE_REFUSED);
+  const warning = expiry.warning();
+  if (warning) sentences.push(warning);
   if (sentences.length > 0) showAlert(sentences.join(' '));
   else clearAlert();
 }
@@ -338,7 +371,8 @@ function onControls(event) {
   const days = Number($('days').value);
   // A period picked while a refused zone is still in its field keeps the zone on screen.
   const refusedZone = $('tz').getAttribute('aria-invalid') === 'true' && event.target === $('days');
-  const tz = refusedZone ? state.tz : $('tz').value.trim();
+  const tz = refusedZone ? state.tz : zoneAsNamed($('tz').value.trim());
+  if (!refusedZone) $('tz').value = tz;
   const unchanged = days === state.days && tz === state.tz;
   if (event.type === 'change' && unchanged) return;
   // Enter in the zone field fires `change` and then `submit`: one reload is enough.

@@ -2,3 +2,8 @@
 export declare const MISSING: string;
 export declare function formatMoney(value: unknown, currency?: string): string;
 export declare function formatPercent(value: unknown): string;
+export declare function formatGrowth(value: unknown): {
+  text: string;
+  direction: 'up' | 'down' | 'flat' | 'none';
+};
+export declare function formatWait(ms: number): string;

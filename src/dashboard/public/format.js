@@ -10,6 +10,12 @@ const decimal = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, max
 /** Percentages come rounded to 2 decimals: shown with both, so that a column of them lines up. */
 const percent = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
+/** A growth rate's sign as the locale writes it, like an amount's minus: "+12.50", "-3.10", "0.00". */
+const signedPercent = new Intl.NumberFormat(undefined, {
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 2,
+  signDisplay: 'exceptZero',
+});
 
 function isNumber(value) {
   return typeof value === 'number' && Number.isFinite(value);
@@ -76,9 +82,18 @@ export function formatDecimal(value) {
  */
 export function formatGrowth(value) {
   if (!isNumber(value)) return { text: MISSING, direction: 'none' };
-  if (value > 0) return { text: `+${percent.format(value)}%`, direction: 'up' };
-  if (value < 0) return { text: `−${percent.format(Math.abs(value))}%`, direction: 'down' };
-  return { text: `${percent.format(0)}%`, direction: 'flat' };
+  const text = `${signedPercent.format(value)}%`;
+  return { text, direction: value > 0 ? 'up' : value < 0 ? 'down' : 'flat' };
+}
+
+/** How long until a time, roughly, for a sentence: "in 45 s", "in 15 min", "in 1 h 5 min". */
+export function formatWait(ms) {
+  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  if (seconds < 60) return `in ${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `in ${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return minutes % 60 === 0 ? `in ${hours} h` : `in ${hours} h ${minutes % 60} min`;
 }
 
 /** An ISO timestamp in the viewer's locale and zone, e.g. "27 Nov 2026, 22:30:05". */

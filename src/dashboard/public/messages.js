@@ -31,9 +31,18 @@ export const clockTime = (ms) => new Date(ms).toLocaleTimeString();
 /** First letter up: a refused token's detail ("user is disabled.") is the sign-in form's message. */
 export const capitalized = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
-/** The badge's state: live, connecting, offline or behind (the figures on screen are not up to date). */
+/**
+ * The badge's state: live, connecting, offline, behind (the figures on screen are not up to date) or
+ * paused (updates wait for the admin's request limit; the service is there).
+ */
 export function renderLiveBadge(status) {
-  const labels = { live: 'Live', connecting: 'Connecting…', offline: 'Offline', behind: 'Not up to date' };
+  const labels = {
+    live: 'Live',
+    connecting: 'Connecting…',
+    offline: 'Offline',
+    behind: 'Not up to date',
+    paused: 'Paused',
+  };
   $('live').dataset.state = status;
   // Written only when it changes: a status region repeats what is written into it.
   const text = labels[status] ?? 'Offline';

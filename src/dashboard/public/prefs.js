@@ -37,3 +37,19 @@ export function fillTimeZones(list) {
     }),
   );
 }
+
+/**
+ * A typed zone in its usual spelling when only the case differs ("utc" → "UTC", "europe/paris" →
+ * "Europe/Paris"), as the service reads it (case-insensitively); otherwise as typed (an alias such
+ * as Asia/Calcutta stays what the admin wrote, and a zone this browser does not know is the
+ * service's to refuse).
+ */
+export function zoneAsNamed(tz) {
+  if (!tz) return tz;
+  try {
+    const named = new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+    return named.toLowerCase() === tz.toLowerCase() ? named : tz;
+  } catch {
+    return tz;
+  }
+}

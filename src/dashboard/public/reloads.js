@@ -16,6 +16,8 @@ const LONGEST_RETRY_MS = 60_000;
 export function createReloads(load) {
   let retryTimer = 0;
   let refetchTimer = 0;
+  /** A live refetch waits for the next window of the request limit. */
+  let refetchPaused = false;
   let retryDelay = FIRST_RETRY_MS;
   /** The request budget the last answer reported (RateLimit-* headers). */
   let budget = null;
@@ -28,6 +30,7 @@ export function createReloads(load) {
   function clearRefetch() {
     window.clearTimeout(refetchTimer);
     refetchTimer = 0;
+    refetchPaused = false;
   }
 
   return {
@@ -36,6 +39,10 @@ export function createReloads(load) {
     },
     get retryWaiting() {
       return retryTimer !== 0;
+    },
+    /** Live updates wait for the request limit's next window (the badge says "Paused"). */
+    get paused() {
+      return refetchPaused;
     },
     /** A load starts: a retry still waiting has nothing left to do. */
     clearRetry,
@@ -93,9 +100,11 @@ export function createReloads(load) {
       clearRetry();
       const now = Date.now();
       const { at, paused } = nextLiveRefetch(budget, now);
+      refetchPaused = paused;
       if (paused) setStatus(`Live updates resume at ${clockTime(at)}, to stay within your request limit`);
       refetchTimer = setTimeout(() => {
         refetchTimer = 0;
+        refetchPaused = false;
         void load();
       }, at - now);
     },

@@ -41,7 +41,8 @@ function growthBadge(value, kpi) {
   return h(
     'span',
     { className: `growth growth--${direction}`, 'data-kpi': kpi, 'data-direction': direction },
-    arrows[direction] ? h('span', { 'aria-hidden': 'true' }, `${arrows[direction]} `) : null,
+    // A no-break space: the arrow stays with its figure when a long one wraps.
+    arrows[direction] ? h('span', { 'aria-hidden': 'true' }, `${arrows[direction]}\u00a0`) : null,
     h('span', { className: 'visually-hidden' }, `${words[direction]} `),
     text,
   );
