@@ -221,6 +221,8 @@ async function load() {
       const at = reloads.retry(error.retryAfter);
       sentences.push(`Trying again at ${clockTime(at)} (${formatWait(at - Date.now())}).`);
     }
+    const warning = expiry.warning();
+    if (warning) sentences.push(warning);
     state.behind = state.shown !== null && !refused;
     state.limited = error?.status === 429;
     renderLive();
