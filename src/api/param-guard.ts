@@ -1,5 +1,7 @@
 /**
- * Raw query and path values are checked before schema validation coerces them: an integer must be
+ * Raw query and path values are checked before schema validation coerces them. An empty query value
+ * (`sort=`, `days=`, as a form sends a field left empty) is the same as none: the default applies,
+ * as a blank filter already meant "any". Otherwise an integer must be
  * written as plain decimal digits (no 1e309, 0x7, 7.0 or 20-digit overflows), and no value may hold
  * a NUL byte (PostgreSQL refuses it in text) or be absurdly long, and a parameter that takes one
  * value may not be repeated (the schema would judge the list, and name the wrong rule).
@@ -16,10 +18,14 @@ interface ObjectSchema {
   properties?: Record<string, ParamSchema>;
 }
 
-function check(values: unknown, schema: ObjectSchema | undefined): void {
+function check(values: unknown, schema: ObjectSchema | undefined, where: 'query' | 'path'): void {
   if (values === null || typeof values !== 'object') return;
   for (const [name, raw] of Object.entries(values as Record<string, unknown>)) {
     const property = schema?.properties?.[name];
+    if (where === 'query' && raw === '' && property !== undefined) {
+      delete (values as Record<string, unknown>)[name];
+      continue;
+    }
     if (Array.isArray(raw) && raw.length > 1 && property !== undefined && property.type !== 'array')
       throw new BadRequestError(`${name} is given ${raw.length} times; give it once`);
     for (const value of Array.isArray(raw) ? raw : [raw]) {
@@ -42,8 +48,8 @@ export function guardParameters(
   const schema = request.routeOptions.schema as
     { querystring?: ObjectSchema; params?: ObjectSchema } | undefined;
   try {
-    check(request.query, schema?.querystring);
-    check(request.params, schema?.params);
+    check(request.query, schema?.querystring, 'query');
+    check(request.params, schema?.params, 'path');
   } catch (error) {
     done(error instanceof Error ? error : new Error(String(error)));
     return;

@@ -235,6 +235,16 @@ describe('API details', () => {
     const plain = await get('/events');
     const blank = await get('/events?category=&limit=50');
     expect([blank.headers.etag, blank.headers['x-cache']]).toEqual([plain.headers.etag, 'HIT']);
+    // Any parameter left empty (as a form sends it) is the default, not a 400.
+    const empty = await get('/events?sort=&order=&limit=&offset=&q=');
+    expect([empty.statusCode, empty.headers.etag, empty.headers['x-cache']]).toEqual([
+      200,
+      plain.headers.etag,
+      'HIT',
+    ]);
+    const trends = await get('/booking-trends');
+    const emptyWindow = await get('/booking-trends?days=&tz=&as_of=&from=&to=');
+    expect([emptyWindow.statusCode, emptyWindow.headers.etag]).toEqual([200, trends.headers.etag]);
     // Not equivalent: another window, another zone.
     expect((await get('/booking-trends?days=7')).headers['x-cache']).toBe('MISS');
     expect((await get('/booking-trends?tz=Asia/Kolkata')).headers['x-cache']).toBe('MISS');
