@@ -146,7 +146,11 @@ describe('dashboard page', () => {
       page.$eval('.u-legend tr.u-series:nth-child(2) .u-marker', (m) => getComputedStyle(m).borderColor);
     const revenueToggle = '.u-legend tr.u-series:nth-child(5) th';
     const light = await marker();
+    // The legend marks a toggle pressed or not just after uPlot has handled the click.
+    const pressedIs = (value: 'true' | 'false') =>
+      page.waitForSelector(`${revenueToggle}[aria-pressed=${value}]`);
     await page.click(revenueToggle);
+    await pressedIs('false');
     try {
       await page.emulateMedia({ colorScheme: 'dark' });
       await page.waitForFunction((before) => {
@@ -162,7 +166,7 @@ describe('dashboard page', () => {
       }, light);
       await page.click(revenueToggle);
     }
-    expect(await page.getAttribute(revenueToggle, 'aria-pressed')).toBe('true');
+    await pressedIs('true');
   });
 
   it('names the base currency by every money figure and the reporting zone in the zone field', async () => {

@@ -22,7 +22,6 @@ import {
   setStatus,
   showAlert,
 } from './messages.js';
-import { formatWait } from './format.js';
 import { DAY_CHOICES, fillTimeZones, loadPrefs, savePrefs, zoneAsNamed } from './prefs.js';
 import { createReloads } from './reloads.js';
 import { clearDashboard, renderDashboard } from './render.js';
@@ -165,7 +164,6 @@ async function load() {
     settleAlert(requested);
     state.behind = meta.stale === true;
     state.limited = false;
-    renderLive();
     if (meta.stale === true) {
       // The last answer kept while the database is down (api.md): shown, marked, and asked for
       // again until the service answers with current figures.
@@ -176,6 +174,8 @@ async function load() {
     }
     // A live refetch still waiting has nothing left to fetch when this answer is as new.
     if (state.shownVersion >= state.wantedVersion) reloads.clearRefetch();
+    // After the timers: a live refetch that waited for the request limit may just have ended.
+    renderLive();
   } catch (error) {
     if (error?.name === 'AbortError') return;
     if (error?.isAuth) {
@@ -217,10 +217,10 @@ async function load() {
         reloads.retry(0);
       }
     }
-    if (error?.isTransient) {
-      const at = reloads.retry(error.retryAfter);
-      sentences.push(`Trying again at ${clockTime(at)} (${formatWait(at - Date.now())}).`);
-    }
+    if (error?.isTransient) sentences.push(`Trying again at ${clockTime(reloads.retry(error.retryAfter))}.`);
+    // Over the limit before any figures, with a token not kept yet: a reload would lose it.
+    if (error?.status === 429 && !state.shown && !state.tokenKept && !state.storageRefused)
+      sentences.push(RELOAD_LOSES_TOKEN);
     const warning = expiry.warning();
     if (warning) sentences.push(warning);
     state.behind = state.shown !== null && !refused;
@@ -309,7 +309,9 @@ function signOut(reason) {
   state.token = null;
   state.tokenKept = false;
   state.last = null;
+  state.limited = false;
   clearDashboard();
+  showFigures(false);
   setStatus('');
   setLive('offline');
   if (reason) showAlert(reason);
@@ -351,6 +353,9 @@ function keepToken() {
     state.storageRefused = true;
   }
 }
+
+const RELOAD_LOSES_TOKEN =
+  'Keep this page open: the token is kept for reloads once the service has taken it.';
 
 const STORAGE_REFUSED =
   'This browser does not allow local storage: you stay signed in until the page is closed.';

@@ -18,10 +18,13 @@ export function createExpiry({ warn, expire }) {
   let warningTimer = 0;
   let expiryTimer = 0;
 
-  const warning = () =>
-    expiresAt && Date.now() >= expiresAt - WARNING_MS
-      ? `Your token expires at ${clockTime(expiresAt)}: sign in with a new one to keep the dashboard open.`
-      : '';
+  const warning = () => {
+    const now = Date.now();
+    if (!expiresAt || now < expiresAt - WARNING_MS) return '';
+    return now < expiresAt
+      ? `Your token expires at ${clockTime(expiresAt)}: to go on after that, sign out and sign in with a new one.`
+      : `Your token expired at ${clockTime(expiresAt)}: sign out and sign in with a new one.`;
+  };
 
   function stop() {
     window.clearTimeout(warningTimer);

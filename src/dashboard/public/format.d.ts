@@ -6,4 +6,3 @@ export declare function formatGrowth(value: unknown): {
   text: string;
   direction: 'up' | 'down' | 'flat' | 'none';
 };
-export declare function formatWait(ms: number): string;

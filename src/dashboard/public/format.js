@@ -82,18 +82,10 @@ export function formatDecimal(value) {
  */
 export function formatGrowth(value) {
   if (!isNumber(value)) return { text: MISSING, direction: 'none' };
-  const text = `${signedPercent.format(value)}%`;
-  return { text, direction: value > 0 ? 'up' : value < 0 ? 'down' : 'flat' };
-}
-
-/** How long until a time, roughly, for a sentence: "in 45 s", "in 15 min", "in 1 h 5 min". */
-export function formatWait(ms) {
-  const seconds = Math.max(0, Math.ceil(ms / 1000));
-  if (seconds < 60) return `in ${seconds} s`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `in ${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  return minutes % 60 === 0 ? `in ${hours} h` : `in ${hours} h ${minutes % 60} min`;
+  // The direction of the figure as written: -0.004 is "0.00%", flat, not "▼ 0.00%".
+  const shown = Math.round(value * 100) / 100;
+  const text = `${signedPercent.format(shown)}%`;
+  return { text, direction: shown > 0 ? 'up' : shown < 0 ? 'down' : 'flat' };
 }
 
 /** An ISO timestamp in the viewer's locale and zone, e.g. "27 Nov 2026, 22:30:05". */

@@ -31,6 +31,15 @@ export const clockTime = (ms) => new Date(ms).toLocaleTimeString();
 /** First letter up: a refused token's detail ("user is disabled.") is the sign-in form's message. */
 export const capitalized = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
+/** What the badge means, on hover. */
+const TITLES = {
+  live: 'Live updates from the analytics stream',
+  connecting: 'Connecting to the analytics stream',
+  offline: 'The analytics stream cannot be reached; the page keeps trying',
+  behind: 'The figures shown are not the latest: the page keeps trying',
+  paused: 'Live updates wait for your request limit; the status line or the alert says until when',
+};
+
 /**
  * The badge's state: live, connecting, offline, behind (the figures on screen are not up to date) or
  * paused (updates wait for the admin's request limit; the service is there).
@@ -44,6 +53,7 @@ export function renderLiveBadge(status) {
     paused: 'Paused',
   };
   $('live').dataset.state = status;
+  $('live').title = TITLES[status] ?? TITLES.offline;
   // Written only when it changes: a status region repeats what is written into it.
   const text = labels[status] ?? 'Offline';
   if ($('live-text').textContent !== text) $('live-text').textContent = text;

@@ -26,11 +26,21 @@ export function savePrefs({ days, tz }) {
   }
 }
 
+let zoneNames = null;
+
+/** UTC and every zone this browser names (its canonical names), looked up by lower case. */
+function knownZones() {
+  if (!zoneNames) {
+    const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+    zoneNames = new Map(['UTC', ...zones].map((zone) => [zone.toLowerCase(), zone]));
+  }
+  return zoneNames;
+}
+
 /** Fills a datalist with UTC and every zone this browser knows. */
 export function fillTimeZones(list) {
-  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
   list.replaceChildren(
-    ...['UTC', ...zones].map((zone) => {
+    ...[...knownZones().values()].map((zone) => {
       const option = document.createElement('option');
       option.value = zone;
       return option;
@@ -40,12 +50,15 @@ export function fillTimeZones(list) {
 
 /**
  * A typed zone in its usual spelling when only the case differs ("utc" → "UTC", "europe/paris" →
- * "Europe/Paris"), as the service reads it (case-insensitively); otherwise as typed (an alias such
- * as Asia/Calcutta stays what the admin wrote, and a zone this browser does not know is the
- * service's to refuse).
+ * "Europe/Paris", "america/argentina/buenos_aires" → "America/Argentina/Buenos_Aires"), as the
+ * service reads it (case-insensitively): a name of the zone list, else the browser's name for it
+ * when that differs only in case. Otherwise as typed: an alias the browser names otherwise
+ * ("us/eastern") stays what the admin wrote, and a zone it does not know is the service's to refuse.
  */
 export function zoneAsNamed(tz) {
   if (!tz) return tz;
+  const listed = knownZones().get(tz.toLowerCase());
+  if (listed) return listed;
   try {
     const named = new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
     return named.toLowerCase() === tz.toLowerCase() ? named : tz;
