@@ -13,7 +13,7 @@
  * }
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -27,6 +27,8 @@ export interface LaunchOptions {
   /** Fixed so that number and date formatting in the page is the same on every machine. */
   readonly locale?: string;
   readonly timezoneId?: string;
+  /** The reader's text-size setting (Chromium's default font size, 16 px unless set). */
+  readonly defaultFontSize?: number;
 }
 
 export interface LaunchedBrowser {
@@ -52,6 +54,14 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<Launch
   const profileDir = await mkdtemp(path.join(tmpdir(), 'evently-chromium-'));
   let context: BrowserContext;
   try {
+    if (options.defaultFontSize !== undefined) {
+      // What Settings > Appearance > Font size writes into the profile.
+      await mkdir(path.join(profileDir, 'Default'));
+      await writeFile(
+        path.join(profileDir, 'Default', 'Preferences'),
+        JSON.stringify({ webkit: { webprefs: { default_font_size: options.defaultFontSize } } }),
+      );
+    }
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath,
       headless: true,

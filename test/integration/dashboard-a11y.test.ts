@@ -157,4 +157,30 @@ describe('dashboard accessibility', () => {
     await page.waitForFunction(() => document.querySelectorAll('#chart [aria-pressed=false]').length === 0);
     expect(await page.locator('#chart .u-legend tr.u-off').count()).toBe(0);
   });
+
+  it('follows the reader’s text-size setting: larger text, fewer columns, a chart that grows with its labels', async () => {
+    // Chromium's font size set to "very large" (32 px instead of 16).
+    const large = await launchBrowser({ defaultFontSize: 32 });
+    try {
+      const tab = await large.context.newPage();
+      await tab.goto(`${baseUrl}/`);
+      await tab.fill('#token', service.token);
+      await tab.click('#signin-form button[type=submit]');
+      await tab.waitForSelector('#chart canvas');
+      // Twice the page's usual 15 px.
+      expect(await tab.evaluate(() => getComputedStyle(document.documentElement).fontSize)).toBe('30px');
+      // Two key-figure cards a row at 1280 px, none cut, nothing scrolling sideways.
+      expect(
+        await tab.$eval('#kpis', (el) => getComputedStyle(el).gridTemplateColumns.split(' ').length),
+      ).toBe(2);
+      expect(
+        await tab.$$eval('.kpi', (cards) => cards.filter((c) => c.scrollWidth > c.clientWidth).length),
+      ).toBe(0);
+      expect(await tab.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      // The chart is half as tall again, for its labels at twice their size.
+      expect(await tab.$eval('#chart .u-wrap', (el) => el.getBoundingClientRect().height)).toBe(450);
+    } finally {
+      await large.close();
+    }
+  });
 });

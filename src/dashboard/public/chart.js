@@ -34,8 +34,10 @@ function cssVar(name, fallback) {
   return value || fallback;
 }
 
+/** Taller with larger text (up to half again), so that the plot keeps its room beside the labels. */
 function chartHeight(width) {
-  return width < 520 ? 240 : 300;
+  const grow = Math.min(Math.max(axisText().scale, 1), 1.5);
+  return Math.round((width < 520 ? 240 : 300) * grow);
 }
 
 /** Rows of the daily series → uPlot's column data. Rows with a malformed date are dropped. */
@@ -110,8 +112,18 @@ function dateLabels(_u, splits, _axis, _space, increment) {
 
 const nonNegative = (_u, splits) => splits.map((value) => (value < 0 ? null : value));
 
+/**
+ * The axes' labels at 0.8 of the page's text size (uPlot's 12px at the usual 15px), so that they
+ * grow with the reader's text-size setting like the rest of the page; `scale` is that growth.
+ */
+function axisText() {
+  const root = parseFloat(window.getComputedStyle(document.documentElement).fontSize) || 15;
+  return { font: `${Math.round(root * 0.8)}px system-ui, sans-serif`, scale: root / 15 };
+}
+
 function options(width) {
   const axisStroke = cssVar('--text-muted', '#5b6474');
+  const { font, scale } = axisText();
   const grid = { stroke: cssVar('--grid', '#e6e9ef'), width: 1 };
   const ticks = { stroke: cssVar('--grid', '#e6e9ef'), width: 1 };
   return {
@@ -127,10 +139,23 @@ function options(width) {
       money: { range: (u) => moneyRange(u) },
     },
     axes: [
-      { stroke: axisStroke, grid, ticks, incrs: TIME_STEPS, values: dateLabels },
+      // uPlot's date axis is 50px high (two lines of labels at 12px), its ticks 50px apart at least;
+      // the value axes' ticks 30px: all grow with the labels.
+      {
+        stroke: axisStroke,
+        font,
+        size: Math.round(50 * scale),
+        space: Math.round(50 * scale),
+        grid,
+        ticks,
+        incrs: TIME_STEPS,
+        values: dateLabels,
+      },
       {
         scale: 'count',
         stroke: axisStroke,
+        font,
+        space: Math.round(30 * scale),
         // Counts are never negative: below zero this axis draws no line, tick or label.
         grid: { ...grid, filter: nonNegative },
         ticks: { ...ticks, filter: nonNegative },
@@ -143,6 +168,8 @@ function options(width) {
         scale: 'money',
         side: 1,
         stroke: axisStroke,
+        font,
+        space: Math.round(30 * scale),
         size: fitLabels,
         grid: { show: false },
         ticks,
