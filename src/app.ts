@@ -191,7 +191,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
         description:
           'Exact, live business figures of the Evently platform. Metric definitions: docs/metrics.md. ' +
           'Errors are RFC 9457 problem details (application/problem+json). A path asked with a method it ' +
-          'is not served with answers 405 with an Allow header; an unknown path 404.',
+          'is not served with answers 405 with an Allow header; an unknown path 404. A query parameter ' +
+          'left empty (`sort=`) takes its default; an unknown one is refused (400).',
       },
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
