@@ -135,7 +135,9 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, opts)
     }
     if (reconciled?.status === 'drift') {
       reasons.push(
-        `reconcile at ${reconciled.checked_at} found ${reconciled.difference_count} figures that differ from a recomputation`,
+        `reconcile at ${reconciled.checked_at} found ${reconciled.difference_count} ${
+          reconciled.difference_count === 1 ? 'figure that differs' : 'figures that differ'
+        } from a recomputation: npm run rebuild (or POST /api/v1/analytics/rebuild) recomputes them`,
       );
     }
     const status = database.status === 'down' ? 'unhealthy' : reasons.length > 0 ? 'degraded' : 'healthy';

@@ -22,6 +22,13 @@ function validationDetail(error: FastifyError, schema: FastifySchema | undefined
   }
   const where = error.validationContext ?? 'request';
   if (where === 'body') {
+    // A body of the wrong shape altogether (a bare array of messages): say what it should be.
+    if (first.instancePath === '' && first.keyword === 'type') {
+      const required = (schema?.body as { required?: string[] } | undefined)?.required ?? [];
+      return required.length > 0
+        ? `the request body must be a JSON object with ${required.map((n) => `"${n}"`).join(' and ')}, as in {"${required[0]}": …}`
+        : 'the request body must be a JSON object';
+    }
     const field = `body${first.instancePath.replaceAll('/', '.')}`;
     if (first.keyword === 'maxItems') return `${field} may hold at most ${String(params.limit)} items`;
     if (first.keyword === 'minItems') return `${field} must hold at least ${String(params.limit)} item(s)`;

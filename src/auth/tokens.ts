@@ -51,10 +51,19 @@ function userIdOf(value: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * Why a token was refused, in words that say what to fix. Saying that a signature does not verify
+ * tells a forger nothing they did not know; it tells an admin with a token from another secret
+ * (another DATA_DIR, another deployment) where to look.
+ */
 function refusal(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'token has expired';
   if (error instanceof errors.JWTClaimValidationFailed && error.reason === 'missing')
-    return 'token is missing a required claim';
+    return `token is missing the required claim "${error.claim}"`;
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return "token's signature does not verify: it was signed with another secret";
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return 'token is signed with an algorithm this service does not accept';
   return 'token is invalid';
 }
 

@@ -203,7 +203,12 @@ function optionsOf(
       string | boolean | undefined
     >;
   } catch (error) {
-    throw new UsageError(`${command}: ${errorMessage(error)}`);
+    // `npm run token --role admin` hands npm the option and the service only its value.
+    const hint =
+      (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+        ? ` (through npm, options go after --, as in: npm run ${command} -- --role admin)`
+        : '';
+    throw new UsageError(`${command}: ${errorMessage(error)}${hint}`);
   }
 }
 
@@ -254,7 +259,12 @@ async function main(): Promise<void> {
     case 'token': {
       const config = loadConfig(env, resolved);
       // Its warnings go to stderr; stdout carries the token alone.
-      operatorLogger(config);
+      const logger = operatorLogger(config);
+      if (config.jwt.createdNow)
+        logger.warn(
+          { secretFile: `${config.dataDir}/jwt-secret` },
+          `generated a new development JWT secret: only a service with DATA_DIR=${config.dataDir} accepts this token`,
+        );
       const userId = wholeNumber('user-id', String(values['user-id']), 1, Number.MAX_SAFE_INTEGER);
       const minutes =
         values.minutes === undefined
@@ -329,7 +339,17 @@ main().catch((error: unknown) => {
     process.stderr.write(`${error.message}\n`);
     process.exit(3);
   }
-  const message = errorMessage(error);
+  const { code, syscall } = (error ?? {}) as { code?: string; syscall?: string };
+  // The port is another process's (a second `npm start`), or a privileged one: say what moves it.
+  const hint =
+    syscall !== 'listen'
+      ? ''
+      : code === 'EADDRINUSE'
+        ? ': another process listens there; stop it, or set PORT (and HOST) for this one'
+        : code === 'EACCES'
+          ? ': this user may not listen there; set PORT to 1024 or above'
+          : '';
+  const message = `${errorMessage(error)}${hint}`;
   logFatal(error instanceof ConfigError ? message : `fatal: ${message}`);
   if (error instanceof ConfigError) {
     process.stderr.write(`${message}\n`);

@@ -141,9 +141,39 @@ const ingestBatch: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, 
         querystring: NoQuery,
         body: Type.Object(
           {
-            messages: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 }),
+            messages: Type.Array(Type.Unknown(), {
+              minItems: 1,
+              maxItems: 1000,
+              description:
+                'Messages in any envelope of the wire contract (Evently, flat, CloudEvents), as objects or as JSON text; each gets its own outcome',
+            }),
           },
-          { additionalProperties: false },
+          {
+            additionalProperties: false,
+            examples: [
+              {
+                messages: [
+                  {
+                    type: 'BookingCreated',
+                    booking_id: 501,
+                    event_id: 7,
+                    user_id: 42,
+                    timestamp: '2026-11-20T18:30:00Z',
+                    booking_data: {
+                      id: 501,
+                      event_id: 7,
+                      user_id: 42,
+                      quantity: 2,
+                      total_amount: 80,
+                      currency: 'USD',
+                      status: 'pending',
+                      created_at: '2026-11-20T18:30:00Z',
+                    },
+                  },
+                ],
+              },
+            ],
+          },
         ),
         response: {
           200: envelopeSchema(

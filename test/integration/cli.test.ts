@@ -3,6 +3,7 @@
  * the usage and exit code 64 instead of being ignored or turned into an unusable token.
  */
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,6 +38,11 @@ describe('the command line', () => {
     [['token', '--type', 'weird'], /--type must be access or refresh/],
     [['migrate', '--role', 'api'], /migrate: Unknown option '--role'/],
     [['start', '--role', 'bogus'], /--role must be api, worker or all \(got "bogus"\)/],
+    // `npm run token --role admin`: npm takes the option, the service gets its value alone.
+    [
+      ['token', 'admin'],
+      /Unexpected argument 'admin'.*options go after --, as in: npm run token -- --role admin/,
+    ],
   ])('refuses %j with the usage and exit code 64', async (args, message) => {
     const run = await cli(...args);
     expect(run.stderr).toMatch(message);
@@ -168,6 +174,45 @@ describe('the command line', () => {
       await database.drop();
     }
   }, 60_000);
+
+  it('says when a token comes from a secret it has just generated, which only its DATA_DIR knows', async () => {
+    const fresh = mkdtempSync(path.join(tmpdir(), 'evently-cli-token-'));
+    try {
+      const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: fresh };
+      const first = await runCli(['token'], env);
+      expect(first.code).toBe(0);
+      expect(first.stderr).toContain(
+        `generated a new development JWT secret: only a service with DATA_DIR=${fresh} accepts this token`,
+      );
+      // The token alone on stdout, as `TOKEN=$(npm run -s token)` takes it.
+      expect(first.stdout.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+      const again = await runCli(['token'], env);
+      expect(again.stderr).not.toContain('generated');
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('names the port and the setting that moves it when the port is taken', async () => {
+    const port = await freePort();
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    const fresh = mkdtempSync(path.join(tmpdir(), 'evently-cli-port-'));
+    try {
+      const run = await runCli(['start'], {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        DATA_DIR: fresh,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+      });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/EADDRINUSE.*another process listens there; stop it, or set PORT/);
+    } finally {
+      taken.close();
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
 
   it('mints a token for the user and lifetime asked for', async () => {
     const run = await cli('token', '--user-id', '7', '--minutes', '5');

@@ -84,6 +84,18 @@ describe('POST /ingest with messages that are not an array', () => {
   );
 });
 
+describe('POST /ingest with a body that is not an object', () => {
+  it.each(['[{"type":"EventDeleted","event_id":81}]', '"messages"', '7'])(
+    'refuses %s with a 400 saying the body wants "messages"',
+    async (payload) => {
+      const problem = expectProblem(await post(payload), 400);
+      expect(problem.detail).toBe(
+        'the request body must be a JSON object with "messages", as in {"messages": …}',
+      );
+    },
+  );
+});
+
 describe('POST /ingest with __proto__ and constructor keys in a message', () => {
   it('processes the message as it would from the stream, without touching any prototype', async () => {
     const res = await post(

@@ -106,6 +106,18 @@ describe('tokens', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('says why a token was refused where that tells its holder what to fix', async () => {
+    const detailOf = async (name: string) => {
+      const hostile = refused.find((r) => r.name === name);
+      if (!hostile) throw new Error(`no hostile token named ${name}`);
+      return String(expectProblem(await get(`${API}/system`, hostile.token), 401).detail);
+    };
+    expect(await detailOf('signed with another key')).toMatch(/signed with another secret/);
+    expect(await detailOf('a token without exp')).toBe('token is missing the required claim "exp"');
+    expect(await detailOf('HS512 with the right secret')).toMatch(/algorithm this service does not accept/);
+    expect(await detailOf('not a JWT')).toBe('token is invalid');
+  });
+
   it('refuses a missing token, another scheme and an empty bearer with 401', async () => {
     for (const authorization of [
       undefined,
