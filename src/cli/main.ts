@@ -204,9 +204,12 @@ function optionsOf(
     >;
   } catch (error) {
     // `npm run token --role admin` hands npm the option and the service only its value.
+    const example = { token: 'npm run token -- --role admin', start: 'npm start -- --role api' }[
+      command as string
+    ];
     const hint =
       (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
-        ? ` (through npm, options go after --, as in: npm run ${command} -- --role admin)`
+        ? ` (through npm, options go after --${example ? `, as in: ${example}` : ''})`
         : '';
     throw new UsageError(`${command}: ${errorMessage(error)}${hint}`);
   }
