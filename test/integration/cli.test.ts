@@ -17,8 +17,10 @@ import { freePort, RedisServer } from '../helpers/servers.ts';
 const dataDir = mkdtempSync(path.join(tmpdir(), 'evently-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-const cli = (...args: string[]) =>
-  runCli(args, { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dataDir });
+/** What a child process needs from the shell, and nothing of this one's configuration. */
+const SHELL = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
+
+const cli = (...args: string[]) => runCli(args, { ...SHELL, DATA_DIR: dataDir });
 
 describe('the command line', () => {
   it('prints its usage on help, also asked after a command', async () => {
@@ -54,8 +56,7 @@ describe('the command line', () => {
   it('says why the service will not start on stderr and as a JSON log line, exit code 78', async () => {
     // A database configured without a JWT secret: refused before anything starts.
     const refused = await runCli(['start'], {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
+      ...SHELL,
       DATABASE_URL: 'postgres://postgres:do-not-print@127.0.0.1:1/evently_test_never',
     });
     expect(refused.code).toBe(78);
@@ -71,8 +72,7 @@ describe('the command line', () => {
 
   it('refuses a DATA_DIR that cannot be made, exit code 78, instead of retrying for ever', async () => {
     const refused = await runCli(['start'], {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
+      ...SHELL,
       DATA_DIR: '/proc/evently-test',
     });
     expect(refused.code).toBe(78);
@@ -85,8 +85,7 @@ describe('the command line', () => {
       'postgresql://evently_no_such_role@127.0.0.1:5432/postgres',
     ]) {
       const refused = await runCli(['start'], {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
+        ...SHELL,
         DATABASE_URL: url,
         JWT_SECRET: 'x'.repeat(40),
         PORT: String(await freePort()),
@@ -111,8 +110,7 @@ describe('the command line', () => {
       };
       for (const [url, reason] of Object.entries(refusals)) {
         const refused = await runCli(['start'], {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '/tmp',
+          ...SHELL,
           DATABASE_URL: database.url,
           REDIS_URL: url,
           JWT_SECRET: 'x'.repeat(40),
@@ -146,8 +144,7 @@ describe('the command line', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
       cwd: ROOT,
       env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
+        ...SHELL,
         DATABASE_URL: database.url,
         REDIS_URL: `rediss://127.0.0.1:${await freePort()}`,
         JWT_SECRET: 'x'.repeat(40),
@@ -178,7 +175,7 @@ describe('the command line', () => {
   it('says when a token comes from a secret it has just generated, which only its DATA_DIR knows', async () => {
     const fresh = mkdtempSync(path.join(tmpdir(), 'evently-cli-token-'));
     try {
-      const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: fresh };
+      const env = { ...SHELL, DATA_DIR: fresh };
       const first = await runCli(['token'], env);
       expect(first.code).toBe(0);
       expect(first.stderr).toContain(
@@ -200,8 +197,7 @@ describe('the command line', () => {
     const fresh = mkdtempSync(path.join(tmpdir(), 'evently-cli-port-'));
     try {
       const run = await runCli(['start'], {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
+        ...SHELL,
         DATA_DIR: fresh,
         HOST: '127.0.0.1',
         PORT: String(port),

@@ -31,13 +31,16 @@ export const clockTime = (ms) => new Date(ms).toLocaleTimeString();
 /** First letter up: a refused token's detail ("user is disabled.") is the sign-in form's message. */
 export const capitalized = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
-/** What the badge means, on hover. */
-const TITLES = {
-  live: 'Live updates from the analytics stream',
-  connecting: 'Connecting to the analytics stream',
-  offline: 'The analytics stream cannot be reached; the page keeps trying',
-  behind: 'The figures shown are not the latest: the page keeps trying',
-  paused: 'Live updates wait for your request limit; the status line or the alert says until when',
+/** The badge's words for each state, and what it means, on hover. */
+const BADGE = {
+  live: { text: 'Live', title: 'Live updates from the analytics stream' },
+  connecting: { text: 'Connecting…', title: 'Connecting to the analytics stream' },
+  offline: { text: 'Offline', title: 'The analytics stream cannot be reached; the page keeps trying' },
+  behind: { text: 'Not up to date', title: 'The figures shown are not the latest: the page keeps trying' },
+  paused: {
+    text: 'Paused',
+    title: 'Live updates wait for your request limit; the status line or the alert says until when',
+  },
 };
 
 /**
@@ -45,16 +48,9 @@ const TITLES = {
  * paused (updates wait for the admin's request limit; the service is there).
  */
 export function renderLiveBadge(status) {
-  const labels = {
-    live: 'Live',
-    connecting: 'Connecting…',
-    offline: 'Offline',
-    behind: 'Not up to date',
-    paused: 'Paused',
-  };
+  const { text, title } = BADGE[status] ?? BADGE.offline;
   $('live').dataset.state = status;
-  $('live').title = TITLES[status] ?? TITLES.offline;
+  $('live').title = title;
   // Written only when it changes: a status region repeats what is written into it.
-  const text = labels[status] ?? 'Offline';
   if ($('live-text').textContent !== text) $('live-text').textContent = text;
 }
